@@ -32,34 +32,102 @@ def register(id: str, kind: str, module: str, function: str, summary: str, **def
 
 
 # Gymnasium's toy text, with Gymnasium's registered defaults.
-register("FrozenLake-v1", "tabular", "toy_text", "frozen_lake",
-         "Gymnasium FrozenLake, 4x4 by default (map_name, desc, is_slippery, success_rate, "
-         "reward_schedule)", map_name="4x4")
-register("FrozenLake8x8-v1", "tabular", "toy_text", "frozen_lake",
-         "Gymnasium FrozenLake on the 8x8 map", map_name="8x8")
-register("CliffWalking-v1", "tabular", "toy_text", "cliff_walking",
-         "Gymnasium CliffWalking 4x12 (is_slippery)")
-register("CliffWalkingSlippery-v1", "tabular", "toy_text", "cliff_walking",
-         "Gymnasium CliffWalking with slippery moves", is_slippery=True)
-register("Taxi-v4", "tabular", "toy_text", "taxi", "Gymnasium Taxi 5x5 (is_rainy, fickle_passenger)")
-register("Blackjack-v1", "tabular", "toy_text", "blackjack",
-         "Gymnasium Blackjack, infinite deck (natural, sab); sab=True as registered", sab=True,
-         natural=False)
+register(
+    "FrozenLake-v1",
+    "tabular",
+    "toy_text",
+    "frozen_lake",
+    "Gymnasium FrozenLake, 4x4 by default (map_name, desc, is_slippery, success_rate, "
+    "reward_schedule)",
+    map_name="4x4",
+)
+register(
+    "FrozenLake8x8-v1",
+    "tabular",
+    "toy_text",
+    "frozen_lake",
+    "Gymnasium FrozenLake on the 8x8 map",
+    map_name="8x8",
+    max_steps=200,
+)
+register(
+    "CliffWalking-v1",
+    "tabular",
+    "toy_text",
+    "cliff_walking",
+    "Gymnasium CliffWalking 4x12 (is_slippery)",
+)
+register(
+    "CliffWalkingSlippery-v1",
+    "tabular",
+    "toy_text",
+    "cliff_walking",
+    "Gymnasium CliffWalking with slippery moves",
+    is_slippery=True,
+)
+register(
+    "Taxi-v4", "tabular", "toy_text", "taxi", "Gymnasium Taxi 5x5 (is_rainy, fickle_passenger)"
+)
+register(
+    "Blackjack-v1",
+    "tabular",
+    "toy_text",
+    "blackjack",
+    "Gymnasium Blackjack, infinite deck (natural, sab); sab=True as registered",
+    sab=True,
+    natural=False,
+)
 # Sutton & Barto's MDPs.
-register("RandomWalk-v0", "tabular", "book", "random_walk",
-         "Random walk of Example 6.2 (5 states, +1 on the right) or Figure 7.2 (n_states=19)")
-register("RandomWalk19-v0", "tabular", "book", "random_walk",
-         "The 19-state random walk of Figure 7.2 (-1 left, +1 right)", n_states=19)
-register("Gridworld4x4-v0", "tabular", "book", "gridworld",
-         "The 4x4 gridworld of Example 4.1 (-1 per step, two terminal corners)")
-register("WindyGridworld-v0", "tabular", "book", "windy_gridworld",
-         "Windy gridworld of Example 6.5 (king_moves, stay, stochastic_wind)")
-register("ShortCorridor-v0", "tabular", "book", "short_corridor",
-         "Short corridor with switched actions of Example 13.1")
-register("MaximizationBias-v0", "tabular", "book", "maximization_bias",
-         "The MDP of Figure 6.5 (n_b_actions, mean, std)")
-register("GamblersProblem-v0", "tabular", "book", "gamblers_problem",
-         "Gambler's problem of Example 4.3 (p_h, goal)")
+register(
+    "RandomWalk-v0",
+    "tabular",
+    "book",
+    "random_walk",
+    "Random walk of Example 6.2 (5 states, +1 on the right) or Figure 7.2 (n_states=19)",
+)
+register(
+    "RandomWalk19-v0",
+    "tabular",
+    "book",
+    "random_walk",
+    "The 19-state random walk of Figure 7.2 (-1 left, +1 right)",
+    n_states=19,
+)
+register(
+    "Gridworld4x4-v0",
+    "tabular",
+    "book",
+    "gridworld",
+    "The 4x4 gridworld of Example 4.1 (-1 per step, two terminal corners)",
+)
+register(
+    "WindyGridworld-v0",
+    "tabular",
+    "book",
+    "windy_gridworld",
+    "Windy gridworld of Example 6.5 (king_moves, stay, stochastic_wind)",
+)
+register(
+    "ShortCorridor-v0",
+    "tabular",
+    "book",
+    "short_corridor",
+    "Short corridor with switched actions of Example 13.1",
+)
+register(
+    "MaximizationBias-v0",
+    "tabular",
+    "book",
+    "maximization_bias",
+    "The MDP of Figure 6.5 (n_b_actions, mean, std)",
+)
+register(
+    "GamblersProblem-v0",
+    "tabular",
+    "book",
+    "gamblers_problem",
+    "Gambler's problem of Example 4.3 (p_h, goal)",
+)
 
 
 def names(kind: str | None = None) -> list[str]:
@@ -104,7 +172,8 @@ def make(name: str, **opts: Any):
     unknown = sorted(set(opts) - set(allowed))
     if unknown:
         raise ValueError(
-            f"{name}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
+            f"{name}: unknown option(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(allowed) or 'none'}"
         )
     kwargs = dict(spec(name).defaults)
     kwargs.update(opts)

@@ -122,18 +122,24 @@ def from_transitions(
             total = 0.0
             for k, out in enumerate(outs):
                 if len(out) not in (4, 5):
-                    _fail(name, f"P[{s}][{a}][{k}] must be (prob, next_state, reward, terminated"
-                          f"[, reward_std]), got {out!r}")
+                    _fail(
+                        name,
+                        f"P[{s}][{a}][{k}] must be (prob, next_state, reward, terminated"
+                        f"[, reward_std]), got {out!r}",
+                    )
                 prob, s2, rew, done = float(out[0]), out[1], float(out[2]), bool(out[3])
                 std = float(out[4]) if len(out) == 5 else 0.0
                 if not np.isfinite(prob) or prob < 0.0 or prob > 1.0:
                     _fail(name, f"P[{s}][{a}][{k}] probability {prob!r} must be in [0, 1]")
                 if not (isinstance(s2, int | np.integer) and 0 <= s2 < S):
-                    _fail(name, f"P[{s}][{a}][{k}] next state {s2!r} must be an integer in "
-                          f"0..{S - 1}")
+                    _fail(
+                        name, f"P[{s}][{a}][{k}] next state {s2!r} must be an integer in 0..{S - 1}"
+                    )
                 if not np.isfinite(rew) or not np.isfinite(std) or std < 0.0:
-                    _fail(name, f"P[{s}][{a}][{k}] reward {rew!r} (std {std!r}) must be finite, "
-                          "std >= 0")
+                    _fail(
+                        name,
+                        f"P[{s}][{a}][{k}] reward {rew!r} (std {std!r}) must be finite, std >= 0",
+                    )
                 total += prob
                 p[s, a, s2] += prob
                 r[s, a] += prob * rew
@@ -156,9 +162,12 @@ def from_transitions(
         for a in range(A):
             for k, out in enumerate(rows[s][a]):
                 if bool(out[3]) != bool(term[out[1]]):
-                    _fail(name, f"P[{s}][{a}][{k}] terminated={bool(out[3])} but state {out[1]} "
-                          f"is {'terminal' if term[out[1]] else 'non-terminal'}; entering a "
-                          "terminal state must end the episode")
+                    _fail(
+                        name,
+                        f"P[{s}][{a}][{k}] terminated={bool(out[3])} but state {out[1]} "
+                        f"is {'terminal' if term[out[1]] else 'non-terminal'}; entering a "
+                        "terminal state must end the episode",
+                    )
 
     if allowed is None:
         allowed_arr = has_outcomes.copy()
@@ -185,11 +194,14 @@ def from_transitions(
     start_arr = np.asarray(start, dtype=np.float64)
     if start_arr.shape != (S,):
         _fail(name, f"start distribution must have shape ({S},), got {start_arr.shape}")
-    if not np.all(np.isfinite(start_arr)) or np.any(start_arr < 0) or \
-            abs(start_arr.sum() - 1.0) > 1e-9:
+    if (
+        not np.all(np.isfinite(start_arr))
+        or np.any(start_arr < 0)
+        or abs(start_arr.sum() - 1.0) > 1e-9
+    ):
         _fail(name, "start distribution must be finite, non-negative and sum to 1")
     start_cum = np.cumsum(start_arr)
-    start_cum[np.flatnonzero(start_arr)[-1]:] = 1.0 + 1e-12
+    start_cum[np.flatnonzero(start_arr)[-1] :] = 1.0 + 1e-12
     if not isinstance(max_steps, int | np.integer):
         _fail(name, f"max_steps must be an integer, got {max_steps!r}")
     return TabularMDP(
@@ -263,8 +275,9 @@ def from_arrays(
         }
         for s in range(S)
     }
-    return from_transitions(P, S, A, start, max_steps=max_steps, terminal=term, allowed=allowed,
-                            name=name)
+    return from_transitions(
+        P, S, A, start, max_steps=max_steps, terminal=term, allowed=allowed, name=name
+    )
 
 
 # ---------------------------------------------------------------------------------------------

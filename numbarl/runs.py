@@ -1,8 +1,8 @@
 """Many independent runs of one compiled kernel, each with its own spawned seed.
 
-The book averages over 100 to 10,000 runs. ``run_many`` calls a ``nogil`` njit kernel once per run
-on a thread pool; run ``i`` always gets the generator spawned ``i``-th from the caller's seed, so the
-stacked results are byte-identical whatever the number of threads.
+The book averages over 100 to 10,000 runs. ``run_many`` calls a ``nogil`` njit kernel once per
+run on a thread pool; run ``i`` always gets the generator spawned ``i``-th from the seed, so
+the stacked results are byte-identical whatever the number of threads.
 """
 
 from __future__ import annotations
