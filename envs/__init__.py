@@ -129,6 +129,19 @@ register(
     "Gambler's problem of Example 4.3 (p_h, goal)",
 )
 
+# Classic control: njit dynamics in Gymnasium's state layout (envs/control).
+register("CartPole-v1", "control", "control", "cartpole", "Gymnasium CartPole-v1 (500 steps)")
+register("MountainCar-v0", "control", "control", "mountain_car", "Gymnasium MountainCar-v0")
+register(
+    "MountainCarContinuous-v0",
+    "control",
+    "control",
+    "mountain_car_continuous",
+    "Gymnasium MountainCarContinuous-v0",
+)
+register("Acrobot-v1", "control", "control", "acrobot", "Gymnasium Acrobot-v1 (book_or_nips)")
+register("Pendulum-v1", "control", "control", "pendulum", "Gymnasium Pendulum-v1 (g)")
+
 
 def names(kind: str | None = None) -> list[str]:
     """Ids of the registered environments, optionally of one kind ("tabular" or "control")."""
