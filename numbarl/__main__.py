@@ -1,0 +1,3 @@
+from numbarl.cli import main
+
+raise SystemExit(main())

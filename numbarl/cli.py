@@ -1,0 +1,182 @@
+"""The ``numbarl`` command: train, evaluate, and list algorithms and environments.
+
+    numbarl train ALGO ENV [--seed N] [--steps N] [--episodes N] [--set key=value ...]
+                  [--env-opt key=value ...] [--out FILE.csv] [--save FILE.npz]
+    numbarl evaluate FILE.npz [ENV] [--episodes N] [--seed N]
+    numbarl algos [ALGO]
+    numbarl envs
+
+A progress bar is drawn on a terminal only (none when stderr is not a terminal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _parse_pairs(pairs: Sequence[str] | None, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in pairs or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"numbarl: {what} expects key=value, got {item!r}")
+        out[key.strip()] = _literal(value.strip())
+    return out
+
+
+def _literal(text: str) -> Any:
+    if text.lower() in {"true", "false"}:
+        return text.lower() == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+class _Bar:
+    """A tqdm bar over [0, 1] progress fractions; silent when stderr is not a terminal."""
+
+    def __init__(self, desc: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=1000, desc=desc, disable=not sys.stderr.isatty(), unit="‰", leave=False
+        )
+        self.done = 0
+
+    def __call__(self, fraction: float) -> None:
+        target = int(round(min(max(fraction, 0.0), 1.0) * 1000))
+        if target > self.done:
+            self.bar.update(target - self.done)
+            self.done = target
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from . import api
+
+    overrides = _parse_pairs(args.set, "--set")
+    fields = api.config_class(args.algo)._fields
+    if args.steps is not None:
+        target = next((f for f in ("total_steps", "steps", "max_total_steps") if f in fields), None)
+        if target is None:
+            raise ValueError(
+                f"{args.algo} counts episodes, not steps; use --episodes (fields: "
+                f"{', '.join(fields)})"
+            )
+        overrides[target] = args.steps
+    if args.episodes is not None:
+        if "episodes" not in fields:
+            raise ValueError(f"{args.algo} has no 'episodes' field; use --steps")
+        overrides["episodes"] = args.episodes
+    env_opts = _parse_pairs(args.env_opt, "--env-opt")
+    bar = _Bar(f"{args.algo} on {args.env}")
+    try:
+        result = api.train(
+            args.algo, args.env, seed=args.seed, env_options=env_opts, progress=bar, **overrides
+        )
+    finally:
+        bar.close()
+    if args.out:
+        result.to_csv(args.out)
+        print(f"wrote {args.out} ({len(result.history)} rows)")
+    if args.save:
+        result.save(args.save)
+        print(f"saved {args.save}")
+    hist = result.history
+    metric = next((c for c in ("eval_return", "return") if c in hist.columns), None)
+    if metric is not None and len(hist):
+        tail = hist[metric].dropna().tail(max(1, len(hist) // 10))
+        print(f"{args.algo} on {args.env}, seed {args.seed}: final {metric} {tail.mean():.3f}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import api
+
+    env_opts = _parse_pairs(args.env_opt, "--env-opt")
+    returns = api.evaluate(args.file, args.env, args.episodes, args.seed, env_opts or None)
+    sem = returns.std(ddof=1) / np.sqrt(len(returns)) if len(returns) > 1 else 0.0
+    print(
+        f"{args.file}: mean return {returns.mean():.3f} +- {sem:.3f} (s.e.) over "
+        f"{len(returns)} greedy episodes"
+    )
+    return 0
+
+
+def _cmd_algos(args: argparse.Namespace) -> int:
+    from . import api
+    from .config import config_table
+
+    names = [args.algo] if args.algo else api.algorithms()
+    for name in names:
+        spec = api.algo_spec(name)
+        print(f"{name}  [{spec.env_kind}]  {spec.summary}")
+        for field, kind, default in config_table(api.config_class(name)):
+            print(f"    {field}: {kind} = {default!r}")
+        if spec.tuned:
+            print(f"    tuned defaults for: {', '.join(sorted(spec.tuned))}")
+    return 0
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    from . import envs
+
+    for name in envs.names():
+        s = envs.spec(name)
+        print(f"{name:28s} {s.kind:8s} {s.summary}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="numbarl", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train an algorithm on an environment")
+    t.add_argument("algo")
+    t.add_argument("env")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int, default=None, help="environment steps (deep learners)")
+    t.add_argument("--episodes", type=int, default=None, help="episodes (tabular learners)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field")
+    t.add_argument("--env-opt", action="append", metavar="KEY=VALUE", help="env option")
+    t.add_argument("--out", help="tidy CSV of the learning history")
+    t.add_argument("--save", help="npz file of the learned table or network")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("evaluate", help="run a saved policy greedily")
+    e.add_argument("file")
+    e.add_argument("env", nargs="?", default=None, help="defaults to the env it was trained on")
+    e.add_argument("--episodes", type=int, default=100)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--env-opt", action="append", metavar="KEY=VALUE")
+    e.set_defaults(func=_cmd_evaluate)
+
+    a = sub.add_parser("algos", help="list algorithms with their config fields and defaults")
+    a.add_argument("algo", nargs="?")
+    a.set_defaults(func=_cmd_algos)
+
+    v = sub.add_parser("envs", help="list environments")
+    v.set_defaults(func=_cmd_envs)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"numbarl: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
