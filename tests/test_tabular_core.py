@@ -6,6 +6,7 @@ import textwrap
 
 import numpy as np
 import pytest
+
 from numbarl.envs import from_arrays, from_transitions, make, names, reset, step, validate
 from numbarl.envs.tabular import rollout_random
 
