@@ -27,7 +27,7 @@ $(STAMP_COMPARE): pyproject.toml $(STAMP_TEST)
 	touch $@
 
 demo: $(STAMP_DEMO)
-	$(PY) -m numbarl.demo $(if $(RUNS),--runs $(RUNS),)
+	$(PY) experiments/demo.py $(if $(RUNS),--runs $(RUNS),)
 
 lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check .
