@@ -48,11 +48,12 @@ Blackjack-v1 (infinite deck; actions 0=stick, 1=hit); 715 states:
     hits while ``sum_hand < 17``, an ace counting 11 while that keeps the sum <= 21, so the
     dealer sticks on soft 17) are enumerated exactly with fractions. A player observation is
     Markov: once a hand's ace cannot count 11 (sum >= 12 without it), no later ace can.
-    The dealer's rule of Sutton & Barto's Example 5.1 (sticks on 17 or more, no 1.5 bonus) is
-    in every setting. ``blackjack(natural=False, sab=False)`` scores a natural as an ordinary 21.
-    The book's extra rule (a natural wins unless the dealer also has one, a draw if both have
-    one) is ``sab=True``, Gymnasium's registered default. In the book a natural ends the game
-    at once; here, as in Gymnasium, the player still chooses (sticking on it is optimal).
+    Sutton & Barto (Example 5.1): every setting has the book's dealer (sticks on 17 or more).
+    ``blackjack(natural=False, sab=False)`` is the book's game without the 1.5 bonus, with a
+    natural scored like any other 21 (a draw against a dealer's 21). The book also rules that a
+    natural wins +1 unless the dealer has one too (then a draw): that is ``sab=True``,
+    Gymnasium's registered default. In the book a natural ends the game at once; here, as in
+    Gymnasium, the player still chooses (sticking on it is optimal).
 """
 
 from __future__ import annotations
