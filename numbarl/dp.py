@@ -393,7 +393,7 @@ def value_iteration(
     """Value iteration from v = 0 with in-place sweeps in state order (Section 4.4).
 
     Returns (v float64[S], sweeps), or with ``record=True`` (v, sweeps, history float64[sweeps,
-    S]) where ``history[k]`` is v after sweep k + 1 (Figure 4.3's sweeps 1, 2, 3, 32). ``sweeps
+    S]) where ``history[k]`` is v after sweep k + 1 (Figure 4.3's upper panel). ``sweeps
     == max_sweeps`` means it stopped before the largest change fell below ``theta``. The optimal
     policy is ``greedy_policy(mdp, v, gamma)``."""
     fn = "value_iteration"

@@ -153,7 +153,12 @@ def test_windy_gridworld_shortest_paths(options, steps):
 def test_windy_stochastic_wind_costs_more():
     plain, _ = dp.value_iteration(make("WindyGridworld-v0"))
     windy = make("WindyGridworld-v0", stochastic_wind=True)
-    v, _ = dp.value_iteration(windy)
+    v, sweeps, history = dp.value_iteration(windy, record=True)
+    assert sweeps > 64 and history.shape == (sweeps, 70)  # the record grew past its first block
+    np.testing.assert_array_equal(history[-1], v)
+    np.testing.assert_array_equal(
+        history[9], dp.value_iteration(windy, theta=0.0, max_sweeps=10)[0]
+    )
     assert v[30] < plain[30]
     # The optimal values satisfy the Bellman optimality equation.
     q = dp.q_from_v(windy, v)
