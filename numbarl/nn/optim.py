@@ -1,0 +1,117 @@
+"""Optimisers over flat parameter arrays: Adam (PyTorch's formulation), SGD, clipping, target nets.
+
+State lives in flat float64 arrays the same length as the parameters, so an optimiser step is one
+loop over P numbers. To optimise several networks together (CleanRL's PPO clips the actor's and the
+critic's gradients jointly), keep them as slices of one parameter array and one gradient array.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+
+class AdamState(NamedTuple):
+    """Adam's moments m, v float64[P] and step counter t int64[1] (steps taken so far)."""
+
+    m: np.ndarray
+    v: np.ndarray
+    t: np.ndarray
+
+
+@njit(cache=True)
+def adam_init(n_params: int) -> AdamState:
+    """Fresh Adam state for ``n_params`` parameters (zero moments, t = 0)."""
+    return AdamState(np.zeros(n_params), np.zeros(n_params), np.zeros(1, dtype=np.int64))
+
+
+@njit(cache=True, error_model="numpy")
+def adam_step(
+    params: np.ndarray,
+    grad: np.ndarray,
+    state: AdamState,
+    lr: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> None:
+    """One Adam step in place, as torch.optim.Adam (non-fused, amsgrad=False) computes it.
+
+    params, grad float64[P]. With t the new step count:
+    g = grad + weight_decay * params (L2, off by default); m = b1 m + (1 - b1) g;
+    v = b2 v + (1 - b2) g^2; params -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    Pass floats (``lr=1`` would compile a second specialisation)."""
+    m, v = state.m, state.v
+    state.t[0] += 1
+    t = state.t[0]
+    step_size = lr / (1.0 - beta1**t)
+    bias_correction2_sqrt = np.sqrt(1.0 - beta2**t)
+    for k in range(params.shape[0]):
+        g = grad[k]
+        if weight_decay != 0.0:
+            g += weight_decay * params[k]
+        m[k] = beta1 * m[k] + (1.0 - beta1) * g
+        v[k] = beta2 * v[k] + (1.0 - beta2) * g * g
+        params[k] -= step_size * m[k] / (np.sqrt(v[k]) / bias_correction2_sqrt + eps)
+
+
+@njit(cache=True)
+def sgd_step(
+    params: np.ndarray,
+    grad: np.ndarray,
+    lr: float,
+    momentum: float = 0.0,
+    buf: np.ndarray | None = None,
+    weight_decay: float = 0.0,
+) -> None:
+    """One SGD step in place, as torch.optim.SGD (dampening 0, no Nesterov).
+
+    params, grad float64[P]; with momentum > 0 pass buf float64[P] (zeros at the start):
+    buf = momentum * buf + g, params -= lr * buf. Without momentum: params -= lr * g."""
+    for k in range(params.shape[0]):
+        g = grad[k]
+        if weight_decay != 0.0:
+            g += weight_decay * params[k]
+        if buf is not None and momentum != 0.0:
+            buf[k] = momentum * buf[k] + g
+            g = buf[k]
+        params[k] -= lr * g
+
+
+@njit(cache=True)
+def global_norm(grad: np.ndarray) -> float:
+    """Euclidean norm of a flat gradient float64[P]."""
+    total = 0.0
+    for k in range(grad.shape[0]):
+        total += grad[k] * grad[k]
+    return np.sqrt(total)
+
+
+@njit(cache=True, error_model="numpy")
+def clip_by_global_norm(grad: np.ndarray, max_norm: float) -> float:
+    """Scale grad float64[P] in place so its norm is at most max_norm; return the norm before.
+
+    As torch.nn.utils.clip_grad_norm_: grad *= max_norm / (norm + 1e-6) when that factor is < 1."""
+    norm = global_norm(grad)
+    coef = max_norm / (norm + 1e-6)
+    if coef < 1.0:
+        for k in range(grad.shape[0]):
+            grad[k] *= coef
+    return norm
+
+
+@njit(cache=True)
+def polyak_update(target: np.ndarray, source: np.ndarray, tau: float) -> None:
+    """target = (1 - tau) * target + tau * source, in place (SB3's convention: tau=1 copies)."""
+    for k in range(target.shape[0]):
+        target[k] = (1.0 - tau) * target[k] + tau * source[k]
+
+
+@njit(cache=True)
+def copy_params(target: np.ndarray, source: np.ndarray) -> None:
+    """target[:] = source, in place (hard target-network update)."""
+    for k in range(target.shape[0]):
+        target[k] = source[k]
