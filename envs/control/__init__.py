@@ -1,7 +1,8 @@
 """Classic-control environments as compiled modules with Gymnasium's dynamics.
 
-Each module (``cartpole``, ``mountain_car``, ``mountain_car_continuous``, ``acrobot``,
-``pendulum``) has Gymnasium's constants and njit ``reset(state, rng)``, ``step(state, action)
+Each module (``cartpole_env``, ``mountain_car_env``, ``mountain_car_continuous_env``,
+``acrobot_env``, ``pendulum_env``; the plain names are the builders) has Gymnasium's constants
+and njit ``reset(state, rng)``, ``step(state, action)
 -> (reward, terminated)`` acting in place on a float64 state in Gymnasium's layout, a value-typed
 ``step_values`` kernel and ``observe(state, obs)``. The builders here (``make("CartPole-v1")``
 calls ``cartpole()``) validate options and return a ``ControlEnv``: plain data, so one cached
@@ -17,11 +18,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import acrobot as _acrobot
-from . import cartpole as _cartpole
-from . import mountain_car as _mountain_car
-from . import mountain_car_continuous as _mountain_car_continuous
-from . import pendulum as _pendulum
+from . import acrobot_env as _acrobot
+from . import cartpole_env as _cartpole
+from . import mountain_car_continuous_env as _mountain_car_continuous
+from . import mountain_car_env as _mountain_car
+from . import pendulum_env as _pendulum
 from .dispatch import (
     ACROBOT,
     CARTPOLE,

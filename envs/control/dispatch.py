@@ -28,7 +28,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import acrobot, cartpole, mountain_car, mountain_car_continuous, pendulum
+from . import acrobot_env as acrobot
+from . import cartpole_env as cartpole
+from . import mountain_car_continuous_env as mountain_car_continuous
+from . import mountain_car_env as mountain_car
+from . import pendulum_env as pendulum
 
 CARTPOLE = 0
 MOUNTAIN_CAR = 1
