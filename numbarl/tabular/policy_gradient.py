@@ -8,7 +8,7 @@ not allowed in a state get probability 0. Its eligibility vector (eq. 13.9) is
 
 `run_reinforce` is the book's REINFORCE (section 13.3), with ``baseline=True`` REINFORCE with a
 learned state-value baseline v(s, w) = w[s] (section 13.4). After each episode, for t = 0..T-1
-and with G_t the discounted reward-to-go, updating theta (and w) step by step in that order:
+and with G_t the discounted reward-to-go (w changes step by step; theta's steps are summed):
 
     no baseline:   theta += alpha * gamma^t * G_t * grad ln pi(A_t|S_t, theta)
     baseline:      delta = G_t - w[S_t];  w[S_t] += alpha_w * delta;
