@@ -356,3 +356,21 @@ def test_options_reach_compiled_code_as_data():
     assert E.make("CartPole-v1", sutton_barto_reward=True).params[0] == 1.0
     assert E.options("Pendulum-v1") == {"g": 10.0}
     assert E.options("Acrobot-v1") == {"book_or_nips": "book"}
+
+
+def test_vec_functions_reject_wrong_shapes():
+    env = E.make("CartPole-v1")
+    rng = np.random.default_rng(0)
+    t = np.zeros(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="states"):
+        D.vec_reset(env.code, np.zeros((3, 2)), t, rng, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="obs"):
+        D.vec_observe(env.code, np.zeros((3, 4)), np.zeros((3, 3)))
+    v = _vec_arrays(env, 3)
+    with pytest.raises(ValueError, match="actions"):
+        D.vec_step(
+            env.code, env.params, v["states"], np.zeros((2, 1)), v["rewards"], v["terminated"],
+            v["truncated"], v["t"], 500, rng, True, v["obs"], v["final_obs"],
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="state"):
+        D.random_rollout(env.code, env.params, np.zeros(2), 10, 500, rng)

@@ -185,9 +185,23 @@ def observe_env(code, state, obs):
 
 
 @njit(cache=True)
+def _check_shapes(code, states, obs):
+    """Guard the unchecked indexing below: wrong shapes raise instead of reading past rows."""
+    if code < 0 or code >= N_ENVS:
+        raise ValueError("unknown control env code")
+    if states.shape[1] != STATE_DIMS[code]:
+        raise ValueError("states must be float64[N, state_dim] for this env code")
+    if obs.shape[0] != states.shape[0] or obs.shape[1] != OBS_DIMS[code]:
+        raise ValueError("obs must be float64[N, obs_dim] with the rows of states")
+
+
+@njit(cache=True)
 def vec_reset(code, states, t, rng, obs):
     """Reset all N copies: ``states`` float64[N, state_dim] drawn from ``rng`` in copy order,
     ``t`` int64[N] set to 0, ``obs`` float64[N, obs_dim] written."""
+    _check_shapes(code, states, obs)
+    if t.shape[0] != states.shape[0]:
+        raise ValueError("t must be int64[N] with the rows of states")
     for i in range(states.shape[0]):
         s0, s1, s2, s3 = reset_values(code, rng)
         store_state(code, states[i], s0, s1, s2, s3)
@@ -198,6 +212,7 @@ def vec_reset(code, states, t, rng, obs):
 @njit(cache=True)
 def vec_observe(code, states, obs):
     """Write the observations float64[N, obs_dim] of ``states`` float64[N, state_dim]."""
+    _check_shapes(code, states, obs)
     for i in range(states.shape[0]):
         observe_env(code, states[i], obs[i])
 
@@ -232,6 +247,20 @@ def vec_step(
     ``t`` is 0. Without it, ``obs`` is the observation reached and the caller resets finished
     copies (``reset_env`` and ``t[i] = 0``).
     """
+    _check_shapes(code, states, obs)
+    n = states.shape[0]
+    if (
+        actions.shape[0] != n
+        or actions.shape[1] < 1
+        or final_obs.shape[0] != n
+        or final_obs.shape[1] != obs.shape[1]
+        or rewards.shape[0] != n
+        or terminated.shape[0] != n
+        or truncated.shape[0] != n
+        or t.shape[0] != n
+        or params.shape[0] < 1
+    ):
+        raise ValueError("vec_step: actions[N, 1], outputs[N] and final_obs[N, obs_dim] needed")
     # CartPole gets its own copy of the loop with the code a constant (24 ns instead of 33 ns
     # per step); the other envs share one loop.
     if code == CARTPOLE:
@@ -311,6 +340,8 @@ def random_rollout(code, params, state, n_steps, max_steps, rng):
     continuous ones (MountainCarContinuous 1, Pendulum 2); one ``rng.random()`` per step.
     Returns ``(episodes_finished int64, truncations int64, total_reward float64)``.
     """
+    if code < 0 or code >= N_ENVS or state.shape[0] != STATE_DIMS[code]:
+        raise ValueError("state must be float64[state_dim] of a known env code")
     if code == CARTPOLE:  # a copy of the loop with the code a constant, as in vec_step
         return _rollout_loop(CARTPOLE, params[0], state, n_steps, max_steps, rng)
     return _rollout_loop(code, params[0], state, n_steps, max_steps, rng)
