@@ -13,9 +13,7 @@ import pandas as pd
 
 from numbarl import dp
 from numbarl.envs import make, names
-
-# results.write_csv lands with numbarl.results
-write_csv = None
+from numbarl.results import write_csv
 
 
 def dp_table() -> pd.DataFrame:
@@ -50,7 +48,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     table = dp_table()
-    table.to_csv(out / "dp_optimal_values.csv", index=False)
+    write_csv(table, out / "dp_optimal_values.csv")
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         print("Exact dynamic programming (value iteration, gamma = 1):")
         print(table.to_string(index=False))
