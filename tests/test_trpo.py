@@ -1,0 +1,248 @@
+"""TRPO: conjugate gradient, exact Fisher-vector products, the KL-constrained line search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numbarl import nn
+from numbarl.deep import trpo
+from numbarl.deep.reinforce import policy_log_prob_grad
+
+H = 1e-5
+
+
+def tiny_policy(continuous: bool, act: int = nn.TANH, seed: int = 0):
+    """A 3-5-4-n MLP policy, its parameters (log-std appended if continuous) and a batch."""
+    rng = np.random.default_rng(seed)
+    n_out = 2 if continuous else 3
+    layout = nn.mlp_layout((3, 5, 4, n_out))
+    theta = nn.mlp_init(layout, rng, hidden_gain=1.2, output_gain=0.8)
+    theta += 0.1 * rng.standard_normal(theta.size)
+    if continuous:
+        theta = np.concatenate([theta, np.array([-0.3, 0.4])])
+    batch = 6
+    obs = rng.standard_normal((batch, 3))
+    if continuous:
+        actions = rng.standard_normal((batch, 2))
+    else:
+        actions = rng.integers(0, n_out, size=(batch, 1)).astype(np.float64)
+    return layout, theta, obs, actions, rng
+
+
+def test_conjugate_gradient_solves_spd_system():
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal((8, 8))
+    a = m @ m.T + 0.5 * np.eye(8)
+    b = rng.standard_normal(8)
+    x = trpo.conjugate_gradient(a, b, 8, 1e-20)  # exact in n steps (up to rounding)
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8, atol=1e-10)
+    # Fewer iterations: the residual still shrinks monotonically in the A-norm of the error.
+    errs = []
+    exact = np.linalg.solve(a, b)
+    for k in range(1, 8):
+        e = trpo.conjugate_gradient(a, b, k, 1e-20) - exact
+        errs.append(e @ a @ e)
+    assert all(e2 <= e1 + 1e-12 for e1, e2 in zip(errs, errs[1:], strict=False))
+
+
+def explicit_fisher_categorical(layout, act, theta, obs):
+    """F = (1/T) sum_t sum_a pi(a|s_t) score(a, s_t) score(a, s_t)^T, exact over actions."""
+    n_act = int(layout[-1, 1])
+    ws = nn.mlp_workspace(layout, 1)
+    p = nn.mlp_n_params(layout)
+    fisher = np.zeros((theta.size, theta.size))
+    for t in range(obs.shape[0]):
+        logits = nn.mlp_forward(theta[:p], layout, act, obs[t : t + 1], ws).copy()
+        probs = np.exp(nn.log_softmax(logits)[0])
+        for a in range(n_act):
+            score = np.zeros(theta.size)
+            policy_log_prob_grad(
+                theta, layout, act, False, obs[t : t + 1], np.array([[float(a)]]),
+                np.ones(1), ws, score,
+            )  # fmt: skip
+            fisher += probs[a] * np.outer(score, score)
+    return fisher / obs.shape[0]
+
+
+def kl_grad(layout, act, theta_old, theta, obs):
+    """d/dtheta mean_t KL(pi_old || pi_theta) by backprop through the heads' KL gradients."""
+    p = nn.mlp_n_params(layout)
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    old = nn.mlp_forward(theta_old[:p], layout, act, obs, ws).copy()
+    new = nn.mlp_forward(theta[:p], layout, act, obs, ws)
+    w = np.full(obs.shape[0], 1.0 / obs.shape[0])
+    g_old = np.zeros_like(old)
+    g_new = np.zeros_like(old)
+    grad = np.zeros(theta.size)
+    if theta.size > p:
+        gls_old = np.zeros(theta.size - p)
+        nn.gaussian_kl_grad(old, theta_old[p:], new, theta[p:], w, g_old, gls_old, g_new, grad[p:])
+    else:
+        nn.categorical_kl_grad(old, new, w, g_old, g_new)
+    nn.mlp_backward(theta[:p], layout, act, ws, g_new, grad[:p])
+    return grad
+
+
+def fvp(layout, act, continuous, theta, obs, v, damping=0.0):
+    p = nn.mlp_n_params(layout)
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    head = nn.mlp_forward(theta[:p], layout, act, obs, ws)
+    out = np.empty(theta.size)
+    jws = trpo.jvp_workspace(layout, obs.shape[0])
+    trpo.fisher_vector_product(theta, layout, act, continuous, head, ws, jws, v, damping, out)
+    return out
+
+
+@pytest.mark.parametrize("act", [nn.TANH, nn.RELU], ids=["tanh", "relu"])
+def test_mlp_jvp_matches_finite_differences(act):
+    layout, theta, obs, _, rng = tiny_policy(False, act)
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    v = rng.standard_normal(theta.size)
+    nn.mlp_forward(theta, layout, act, obs, ws)
+    jv = trpo.mlp_jvp(theta, layout, act, obs.shape[0], ws, v, trpo.jvp_workspace(layout, 6))
+    jv = jv.copy()
+    up = nn.mlp_forward(theta + H * v, layout, act, obs, ws).copy()
+    down = nn.mlp_forward(theta - H * v, layout, act, obs, ws).copy()
+    np.testing.assert_allclose(jv, (up - down) / (2 * H), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("act", [nn.TANH, nn.RELU], ids=["tanh", "relu"])
+def test_fisher_vector_product_equals_explicit_categorical_fisher(act):
+    layout, theta, obs, _, rng = tiny_policy(False, act)
+    fisher = explicit_fisher_categorical(layout, act, theta, obs)
+    for _ in range(3):
+        v = rng.standard_normal(theta.size)
+        np.testing.assert_allclose(
+            fvp(layout, act, False, theta, obs, v), fisher @ v, rtol=1e-9, atol=1e-12
+        )
+    v = rng.standard_normal(theta.size)
+    np.testing.assert_allclose(  # damping adds damping * v
+        fvp(layout, act, False, theta, obs, v, 0.1), fisher @ v + 0.1 * v, rtol=1e-9, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["categorical", "gaussian"])
+def test_fisher_vector_product_equals_kl_hessian_by_finite_differences(continuous):
+    # F = Hessian of the mean KL(pi_old || pi_theta) at theta = theta_old: its columns are the
+    # central differences of the KL gradient (a method independent of the JVP/M/J^T route).
+    layout, theta, obs, _, rng = tiny_policy(continuous)
+    n = theta.size
+    fisher = np.zeros((n, n))
+    for k in range(n):
+        e = np.zeros(n)
+        e[k] = H
+        fisher[:, k] = (
+            kl_grad(layout, nn.TANH, theta, theta + e, obs)
+            - kl_grad(layout, nn.TANH, theta, theta - e, obs)
+        ) / (2 * H)
+    np.testing.assert_allclose(fisher, fisher.T, atol=1e-7)
+    for _ in range(3):
+        v = rng.standard_normal(n)
+        np.testing.assert_allclose(
+            fvp(layout, nn.TANH, continuous, theta, obs, v), fisher @ v, rtol=1e-6, atol=1e-8
+        )
+
+
+def test_gaussian_fisher_matches_expected_score_outer_product():
+    # Explicit F = E_s E_a[score score^T] for the Gaussian head, by Monte Carlo over actions
+    # (200k draws per state): agrees with the exact product to Monte Carlo accuracy.
+    layout, theta, obs, _, rng = tiny_policy(True)
+    p = nn.mlp_n_params(layout)
+    ws = nn.mlp_workspace(layout, 1)
+    n = theta.size
+    draws = 200_000
+    fisher = np.zeros((n, n))
+    for t in range(obs.shape[0]):
+        mean = nn.mlp_forward(theta[:p], layout, nn.TANH, obs[t : t + 1], ws).copy()
+        std = np.exp(theta[p:])
+        z = rng.standard_normal((draws, 2))
+        # score wrt mean: z / std; wrt log_std: z^2 - 1. Jacobian of the mean by backprop.
+        jac = np.zeros((2, p))
+        for a in range(2):
+            up = np.zeros((1, 2))
+            up[0, a] = 1.0
+            nn.mlp_forward(theta[:p], layout, nn.TANH, obs[t : t + 1], ws)
+            nn.mlp_backward(theta[:p], layout, nn.TANH, ws, up, jac[a])
+        scores = np.concatenate([(z / std) @ jac, z * z - 1.0], axis=1)
+        fisher += scores.T @ scores / draws
+        assert mean.shape == (1, 2)
+    fisher /= obs.shape[0]
+    v = rng.standard_normal(n)
+    exact = fvp(layout, nn.TANH, True, theta, obs, v)
+    assert np.linalg.norm(fisher @ v - exact) / np.linalg.norm(exact) < 0.02
+
+
+def test_line_search_rejects_steps_that_violate_the_kl_constraint():
+    layout, theta, obs, actions, rng = tiny_policy(False)
+    advantages = rng.standard_normal(obs.shape[0])
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    jws = trpo.jvp_workspace(layout, obs.shape[0])
+    logp = trpo.policy_log_prob(theta, layout, nn.TANH, False, obs, actions, ws).copy()
+    g = trpo.surrogate_grad(theta, layout, nn.TANH, False, obs, actions, advantages, ws)
+    s, sfs = trpo.natural_gradient(theta, layout, nn.TANH, False, obs, g, 1e-3, 20, ws, jws)
+    max_kl = 1e-3
+    huge = s * np.sqrt(2 * max_kl / sfs) * 300.0  # far outside the trust region
+    out = np.empty_like(theta)
+
+    def search(step, backtracks):
+        return trpo.line_search(
+            theta, step, layout, nn.TANH, False, obs, actions, advantages, logp,
+            max_kl, 0.5, backtracks, ws, out,
+        )  # fmt: skip
+
+    # With only 3 tries the step stays 37x too large: every try violates KL, theta is kept.
+    k, kl, improve = search(huge, 3)
+    assert k == -1 and kl == 0.0 and improve == 0.0
+    np.testing.assert_array_equal(out, theta)
+    # With more tries it backs off until the exact KL is within the constraint.
+    k, kl, improve = search(huge, 20)
+    assert k >= 8  # 300 * 0.5^8 > 1: at least 8 halvings are needed
+    assert 0.0 < kl <= max_kl and improve > 0.0
+    surr, kl_check = trpo.surrogate_and_kl(
+        out, layout, nn.TANH, False, obs, actions, advantages, logp,
+        nn.mlp_forward(theta[: nn.mlp_n_params(layout)], layout, nn.TANH, obs, ws).copy(),
+        np.empty(0), ws,
+    )  # fmt: skip
+    assert kl_check == pytest.approx(kl)
+    # The natural step itself, scaled to the trust region, is accepted at once.
+    k, kl, improve = search(s * np.sqrt(2 * max_kl / sfs), 10)
+    assert k in (0, 1) and kl <= max_kl and improve > 0.0
+
+
+def test_line_search_rejects_steps_that_do_not_improve():
+    layout, theta, obs, actions, rng = tiny_policy(True)
+    advantages = rng.standard_normal(obs.shape[0])
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    logp = trpo.policy_log_prob(theta, layout, nn.TANH, True, obs, actions, ws).copy()
+    g = trpo.surrogate_grad(theta, layout, nn.TANH, True, obs, actions, advantages, ws)
+    out = np.empty_like(theta)
+    # Downhill direction, tiny KL: every backtrack worsens the surrogate.
+    k, _, _ = trpo.line_search(
+        theta, -1e-3 * g, layout, nn.TANH, True, obs, actions, advantages, logp,
+        0.01, 0.5, 10, ws, out,
+    )  # fmt: skip
+    assert k == -1
+    np.testing.assert_array_equal(out, theta)
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["categorical", "gaussian"])
+def test_surrogate_gradient_matches_finite_differences(continuous):
+    layout, theta, obs, actions, rng = tiny_policy(continuous, seed=4)
+    adv = rng.standard_normal(obs.shape[0])
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    logp = trpo.policy_log_prob(theta, layout, nn.TANH, continuous, obs, actions, ws).copy()
+    p = nn.mlp_n_params(layout)
+    head = nn.mlp_forward(theta[:p], layout, nn.TANH, obs, ws).copy()
+    log_std = theta[p:].copy()
+
+    def surr(th):
+        return trpo.surrogate_and_kl(
+            th, layout, nn.TANH, continuous, obs, actions, adv, logp, head, log_std, ws
+        )[0]
+
+    numeric = np.array(
+        [(surr(theta + H * e) - surr(theta - H * e)) / (2 * H) for e in np.eye(theta.size)]
+    )
+    g = trpo.surrogate_grad(theta, layout, nn.TANH, continuous, obs, actions, adv, ws)
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
