@@ -1,0 +1,376 @@
+"""What every experiment script shares: its command line, output paths, timing, the summary
+line and dict, plotting helpers, and discovery of the scripts for the `make demo` driver.
+
+The convention of a script ``experiments/<name>.py`` (see ``gridworld_policy_evaluation.py``):
+
+- module constants ``NAME`` (= the file's stem), ``FIGURE`` (the book's figure or example, e.g.
+  ``"Figure 6.2"``) and ``RUNS`` (the book's number of runs; 1 for exact DP);
+- ``run(runs, seed) -> pandas.DataFrame`` (or a tuple of frames): all the computing, through
+  numbarl, with seeds from ``numbarl.runs`` (``np.random.SeedSequence(seed).spawn``), no I/O;
+- ``plot(...) -> matplotlib.figure.Figure``: the figure, from the frame(s) only;
+- ``main(argv=None) -> dict``: parses ``[--runs N] [--seed S] [--out DIR] [--warmup]``, times
+  ``run``, writes ``DIR/<name>.csv`` (`numbarl.results.write_csv`, atomic and byte-stable) and
+  ``DIR/<name>.png``, prints one `summary_line` and returns the `summary` dict.
+
+A driver runs every script with `discover` and `run_all`, and prints `summary_table`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; figures are built with matplotlib.figure.Figure (no pyplot)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from numbarl.results import write_csv  # noqa: E402
+
+__all__ = [
+    "DEFAULT_OUT",
+    "EXPERIMENTS_DIR",
+    "Summary",
+    "discover",
+    "finish_axes",
+    "load",
+    "new_figure",
+    "output_paths",
+    "parse_args",
+    "plot_mean_curves",
+    "run_all",
+    "save_figure",
+    "summary",
+    "summary_line",
+    "summary_table",
+    "timed",
+    "timed_run",
+    "write_outputs",
+]
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = Path("results")
+# Files in experiments/ that are not experiment scripts.
+_NOT_EXPERIMENTS = frozenset({"common", "demo", "__init__"})
+
+Summary = dict[str, Any]
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line and paths
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def parse_args(
+    argv: Sequence[str] | None, name: str, runs: int, description: str | None = None
+) -> argparse.Namespace:
+    """Parse ``[--runs N] [--seed S] [--out DIR] [--warmup]``: ``runs`` defaults to the book's
+    number, ``seed`` to 0, ``out`` to ``results``. ``--warmup`` calls the computation once with
+    few runs before the timed call, so the time printed excludes compiling / cache loading.
+    ``argv=None`` reads ``sys.argv[1:]``."""
+    ap = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    ap.add_argument(
+        "--runs", type=_positive_int, default=runs, help=f"independent runs (book: {runs})"
+    )
+    ap.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    ap.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})"
+    )
+    ap.add_argument(
+        "--warmup",
+        action="store_true",
+        help="compile/load the kernels with a short call first, so the time shown is compute only",
+    )
+    return ap.parse_args(None if argv is None else list(argv))
+
+
+def output_paths(out: str | os.PathLike, name: str, suffix: str = "") -> tuple[Path, Path]:
+    """(``out/<name><suffix>.csv``, ``out/<name><suffix>.png``); creates ``out``."""
+    directory = Path(out)
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}{suffix}"
+    return directory / f"{stem}.csv", directory / f"{stem}.png"
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+
+
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """(``fn(*args, **kwargs)``, wall seconds)."""
+    t0 = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - t0
+
+
+def timed_run(
+    run: Callable[[int, int], T], runs: int, seed: int, warmup: bool = False
+) -> tuple[T, float]:
+    """``run(runs, seed)`` timed; with ``warmup`` a first ``run(min(runs, 2), seed)`` untimed."""
+    if warmup:
+        run(min(runs, 2), seed)
+    return timed(run, runs, seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary line and dict
+
+
+def summary(
+    name: str,
+    figure: str,
+    key: str,
+    ours: float | str,
+    book: float | str,
+    runs: int,
+    seconds: float,
+    **extra: Any,
+) -> Summary:
+    """The dict every ``main`` returns: experiment, figure, key (what the number is), ours,
+    book, runs, seconds (compute, without I/O), plus any ``extra`` key numbers."""
+    if isinstance(ours, np.generic):
+        ours = ours.item()
+    return {
+        "experiment": name,
+        "figure": figure,
+        "key": key,
+        "ours": ours,
+        "book": book,
+        "runs": int(runs),
+        "seconds": float(seconds),
+        **extra,
+    }
+
+
+def _fmt(x: float | str) -> str:
+    if isinstance(x, str):
+        return x
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    x = float(x)
+    if math.isfinite(x) and x == round(x) and abs(x) < 1e6:
+        return str(int(x))
+    return f"{x:.4g}"
+
+
+def summary_line(s: Summary) -> str:
+    """One line: ``<experiment> (<figure>): <key> = <ours> (book: <book>); <runs> runs,
+    <seconds> s``."""
+    return (
+        f"{s['experiment']} ({s['figure']}): {s['key']} = {_fmt(s['ours'])} "
+        f"(book: {_fmt(s['book'])}); {s['runs']} runs, {s['seconds']:.2f} s"
+    )
+
+
+def summary_table(summaries: Sequence[Summary]) -> pd.DataFrame:
+    """One row per experiment: experiment, figure, key, ours, book, runs, seconds."""
+    cols = ["experiment", "figure", "key", "ours", "book", "runs", "seconds"]
+    rows = [{c: s.get(c) for c in cols} for s in summaries]
+    for row in rows:  # mixed numbers and strings: show as text
+        row["ours"] = _fmt(row["ours"])
+        row["book"] = _fmt(row["book"])
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plotting
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (6.0, 4.5)):
+    """A ``Figure`` (no pyplot state) with an ``nrows`` x ``ncols`` grid of axes, each panel
+    ``size`` inches; returns (fig, axes) where axes is one Axes or an array of them."""
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True)
+    return fig, axes
+
+
+def finish_axes(
+    ax: Axes,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    legend: bool | str = True,
+    ylim: tuple[float, float] | None = None,
+    xlim: tuple[float, float] | None = None,
+) -> Axes:
+    """Labels, optional title/limits, a light grid and (``legend`` True or a title string) a
+    legend if anything is labelled."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.grid(True, alpha=0.3)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(title=legend if isinstance(legend, str) else None, fontsize="small")
+    return ax
+
+
+def plot_mean_curves(
+    ax: Axes,
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    by: str | Sequence[str],
+    label: Callable[[Any], str] | None = None,
+    band: bool = True,
+    **line_kwargs: Any,
+) -> pd.DataFrame:
+    """Plot the mean of ``y`` against ``x`` for each group of ``by`` (one line each, averaged
+    over every other column, e.g. runs), with a shaded +-1 standard error band if ``band``.
+    ``label(key)`` names a group's line (default ``"<by>=<key>"``). Returns the means frame
+    (columns ``by``, ``x``, ``mean``, ``sem``)."""
+    by = [by] if isinstance(by, str) else list(by)
+    grouped = df.groupby([*by, x], sort=True)[y]
+    stats = grouped.agg(["mean", "std", "count"]).reset_index()
+    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
+    for key, g in stats.groupby(by if len(by) > 1 else by[0], sort=True):
+        if label is not None:
+            text = label(key)
+        else:
+            text = ", ".join(f"{b}={k}" for b, k in zip(by, np.atleast_1d(key), strict=True))
+        (line,) = ax.plot(g[x], g["mean"], label=text, **line_kwargs)
+        if band and (g["count"] > 1).any():
+            ax.fill_between(
+                g[x],
+                g["mean"] - g["sem"],
+                g["mean"] + g["sem"],
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
+    return stats[[*by, x, "mean", "sem"]]
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Save ``fig`` as PNG atomically (temporary file, then rename); no timestamp metadata."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_outputs(
+    out: str | os.PathLike, name: str, df: pd.DataFrame, fig: Figure | None, suffix: str = ""
+) -> tuple[Path, Path | None]:
+    """Write ``df`` to ``out/<name><suffix>.csv`` and ``fig`` to ``.png``; returns the paths."""
+    csv_path, png_path = output_paths(out, name, suffix)
+    write_csv(df, csv_path)
+    if fig is None:
+        return csv_path, None
+    save_figure(fig, png_path)
+    return csv_path, png_path
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery, for a driver that runs every script
+
+
+def _ensure_importable() -> None:
+    """Scripts import this module as ``common`` when run as files; make that work when they are
+    loaded from elsewhere too."""
+    if str(EXPERIMENTS_DIR) not in sys.path:
+        sys.path.insert(0, str(EXPERIMENTS_DIR))
+
+
+def load(name: str, directory: str | os.PathLike = EXPERIMENTS_DIR) -> ModuleType:
+    """Import the script ``<directory>/<name>.py`` as a module (cached in ``sys.modules`` as
+    ``experiments_<name>``)."""
+    path = Path(directory) / f"{name}.py"
+    if not path.is_file():
+        raise ValueError(f"no experiment script {path}")
+    return _load(path)
+
+
+def _load(path: Path) -> ModuleType:
+    _ensure_importable()
+    name = f"experiments_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def discover(directory: str | os.PathLike = EXPERIMENTS_DIR) -> dict[str, ModuleType]:
+    """Every experiment script in ``directory``: ``{NAME: module}`` sorted by name, for files
+    that define ``NAME``, ``FIGURE``, ``RUNS`` and ``main``."""
+    found: dict[str, ModuleType] = {}
+    for path in sorted(Path(directory).glob("*.py")):
+        if path.stem in _NOT_EXPERIMENTS or path.stem.startswith("_"):
+            continue
+        module = _load(path)
+        if all(hasattr(module, a) for a in ("NAME", "FIGURE", "RUNS", "main")):
+            found[module.NAME] = module
+    return found
+
+
+def run_all(
+    out: str | os.PathLike = DEFAULT_OUT,
+    runs: int | None = None,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    warmup: bool = False,
+) -> list[Summary]:
+    """Run the scripts found by `discover` (or only ``names``) into ``out``, each with its
+    book's runs (or ``runs``), and return their summary dicts in name order."""
+    scripts = discover()
+    chosen = sorted(scripts) if names is None else list(names)
+    unknown = [n for n in chosen if n not in scripts]
+    if unknown:
+        raise ValueError(f"unknown experiment(s) {unknown}; known: {', '.join(sorted(scripts))}")
+    summaries = []
+    for name in chosen:
+        argv = ["--out", os.fspath(out), "--seed", str(seed)]
+        if runs is not None:
+            argv += ["--runs", str(runs)]
+        if warmup:
+            argv.append("--warmup")
+        summaries.append(scripts[name].main(argv))
+    return summaries
