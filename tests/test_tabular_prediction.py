@@ -1,13 +1,14 @@
 """Prediction methods: kernels by hand, convergence to exact values, equivalences, parity, input.
 
-Exact values come from a linear solve of v = r_pi + P_pi v over the non-terminal states (and the
-closed form 1/6..5/6, -0.9..0.9 of the random walks)."""
+Exact values come from `numbarl.dp.state_values` (a linear solve of v = r_pi + P_pi v), checked
+against the closed forms 1/6..5/6 and -0.9..0.9 of the random walks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from numbarl.dp import state_values
 from numbarl.envs import make
 from numbarl.envs.tabular import from_transitions
 from numbarl.tabular import prediction as P
@@ -17,20 +18,11 @@ from numbarl.tabular.policies import uniform_policy
 # Fixtures and oracles
 
 
-def exact_values(mdp, pi, gamma=1.0):
-    live = ~mdp.terminal
-    p_pi = np.einsum("sa,sat->st", pi, mdp.p)[np.ix_(live, live)]
-    r_pi = (pi * mdp.r).sum(axis=1)[live]
-    v = np.zeros(mdp.n_states)
-    v[live] = np.linalg.solve(np.eye(live.sum()) - gamma * p_pi, r_pi)
-    return v
-
-
 @pytest.fixture(scope="module")
 def walk5():
     mdp = make("RandomWalk-v0")
     pi = uniform_policy(mdp)
-    v = exact_values(mdp, pi)
+    v = state_values(mdp, pi)
     np.testing.assert_allclose(v[1:-1], np.arange(1, 6) / 6, atol=1e-12)
     return mdp, pi, v
 
@@ -39,7 +31,7 @@ def walk5():
 def walk19():
     mdp = make("RandomWalk19-v0")
     pi = uniform_policy(mdp)
-    v = exact_values(mdp, pi)
+    v = state_values(mdp, pi)
     np.testing.assert_allclose(v[1:-1], np.arange(-9, 10) / 10, atol=1e-12)
     return mdp, pi, v
 
