@@ -1,0 +1,840 @@
+"""Tabular control: Monte Carlo (Chapter 5) and temporal-difference control (Chapters 6 and 7).
+
+Every driver ``run_<algo>(mdp, cfg, rng)`` takes a `TabularMDP`, one `ControlConfig` and an
+``np.random.Generator`` (advanced in place; the same generator state gives the same bytes) and
+returns plain arrays::
+
+    q              float64[S, A]  action values (Double Q-learning returns q1 and q2 instead)
+    returns        float64[E]     sum of rewards of each episode (undiscounted)
+    lengths        int64[E]       steps of each episode
+    first_actions  int64[E]       the first action of each episode (-1 if never started)
+    n_episodes     int            episodes completed (terminated or cut by the time limit)
+
+Conventions shared by all drivers
+- ``Q(s, a) = q0`` initially for non-terminal states and allowed actions, 0 elsewhere; terminal
+  states keep value 0. Actions not allowed in a state are never chosen and never maximised over.
+- Policies are epsilon-greedy over the state's allowed actions with ties broken uniformly at
+  random (`numbarl.tabular.policies`); episode ``k`` uses
+  ``max(epsilon_min, epsilon * epsilon_decay**k)`` (constant by default).
+- Time limit: ``min(mdp.max_steps, max_episode_steps)`` over the positive ones (none if both are
+  <= 0). A step cut by the limit is a truncation: TD targets still bootstrap from the next state;
+  Monte Carlo returns simply end there.
+- Budget: with ``max_total_steps > 0`` the run stops after that many environment steps, even in
+  mid-episode (Example 6.5 counts episodes completed against time steps). The cut episode keeps
+  its partial return and length but is not counted in ``n_episodes``; later entries stay 0 and
+  ``first_actions`` -1. `episodes_by_step` turns ``lengths`` into the Example 6.5 curve.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from numbarl.config import make_config
+from numbarl.envs.tabular import TabularMDP, reset, sample_index, step, validate
+from numbarl.tabular.policies import argmax_random
+
+# ---------------------------------------------------------------------------------------------
+# Config
+
+
+class ControlConfig(NamedTuple):
+    """Hyperparameters of every tabular control method (one record, so each driver compiles once).
+
+    ``alpha`` is the TD step size (the Monte Carlo methods average returns, 1/N); ``n`` is the
+    n of n-step Sarsa; ``q0`` the initial action value; ``epsilon_decay``/``epsilon_min`` give a
+    per-episode schedule; ``max_total_steps`` a step budget (0: none); ``max_episode_steps`` a
+    time limit on top of the MDP's (0: the MDP's own)."""
+
+    alpha: float = 0.5
+    gamma: float = 1.0
+    epsilon: float = 0.1
+    episodes: int = 500
+    n: int = 1
+    q0: float = 0.0
+    epsilon_decay: float = 1.0
+    epsilon_min: float = 0.0
+    max_total_steps: int = 0
+    max_episode_steps: int = 0
+
+    # Ranges beyond those implied by the names (numbarl.config): (low, high, low_inc, high_inc).
+    _ranges = {
+        "alpha": (0.0, 1.0, False, True),
+        "epsilon_decay": (0.0, 1.0, False, True),
+        "epsilon_min": (0.0, 1.0, True, True),
+        "max_total_steps": (0.0, None, True, True),
+        "max_episode_steps": (0.0, None, True, True),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# One-step kernels (time convention of rlax: q_tm1 is Q(S_t-1, .), q_t is Q(S_t, .))
+
+
+@njit(cache=True, inline="always")
+def max_allowed(values: np.ndarray, allowed: np.ndarray) -> float:
+    """max over allowed actions of ``values`` float64[A]; 0.0 when none is allowed."""
+    best = -np.inf
+    for a in range(values.shape[0]):
+        if allowed[a] and values[a] > best:
+            best = values[a]
+    if best == -np.inf:
+        return 0.0
+    return best
+
+
+@njit(cache=True, inline="always")
+def q_learning_td(
+    q_tm1: np.ndarray, a_tm1: int, r_t: float, discount_t: float, q_t: np.ndarray, allowed_t
+) -> float:
+    """Q-learning TD error (6.8): ``r_t + discount_t * max_{a allowed} q_t[a] - q_tm1[a_tm1]``.
+
+    ``q_tm1``, ``q_t`` float64[A]; ``allowed_t`` bool[A]; ``discount_t`` is 0 at termination."""
+    if discount_t == 0.0:
+        return r_t - q_tm1[a_tm1]
+    return r_t + discount_t * max_allowed(q_t, allowed_t) - q_tm1[a_tm1]
+
+
+@njit(cache=True, inline="always")
+def sarsa_td(
+    q_tm1: np.ndarray, a_tm1: int, r_t: float, discount_t: float, q_t: np.ndarray, a_t: int
+) -> float:
+    """Sarsa TD error (6.7): ``r_t + discount_t * q_t[a_t] - q_tm1[a_tm1]`` (``a_t`` is ignored
+    when ``discount_t`` is 0)."""
+    if discount_t == 0.0:
+        return r_t - q_tm1[a_tm1]
+    return r_t + discount_t * q_t[a_t] - q_tm1[a_tm1]
+
+
+@njit(cache=True, inline="always")
+def epsilon_greedy_expectation(values: np.ndarray, allowed: np.ndarray, epsilon: float) -> float:
+    """``sum_a pi(a) values[a]`` for pi epsilon-greedy over the allowed actions (ties share the
+    greedy mass); 0.0 when no action is allowed. No allocation."""
+    n_allowed = 0
+    best = -np.inf
+    total = 0.0
+    for a in range(values.shape[0]):
+        if allowed[a]:
+            n_allowed += 1
+            total += values[a]
+            if values[a] > best:
+                best = values[a]
+    if n_allowed == 0:
+        return 0.0
+    # All greedy actions share the value `best`, so their share of the mass is (1 - eps) * best.
+    return epsilon * total / n_allowed + (1.0 - epsilon) * best
+
+
+@njit(cache=True, inline="always")
+def expected_sarsa_td(
+    q_tm1: np.ndarray,
+    a_tm1: int,
+    r_t: float,
+    discount_t: float,
+    q_t: np.ndarray,
+    allowed_t: np.ndarray,
+    epsilon: float,
+) -> float:
+    """Expected Sarsa TD error (6.9) with an epsilon-greedy target policy over ``q_t``:
+    ``r_t + discount_t * sum_a pi(a|S_t) q_t[a] - q_tm1[a_tm1]``."""
+    if discount_t == 0.0:
+        return r_t - q_tm1[a_tm1]
+    return r_t + discount_t * epsilon_greedy_expectation(q_t, allowed_t, epsilon) - q_tm1[a_tm1]
+
+
+@njit(cache=True, inline="always")
+def double_q_td(
+    q_tm1: np.ndarray,
+    a_tm1: int,
+    r_t: float,
+    discount_t: float,
+    q_t_value: np.ndarray,
+    q_t_selector: np.ndarray,
+    allowed_t: np.ndarray,
+    rng: np.random.Generator,
+) -> float:
+    """Double Q-learning TD error (6.10): the action is chosen by ``q_t_selector`` (argmax over
+    allowed actions, random ties) and valued by ``q_t_value``:
+    ``r_t + discount_t * q_t_value[argmax q_t_selector] - q_tm1[a_tm1]``."""
+    if discount_t == 0.0:
+        return r_t - q_tm1[a_tm1]
+    a_star = argmax_random(q_t_selector, allowed_t, rng)
+    if a_star < 0:
+        return r_t - q_tm1[a_tm1]
+    return r_t + discount_t * q_t_value[a_star] - q_tm1[a_tm1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared driver pieces
+
+
+@njit(cache=True)
+def initial_q(mdp: TabularMDP, q0: float) -> np.ndarray:
+    """float64[S, A]: ``q0`` for allowed actions of non-terminal states, 0 elsewhere."""
+    q = np.zeros((mdp.n_states, mdp.n_actions))
+    for s in range(mdp.n_states):
+        if not mdp.terminal[s]:
+            for a in range(mdp.n_actions):
+                if mdp.allowed[s, a]:
+                    q[s, a] = q0
+    return q
+
+
+# Without a time limit, an episode that runs this many steps stops the run (a policy that never
+# reaches a terminal state, e.g. Monte Carlo ES's greedy policy walking into a wall forever).
+EPISODE_CAP = 1_000_000
+
+
+@njit(cache=True, inline="always")
+def time_limit(mdp: TabularMDP, max_episode_steps: int) -> tuple[int, int]:
+    """(limit, stop): the effective time limit (the smaller positive of the two; <= 0 means
+    none) and the step count that ends an episode (``limit``, or `EPISODE_CAP` without one)."""
+    limit = mdp.max_steps
+    if max_episode_steps > 0 and (limit <= 0 or max_episode_steps < limit):
+        limit = max_episode_steps
+    return limit, (limit if limit > 0 else EPISODE_CAP)
+
+
+@njit(cache=True, inline="always")
+def episode_epsilon(cfg: ControlConfig, eps_k: float) -> float:
+    return max(cfg.epsilon_min, eps_k)
+
+
+@njit(cache=True)
+def _outputs(episodes: int):
+    return (
+        np.zeros(episodes),
+        np.zeros(episodes, dtype=np.int64),
+        np.full(episodes, -1, dtype=np.int64),
+    )
+
+
+@njit(cache=True, inline="always")
+def epsilon_greedy_u(q: np.ndarray, s: int, allowed: np.ndarray, epsilon: float, u: float) -> int:
+    """Epsilon-greedy action in state ``s`` of ``q`` float64[S, A] over ``allowed`` bool[S, A]
+    from one uniform ``u`` in [0, 1): if ``u < epsilon``, the allowed action of index
+    ``floor(u / epsilon * n_allowed)``; else the greedy action, ties broken by
+    ``(u - epsilon) / (1 - epsilon)`` (each is again uniform given its branch). One draw per step,
+    always, keeps the hot loop free of conditional generator calls."""
+    A = q.shape[1]
+    if u < epsilon:
+        n = 0
+        for a in range(A):
+            if allowed[s, a]:
+                n += 1
+        j = int(u / epsilon * n)
+        for a in range(A):
+            if allowed[s, a]:
+                if j == 0:
+                    return a
+                j -= 1
+        return A - 1
+    best = -np.inf
+    n_best = 0
+    first = -1
+    for a in range(A):
+        if allowed[s, a]:
+            v = q[s, a]
+            if first < 0 or v > best:
+                best = v
+                n_best = 1
+                first = a
+            elif v == best:
+                n_best += 1
+    if n_best <= 1:
+        return first
+    j = int((u - epsilon) / (1.0 - epsilon) * n_best)
+    for a in range(first, A):
+        if allowed[s, a] and q[s, a] == best:
+            if j == 0:
+                return a
+            j -= 1
+    return first
+
+
+@njit(cache=True)
+def has_reward_noise(mdp: TabularMDP) -> bool:
+    """Whether any outcome of ``mdp`` has a Gaussian reward (``reward_std > 0``)."""
+    std = mdp.reward_std.ravel()
+    for i in range(std.shape[0]):
+        if std[i] > 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def sample_step(
+    mdp: TabularMDP, s: int, a: int, rng: np.random.Generator, noisy: bool
+) -> tuple[int, float, bool]:
+    """`numbarl.envs.tabular.step`, draw for draw, specialised on ``noisy``: drivers compile the
+    loop twice (noisy True/False, chosen by `has_reward_noise`) because a generator call under a
+    branch in the loop, even one never taken, costs ~28 ns per step (FrozenLake 8x8)."""
+    k = sample_index(mdp.cum_prob[s, a], rng.random())
+    s2 = mdp.next_state[s, a, k]
+    rew = mdp.reward[s, a, k]
+    if noisy:
+        std = mdp.reward_std[s, a, k]
+        if std > 0.0:
+            rew += std * rng.standard_normal()
+    return s2, rew, mdp.terminal[s2]
+
+
+# ---------------------------------------------------------------------------------------------
+# TD control drivers (Chapter 6)
+
+
+@njit(cache=True, inline="always")
+def _q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, noisy: bool):
+    """The loop of `run_q_learning`, specialised on ``noisy`` (see `sample_step`)."""
+    q = initial_q(mdp, cfg.q0)
+    returns, lengths, first_actions = _outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    budget = cfg.max_total_steps
+    alpha, gamma = cfg.alpha, cfg.gamma
+    allowed = mdp.allowed
+    total_steps = 0
+    n_done = 0
+    eps_k = cfg.epsilon
+    for episode in range(cfg.episodes):
+        epsilon = episode_epsilon(cfg, eps_k)
+        eps_k *= cfg.epsilon_decay
+        s = reset(mdp, rng)
+        t = 0
+        g = 0.0
+        ended = False
+        while budget <= 0 or total_steps < budget:
+            a = epsilon_greedy_u(q, s, allowed, epsilon, rng.random())
+            if t == 0:
+                first_actions[episode] = a
+            s2, r, terminated = sample_step(mdp, s, a, rng, noisy)
+            discount = 0.0 if terminated else gamma
+            q[s, a] += alpha * q_learning_td(q[s], a, r, discount, q[s2], allowed[s2])
+            g += r
+            t += 1
+            total_steps += 1
+            s = s2
+            if terminated or t == stop:
+                ended = terminated or limit > 0  # else a runaway episode: stop the run
+                break
+        returns[episode] = g
+        lengths[episode] = t
+        if not ended:
+            break
+        n_done += 1
+    return q, returns, lengths, first_actions, n_done
+
+
+@njit(cache=True, nogil=True)
+def run_q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """Q-learning (Section 6.5). Returns (q float64[S, A], returns float64[E], lengths int64[E],
+    first_actions int64[E], n_episodes int)."""
+    if has_reward_noise(mdp):
+        return _q_learning(mdp, cfg, rng, True)
+    return _q_learning(mdp, cfg, rng, False)
+
+
+@njit(cache=True, inline="always")
+def _expected_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, noisy: bool):
+    """The loop of `run_expected_sarsa`, specialised on ``noisy`` (see `sample_step`)."""
+    q = initial_q(mdp, cfg.q0)
+    returns, lengths, first_actions = _outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    budget = cfg.max_total_steps
+    alpha, gamma = cfg.alpha, cfg.gamma
+    allowed = mdp.allowed
+    total_steps = 0
+    n_done = 0
+    eps_k = cfg.epsilon
+    for episode in range(cfg.episodes):
+        epsilon = episode_epsilon(cfg, eps_k)
+        eps_k *= cfg.epsilon_decay
+        s = reset(mdp, rng)
+        t = 0
+        g = 0.0
+        ended = False
+        while budget <= 0 or total_steps < budget:
+            a = epsilon_greedy_u(q, s, allowed, epsilon, rng.random())
+            if t == 0:
+                first_actions[episode] = a
+            s2, r, terminated = sample_step(mdp, s, a, rng, noisy)
+            discount = 0.0 if terminated else gamma
+            q[s, a] += alpha * expected_sarsa_td(q[s], a, r, discount, q[s2], allowed[s2], epsilon)
+            g += r
+            t += 1
+            total_steps += 1
+            s = s2
+            if terminated or t == stop:
+                ended = terminated or limit > 0  # else a runaway episode: stop the run
+                break
+        returns[episode] = g
+        lengths[episode] = t
+        if not ended:
+            break
+        n_done += 1
+    return q, returns, lengths, first_actions, n_done
+
+
+@njit(cache=True, nogil=True)
+def run_expected_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """Expected Sarsa (Section 6.6), on-policy: behaviour and target are both epsilon-greedy.
+    Returns (q, returns, lengths, first_actions, n_episodes) as `run_q_learning`."""
+    if has_reward_noise(mdp):
+        return _expected_sarsa(mdp, cfg, rng, True)
+    return _expected_sarsa(mdp, cfg, rng, False)
+
+
+@njit(cache=True, inline="always")
+def _sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, noisy: bool):
+    """The loop of `run_sarsa`, specialised on ``noisy`` (see `sample_step`)."""
+    q = initial_q(mdp, cfg.q0)
+    returns, lengths, first_actions = _outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    budget = cfg.max_total_steps
+    alpha, gamma = cfg.alpha, cfg.gamma
+    allowed = mdp.allowed
+    total_steps = 0
+    n_done = 0
+    eps_k = cfg.epsilon
+    for episode in range(cfg.episodes):
+        epsilon = episode_epsilon(cfg, eps_k)
+        eps_k *= cfg.epsilon_decay
+        s = reset(mdp, rng)
+        a = epsilon_greedy_u(q, s, allowed, epsilon, rng.random())
+        first_actions[episode] = a
+        t = 0
+        g = 0.0
+        ended = False
+        while budget <= 0 or total_steps < budget:
+            s2, r, terminated = sample_step(mdp, s, a, rng, noisy)
+            if terminated:
+                a2 = 0
+                discount = 0.0
+            else:
+                a2 = epsilon_greedy_u(q, s2, allowed, epsilon, rng.random())
+                discount = gamma
+            q[s, a] += alpha * sarsa_td(q[s], a, r, discount, q[s2], a2)
+            g += r
+            t += 1
+            total_steps += 1
+            s = s2
+            a = a2
+            if terminated or t == stop:
+                ended = terminated or limit > 0  # else a runaway episode: stop the run
+                break
+        returns[episode] = g
+        lengths[episode] = t
+        if not ended:
+            if t == 0:
+                first_actions[episode] = -1
+            break
+        n_done += 1
+    return q, returns, lengths, first_actions, n_done
+
+
+@njit(cache=True, nogil=True)
+def run_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """Sarsa (Section 6.4): A' is chosen epsilon-greedily in S' before Q(S, A) is updated (also at
+    a truncation, to bootstrap). Returns (q, returns, lengths, first_actions, n_episodes)."""
+    if has_reward_noise(mdp):
+        return _sarsa(mdp, cfg, rng, True)
+    return _sarsa(mdp, cfg, rng, False)
+
+
+@njit(cache=True, nogil=True)
+def run_n_step_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """n-step Sarsa (Section 7.2, ``n = cfg.n``); with n = 1 it is `run_sarsa` draw for draw.
+
+    The update of time tau uses ``G = sum_{i=tau+1}^{min(tau+n, T)} gamma^(i-tau-1) R_i`` plus
+    ``gamma^n Q(S_tau+n, A_tau+n)`` if tau + n < T; after a truncation at T the tail updates
+    bootstrap from ``Q(S_T, A_T)``. Returns (q, returns, lengths, first_actions, n_episodes)."""
+    q = initial_q(mdp, cfg.q0)
+    returns, lengths, first_actions = _outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    budget = cfg.max_total_steps
+    alpha, gamma, n = cfg.alpha, cfg.gamma, cfg.n
+    allowed = mdp.allowed
+    m = n + 1  # ring buffers hold S, A, R for times tau .. tau + n
+    states = np.zeros(m, dtype=np.int64)
+    actions = np.zeros(m, dtype=np.int64)
+    rewards = np.zeros(m)
+    big = np.iinfo(np.int64).max
+    total_steps = 0
+    n_done = 0
+    eps_k = cfg.epsilon
+    for episode in range(cfg.episodes):
+        epsilon = episode_epsilon(cfg, eps_k)
+        eps_k *= cfg.epsilon_decay
+        s = reset(mdp, rng)
+        a = epsilon_greedy_u(q, s, allowed, epsilon, rng.random())
+        first_actions[episode] = a
+        states[0] = s
+        actions[0] = a
+        T = big
+        truncated = False
+        stopped = False
+        g_episode = 0.0
+        t = 0
+        while True:
+            if t < T:
+                if budget > 0 and total_steps >= budget:
+                    stopped = True
+                    break
+                s_t, a_t = states[t % m], actions[t % m]
+                s2, r, terminated = step(mdp, s_t, a_t, rng)
+                total_steps += 1
+                g_episode += r
+                rewards[(t + 1) % m] = r
+                states[(t + 1) % m] = s2
+                if terminated:
+                    T = t + 1
+                else:
+                    if t + 1 == stop:
+                        if limit <= 0:  # a runaway episode: stop the run
+                            t += 1
+                            stopped = True
+                            break
+                        T = t + 1
+                        truncated = True
+                    actions[(t + 1) % m] = epsilon_greedy_u(q, s2, allowed, epsilon, rng.random())
+            tau = t - n + 1
+            if tau >= 0:
+                end = min(tau + n, T)
+                g = 0.0
+                disc = 1.0
+                for i in range(tau + 1, end + 1):
+                    g += disc * rewards[i % m]
+                    disc *= gamma
+                if end < T or truncated:
+                    g += disc * q[states[end % m], actions[end % m]]
+                s_tau, a_tau = states[tau % m], actions[tau % m]
+                q[s_tau, a_tau] += alpha * (g - q[s_tau, a_tau])
+                if tau == T - 1:
+                    break
+            t += 1
+        steps = T if not stopped else t
+        returns[episode] = g_episode
+        lengths[episode] = steps
+        if stopped:
+            if steps == 0:
+                first_actions[episode] = -1
+            break
+        n_done += 1
+    return q, returns, lengths, first_actions, n_done
+
+
+@njit(cache=True, inline="always")
+def _double_q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, noisy: bool):
+    """The loop of `run_double_q_learning`, specialised on ``noisy`` (see `sample_step`)."""
+    q1 = initial_q(mdp, cfg.q0)
+    q2 = q1.copy()
+    q_sum = np.zeros((1, mdp.n_actions))
+    returns, lengths, first_actions = _outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    budget = cfg.max_total_steps
+    alpha, gamma = cfg.alpha, cfg.gamma
+    allowed = mdp.allowed
+    total_steps = 0
+    n_done = 0
+    eps_k = cfg.epsilon
+    for episode in range(cfg.episodes):
+        epsilon = episode_epsilon(cfg, eps_k)
+        eps_k *= cfg.epsilon_decay
+        s = reset(mdp, rng)
+        t = 0
+        g = 0.0
+        ended = False
+        while budget <= 0 or total_steps < budget:
+            for b in range(mdp.n_actions):
+                q_sum[0, b] = q1[s, b] + q2[s, b]
+            a = epsilon_greedy_u(q_sum, 0, allowed[s : s + 1], epsilon, rng.random())
+            if t == 0:
+                first_actions[episode] = a
+            s2, r, terminated = sample_step(mdp, s, a, rng, noisy)
+            discount = 0.0 if terminated else gamma
+            if rng.random() < 0.5:
+                q1[s, a] += alpha * double_q_td(
+                    q1[s], a, r, discount, q2[s2], q1[s2], allowed[s2], rng
+                )
+            else:
+                q2[s, a] += alpha * double_q_td(
+                    q2[s], a, r, discount, q1[s2], q2[s2], allowed[s2], rng
+                )
+            g += r
+            t += 1
+            total_steps += 1
+            s = s2
+            if terminated or t == stop:
+                ended = terminated or limit > 0  # else a runaway episode: stop the run
+                break
+        returns[episode] = g
+        lengths[episode] = t
+        if not ended:
+            break
+        n_done += 1
+    return q1, q2, returns, lengths, first_actions, n_done
+
+
+# ---------------------------------------------------------------------------------------------
+# Monte Carlo control drivers (Chapter 5)
+
+
+@njit(cache=True, nogil=True)
+def run_double_q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """Double Q-learning (Section 6.7): epsilon-greedy on Q1 + Q2; each step a fair coin picks
+    which table is updated, its argmax in S' valued by the other. Returns (q1 float64[S, A],
+    q2 float64[S, A], returns, lengths, first_actions, n_episodes)."""
+    if has_reward_noise(mdp):
+        return _double_q_learning(mdp, cfg, rng, True)
+    return _double_q_learning(mdp, cfg, rng, False)
+
+
+@njit(cache=True)
+def _grow(buf: np.ndarray) -> np.ndarray:
+    out = np.empty(2 * buf.shape[0], dtype=buf.dtype)
+    out[: buf.shape[0]] = buf
+    return out
+
+
+@njit(cache=True)
+def _run_mc_first_visit(
+    mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, exploring_starts: bool
+):
+    """First-visit Monte Carlo control with sample averages. With ``exploring_starts`` each
+    episode starts from a pair (S0, A0) uniform over non-terminal states and their allowed
+    actions and then follows the greedy policy; otherwise it starts from the MDP's start
+    distribution and follows the epsilon-greedy policy."""
+    S, A = mdp.n_states, mdp.n_actions
+    q = initial_q(mdp, cfg.q0)
+    counts = np.zeros((S, A))
+    returns, lengths, first_actions = _outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    budget = cfg.max_total_steps
+    gamma = cfg.gamma
+    allowed = mdp.allowed
+    # (state, action) pairs for exploring starts
+    n_pairs = 0
+    pairs = np.zeros(S * A, dtype=np.int64)
+    for s in range(S):
+        if not mdp.terminal[s]:
+            for a in range(A):
+                if allowed[s, a]:
+                    pairs[n_pairs] = s * A + a
+                    n_pairs += 1
+    cap = limit if limit > 0 else 64
+    ep_states = np.zeros(cap, dtype=np.int64)
+    ep_actions = np.zeros(cap, dtype=np.int64)
+    ep_rewards = np.zeros(cap)
+    seen = np.full((S, A), -1, dtype=np.int64)  # episode of the last first visit
+    first_t = np.zeros((S, A), dtype=np.int64)
+    total_steps = 0
+    n_done = 0
+    eps_k = cfg.epsilon
+    for episode in range(cfg.episodes):
+        epsilon = episode_epsilon(cfg, eps_k)
+        eps_k *= cfg.epsilon_decay
+        if exploring_starts:
+            pair = pairs[int(rng.random() * n_pairs)]
+            s = pair // A
+            a = pair % A
+            epsilon = 0.0
+        else:
+            s = reset(mdp, rng)
+            a = epsilon_greedy_u(q, s, allowed, epsilon, rng.random())
+        first_actions[episode] = a
+        t = 0
+        g_sum = 0.0
+        ended = False
+        while budget <= 0 or total_steps < budget:
+            if t > 0:
+                a = epsilon_greedy_u(q, s, allowed, epsilon, rng.random())
+            if t == ep_states.shape[0]:
+                ep_states = _grow(ep_states)
+                ep_actions = _grow(ep_actions)
+                ep_rewards = _grow(ep_rewards)
+            ep_states[t] = s
+            ep_actions[t] = a
+            if seen[s, a] != episode:
+                seen[s, a] = episode
+                first_t[s, a] = t
+            s2, r, terminated = step(mdp, s, a, rng)
+            ep_rewards[t] = r
+            g_sum += r
+            t += 1
+            total_steps += 1
+            s = s2
+            if terminated or t == stop:
+                ended = terminated or limit > 0  # else a runaway episode: stop the run
+                break
+        returns[episode] = g_sum
+        lengths[episode] = t
+        if not ended:
+            if t == 0:
+                first_actions[episode] = -1
+            break
+        n_done += 1
+        g = 0.0
+        for i in range(t - 1, -1, -1):
+            g = gamma * g + ep_rewards[i]
+            si, ai = ep_states[i], ep_actions[i]
+            if first_t[si, ai] == i:
+                counts[si, ai] += 1.0
+                q[si, ai] += (g - q[si, ai]) / counts[si, ai]
+    return q, returns, lengths, first_actions, n_done
+
+
+@njit(cache=True, nogil=True)
+def run_mc_exploring_starts(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """Monte Carlo ES (Section 5.3): exploring starts uniform over (non-terminal state, allowed
+    action) pairs, greedy policy (random ties), first-visit averages of returns. ``epsilon`` and
+    ``alpha`` are not used. Returns (q, returns, lengths, first_actions, n_episodes)."""
+    return _run_mc_first_visit(mdp, cfg, rng, True)
+
+
+@njit(cache=True, nogil=True)
+def run_mc_control(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
+    """On-policy first-visit MC control for epsilon-soft policies (Section 5.4): epsilon-greedy
+    on Q, first-visit sample averages (``alpha`` is not used). Returns (q, returns, lengths,
+    first_actions, n_episodes)."""
+    return _run_mc_first_visit(mdp, cfg, rng, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python-facing API
+
+
+class ControlResult(NamedTuple):
+    """What `control` returns. ``q`` is the learned table float64[S, A] (for Double Q-learning
+    the mean of ``q1`` and ``q2``, which are None for the other methods); ``returns``
+    float64[E], ``lengths`` int64[E] and ``first_actions`` int64[E] are per episode;
+    ``n_episodes`` counts completed episodes."""
+
+    algo: str
+    config: ControlConfig
+    q: np.ndarray
+    returns: np.ndarray
+    lengths: np.ndarray
+    first_actions: np.ndarray
+    n_episodes: int
+    q1: np.ndarray | None = None
+    q2: np.ndarray | None = None
+
+
+def _drivers() -> dict[str, Any]:
+    from numbarl.tabular.off_policy import run_off_policy_mc_control
+
+    return {
+        "q_learning": run_q_learning,
+        "sarsa": run_sarsa,
+        "expected_sarsa": run_expected_sarsa,
+        "n_step_sarsa": run_n_step_sarsa,
+        "double_q_learning": run_double_q_learning,
+        "mc_exploring_starts": run_mc_exploring_starts,
+        "mc_control": run_mc_control,
+        "off_policy_mc_control": run_off_policy_mc_control,
+    }
+
+
+ALGOS: tuple[str, ...] = (
+    "q_learning",
+    "sarsa",
+    "expected_sarsa",
+    "n_step_sarsa",
+    "double_q_learning",
+    "mc_exploring_starts",
+    "mc_control",
+    "off_policy_mc_control",
+)
+
+
+def greedy_actions(q: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    """int64[S]: argmax over allowed actions of ``q`` float64[S, A] (first on ties)."""
+    q = np.asarray(q, dtype=np.float64)
+    if allowed is not None:
+        q = np.where(np.asarray(allowed, dtype=bool), q, -np.inf)
+    return np.argmax(q, axis=1).astype(np.int64)
+
+
+def make_control_config(**config: Any) -> ControlConfig:
+    """A checked `ControlConfig`: unknown fields, wrong types and out-of-range values raise
+    ValueError/TypeError naming the field (alpha in (0, 1], gamma/epsilon/epsilon_min in
+    [0, 1], epsilon_decay in (0, 1], episodes/n >= 1, step counts >= 0, q0 finite)."""
+    cfg = make_config(ControlConfig, config)
+    if not math.isfinite(cfg.q0):
+        raise ValueError(f"ControlConfig.q0 must be a finite number, got {cfg.q0!r}")
+    if cfg.epsilon_min > cfg.epsilon:
+        raise ValueError(
+            f"ControlConfig.epsilon_min must be <= epsilon ({cfg.epsilon!r}), "
+            f"got {cfg.epsilon_min!r}"
+        )
+    return cfg
+
+
+def as_generator(seed_or_rng: int | np.random.Generator) -> np.random.Generator:
+    """A Generator from a non-negative integer seed (``np.random.default_rng(seed)``) or itself."""
+    if isinstance(seed_or_rng, np.random.Generator):
+        return seed_or_rng
+    if isinstance(seed_or_rng, bool) or not isinstance(seed_or_rng, int | np.integer):
+        raise TypeError(
+            f"seed must be a non-negative integer or np.random.Generator, got {seed_or_rng!r}"
+        )
+    if seed_or_rng < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed_or_rng!r}")
+    return np.random.default_rng(int(seed_or_rng))
+
+
+def as_mdp(mdp: TabularMDP | str) -> TabularMDP:
+    """A validated `TabularMDP`, built with ``numbarl.envs.make`` when given an id."""
+    if isinstance(mdp, str):
+        from numbarl import envs
+
+        if envs.spec(mdp).kind != "tabular":
+            raise ValueError(
+                f"{mdp!r} is not a tabular environment; tabular: {envs.names('tabular')}"
+            )
+        mdp = envs.make(mdp)
+    return validate(mdp, "mdp")
+
+
+def check_finished(algo: str, cfg: Any, n_episodes: int, total_steps: int = 0) -> None:
+    """RuntimeError if a run stopped early for a reason other than its step budget: an episode
+    ran `EPISODE_CAP` steps in an MDP without a time limit."""
+    budget = getattr(cfg, "max_total_steps", 0)
+    if n_episodes < cfg.episodes and (budget <= 0 or total_steps < budget):
+        raise RuntimeError(
+            f"{algo}: episode {n_episodes} did not end within {EPISODE_CAP:,} steps (the MDP has "
+            "no time limit and the policy never reached a terminal state); set max_episode_steps"
+        )
+
+
+def control(
+    algo: str,
+    mdp: TabularMDP | str,
+    seed_or_rng: int | np.random.Generator = 0,
+    **config: Any,
+) -> ControlResult:
+    """Run one tabular control method: ``algo`` is one of `ALGOS`, ``mdp`` a `TabularMDP` (or a
+    tabular env id), ``config`` fields of `ControlConfig`. Validates everything before compiled
+    code runs (ValueError/TypeError naming the field and the allowed values)."""
+    if not isinstance(algo, str) or algo not in ALGOS:
+        raise ValueError(f"algo must be one of {', '.join(ALGOS)}; got {algo!r}")
+    mdp = as_mdp(mdp)
+    cfg = make_control_config(**config)
+    rng = as_generator(seed_or_rng)
+    out = _drivers()[algo](mdp, cfg, rng)
+    check_finished(algo, cfg, int(out[-1]), int(out[-3].sum()))
+    if algo == "double_q_learning":
+        q1, q2, returns, lengths, first_actions, n_done = out
+        q = 0.5 * (q1 + q2)
+        return ControlResult(algo, cfg, q, returns, lengths, first_actions, int(n_done), q1, q2)
+    q, returns, lengths, first_actions, n_done = out
+    return ControlResult(algo, cfg, q, returns, lengths, first_actions, int(n_done), None, None)
+
+
+def episodes_by_step(lengths: np.ndarray, n_episodes: int, total_steps: int) -> np.ndarray:
+    """int64[total_steps + 1]: episodes completed by each time step 0..total_steps (Example 6.5's
+    curve), from a run's ``lengths`` and ``n_episodes``."""
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64)[: int(n_episodes)])
+    return np.searchsorted(ends, np.arange(total_steps + 1), side="right").astype(np.int64)
