@@ -1,0 +1,769 @@
+"""Proximal Policy Optimization (Schulman et al. 2017), clipped and adaptive-KL variants.
+
+Reads top to bottom like CleanRL's ``ppo.py``: config, per-minibatch loss kernels (each with a
+finite-difference test), one update over a rollout, the compiled training loop, then the Python
+shell (validate, run the compiled loop in chunks, evaluate greedily, record).
+
+Per update: collect ``n_steps`` steps of ``n_envs`` copies (``numbarl.deep.rollout``), compute
+GAE advantages and lambda-returns, then ``n_epochs`` passes over ``n_minibatches`` shuffled
+minibatches minimising
+
+    L = L_policy - ent_coef * H[pi] + vf_coef * L_V
+
+with global-norm gradient clipping and Adam (eps 1e-5, as CleanRL). L_policy is
+
+- ``variant="clip"``: -E[min(r A, clip(r, 1 - eps, 1 + eps) A)]   (PPO paper, eq. 7);
+- ``variant="kl"``:   -E[r A - beta KL[pi_old(.|s), pi(.|s)]]     (eq. 8), after which beta is
+  halved if the measured KL d < d_targ / 1.5 or doubled if d > 1.5 d_targ (the rule under eq. 8).
+
+r = pi(a|s) / pi_old(a|s). L_V = 0.5 E[(V - R)^2], or with ``clip_vloss`` 0.5 E[max((V - R)^2,
+(V_old + clip(V - V_old, -eps, eps) - R)^2)].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from numbarl.config import make_config
+from numbarl.deep.rollout import (
+    CATEGORICAL,
+    GymVec,
+    Policy,
+    Rollout,
+    VecEnv,
+    collect_rollout,
+    collect_rollout_gym,
+    env_info,
+    evaluate_greedy,
+    evaluate_gym,
+    grad_views,
+    make_policy,
+    make_rollout,
+    make_vec_env,
+    policy_arrays,
+    policy_from_arrays,
+)
+from numbarl.errors import TrainingDiverged
+from numbarl.nn import (
+    AdamState,
+    adam_init,
+    adam_step,
+    categorical_entropy,
+    categorical_entropy_grad,
+    categorical_kl,
+    categorical_kl_grad,
+    categorical_log_prob,
+    categorical_log_prob_grad,
+    clip_by_global_norm,
+    gaussian_entropy,
+    gaussian_entropy_grad,
+    gaussian_kl,
+    gaussian_kl_grad,
+    gaussian_log_prob,
+    gaussian_log_prob_grad,
+    mlp_backward,
+    mlp_forward,
+    mlp_workspace,
+)
+from numbarl.returns import gae_kernel
+
+# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
+TUNED: dict[str, dict[str, Any]] = {
+    "CartPole-v1": dict(
+        total_steps=100_000,
+        n_envs=8,
+        n_steps=32,
+        n_epochs=10,
+        n_minibatches=2,
+        lr=2.5e-3,
+        gamma=0.98,
+        gae_lambda=0.8,
+        hidden=32,
+        eval_every=4096,
+        stop_at_return=495.0,  # margin over the 475 threshold for a fresh evaluation
+    ),
+    "Acrobot-v1": dict(
+        total_steps=200_000,
+        n_envs=16,
+        n_steps=64,
+        n_epochs=4,
+        n_minibatches=4,
+        lr=1e-3,
+        gamma=0.99,
+        gae_lambda=0.94,
+        obs_norm=True,
+        eval_every=10_240,
+        stop_at_return=-100.0,
+    ),
+    "Pendulum-v1": dict(
+        total_steps=200_000,
+        n_envs=4,
+        n_steps=512,
+        n_epochs=10,
+        n_minibatches=32,
+        lr=1e-3,
+        gamma=0.9,
+        gae_lambda=0.95,
+        ent_coef=0.0,
+        clip_vloss=False,
+        reward_scale=0.1,
+        log_std_init=-0.5,
+        obs_norm=True,
+        eval_every=10_240,
+        stop_at_return=-250.0,
+    ),
+}
+
+CLIP = 0
+KL = 1
+VARIANTS = {"clip": CLIP, "kl": KL}
+_POS = (0.0, None, False, True)
+_NONNEG = (0.0, None, True, True)
+_ONE = (1.0, None, True, True)
+
+
+class PPOConfig(NamedTuple):
+    """PPO hyperparameters (CleanRL's ``ppo.py`` defaults unless noted); fields are CSV columns.
+
+    ``hidden``/``n_layers``: width and number of hidden layers of both actor and critic.
+    ``target_kl``/``kl_beta``: d_targ and the initial beta of the KL variant.
+    ``reward_scale``: rewards are multiplied by it before GAE (returns are recorded raw).
+    ``eval_every``: env steps between greedy evaluations (and history rows), rounded up to
+    whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
+
+    variant: str = "clip"
+    total_steps: int = 500_000
+    n_envs: int = 4
+    n_steps: int = 128
+    n_epochs: int = 4
+    n_minibatches: int = 4
+    lr: float = 2.5e-4
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    norm_adv: bool = True
+    target_kl: float = 0.01
+    kl_beta: float = 1.0
+    hidden: int = 64
+    n_layers: int = 2
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    obs_norm: bool = False
+    reward_scale: float = 1.0
+    eval_every: int = 10_000
+    eval_episodes: int = 20
+    stop_at_return: float = math.inf
+
+    _choices = {"variant": tuple(VARIANTS), "activation": ("tanh", "relu")}
+    _ranges = {
+        "n_envs": _ONE,
+        "n_steps": _ONE,
+        "n_epochs": _ONE,
+        "n_minibatches": _ONE,
+        "clip_coef": _POS,
+        "ent_coef": _NONNEG,
+        "vf_coef": _NONNEG,
+        "max_grad_norm": _POS,
+        "target_kl": _POS,
+        "kl_beta": _POS,
+        "hidden": _ONE,
+        "n_layers": _NONNEG,
+        "reward_scale": _POS,
+        "eval_every": _ONE,
+        "eval_episodes": _ONE,
+    }
+
+
+class PPOHyper(NamedTuple):
+    """The numeric hyperparameters compiled code reads (strings mapped to integer codes)."""
+
+    variant: int
+    n_epochs: int
+    n_minibatches: int
+    lr: float
+    anneal_lr: bool
+    gamma: float
+    gae_lambda: float
+    clip_coef: float
+    clip_vloss: bool
+    ent_coef: float
+    vf_coef: float
+    max_grad_norm: float
+    norm_adv: bool
+    target_kl: float
+    reward_scale: float
+    total_updates: int
+
+
+# Columns of the per-update metrics array.
+METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "beta")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loss kernels (one minibatch of M samples)
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def clip_surrogate_grad(
+    new_logp: np.ndarray,
+    old_logp: np.ndarray,
+    adv: np.ndarray,
+    clip_coef: float,
+    grad_logp: np.ndarray,
+) -> tuple[float, float, float]:
+    """Clipped surrogate (PPO eq. 7) as a loss: L = mean_b max(-A r, -A clip(r, 1-e, 1+e)).
+
+    All float64[M]; writes grad_logp = dL/d new_logp (r = exp(new_logp - old_logp), dr/dlogp = r).
+    Returns (L, clip fraction mean(|r - 1| > e), approx KL mean((r - 1) - log r))."""
+    m = new_logp.shape[0]
+    loss = 0.0
+    clipped = 0.0
+    approx_kl = 0.0
+    for b in range(m):
+        log_ratio = new_logp[b] - old_logp[b]
+        ratio = np.exp(log_ratio)
+        pg1 = -adv[b] * ratio
+        pg2 = -adv[b] * min(max(ratio, 1.0 - clip_coef), 1.0 + clip_coef)
+        if pg1 >= pg2:
+            loss += pg1
+            grad_logp[b] = -adv[b] * ratio / m
+        else:
+            loss += pg2
+            grad_logp[b] = 0.0
+        if abs(ratio - 1.0) > clip_coef:
+            clipped += 1.0
+        approx_kl += (ratio - 1.0) - log_ratio
+    return loss / m, clipped / m, approx_kl / m
+
+
+@njit(cache=True)
+def kl_penalty_surrogate_grad(
+    new_logp: np.ndarray,
+    old_logp: np.ndarray,
+    adv: np.ndarray,
+    kl: np.ndarray,
+    beta: float,
+    grad_logp: np.ndarray,
+    grad_kl: np.ndarray,
+) -> tuple[float, float]:
+    """KL-penalised surrogate (PPO eq. 8) as a loss: L = mean_b(-r_b A_b + beta KL_b).
+
+    All float64[M], ``kl`` = KL[pi_old, pi] per sample. Writes grad_logp = dL/d new_logp and
+    grad_kl = dL/d KL_b = beta / M (to pass to the head's ``*_kl_grad`` as weights).
+    Returns (L, approx KL mean((r - 1) - log r))."""
+    m = new_logp.shape[0]
+    loss = 0.0
+    approx_kl = 0.0
+    for b in range(m):
+        log_ratio = new_logp[b] - old_logp[b]
+        ratio = np.exp(log_ratio)
+        loss += -adv[b] * ratio + beta * kl[b]
+        grad_logp[b] = -adv[b] * ratio / m
+        grad_kl[b] = beta / m
+        approx_kl += (ratio - 1.0) - log_ratio
+    return loss / m, approx_kl / m
+
+
+@njit(cache=True)
+def adapt_beta(beta: float, kl: float, target_kl: float) -> float:
+    """The PPO paper's adaptive penalty: beta / 2 if d < d_targ / 1.5, beta * 2 if
+    d > d_targ * 1.5, else unchanged."""
+    if kl < target_kl / 1.5:
+        return beta / 2.0
+    if kl > target_kl * 1.5:
+        return beta * 2.0
+    return beta
+
+
+@njit(cache=True)
+def value_loss_grad(
+    v: np.ndarray,
+    old_v: np.ndarray,
+    returns: np.ndarray,
+    clip_coef: float,
+    clip_vloss: bool,
+    grad_v: np.ndarray,
+) -> float:
+    """L_V = 0.5 mean((V - R)^2), or 0.5 mean(max((V - R)^2, (V_clip - R)^2)) with V_clip =
+    V_old + clip(V - V_old, -e, e). All float64[M]; writes grad_v = dL_V/dV. Returns L_V."""
+    m = v.shape[0]
+    loss = 0.0
+    for b in range(m):
+        d1 = v[b] - returns[b]
+        if clip_vloss:
+            delta = v[b] - old_v[b]
+            inside = -clip_coef < delta < clip_coef
+            d2 = old_v[b] + min(max(delta, -clip_coef), clip_coef) - returns[b]
+            if d1 * d1 >= d2 * d2:
+                loss += 0.5 * d1 * d1
+                grad_v[b] = d1 / m
+            else:
+                loss += 0.5 * d2 * d2
+                grad_v[b] = d2 / m if inside else 0.0
+        else:
+            loss += 0.5 * d1 * d1
+            grad_v[b] = d1 / m
+    return loss / m
+
+
+@njit(cache=True)
+def policy_loss_grad(
+    kind: int,
+    out: np.ndarray,
+    log_std: np.ndarray,
+    old_out: np.ndarray,
+    old_log_std: np.ndarray,
+    actions: np.ndarray,
+    old_logp: np.ndarray,
+    adv: np.ndarray,
+    variant: int,
+    clip_coef: float,
+    beta: float,
+    ent_coef: float,
+    grad_out: np.ndarray,
+    grad_log_std: np.ndarray,
+) -> tuple[float, float, float, float]:
+    """L_policy - ent_coef * mean H for one minibatch, its gradient accumulated (+=) into
+    grad_out float64[M, n_out] (logits or Gaussian means) and grad_log_std float64[A].
+
+    ``out``/``old_out`` float64[M, n_out] are the current and the rollout policy's outputs
+    (``old_*`` read only by the KL variant), ``actions`` float64[M, action_dim] (index as float
+    if categorical). Returns (L_policy, mean entropy, clip fraction, approx KL)."""
+    m = out.shape[0]
+    grad_logp = np.zeros(m)
+    w = np.zeros(m)
+    if kind == CATEGORICAL:
+        a_idx = np.empty(m, dtype=np.int64)
+        for b in range(m):
+            a_idx[b] = int(actions[b, 0])
+        new_logp = categorical_log_prob(out, a_idx)
+    else:
+        new_logp = gaussian_log_prob(out, log_std, actions)
+    clip_frac = 0.0
+    if variant == CLIP:
+        loss, clip_frac, approx_kl = clip_surrogate_grad(
+            new_logp, old_logp, adv, clip_coef, grad_logp
+        )
+    else:
+        if kind == CATEGORICAL:
+            kl = categorical_kl(old_out, out)
+        else:
+            kl = gaussian_kl(old_out, old_log_std, out, log_std)
+        loss, approx_kl = kl_penalty_surrogate_grad(new_logp, old_logp, adv, kl, beta, grad_logp, w)
+        # dKL/d(new side) only; the old policy is a constant.
+        if kind == CATEGORICAL:
+            scratch = np.zeros_like(out)
+            categorical_kl_grad(old_out, out, w, scratch, grad_out)
+        else:
+            scratch_m = np.zeros_like(out)
+            scratch_s = np.zeros_like(log_std)
+            gaussian_kl_grad(
+                old_out, old_log_std, out, log_std, w, scratch_m, scratch_s, grad_out,
+                grad_log_std,
+            )  # fmt: skip
+    if kind == CATEGORICAL:
+        categorical_log_prob_grad(out, a_idx, grad_logp, grad_out)
+        entropy = categorical_entropy(out).mean()
+        for b in range(m):
+            w[b] = -ent_coef / m
+        categorical_entropy_grad(out, w, grad_out)
+    else:
+        gaussian_log_prob_grad(out, log_std, actions, grad_logp, grad_out, grad_log_std)
+        entropy = gaussian_entropy(log_std)
+        gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)
+    return loss, entropy, clip_frac, approx_kl
+
+
+# ---------------------------------------------------------------------------------------------
+# One PPO update over a collected rollout
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def advantages(buf: Rollout, gamma: float, lam: float, reward_scale: float):
+    """GAE(gamma, lambda) per env copy (GAE paper eq. 16): (adv, returns) float64[T, N]."""
+    n_steps, n = buf.rewards.shape
+    adv = np.empty((n_steps, n))
+    ret = np.empty((n_steps, n))
+    r = np.empty(n_steps)
+    v = np.empty(n_steps)
+    nv = np.empty(n_steps)
+    term = np.empty(n_steps, dtype=np.bool_)
+    trunc = np.empty(n_steps, dtype=np.bool_)
+    for i in range(n):
+        for t in range(n_steps):
+            r[t] = buf.rewards[t, i] * reward_scale
+            v[t] = buf.values[t, i]
+            nv[t] = buf.next_values[t, i]
+            term[t] = buf.terminated[t, i]
+            trunc[t] = buf.truncated[t, i]
+        a, g = gae_kernel(r, v, nv, term, trunc, gamma, lam)
+        for t in range(n_steps):
+            adv[t, i] = a[t]
+            ret[t, i] = g[t]
+    return adv, ret
+
+
+@njit(cache=True)
+def ppo_update(
+    policy: Policy,
+    buf: Rollout,
+    adam: AdamState,
+    hp: PPOHyper,
+    beta: np.ndarray,
+    update: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+) -> None:
+    """One PPO update (``n_epochs`` x ``n_minibatches`` Adam steps) on ``buf``, in place on
+    ``policy.params``/``adam``; ``beta`` float64[1] (KL variant) is adapted; ``update`` is the
+    0-based update index (for learning-rate annealing); ``metrics`` float64[6] receives the
+    means over all minibatches of ``METRICS`` (beta after adaptation)."""
+    n_steps, n = buf.rewards.shape
+    batch = n_steps * n
+    d = buf.obs.shape[2]
+    a_dim = buf.actions.shape[2]
+    kind = policy.head[0]
+    act = policy.head[3]
+    adv2, ret2 = advantages(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
+    obs = buf.obs.reshape((batch, d))
+    actions = buf.actions.reshape((batch, a_dim))
+    old_logp = buf.log_probs.reshape(batch)
+    old_v = buf.values.reshape(batch)
+    adv = adv2.reshape(batch)
+    ret = ret2.reshape(batch)
+    n_out = policy.actor_layout[policy.actor_layout.shape[0] - 1, 1]
+    old_log_std = policy.log_std.copy()
+    old_out = np.zeros((batch, n_out))
+    if hp.variant == KL:  # pi_old's outputs, for KL[pi_old, pi]
+        old_out[:] = mlp_forward(
+            policy.actor, policy.actor_layout, act, obs, mlp_workspace(policy.actor_layout, batch)
+        )
+    mb = batch // hp.n_minibatches
+    ws_a = mlp_workspace(policy.actor_layout, mb)
+    ws_c = mlp_workspace(policy.critic_layout, mb)
+    xb = np.empty((mb, d))
+    ab = np.empty((mb, a_dim))
+    lpb = np.empty(mb)
+    advb = np.empty(mb)
+    retb = np.empty(mb)
+    vb = np.empty(mb)
+    ob = np.empty((mb, n_out))
+    grad = np.zeros(policy.params.shape[0])
+    g_actor, g_log_std, g_critic = grad_views(policy, grad)
+    grad_out = np.empty((mb, n_out))
+    grad_v = np.empty((mb, 1))
+    lr = hp.lr * (1.0 - update / hp.total_updates) if hp.anneal_lr else hp.lr
+    sums = np.zeros(5)
+    count = 0
+    for _ in range(hp.n_epochs):
+        perm = rng.permutation(batch)
+        for k in range(hp.n_minibatches):
+            for j in range(mb):
+                s = perm[k * mb + j]
+                xb[j] = obs[s]
+                ab[j] = actions[s]
+                lpb[j] = old_logp[s]
+                advb[j] = adv[s]
+                retb[j] = ret[s]
+                vb[j] = old_v[s]
+                ob[j] = old_out[s]
+            if hp.norm_adv and mb > 1:
+                mean = advb.mean()
+                std = np.sqrt(((advb - mean) ** 2).sum() / (mb - 1))  # torch's unbiased std
+                for j in range(mb):
+                    advb[j] = (advb[j] - mean) / (std + 1e-8)
+            grad[:] = 0.0
+            grad_out[:] = 0.0
+            out = mlp_forward(policy.actor, policy.actor_layout, act, xb, ws_a)
+            pl, ent, cf, akl = policy_loss_grad(
+                kind, out, policy.log_std, ob, old_log_std, ab, lpb, advb, hp.variant,
+                hp.clip_coef, beta[0], hp.ent_coef, grad_out, g_log_std,
+            )  # fmt: skip
+            mlp_backward(policy.actor, policy.actor_layout, act, ws_a, grad_out, g_actor)
+            v = mlp_forward(policy.critic, policy.critic_layout, act, xb, ws_c)
+            vl = value_loss_grad(v[:, 0], vb, retb, hp.clip_coef, hp.clip_vloss, grad_v[:, 0])
+            for j in range(mb):
+                grad_v[j, 0] *= hp.vf_coef
+            mlp_backward(policy.critic, policy.critic_layout, act, ws_c, grad_v, g_critic)
+            clip_by_global_norm(grad, hp.max_grad_norm)
+            adam_step(policy.params, grad, adam, lr, 0.9, 0.999, 1e-5)
+            sums[0] += pl
+            sums[1] += vl
+            sums[2] += ent
+            sums[3] += akl
+            sums[4] += cf
+            count += 1
+    if hp.variant == KL:  # measured d = mean KL[pi_old, pi] over the batch, then adapt beta
+        new_out = mlp_forward(
+            policy.actor, policy.actor_layout, act, obs, mlp_workspace(policy.actor_layout, batch)
+        )
+        if kind == CATEGORICAL:
+            d_kl = categorical_kl(old_out, new_out).mean()
+        else:
+            d_kl = gaussian_kl(old_out, old_log_std, new_out, policy.log_std).mean()
+        beta[0] = adapt_beta(beta[0], d_kl, hp.target_kl)
+    for c in range(5):
+        metrics[c] = sums[c] / count
+    metrics[5] = beta[0]
+
+
+@njit(cache=True)
+def params_finite(policy: Policy) -> bool:
+    """Whether every parameter and normalisation statistic is finite."""
+    for k in range(policy.params.shape[0]):
+        if not np.isfinite(policy.params[k]):
+            return False
+    for j in range(policy.obs_mean.shape[0]):
+        if not (np.isfinite(policy.obs_mean[j]) and np.isfinite(policy.obs_var[j])):
+            return False
+    return True
+
+
+@njit(cache=True)
+def run_ppo(
+    vec: VecEnv,
+    policy: Policy,
+    buf: Rollout,
+    adam: AdamState,
+    hp: PPOHyper,
+    beta: np.ndarray,
+    first_update: int,
+    n_updates: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+    episode_stats: np.ndarray,
+) -> int:
+    """Run updates ``first_update .. first_update + n_updates - 1`` (collect, then update).
+
+    ``metrics`` float64[n_updates, 6] receives each update's ``METRICS``; ``episode_stats``
+    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of
+    updates completed; fewer than ``n_updates`` means the parameters became non-finite in the
+    last one (it is counted)."""
+    for k in range(n_updates):
+        collect_rollout(vec, policy, buf, rng)
+        for e in range(buf.n_ended[0]):
+            episode_stats[0] += 1.0
+            episode_stats[1] += buf.ended_returns[e]
+        ppo_update(policy, buf, adam, hp, beta, first_update + k, rng, metrics[k])
+        if not params_finite(policy):
+            return k + 1
+    return n_updates
+
+
+# ---------------------------------------------------------------------------------------------
+# Python API
+# ---------------------------------------------------------------------------------------------
+
+
+def _env_id(env: Any) -> str | None:
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or getattr(env, "id", None)
+
+
+def make_ppo_config(env: Any = None, cfg: PPOConfig | dict | None = None, **overrides: Any):
+    """A checked ``PPOConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
+    (dict values and ``overrides`` win). A ``PPOConfig`` given is re-checked as is."""
+    if isinstance(cfg, PPOConfig):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            raise TypeError(f"cfg must be a PPOConfig, a dict or None, got {type(cfg).__name__}")
+        values = dict(TUNED.get(_env_id(env) or "", {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(PPOConfig, values)
+
+
+def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
+    return PPOHyper(
+        VARIANTS[cfg.variant],
+        int(cfg.n_epochs),
+        int(cfg.n_minibatches),
+        float(cfg.lr),
+        bool(cfg.anneal_lr),
+        float(cfg.gamma),
+        float(cfg.gae_lambda),
+        float(cfg.clip_coef),
+        bool(cfg.clip_vloss),
+        float(cfg.ent_coef),
+        float(cfg.vf_coef),
+        float(cfg.max_grad_norm),
+        bool(cfg.norm_adv),
+        float(cfg.target_kl),
+        float(cfg.reward_scale),
+        int(total_updates),
+    )
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def train(
+    env: Any,
+    cfg: PPOConfig | dict | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train PPO on ``env`` (a numbarl ``ControlEnv`` from ``numbarl.envs.make``: compiled
+    rollouts; or a Gymnasium env: Python rollouts, compiled updates).
+
+    Returns ``(arrays, history)``: ``arrays`` is the policy (``rollout.policy_arrays``) for
+    ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return`` (mean greedy
+    return over ``cfg.eval_episodes``), ``episode_return`` (mean return of training episodes
+    ended since the last row, NaN if none) and the update metrics (``beta`` only for the KL
+    variant), one row every ``eval_every`` steps (whole updates). ``progress(fraction)`` is
+    called after each row. Raises TrainingDiverged (with the arrays and history so far) if the
+    parameters become non-finite."""
+    seed = _check_seed(seed)
+    info = env_info(env)  # validates Gymnasium spaces
+    cfg = make_ppo_config(env, cfg)
+    n_envs = cfg.n_envs if info.is_control else info.n_envs
+    batch = n_envs * cfg.n_steps
+    if batch % cfg.n_minibatches != 0 or batch // cfg.n_minibatches < 2:
+        raise ValueError(
+            f"PPOConfig.n_minibatches must divide n_envs * n_steps = {batch} into minibatches "
+            f"of at least 2 samples, got {cfg.n_minibatches}"
+        )
+    total_updates = max(1, -(-cfg.total_steps // batch))
+    per_chunk = max(1, -(-cfg.eval_every // batch))
+    ss = np.random.SeedSequence(seed)
+    init_seq, train_seq, eval_seq = ss.spawn(3)
+    policy = make_policy(
+        info,
+        np.random.default_rng(init_seq),
+        hidden=(cfg.hidden,) * cfg.n_layers,
+        activation=cfg.activation,
+        log_std_init=cfg.log_std_init,
+        obs_norm=cfg.obs_norm,
+    )
+    rng = np.random.default_rng(train_seq)
+    eval_rng = np.random.default_rng(eval_seq)
+    hp = _hyper(cfg, total_updates)
+    adam = adam_init(policy.params.shape[0])
+    beta = np.array([cfg.kl_beta])
+    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
+    if info.is_control:
+        vec = make_vec_env(env, n_envs, policy, rng)
+    else:
+        gym_vec = GymVec(env, policy, seed=seed)
+    columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
+    for name in METRICS:
+        if name != "beta" or cfg.variant == "kl":
+            columns[name] = []
+
+    def history() -> dict[str, np.ndarray]:
+        return {
+            k: np.array(v, dtype=np.int64 if k == "step" else np.float64)
+            for k, v in columns.items()
+        }
+
+    done = 0
+    while done < total_updates:
+        n = min(per_chunk, total_updates - done)
+        metrics = np.zeros((n, len(METRICS)))
+        stats = np.zeros(2)
+        if info.is_control:
+            completed = run_ppo(vec, policy, buf, adam, hp, beta, done, n, rng, metrics, stats)
+        else:
+            completed = 0
+            for k in range(n):
+                collect_rollout_gym(gym_vec, policy, buf, rng)
+                stats += (buf.n_ended[0], buf.ended_returns[: buf.n_ended[0]].sum())
+                ppo_update(policy, buf, adam, hp, beta, done + k, rng, metrics[k])
+                completed = k + 1
+                if not params_finite(policy):
+                    break
+        done += completed
+        step = done * batch
+        if not params_finite(policy):
+            raise TrainingDiverged(
+                f"PPO diverged: non-finite parameters after update {done} of {total_updates} "
+                f"(step {step}); arrays and history hold the values before it was detected",
+                arrays=policy_arrays(policy),
+                history=history(),
+            )
+        returns = _evaluate_policy(policy, env, info, cfg.eval_episodes, eval_rng)
+        columns["step"].append(step)
+        columns["eval_return"].append(float(returns.mean()))
+        columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
+        last = metrics[completed - 1]
+        for c, name in enumerate(METRICS):
+            if name in columns:
+                columns[name].append(float(last[c]))
+        if progress is not None:
+            progress(done / total_updates)
+        if returns.mean() >= cfg.stop_at_return:
+            break
+    return policy_arrays(policy), history()
+
+
+def _evaluate_policy(
+    policy: Policy, env: Any, info, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    if info.is_control:
+        return evaluate_greedy(
+            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
+        )
+    if info.n_envs > 1:  # a vector env: evaluate on its first sub-env's spec
+        import gymnasium
+
+        single = gymnasium.make(env.spec.id) if env.spec is not None else None
+        if single is None:
+            return np.full(episodes, math.nan)
+        return evaluate_gym(policy, single, episodes, int(rng.integers(2**31)))
+    return evaluate_gym(policy, env, episodes, int(rng.integers(2**31)))
+
+
+def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
+    """Greedy (argmax / Gaussian mean) undiscounted returns float64[episodes] of the policy in
+    ``arrays`` (from ``train``) on a ControlEnv or a single Gymnasium env."""
+    seed = _check_seed(seed)
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    policy = policy_from_arrays(arrays)
+    info = env_info(env)
+    if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
+        raise ValueError("the policy in arrays does not fit env's observation/action spaces")
+    return _evaluate_policy(policy, env, info, int(episodes), np.random.default_rng(seed))
+
+
+def run(algo: str, env: Any, cfg: PPOConfig, seed: int, progress=None):
+    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
+    return train(env, cfg, seed, progress)
+
+
+__all__ = [
+    "KL",
+    "CLIP",
+    "METRICS",
+    "TUNED",
+    "PPOConfig",
+    "PPOHyper",
+    "adapt_beta",
+    "advantages",
+    "clip_surrogate_grad",
+    "evaluate",
+    "kl_penalty_surrogate_grad",
+    "make_ppo_config",
+    "policy_loss_grad",
+    "ppo_update",
+    "run",
+    "run_ppo",
+    "train",
+    "value_loss_grad",
+]
