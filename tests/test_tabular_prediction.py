@@ -509,6 +509,14 @@ def test_bad_config_raises(walk5, method, config, error, match):
         P.evaluate(method, mdp, pi, 0.5, 0, **config)
 
 
+def test_defaults_and_fields():
+    assert P.make_config("td0") == P.PredictionConfig(alpha=0.1, gamma=1.0, episodes=100)
+    cfg = P.make_config("td_lambda_replacing", lam=0.9)
+    assert (cfg.lam, cfg.variant, cfg.alpha) == (0.9, P.TRACE_REPLACING, 0.4)
+    assert P.config_fields("n_step_td") == ("alpha", "gamma", "n", "episodes")
+    assert isinstance(P.make_config("mc", alpha=1).alpha, float)
+
+
 def test_bad_arguments_raise(walk5):
     mdp, pi, v_true = walk5
     with pytest.raises(TypeError, match="TabularMDP"):

@@ -1,20 +1,18 @@
 """Prediction: estimate v_pi of a given policy on any `TabularMDP` (Sutton & Barto, Ch. 5-7, 12).
 
-Methods (name -> njit driver, ``PredictionConfig.variant``):
+Methods, by name (njit driver, ``PredictionConfig.variant``):
 
-==========================  ====================================  =======================
-``mc_first_visit``          first-visit MC, sample averages (5.1)  `run_mc`, 0
-``mc_every_visit``          every-visit MC, sample averages        `run_mc`, 1
-``mc``                      constant-alpha MC (6.1)                `run_mc`, 2
-``td0``                     TD(0) (6.2)                            `run_td0`
-``n_step_td``               n-step TD (7.1)                        `run_n_step_td`
-``lambda_return``           offline lambda-return (12.1)           `run_offline_lambda_return`
-``td_lambda``               TD(lambda), accumulating traces (12.2) `run_td_lambda`, 0
-``td_lambda_replacing``     TD(lambda), replacing traces           `run_td_lambda`, 1
-``true_online_td_lambda``   true online TD(lambda) (12.5)          `run_true_online_td_lambda`
-``batch_td0``               batch TD(0) (6.3, Figure 6.2 right)    `run_batch`, 0
-``batch_mc``                batch constant-alpha MC                `run_batch`, 1
-==========================  ====================================  =======================
+- ``mc_first_visit``: first-visit MC with sample averages, book 5.1 (`run_mc`, 0)
+- ``mc_every_visit``: every-visit MC with sample averages (`run_mc`, 1)
+- ``mc``: constant-alpha MC, book 6.1 (`run_mc`, 2)
+- ``td0``: TD(0), book 6.2 (`run_td0`)
+- ``n_step_td``: n-step TD, book 7.1 (`run_n_step_td`)
+- ``lambda_return``: the offline lambda-return algorithm, book 12.1 (`run_offline_lambda_return`)
+- ``td_lambda`` / ``td_lambda_replacing``: TD(lambda) with accumulating / replacing traces,
+  book 12.2 (`run_td_lambda`, 0 / 1)
+- ``true_online_td_lambda``: true online TD(lambda), book 12.5 (`run_true_online_td_lambda`)
+- ``batch_td0`` / ``batch_mc``: batch updating, book 6.3 and Figure 6.2 right (`run_batch`,
+  0 / 1)
 
 Every driver has the signature ``driver(mdp, pi, v0, cfg, v_true, rng) -> (v, history, rms)``:
 ``pi`` float64[S, A], ``v0`` float64[S] (terminal entries 0), ``cfg`` a `PredictionConfig`,
@@ -558,6 +556,7 @@ class ValueResult(NamedTuple):
 
 _LAMBDA = ("alpha", "gamma", "lam", "episodes")
 _BATCH = ("alpha", "gamma", "episodes", "tol", "max_sweeps")
+_LAMBDA_DEFAULTS = {"alpha": 0.4, "lam": 0.8, "episodes": 10}  # Figures 12.3-12.8 use 10
 
 # name -> (driver, variant, fields the method reads, default overrides)
 _METHODS: dict[str, tuple[Any, int, tuple[str, ...], dict[str, Any]]] = {
@@ -571,14 +570,14 @@ _METHODS: dict[str, tuple[Any, int, tuple[str, ...], dict[str, Any]]] = {
         ("alpha", "gamma", "n", "episodes"),
         {"alpha": 0.4, "n": 4, "episodes": 10},
     ),
-    "lambda_return": (run_offline_lambda_return, 0, _LAMBDA, {"alpha": 0.4, "lam": 0.8}),
-    "td_lambda": (run_td_lambda, TRACE_ACCUMULATING, _LAMBDA, {"alpha": 0.4, "lam": 0.8}),
-    "td_lambda_replacing": (run_td_lambda, TRACE_REPLACING, _LAMBDA, {"alpha": 0.4, "lam": 0.8}),
+    "lambda_return": (run_offline_lambda_return, 0, _LAMBDA, _LAMBDA_DEFAULTS),
+    "td_lambda": (run_td_lambda, TRACE_ACCUMULATING, _LAMBDA, _LAMBDA_DEFAULTS),
+    "td_lambda_replacing": (run_td_lambda, TRACE_REPLACING, _LAMBDA, _LAMBDA_DEFAULTS),
     "true_online_td_lambda": (
         run_true_online_td_lambda,
         0,
         _LAMBDA,
-        {"alpha": 0.4, "lam": 0.8},
+        _LAMBDA_DEFAULTS,
     ),
     "batch_td0": (run_batch, BATCH_TD0, _BATCH, {"alpha": 0.001}),
     "batch_mc": (run_batch, BATCH_MC, _BATCH, {"alpha": 0.001}),
@@ -595,6 +594,11 @@ def _method(method: str):
 def driver(method: str):
     """The njit driver running ``method`` (call it with `make_config(method, ...)`)."""
     return _method(method)[0]
+
+
+def config_fields(method: str) -> tuple[str, ...]:
+    """The `PredictionConfig` fields ``method`` reads (and `make_config` accepts for it)."""
+    return _method(method)[2]
 
 
 def make_config(method: str, **config: Any) -> PredictionConfig:
@@ -777,6 +781,7 @@ __all__ = [
     "TRACE_REPLACING",
     "PredictionConfig",
     "ValueResult",
+    "config_fields",
     "discounted_returns",
     "driver",
     "evaluate",
