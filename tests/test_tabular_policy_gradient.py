@@ -116,7 +116,9 @@ def test_floor_guarantees_the_episode_ends(corridor):
     x = pg.short_corridor_features()
     stuck = (-30.0, 30.0)  # softmax pi(right) ~ 1e-26, floored to 0.05: value -82
     cfg = pg.reinforce_config(alpha=1e-9, episodes=400, theta0=stuck, min_prob=0.05)
-    _, returns, _, _, truncated = pg.run_reinforce(corridor, x, cfg, np.random.default_rng(1))
+    _, returns, _, _, truncated = pg.run_reinforce(
+        corridor, *pg.prepare(corridor, x, cfg), np.random.default_rng(1)
+    )
     assert not truncated.any()
     se = returns.std(ddof=1) / math.sqrt(400)
     assert abs(returns.mean() - corridor_value(0.05)) <= 4 * se, (returns.mean(), se)
@@ -152,7 +154,7 @@ def test_one_episode_update_by_hand(variant):
     )
     for seed in range(4):
         theta, returns, w, lengths, truncated = pg.run_reinforce(
-            mdp, x, cfg, np.random.default_rng(seed)
+            mdp, *pg.prepare(mdp, x, cfg), np.random.default_rng(seed)
         )
         total = returns[0]
         r0, r1 = {5.0: (1, 4), 6.0: (2, 4), 9.0: (1, 8), 10.0: (2, 8)}[total]
@@ -224,8 +226,8 @@ def test_same_seed_same_arrays_whatever_the_threads(corridor):
     two = pg.run_reinforce_many(corridor, x, cfg, runs=6, seed=11, threads=2)
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
-    direct = pg.run_reinforce(corridor, x, cfg, np.random.default_rng(5))
-    again = pg.run_reinforce(corridor, x, cfg, np.random.default_rng(5))
+    direct = pg.run_reinforce(corridor, *pg.prepare(corridor, x, cfg), np.random.default_rng(5))
+    again = pg.run_reinforce(corridor, *pg.prepare(corridor, x, cfg), np.random.default_rng(5))
     for a, b in zip(direct, again, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -233,8 +235,10 @@ def test_same_seed_same_arrays_whatever_the_threads(corridor):
 def test_compiled_matches_python(corridor):
     x = pg.short_corridor_features()
     cfg = pg.reinforce_config(alpha=2.0**-6, baseline=True, episodes=20, min_prob=0.1)
-    fast = pg.run_reinforce(corridor, x, cfg, np.random.default_rng(9))
-    slow = pg.run_reinforce.py_func(corridor, x, cfg, np.random.default_rng(9))
+    fast = pg.run_reinforce(corridor, *pg.prepare(corridor, x, cfg), np.random.default_rng(9))
+    slow = pg.run_reinforce.py_func(
+        corridor, *pg.prepare(corridor, x, cfg), np.random.default_rng(9)
+    )
     np.testing.assert_array_equal(fast[1], slow[1])  # same episodes, step for step
     np.testing.assert_array_equal(fast[3], slow[3])
     np.testing.assert_allclose(fast[0], slow[0], rtol=1e-12)
@@ -245,12 +249,16 @@ def test_long_episodes_are_cut_and_marked_truncated(corridor):
     x = pg.short_corridor_features()
     stuck = (-30.0, 30.0)  # pi(right) ~ 1e-26: never leaves state 0
     cfg = pg.reinforce_config(episodes=3, max_steps=50, theta0=stuck)
-    _, returns, _, lengths, truncated = pg.run_reinforce(corridor, x, cfg, np.random.default_rng(0))
+    _, returns, _, lengths, truncated = pg.run_reinforce(
+        corridor, *pg.prepare(corridor, x, cfg), np.random.default_rng(0)
+    )
     np.testing.assert_array_equal(lengths, [50, 50, 50])
     np.testing.assert_array_equal(returns, [-50.0, -50.0, -50.0])
     assert truncated.all()
     limited = corridor._replace(max_steps=20)  # the env's own time limit, if shorter, wins
-    _, returns, _, lengths, truncated = pg.run_reinforce(limited, x, cfg, np.random.default_rng(0))
+    _, returns, _, lengths, truncated = pg.run_reinforce(
+        limited, *pg.prepare(limited, x, cfg), np.random.default_rng(0)
+    )
     np.testing.assert_array_equal(lengths, [20, 20, 20])
     assert truncated.all()
 

@@ -61,6 +61,7 @@ __all__ = [
     "check_features",
     "floor_probabilities",
     "grad_log_softmax",
+    "prepare",
     "reinforce_config",
     "run_reinforce",
     "run_reinforce_many",
@@ -218,20 +219,25 @@ def grad_log_softmax(
 
 
 @njit(cache=True, nogil=True)
-def run_reinforce(mdp: TabularMDP, x: np.ndarray, cfg: ReinforceConfig, rng: np.random.Generator):
+def run_reinforce(
+    mdp: TabularMDP,
+    x: np.ndarray,
+    theta0: np.ndarray,
+    cfg: ReinforceConfig,
+    rng: np.random.Generator,
+):
     """One run of REINFORCE (with baseline if ``cfg.baseline``) for ``cfg.episodes`` episodes.
 
-    mdp: TabularMDP; x: float64[S, A, d] features; cfg: a validated `ReinforceConfig`.
+    mdp: TabularMDP; x: float64[S, A, d] features; theta0: float64[d] initial preferences
+    weights (an array, not ``cfg.theta0``, so one compiled signature serves every d; `prepare`
+    builds it and empties ``cfg.theta0``); cfg: a validated `ReinforceConfig`.
     Episodes stop at ``min(cfg.max_steps, mdp.max_steps if > 0)`` steps (truncated).
     Returns (theta float64[d], returns float64[E] undiscounted return of each episode,
     w float64[S] baseline weights (zeros without baseline), lengths int64[E] steps per episode,
     truncated bool[E])."""
     S, A, d = x.shape
     E = cfg.episodes
-    theta = np.zeros(d)
-    padded = cfg.theta0 + (0.0,)  # an empty tuple cannot be indexed in compiled code
-    for i in range(len(cfg.theta0)):
-        theta[i] = padded[i]
+    theta = theta0.copy()
     w = np.zeros(S)
     returns = np.zeros(E)
     lengths = np.zeros(E, dtype=np.int64)
@@ -357,7 +363,9 @@ def check_features(x: np.ndarray, mdp: TabularMDP) -> np.ndarray:
     return arr
 
 
-def _prepare(mdp: TabularMDP, x: np.ndarray, cfg: ReinforceConfig):
+def prepare(mdp: TabularMDP, x: np.ndarray, cfg: ReinforceConfig):
+    """Validate ``mdp``, features and config; returns (x, theta0 float64[d], cfg) ready for
+    `run_reinforce(mdp, x, theta0, cfg, rng)`."""
     validate(mdp)
     x = check_features(x, mdp)
     if not isinstance(cfg, ReinforceConfig):
@@ -365,16 +373,19 @@ def _prepare(mdp: TabularMDP, x: np.ndarray, cfg: ReinforceConfig):
     cfg = reinforce_config(**cfg._asdict())
     d = x.shape[2]
     if len(cfg.theta0) == 0:
-        cfg = cfg._replace(theta0=(0.0,) * d)  # one compiled signature per d
+        theta0 = np.zeros(d)
     elif len(cfg.theta0) != d:
         raise ValueError(f"ReinforceConfig.theta0 must have length d = {d}, got {cfg.theta0}")
+    else:
+        theta0 = np.array(cfg.theta0, dtype=np.float64)
+    cfg = cfg._replace(theta0=())  # compiled code gets theta0 as an array: one signature
     most = int(mdp.allowed[~mdp.terminal].sum(axis=1).max())
     if cfg.min_prob * most > 1.0:
         raise ValueError(
             f"ReinforceConfig.min_prob must be <= 1/{most} (a state has {most} allowed actions), "
             f"got {cfg.min_prob}"
         )
-    return x, cfg
+    return x, theta0, cfg
 
 
 def run_reinforce_many(
@@ -389,8 +400,8 @@ def run_reinforce_many(
     (`numbarl.runs.run_many`). Returns the driver's arrays stacked along a new axis 0:
     theta float64[runs, d], returns float64[runs, E], w float64[runs, S],
     lengths int64[runs, E], truncated bool[runs, E]."""
-    x, cfg = _prepare(mdp, x, cfg)
-    return run_many(run_reinforce, runs, seed, mdp, x, cfg, threads=threads)
+    x, theta0, cfg = prepare(mdp, x, cfg)
+    return run_many(run_reinforce, runs, seed, mdp, x, theta0, cfg, threads=threads)
 
 
 def short_corridor_features(n_states: int = 4) -> np.ndarray:
