@@ -64,10 +64,13 @@ def _strip_namespace(env_id: str) -> str:
     return env_id[len(prefix) :] if env_id.startswith(prefix) else env_id
 
 
-def _check_render_mode(render_mode: str | None) -> None:
-    if render_mode is not None:
-        raise ValueError(
-            f"numbarl Gymnasium envs do not render; render_mode must be None, got {render_mode!r}"
+def _render(env: Any) -> None:
+    """numbarl envs draw nothing: None without a render mode, else NotImplementedError. A render
+    mode is accepted at construction (Stable-Baselines3's ``make_vec_env`` passes "rgb_array")."""
+    if env.render_mode is not None:
+        raise NotImplementedError(
+            f"numbarl Gymnasium envs do not render (render_mode={env.render_mode!r}); "
+            "build them with render_mode=None"
         )
 
 
@@ -169,7 +172,6 @@ class ControlGymEnv(gymnasium.Env):
     def __init__(
         self, env_id: str | ControlEnv = "CartPole-v1", render_mode: str | None = None, **options
     ) -> None:
-        _check_render_mode(render_mode)
         if isinstance(env_id, ControlEnv):
             if options:
                 raise ValueError("options apply to an env id, not to a built ControlEnv")
@@ -200,6 +202,10 @@ class ControlGymEnv(gymnasium.Env):
             )
         self._state[:] = arr
         self._needs_reset = False
+
+    def render(self) -> None:
+        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
+        return _render(self)
 
     def _observation(self) -> np.ndarray:
         observe_env(self._code, self._state, self._obs)
@@ -283,7 +289,6 @@ class TabularGymEnv(gymnasium.Env):
     def __init__(
         self, env_id: str | TabularMDP = "FrozenLake-v1", render_mode: str | None = None, **options
     ) -> None:
-        _check_render_mode(render_mode)
         if isinstance(env_id, TabularMDP):
             if options:
                 raise ValueError("options apply to an env id, not to a built TabularMDP")
@@ -296,6 +301,10 @@ class TabularGymEnv(gymnasium.Env):
         self._prob = outcome_probabilities(self.mdp)
         self._masked = not bool(self.mdp.allowed.all())
         self.s: int | None = None
+
+    def render(self) -> None:
+        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
+        return _render(self)
 
     def action_mask(self, s: int) -> np.ndarray:
         """int8[A]: 1 for the actions allowed in state ``s``."""
@@ -354,7 +363,6 @@ class NumbaVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **options,
     ) -> None:
-        _check_render_mode(render_mode)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if isinstance(env_id, ControlEnv):
@@ -401,6 +409,10 @@ class NumbaVectorEnv(VectorEnv):
             raise ValueError(f"state must have shape {self._states.shape}, got {arr.shape}")
         self._states[:] = arr
         self._needs_reset = False
+
+    def render(self) -> None:
+        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
+        return _render(self)
 
     @property
     def elapsed_steps(self) -> np.ndarray:

@@ -90,8 +90,14 @@ def test_kwargs_go_to_numbarl_make_and_time_limit_to_gymnasium():
         gym.make("numbarl/FrozenLake-v1", max_steps=10)
     with pytest.raises(ValueError, match="unknown option"):
         gym.make("numbarl/CartPole-v1", bogus=1)
-    with pytest.warns(UserWarning, match="render_modes"), pytest.raises(ValueError, match="render"):
-        gym.make("numbarl/CartPole-v1", render_mode="rgb_array")
+    plain = gym.make("numbarl/CartPole-v1")
+    plain.reset(seed=0)
+    assert plain.render() is None
+    with pytest.warns(UserWarning, match="render_modes"):
+        drawing = gym.make("numbarl/CartPole-v1", render_mode="rgb_array")
+    drawing.reset(seed=0)
+    with pytest.raises(NotImplementedError, match="render"):
+        drawing.unwrapped.render()
     short = gym.make("numbarl/Pendulum-v1", max_episode_steps=7)
     short.reset(seed=1)
     truncs = [short.step(np.zeros(1, np.float32))[3] for _ in range(7)]

@@ -1,0 +1,80 @@
+"""Stable-Baselines3 trains on a numbarl env through numbarl.gym (comparison extras only).
+
+Needs ``pip install numbarl[compare]`` (torch, stable-baselines3); skipped without them.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import numbarl.gym  # noqa: F401  (registers numbarl/<Id>)
+
+sb3 = pytest.importorskip("stable_baselines3")
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.extras
+
+# rl-zoo's PPO hyperparameters for CartPole-v1 (hyperparams/ppo.yml), on 50k of its 100k steps.
+TOTAL_STEPS = 50_000
+N_ENVS = 8
+THRESHOLD = 200.0  # mean return of 10 greedy episodes; a random policy averages about 22
+
+
+def _linear(start: float):
+    """rl-zoo's ``lin_<start>`` schedule: ``start * progress_remaining``."""
+    return lambda progress_remaining: start * progress_remaining
+
+
+def test_sb3_env_checker_accepts_numbarl_envs():
+    from stable_baselines3.common.env_checker import check_env
+
+    for gid in ("numbarl/CartPole-v1", "numbarl/Pendulum-v1", "numbarl/FrozenLake-v1"):
+        check_env(gym.make(gid), warn=False)
+
+
+def test_sb3_ppo_learns_numbarl_cartpole():
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
+
+    torch.set_num_threads(1)
+    venv = make_vec_env(
+        "numbarl/CartPole-v1", n_envs=N_ENVS, seed=0, env_kwargs={"render_mode": None}
+    )
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=20,
+        ent_coef=0.0,
+        learning_rate=_linear(1e-3),
+        clip_range=_linear(0.2),
+        seed=0,
+        device="cpu",
+        verbose=0,
+    )
+    model.learn(total_timesteps=TOTAL_STEPS)
+
+    eval_env = Monitor(gym.make("numbarl/CartPole-v1"))
+    eval_env.reset(seed=123)
+    mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
+
+    random_env = gym.make("numbarl/CartPole-v1")
+    random_env.action_space.seed(0)
+    random_returns = []
+    for episode in range(20):
+        random_env.reset(seed=episode)
+        total, done = 0.0, False
+        while not done:
+            _, r, terminated, truncated, _ = random_env.step(random_env.action_space.sample())
+            total += r
+            done = terminated or truncated
+        random_returns.append(total)
+    assert np.mean(random_returns) < 50.0
+    assert mean_return >= THRESHOLD, f"PPO mean return {mean_return:.1f} < {THRESHOLD}"
