@@ -52,7 +52,9 @@ def algo_spec(algo: str) -> AlgoSpec:
 
 
 def config_class(algo: str) -> type:
-    return _load(algo_spec(algo).config)
+    """The config NamedTuple of ``algo`` (a spec may name a factory taking the algo's name)."""
+    obj = _load(algo_spec(algo).config)
+    return obj if isinstance(obj, type) else obj(algo)
 
 
 def algorithms() -> list[str]:
@@ -63,9 +65,12 @@ def algorithms() -> list[str]:
 
 def tuned_defaults(algo: str, env_id: str | None) -> dict[str, Any]:
     spec = algo_spec(algo)
-    if not spec.tuned or env_id is None:
+    if not spec.tuned:
         return {}
-    return dict(spec.tuned.get(env_id, {}))
+    values = dict(spec.tuned.get("*", {}))  # the algorithm's own defaults on every env
+    if env_id is not None:
+        values.update(spec.tuned.get(env_id, {}))
+    return values
 
 
 def _env_id(env: Any) -> str | None:

@@ -1,0 +1,43 @@
+"""Tuned defaults per algorithm and environment, in one readable table (as rl-zoo keeps them).
+
+``TUNED[algo][env_id]`` gives config fields used when the user does not set them; ``"*"`` holds
+an algorithm's defaults on every env (applied before the env's own row). Every row here is
+exercised by a test or a benchmark that shows it learns.
+"""
+
+from __future__ import annotations
+
+# Tabular control: the book's settings (alpha 0.5, epsilon 0.1, gamma 1) suit the deterministic
+# gridworlds; the slippery and larger envs need smaller steps and more episodes.
+# FrozenLake: with gamma = 1 every non-hole action ties in the limit and the greedy policy can
+# wander in the top row until the time limit; gamma = 0.99 and a decaying epsilon fix that.
+_FROZEN = {
+    "alpha": 0.05,
+    "gamma": 0.99,
+    "epsilon": 1.0,
+    "epsilon_decay": 0.999,
+    "epsilon_min": 0.05,
+}
+_TABULAR_CONTROL = {
+    "FrozenLake-v1": _FROZEN | {"episodes": 20_000},
+    "FrozenLake8x8-v1": _FROZEN | {"episodes": 50_000},
+    "Taxi-v4": {"alpha": 0.5, "episodes": 5_000, "epsilon": 0.1},
+    "Blackjack-v1": {"alpha": 0.01, "episodes": 200_000, "epsilon": 0.1},
+}
+
+TUNED: dict[str, dict[str, dict]] = {
+    "q_learning": _TABULAR_CONTROL,
+    "sarsa": _TABULAR_CONTROL,
+    "expected_sarsa": _TABULAR_CONTROL,
+    "double_q_learning": _TABULAR_CONTROL,
+    "n_step_sarsa": _TABULAR_CONTROL,
+    "mc_control": {"Blackjack-v1": {"episodes": 500_000}},
+    "mc_exploring_starts": {"Blackjack-v1": {"episodes": 500_000}},
+    "off_policy_mc_control": {"Blackjack-v1": {"episodes": 500_000}},
+    # Prediction: the book's random-walk settings (Example 6.2 starts from 0.5).
+    "td0": {"RandomWalk-v0": {"v0": 0.5}},
+    "mc": {"RandomWalk-v0": {"v0": 0.5}},
+    "tabular_reinforce": {
+        "ShortCorridor-v0": {"features": "action", "min_prob": 0.05, "alpha": 2.0**-12},
+    },
+}
