@@ -693,11 +693,13 @@ def train(
         if not params_finite(policy):
             raise TrainingDiverged(
                 f"PPO diverged: non-finite parameters after update {done} of {total_updates} "
-                f"(step {step}); arrays and history hold the values before it was detected",
+                f"(step {step}); arrays hold those parameters, history the rows recorded before",
                 arrays=policy_arrays(policy),
                 history=history(),
             )
         returns = _evaluate_policy(policy, env, info, cfg.eval_episodes, eval_rng)
+        if not info.is_control and getattr(env, "spec", None) is None:
+            gym_vec = GymVec(env, policy)  # evaluation used the training env: start afresh
         columns["step"].append(step)
         columns["eval_return"].append(float(returns.mean()))
         columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
@@ -715,18 +717,28 @@ def train(
 def _evaluate_policy(
     policy: Policy, env: Any, info, episodes: int, rng: np.random.Generator
 ) -> np.ndarray:
+    """Greedy returns on a ControlEnv (compiled), or on a Gymnasium env built from ``env.spec``
+    (so the training env's episode is left alone); without a spec, on ``env`` itself."""
     if info.is_control:
         return evaluate_greedy(
             int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
         )
-    if info.n_envs > 1:  # a vector env: evaluate on its first sub-env's spec
-        import gymnasium
+    return evaluate_gym(policy, eval_env(env), episodes, int(rng.integers(2**31)))
 
-        single = gymnasium.make(env.spec.id) if env.spec is not None else None
-        if single is None:
-            return np.full(episodes, math.nan)
-        return evaluate_gym(policy, single, episodes, int(rng.integers(2**31)))
-    return evaluate_gym(policy, env, episodes, int(rng.integers(2**31)))
+
+def eval_env(env: Any) -> Any:
+    """A single Gymnasium env for greedy evaluation: a fresh ``gymnasium.make(env.spec)`` when
+    the env has a spec, else ``env`` itself (which evaluation then resets)."""
+    import gymnasium
+
+    spec = getattr(env, "spec", None)
+    if spec is not None:
+        if isinstance(env, gymnasium.vector.VectorEnv):
+            return gymnasium.make(spec.id)
+        return gymnasium.make(spec)
+    if isinstance(env, gymnasium.vector.VectorEnv):
+        raise ValueError("a gymnasium.vector env without a spec cannot be evaluated greedily")
+    return env
 
 
 def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
