@@ -160,8 +160,10 @@ class ControlGymEnv(gymnasium.Env):
     ``Discrete(n)`` or float32 ``Box(low, high, (1,))`` actions. Seeded resets draw from
     ``self.np_random`` exactly as Gymnasium's env does, so the same seed gives the same episode as
     ``gymnasium.make(id)`` (continuous actions are used at float64 precision, i.e. as Gymnasium
-    computes with float64 actions). Reset options are Gymnasium's (``low``/``high``; Pendulum
-    ``x_init``/``y_init``). The env never truncates itself: ``gymnasium.make`` adds the time limit.
+    computes with float64 actions; MountainCarContinuous can differ by one float32 ulp on a step,
+    as Gymnasium rounds ``3 * position`` to float32). Reset options are Gymnasium's
+    (``low``/``high``; Pendulum ``x_init``/``y_init``). The env never truncates itself:
+    ``gymnasium.make`` adds the time limit.
 
     ``state`` is the float64[state_dim] state in Gymnasium's layout; it can be modified in place
     or assigned (``env.unwrapped.state = np.array([...])`` copies into it) before the next step.
