@@ -1,0 +1,126 @@
+"""Figure 7.2: n-step TD on the 19-state random walk (-1 on leaving left, +1 on leaving right,
+start in the middle, initial values 0) for n = 1, 2, 4, ..., 512 and alpha in (0, 1]; the RMS
+error over the 19 states, averaged over the first 10 episodes and 100 runs.
+
+Each (n, alpha) is one ``numbarl.tabular.prediction.evaluate_many`` call (100 runs on threads,
+the RMS error recorded per episode in compiled code). Every setting sees the same spawned
+seeds, so run i walks the same 10 episodes under every (n, alpha) (common random numbers).
+CSV: ``n, alpha, run, rms_error`` (mean over the 10 episodes of that run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import common
+import numpy as np
+import pandas as pd
+from random_walk_td_mc import random_walk
+
+from numbarl.tabular import prediction
+
+NAME = "nstep_td_random_walk"
+FIGURE = "Figure 7.2"
+RUNS = 100
+EPISODES = 10
+N_STATES = 19
+NS = tuple(2**k for k in range(10))  # 1 .. 512
+# alpha = 0 learns nothing; denser below 0.2, where the large-n curves have their minima.
+ALPHAS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+BOOK = "intermediate n best (n = 4)"
+
+
+def mean_rms(
+    method: str, runs: int, seed: int, truth_walk: tuple, **config: float | int
+) -> np.ndarray:
+    """float64[runs]: each run's RMS error averaged over its `EPISODES` episodes."""
+    mdp, pi, truth = truth_walk
+    res = prediction.evaluate_many(
+        method,
+        mdp,
+        pi,
+        0.0,
+        runs=runs,
+        seed=seed,
+        true_values=truth,
+        history=False,
+        episodes=EPISODES,
+        **config,
+    )
+    return res.rms_error.mean(axis=1)
+
+
+def sweep(
+    method: str,
+    settings: Iterable[dict[str, float | int]],
+    runs: int,
+    seed: int,
+    walk: tuple,
+) -> pd.DataFrame:
+    """One row per (setting, run): the setting's fields, ``run`` and ``rms_error``."""
+    frames = []
+    for setting in settings:
+        err = mean_rms(method, runs, seed, walk, **setting)
+        frame = pd.DataFrame({k: np.full(runs, v) for k, v in setting.items()})
+        frame["run"] = np.arange(runs)
+        frame["rms_error"] = err
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
+    walk = random_walk(N_STATES)
+    settings = [{"n": n, "alpha": float(a)} for n in NS for a in ALPHAS]
+    return sweep("n_step_td", settings, runs, seed, walk)[["n", "alpha", "run", "rms_error"]]
+
+
+def best_alphas(df: pd.DataFrame, by: str | list[str] = "n") -> pd.DataFrame:
+    """Per group of ``by``: the alpha with the lowest mean error, that mean and its standard
+    error over runs."""
+    by = [by] if isinstance(by, str) else by
+    stats = df.groupby([*by, "alpha"])["rms_error"].agg(["mean", "std", "count"]).reset_index()
+    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
+    idx = stats.groupby(by)["mean"].idxmin()
+    return stats.loc[idx, [*by, "alpha", "mean", "sem"]].reset_index(drop=True)
+
+
+def plot(df: pd.DataFrame):
+    fig, ax = common.new_figure(size=(6.5, 4.8))
+    common.plot_mean_curves(ax, df, "alpha", "rms_error", "n", label=lambda n: f"n = {n}")
+    common.finish_axes(
+        ax,
+        "alpha",
+        f"Average RMS error over {N_STATES} states and first {EPISODES} episodes",
+        "Figure 7.2: n-step TD on the 19-state random walk",
+        legend=True,
+        ylim=(0.25, 0.55),
+        xlim=(0.0, 1.0),
+    )
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> common.Summary:
+    args = common.parse_args(argv, NAME, RUNS, __doc__)
+    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
+    common.write_outputs(args.out, NAME, df, plot(df))
+    best = best_alphas(df)
+    top = best.loc[best["mean"].idxmin()]
+    s = common.summary(
+        NAME,
+        FIGURE,
+        "best n (alpha): mean RMS error",
+        f"n = {int(top['n'])} (alpha {top['alpha']:.2f}): {top['mean']:.3f}",
+        BOOK,
+        args.runs,
+        seconds,
+        best_n=int(top["n"]),
+        best_alpha=float(top["alpha"]),
+        best_error=float(top["mean"]),
+        **{f"best_error_n{int(r.n)}": float(r.mean) for r in best.itertuples()},
+    )
+    print(common.summary_line(s))
+    return s
+
+
+if __name__ == "__main__":
+    main()
