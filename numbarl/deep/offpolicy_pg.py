@@ -13,14 +13,123 @@ with Psi_t the reward-to-go minus a baseline (``baseline``: batch mean or a lear
 ``max_ratio = inf`` for plain IS): a step whose ratio reached c contributes c Psi_t, and no
 gradient, so a few steps that became very likely cannot dominate the update. At theta = theta'
 all ratios are 1 and the gradient is REINFORCE's on-policy gradient.
+
+Per batch (``numbarl.deep.rollout``, ``n_steps`` steps of ``n_envs`` copies): Psi_t as
+REINFORCE's reward-to-go weights (``numbarl.deep.reinforce.reinforce_weights``), then ``reuse``
+full-batch Adam steps on the loss -J(theta) with the behaviour log-probabilities log pi_theta'
+fixed, then the critic's fit (``baseline="value"``).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import njit
 
-from numbarl.deep.reinforce import policy_log_prob, policy_log_prob_grad
+from numbarl.deep.reinforce import (
+    BASELINE_VALUE,
+    BASELINES,
+    RETURNS_REWARD_TO_GO,
+    Optimizers,
+    build_config,
+    evaluate,
+    fit_value,
+    mean_entropy,
+    params_finite,
+    policy_log_prob,
+    policy_log_prob_grad,
+    reinforce_weights,
+    train_policy_gradient,
+)
+from numbarl.deep.rollout import GAUSSIAN, Policy, Rollout, VecEnv, collect_rollout, env_info
+from numbarl.nn import adam_step, clip_by_global_norm, mlp_workspace
+
+# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
+TUNED: dict[str, dict[str, Any]] = {
+    "CartPole-v1": dict(
+        total_steps=100_000,
+        n_envs=4,
+        n_steps=500,
+        reuse=4,
+        max_ratio=2.0,
+        lr=1e-3,
+        eval_every=8000,
+        stop_at_return=490.0,
+    ),
+}
+
+_POS = (0.0, None, False, True)
+_NONNEG = (0.0, None, True, True)
+_ONE = (1.0, None, True, True)
+
+
+class OffPolicyPGConfig(NamedTuple):
+    """Off-policy IS policy-gradient hyperparameters; fields are CSV columns.
+
+    ``reuse``: gradient updates per collected batch (1 = on-policy REINFORCE with reward-to-go).
+    ``max_ratio``: truncation c of the importance ratio (> 1; ``inf`` = plain IS).
+    ``baseline``: subtracted from the reward-to-go (batch mean or learned V(s); the critic is
+    fitted once per batch). ``lr``: the policy's Adam step. ``norm_weights``: divide Psi by its
+    batch standard deviation. Other fields as ``ReinforceConfig``."""
+
+    reuse: int = 4
+    max_ratio: float = 2.0
+    baseline: str = "value"
+    total_steps: int = 200_000
+    n_envs: int = 4
+    n_steps: int = 500
+    gamma: float = 0.99
+    lr: float = 1e-3
+    max_grad_norm: float = 1.0
+    norm_weights: bool = True
+    lr_value: float = 1e-3
+    value_epochs: int = 5
+    value_minibatches: int = 8
+    hidden: int = 64
+    n_layers: int = 2
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    obs_norm: bool = False
+    eval_every: int = 10_000
+    eval_episodes: int = 20
+    stop_at_return: float = math.inf
+
+    _choices = {"baseline": tuple(BASELINES), "activation": ("tanh", "relu")}
+    _ranges = {
+        "reuse": _ONE,
+        "max_ratio": (1.0, None, False, True),
+        "n_envs": _ONE,
+        "n_steps": _ONE,
+        "max_grad_norm": _POS,
+        "value_epochs": _ONE,
+        "value_minibatches": _ONE,
+        "hidden": _ONE,
+        "n_layers": _NONNEG,
+        "eval_every": _ONE,
+        "eval_episodes": _ONE,
+    }
+
+
+class OffPolicyPGHyper(NamedTuple):
+    """The numeric hyperparameters compiled code reads (strings mapped to integer codes)."""
+
+    reuse: int
+    max_ratio: float
+    baseline: int
+    gamma: float
+    lr: float
+    max_grad_norm: float
+    norm_weights: bool
+    lr_value: float
+    value_epochs: int
+    value_minibatches: int
+
+
+# Columns of the per-update metrics array (IS terms from the batch's last reuse step).
+METRICS = ("is_loss", "mean_ratio", "truncated_fraction", "value_loss", "entropy", "grad_norm")
 
 # ---------------------------------------------------------------------------------------------
 # The importance-weighted loss and its gradient
@@ -83,3 +192,155 @@ def is_loss_grad(
             n_clipped += 1
     policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
     return -total / batch, ratio_sum / batch, n_clipped / batch
+
+
+# ---------------------------------------------------------------------------------------------
+# One batch's updates and the compiled training loop
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def offpolicy_pg_update(
+    policy: Policy,
+    buf: Rollout,
+    opt: Optimizers,
+    hp: OffPolicyPGHyper,
+    update: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+) -> None:
+    """``hp.reuse`` importance-weighted Adam steps on one batch collected by theta' (the policy
+    at entry), then the critic's fit. ``metrics`` float64[6] receives ``METRICS``."""
+    n_steps, n = buf.rewards.shape
+    batch = n_steps * n
+    obs = buf.obs.reshape((batch, buf.obs.shape[2]))
+    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
+    psi, targets = reinforce_weights(buf, RETURNS_REWARD_TO_GO, hp.baseline, hp.gamma)
+    if hp.norm_weights and batch > 1:
+        std = np.sqrt(((psi - psi.mean()) ** 2).sum() / (batch - 1))
+        psi /= std + 1e-8
+    layout = policy.actor_layout
+    act = policy.head[3]
+    continuous = policy.head[0] == GAUSSIAN
+    pa = policy.actor.shape[0] + policy.log_std.shape[0]
+    theta = policy.params[:pa]
+    ws = mlp_workspace(layout, batch)
+    behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws).copy()
+    metrics[4] = mean_entropy(policy, obs)
+    grad = np.zeros(pa)
+    for _ in range(hp.reuse):
+        grad[:] = 0.0
+        loss, mean_ratio, truncated = is_loss_grad(
+            theta, layout, act, continuous, obs, actions, behaviour, psi, hp.max_ratio, ws, grad
+        )
+        metrics[0] = loss
+        metrics[1] = mean_ratio
+        metrics[2] = truncated
+        metrics[5] = clip_by_global_norm(grad, hp.max_grad_norm)
+        adam_step(theta, grad, opt.actor, hp.lr)
+    metrics[3] = 0.0
+    if hp.baseline == BASELINE_VALUE:
+        metrics[3] = fit_value(
+            policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs,
+            hp.value_minibatches, rng,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def run_offpolicy_pg(
+    vec: VecEnv,
+    policy: Policy,
+    buf: Rollout,
+    opt: Optimizers,
+    hp: OffPolicyPGHyper,
+    first_update: int,
+    n_updates: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+    episode_stats: np.ndarray,
+) -> int:
+    """Run ``n_updates`` batches (collect a rollout, then ``offpolicy_pg_update``).
+
+    ``metrics`` float64[n_updates, 6] receives each batch's ``METRICS``; ``episode_stats``
+    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of batches
+    completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
+    for k in range(n_updates):
+        collect_rollout(vec, policy, buf, rng)
+        for e in range(buf.n_ended[0]):
+            episode_stats[0] += 1.0
+            episode_stats[1] += buf.ended_returns[e]
+        offpolicy_pg_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
+        if not params_finite(policy):
+            return k + 1
+    return n_updates
+
+
+# ---------------------------------------------------------------------------------------------
+# Python API
+# ---------------------------------------------------------------------------------------------
+
+
+def make_offpolicy_pg_config(
+    env: Any = None, cfg: OffPolicyPGConfig | dict | None = None, **overrides: Any
+) -> OffPolicyPGConfig:
+    """A checked ``OffPolicyPGConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or
+    a dict (dict values and ``overrides`` win)."""
+    return build_config(OffPolicyPGConfig, TUNED, env, cfg, overrides)
+
+
+def _hyper(cfg: OffPolicyPGConfig) -> OffPolicyPGHyper:
+    return OffPolicyPGHyper(
+        int(cfg.reuse),
+        float(cfg.max_ratio),
+        BASELINES[cfg.baseline],
+        float(cfg.gamma),
+        float(cfg.lr),
+        float(cfg.max_grad_norm),
+        bool(cfg.norm_weights),
+        float(cfg.lr_value),
+        int(cfg.value_epochs),
+        int(cfg.value_minibatches),
+    )
+
+
+def train(
+    env: Any,
+    cfg: OffPolicyPGConfig | dict | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train the off-policy IS policy gradient on ``env`` (a numbarl ``ControlEnv``: compiled
+    rollouts; or a Gymnasium env with Box observations and Discrete/Box actions).
+
+    Returns ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does: the policy arrays (for
+    ``evaluate``) and columns ``step``, ``eval_return``, ``episode_return`` and ``METRICS`` of
+    each row's last batch, one row every ``eval_every`` steps. Raises TrainingDiverged (with the
+    arrays and history so far) on non-finite parameters, ValueError/TypeError for a bad config
+    or env."""
+    env_info(env)
+    cfg = make_offpolicy_pg_config(env, cfg)
+    return train_policy_gradient(
+        "Off-policy PG", env, cfg, seed, progress, _hyper(cfg), run_offpolicy_pg,
+        offpolicy_pg_update, METRICS,
+    )  # fmt: skip
+
+
+def run(algo: str, env: Any, cfg: OffPolicyPGConfig, seed: int, progress=None):
+    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
+    return train(env, cfg, seed, progress)
+
+
+__all__ = [
+    "METRICS",
+    "TUNED",
+    "OffPolicyPGConfig",
+    "OffPolicyPGHyper",
+    "evaluate",
+    "is_loss",
+    "is_loss_grad",
+    "make_offpolicy_pg_config",
+    "offpolicy_pg_update",
+    "run",
+    "run_offpolicy_pg",
+    "train",
+]

@@ -20,21 +20,166 @@ Policies are flat parameter vectors ``theta`` float64[P_actor]: an MLP (``numbar
 observations to logits (categorical) or to means (Gaussian), followed for a Gaussian policy by
 a state-independent log-std float64[A] stored at ``theta[P_mlp:]``. ``continuous`` selects the
 head. Actions are float64[T, action_dim]: the index as a float for categorical policies (as
-``numbarl.envs`` takes them), the action vector for Gaussian ones.
+``numbarl.envs`` takes them), the action vector for Gaussian ones. (``numbarl.deep.rollout``'s
+``Policy.params`` = ``[actor | log_std | critic]`` starts with exactly this vector.)
+
+Batches come from ``numbarl.deep.rollout`` (``n_steps`` steps of ``n_envs`` copies). An episode
+cut by the end of a batch is weighted by its part inside the batch; with ``baseline="value"``
+reward-to-go is bootstrapped from V(s) where an episode was cut (batch end or time limit),
+otherwise it is the plain sum of the rewards that follow inside the batch. One Adam step on the
+policy per batch (the Spinning Up VPG convention), then ``value_epochs`` passes of minibatch Adam
+on the critic.
+
+This module also holds the Python shell (``train_policy_gradient``) that TRPO and the
+off-policy IS gradient share: validate, run the compiled loop in chunks of updates, evaluate
+greedily every ``eval_every`` steps, record, stop with ``TrainingDiverged`` on non-finite values.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import njit
 
-from numbarl.nn.heads import (
+from numbarl.config import make_config
+from numbarl.deep.rollout import (
+    GAUSSIAN,
+    GymVec,
+    Policy,
+    Rollout,
+    VecEnv,
+    collect_rollout,
+    collect_rollout_gym,
+    env_info,
+    evaluate_greedy,
+    evaluate_gym,
+    make_policy,
+    make_rollout,
+    make_vec_env,
+    policy_arrays,
+    policy_from_arrays,
+)
+from numbarl.errors import TrainingDiverged
+from numbarl.nn import (
+    AdamState,
+    adam_init,
+    adam_step,
+    categorical_entropy,
     categorical_log_prob,
     categorical_log_prob_grad,
+    clip_by_global_norm,
+    gaussian_entropy,
     gaussian_log_prob,
     gaussian_log_prob_grad,
+    mlp_backward,
+    mlp_forward,
+    mlp_n_params,
+    mlp_workspace,
 )
-from numbarl.nn.mlp import mlp_backward, mlp_forward, mlp_n_params
+from numbarl.returns import discounted_returns_kernel, total_return_kernel
+
+# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
+TUNED: dict[str, dict[str, Any]] = {
+    "CartPole-v1": dict(
+        total_steps=150_000,
+        n_envs=4,
+        n_steps=500,
+        lr=3e-3,
+        eval_every=8000,
+        stop_at_return=490.0,
+    ),
+}
+
+RETURNS_TOTAL = 0
+RETURNS_REWARD_TO_GO = 1
+RETURNS = {"total": RETURNS_TOTAL, "reward_to_go": RETURNS_REWARD_TO_GO}
+BASELINE_NONE = 0
+BASELINE_MEAN = 1
+BASELINE_VALUE = 2
+BASELINES = {"none": BASELINE_NONE, "mean": BASELINE_MEAN, "value": BASELINE_VALUE}
+_POS = (0.0, None, False, True)
+_NONNEG = (0.0, None, True, True)
+_ONE = (1.0, None, True, True)
+
+
+class ReinforceConfig(NamedTuple):
+    """REINFORCE hyperparameters; fields are CSV columns.
+
+    ``returns``: Psi_t from the episode's total return or the discounted reward-to-go;
+    ``baseline``: none, the batch mean of Psi, or a learned V(s). ``lr``: the policy's Adam step
+    (one step per batch of ``n_envs * n_steps`` steps); ``lr_value``, ``value_epochs``,
+    ``value_minibatches``: the critic's fit (``baseline="value"`` only). ``norm_weights``: divide
+    Psi by its batch standard deviation (a per-batch step-size scale). ``hidden``/``n_layers``:
+    width and number of hidden layers of actor and critic. ``eval_every``: env steps between
+    greedy evaluations (history rows), whole updates. ``stop_at_return``: stop once a greedy
+    evaluation's mean reaches it."""
+
+    returns: str = "reward_to_go"
+    baseline: str = "value"
+    total_steps: int = 200_000
+    n_envs: int = 4
+    n_steps: int = 500
+    gamma: float = 0.99
+    lr: float = 1e-3
+    max_grad_norm: float = 1.0
+    norm_weights: bool = True
+    lr_value: float = 1e-3
+    value_epochs: int = 5
+    value_minibatches: int = 8
+    hidden: int = 64
+    n_layers: int = 2
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    obs_norm: bool = False
+    eval_every: int = 10_000
+    eval_episodes: int = 20
+    stop_at_return: float = math.inf
+
+    _choices = {
+        "returns": tuple(RETURNS),
+        "baseline": tuple(BASELINES),
+        "activation": ("tanh", "relu"),
+    }
+    _ranges = {
+        "n_envs": _ONE,
+        "n_steps": _ONE,
+        "max_grad_norm": _POS,
+        "value_epochs": _ONE,
+        "value_minibatches": _ONE,
+        "hidden": _ONE,
+        "n_layers": _NONNEG,
+        "eval_every": _ONE,
+        "eval_episodes": _ONE,
+    }
+
+
+class ReinforceHyper(NamedTuple):
+    """The numeric hyperparameters compiled code reads (strings mapped to integer codes)."""
+
+    returns: int
+    baseline: int
+    gamma: float
+    lr: float
+    max_grad_norm: float
+    norm_weights: bool
+    lr_value: float
+    value_epochs: int
+    value_minibatches: int
+
+
+class Optimizers(NamedTuple):
+    """Adam states of the actor (actor MLP and log-std, float64[Pa + A]) and of the critic."""
+
+    actor: AdamState
+    critic: AdamState
+
+
+# Columns of the per-update metrics array.
+METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm")
+
 
 # ---------------------------------------------------------------------------------------------
 # Policy log-probabilities and the score-function gradient
@@ -129,3 +274,421 @@ def reinforce_loss_grad(
     """grad float64[P_actor] += dL/dtheta = -(1/T) sum_t Psi_t grad log pi(a_t | s_t)."""
     w = -psi / psi.shape[0]
     policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights Psi_t, the critic's fit, entropy
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def reinforce_weights(
+    buf: Rollout, returns: int, baseline: int, gamma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Psi float64[T * N], value targets float64[T * N]) for a rollout, flattened like
+    ``buf.obs.reshape(T * N, -1)``.
+
+    Per env copy: R(tau) of the step's episode (``RETURNS_TOTAL``) or the discounted
+    reward-to-go G_t; then minus the batch mean (``BASELINE_MEAN``) or V_old(s_t) =
+    ``buf.values`` (``BASELINE_VALUE``). Value targets are G_t. G_t is bootstrapped from
+    ``buf.next_values`` at cuts only with ``BASELINE_VALUE`` (the critic is untrained otherwise)."""
+    n_steps, n = buf.rewards.shape
+    psi = np.empty((n_steps, n))
+    targets = np.empty((n_steps, n))
+    r = np.empty(n_steps)
+    nv = np.zeros(n_steps)
+    term = np.empty(n_steps, dtype=np.bool_)
+    trunc = np.empty(n_steps, dtype=np.bool_)
+    for i in range(n):
+        for t in range(n_steps):
+            r[t] = buf.rewards[t, i]
+            term[t] = buf.terminated[t, i]
+            trunc[t] = buf.truncated[t, i]
+            if baseline == BASELINE_VALUE:
+                nv[t] = buf.next_values[t, i]
+        g = discounted_returns_kernel(r, nv, term, trunc, gamma)
+        if returns == RETURNS_TOTAL:
+            w, _ = total_return_kernel(r, term, trunc)
+        else:
+            w = g
+        for t in range(n_steps):
+            psi[t, i] = w[t]
+            targets[t, i] = g[t]
+    if baseline == BASELINE_MEAN:
+        psi -= psi.mean()
+    elif baseline == BASELINE_VALUE:
+        psi -= buf.values
+    return psi.reshape(n_steps * n), targets.reshape(n_steps * n)
+
+
+@njit(cache=True)
+def fit_value(
+    policy: Policy,
+    obs: np.ndarray,
+    targets: np.ndarray,
+    adam: AdamState,
+    lr: float,
+    epochs: int,
+    minibatches: int,
+    rng: np.random.Generator,
+) -> float:
+    """Fit the critic V(s) to ``targets`` float64[B] on obs float64[B, obs_dim]: ``epochs``
+    passes over ``minibatches`` shuffled minibatches (``rng.permutation``), one Adam step on
+    0.5 mean (V - target)^2 each. Returns the mean loss over the steps."""
+    batch, d = obs.shape
+    mb = max(1, batch // minibatches)
+    act = policy.head[3]
+    ws = mlp_workspace(policy.critic_layout, mb)
+    xb = np.empty((mb, d))
+    yb = np.empty(mb)
+    grad = np.zeros(policy.critic.shape[0])
+    grad_v = np.empty((mb, 1))
+    total = 0.0
+    count = 0
+    for _ in range(epochs):
+        perm = rng.permutation(batch)
+        for k in range(batch // mb):
+            for j in range(mb):
+                s = perm[k * mb + j]
+                xb[j] = obs[s]
+                yb[j] = targets[s]
+            v = mlp_forward(policy.critic, policy.critic_layout, act, xb, ws)
+            loss = 0.0
+            for j in range(mb):
+                diff = v[j, 0] - yb[j]
+                loss += 0.5 * diff * diff
+                grad_v[j, 0] = diff / mb
+            grad[:] = 0.0
+            mlp_backward(policy.critic, policy.critic_layout, act, ws, grad_v, grad)
+            adam_step(policy.critic, grad, adam, lr)
+            total += loss / mb
+            count += 1
+    return total / max(count, 1)
+
+
+@njit(cache=True)
+def mean_entropy(policy: Policy, obs: np.ndarray) -> float:
+    """Mean entropy of pi(.|s) over obs float64[B, obs_dim] (the Gaussian's is state-free)."""
+    if policy.head[0] == GAUSSIAN:
+        return gaussian_entropy(policy.log_std)
+    ws = mlp_workspace(policy.actor_layout, obs.shape[0])
+    out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], obs, ws)
+    return categorical_entropy(out).mean()
+
+
+@njit(cache=True)
+def params_finite(policy: Policy) -> bool:
+    """Whether every parameter and observation statistic is finite."""
+    for k in range(policy.params.shape[0]):
+        if not np.isfinite(policy.params[k]):
+            return False
+    for j in range(policy.obs_mean.shape[0]):
+        if not (np.isfinite(policy.obs_mean[j]) and np.isfinite(policy.obs_var[j])):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# One REINFORCE update and the compiled training loop
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def reinforce_update(
+    policy: Policy,
+    buf: Rollout,
+    opt: Optimizers,
+    hp: ReinforceHyper,
+    update: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+) -> None:
+    """One REINFORCE update on ``buf``: one Adam step along the policy gradient g = (1/T)
+    sum_t Psi_t grad log pi(a_t|s_t), then (``BASELINE_VALUE``) the critic's fit. ``metrics``
+    float64[4] receives ``METRICS``. ``update`` (0-based) is unused (uniform driver signature)."""
+    n_steps, n = buf.rewards.shape
+    batch = n_steps * n
+    obs = buf.obs.reshape((batch, buf.obs.shape[2]))
+    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
+    psi, targets = reinforce_weights(buf, hp.returns, hp.baseline, hp.gamma)
+    if hp.norm_weights and batch > 1:
+        std = np.sqrt(((psi - psi.mean()) ** 2).sum() / (batch - 1))
+        psi /= std + 1e-8
+    pa = policy.actor.shape[0] + policy.log_std.shape[0]
+    theta = policy.params[:pa]
+    continuous = policy.head[0] == GAUSSIAN
+    ws = mlp_workspace(policy.actor_layout, batch)
+    grad = np.zeros(pa)
+    act = policy.head[3]
+    metrics[0] = reinforce_loss(theta, policy.actor_layout, act, continuous, obs, actions, psi, ws)
+    metrics[2] = mean_entropy(policy, obs)
+    reinforce_loss_grad(theta, policy.actor_layout, act, continuous, obs, actions, psi, ws, grad)
+    metrics[3] = clip_by_global_norm(grad, hp.max_grad_norm)
+    adam_step(theta, grad, opt.actor, hp.lr)
+    metrics[1] = 0.0
+    if hp.baseline == BASELINE_VALUE:
+        metrics[1] = fit_value(
+            policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs,
+            hp.value_minibatches, rng,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def run_reinforce(
+    vec: VecEnv,
+    policy: Policy,
+    buf: Rollout,
+    opt: Optimizers,
+    hp: ReinforceHyper,
+    first_update: int,
+    n_updates: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+    episode_stats: np.ndarray,
+) -> int:
+    """Run ``n_updates`` updates (collect a rollout, then ``reinforce_update``).
+
+    ``metrics`` float64[n_updates, 4] receives each update's ``METRICS``; ``episode_stats``
+    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of updates
+    completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
+    for k in range(n_updates):
+        collect_rollout(vec, policy, buf, rng)
+        for e in range(buf.n_ended[0]):
+            episode_stats[0] += 1.0
+            episode_stats[1] += buf.ended_returns[e]
+        reinforce_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
+        if not params_finite(policy):
+            return k + 1
+    return n_updates
+
+
+# ---------------------------------------------------------------------------------------------
+# Python API (shared shell for REINFORCE, TRPO and the off-policy IS gradient)
+# ---------------------------------------------------------------------------------------------
+
+
+def check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def env_id(env: Any) -> str | None:
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or getattr(env, "id", None)
+
+
+def build_config(
+    cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict[str, Any]
+):
+    """A checked ``cls`` config: defaults, then ``tuned[env id]`` when ``cfg`` is None or a dict
+    (dict values and ``overrides`` win). A ``cls`` instance given is re-checked as is."""
+    if isinstance(cfg, cls):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            raise TypeError(
+                f"cfg must be a {cls.__name__}, a dict or None, got {type(cfg).__name__}"
+            )
+        values = dict(tuned.get(env_id(env) or "", {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(cls, values)
+
+
+def evaluate_policy(
+    policy: Policy, env: Any, info: Any, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Greedy returns float64[episodes]: compiled on a ControlEnv, else on a Gymnasium env (a
+    fresh ``gymnasium.make(env.spec)`` copy when the env has a spec, so training's env keeps its
+    state; NaN for a vector env without a spec)."""
+    if info.is_control:
+        return evaluate_greedy(
+            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
+        )
+    import gymnasium
+
+    spec = getattr(env, "spec", None)
+    if spec is not None:
+        single = gymnasium.make(spec)
+    elif info.n_envs == 1:
+        single = env
+    else:
+        return np.full(episodes, math.nan)
+    return evaluate_gym(policy, single, episodes, int(rng.integers(2**31)))
+
+
+def train_policy_gradient(
+    name: str,
+    env: Any,
+    cfg: Any,
+    seed: int,
+    progress: Callable[[float], None] | None,
+    hp: Any,
+    run_chunk: Callable[..., int],
+    update: Callable[..., None],
+    metric_names: tuple[str, ...],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The shared Python shell: build the policy (``make_policy`` from seed's first spawned
+    generator), the rollout buffer and the optimisers, then run ``run_chunk(vec, policy, buf,
+    opt, hp, first, n, rng, metrics, stats)`` (compiled loop, ControlEnv) or, for a Gymnasium
+    env, ``collect_rollout_gym`` + ``update(policy, buf, opt, hp, k, rng, metrics[k])`` per
+    update, in chunks of ``eval_every`` steps; after each chunk check finiteness, evaluate
+    greedily and record a history row (the chunk's last update's metrics)."""
+    seed = check_seed(seed)
+    info = env_info(env)
+    n_envs = cfg.n_envs if info.is_control else info.n_envs
+    batch = n_envs * cfg.n_steps
+    total_updates = max(1, -(-cfg.total_steps // batch))
+    per_chunk = max(1, -(-cfg.eval_every // batch))
+    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
+    policy = make_policy(
+        info,
+        np.random.default_rng(init_seq),
+        hidden=(cfg.hidden,) * cfg.n_layers,
+        activation=cfg.activation,
+        log_std_init=cfg.log_std_init,
+        obs_norm=cfg.obs_norm,
+    )
+    rng = np.random.default_rng(train_seq)
+    eval_rng = np.random.default_rng(eval_seq)
+    pa = policy.actor.shape[0] + policy.log_std.shape[0]
+    opt = Optimizers(adam_init(pa), adam_init(policy.critic.shape[0]))
+    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
+    if info.is_control:
+        vec = make_vec_env(env, n_envs, policy, rng)
+    else:
+        gym_vec = GymVec(env, policy, seed=seed)
+    columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
+    for m in metric_names:
+        columns[m] = []
+
+    def history() -> dict[str, np.ndarray]:
+        return {
+            k: np.array(v, dtype=np.int64 if k == "step" else np.float64)
+            for k, v in columns.items()
+        }
+
+    done = 0
+    while done < total_updates:
+        n = min(per_chunk, total_updates - done)
+        metrics = np.zeros((n, len(metric_names)))
+        stats = np.zeros(2)
+        if info.is_control:
+            completed = run_chunk(vec, policy, buf, opt, hp, done, n, rng, metrics, stats)
+        else:
+            completed = 0
+            for k in range(n):
+                collect_rollout_gym(gym_vec, policy, buf, rng)
+                stats += (buf.n_ended[0], buf.ended_returns[: buf.n_ended[0]].sum())
+                update(policy, buf, opt, hp, done + k, rng, metrics[k])
+                completed = k + 1
+                if not params_finite(policy):
+                    break
+        done += completed
+        step = done * batch
+        if not params_finite(policy):
+            raise TrainingDiverged(
+                f"{name} diverged: non-finite parameters after update {done} of "
+                f"{total_updates} (step {step}); arrays and history hold the values before it "
+                "was detected",
+                arrays=policy_arrays(policy),
+                history=history(),
+            )
+        returns = evaluate_policy(policy, env, info, cfg.eval_episodes, eval_rng)
+        columns["step"].append(step)
+        columns["eval_return"].append(float(returns.mean()))
+        columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
+        for c, m in enumerate(metric_names):
+            columns[m].append(float(metrics[completed - 1, c]))
+        if progress is not None:
+            progress(done / total_updates)
+        if returns.mean() >= cfg.stop_at_return:
+            break
+    return policy_arrays(policy), history()
+
+
+def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
+    """Greedy (argmax / Gaussian mean) undiscounted returns float64[episodes] of the policy in
+    ``arrays`` (from ``train``) on a ControlEnv or a Gymnasium env."""
+    seed = check_seed(seed)
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    policy = policy_from_arrays(arrays)
+    info = env_info(env)
+    if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
+        raise ValueError("the policy in arrays does not fit env's observation/action spaces")
+    return evaluate_policy(policy, env, info, int(episodes), np.random.default_rng(seed))
+
+
+def make_reinforce_config(
+    env: Any = None, cfg: ReinforceConfig | dict | None = None, **overrides: Any
+) -> ReinforceConfig:
+    """A checked ``ReinforceConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a
+    dict (dict values and ``overrides`` win)."""
+    return build_config(ReinforceConfig, TUNED, env, cfg, overrides)
+
+
+def _hyper(cfg: ReinforceConfig) -> ReinforceHyper:
+    return ReinforceHyper(
+        RETURNS[cfg.returns],
+        BASELINES[cfg.baseline],
+        float(cfg.gamma),
+        float(cfg.lr),
+        float(cfg.max_grad_norm),
+        bool(cfg.norm_weights),
+        float(cfg.lr_value),
+        int(cfg.value_epochs),
+        int(cfg.value_minibatches),
+    )
+
+
+def train(
+    env: Any,
+    cfg: ReinforceConfig | dict | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train REINFORCE on ``env`` (a numbarl ``ControlEnv``: compiled rollouts; or a Gymnasium
+    env with Box observations and Discrete/Box actions: Python rollouts, compiled updates).
+
+    Returns ``(arrays, history)``: ``arrays`` is the policy (``rollout.policy_arrays``) for
+    ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return`` (mean greedy
+    return over ``cfg.eval_episodes``), ``episode_return`` (mean return of training episodes
+    ended since the last row, NaN if none) and ``METRICS`` of the row's last update, one row
+    every ``eval_every`` steps. Raises TrainingDiverged (with the arrays and history so far) if
+    the parameters become non-finite, ValueError/TypeError for a bad config or env."""
+    env_info(env)
+    cfg = make_reinforce_config(env, cfg)
+    return train_policy_gradient(
+        "REINFORCE", env, cfg, seed, progress, _hyper(cfg), run_reinforce, reinforce_update,
+        METRICS,
+    )  # fmt: skip
+
+
+def run(algo: str, env: Any, cfg: ReinforceConfig, seed: int, progress=None):
+    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
+    return train(env, cfg, seed, progress)
+
+
+__all__ = [
+    "BASELINES",
+    "METRICS",
+    "RETURNS",
+    "TUNED",
+    "Optimizers",
+    "ReinforceConfig",
+    "ReinforceHyper",
+    "evaluate",
+    "fit_value",
+    "make_reinforce_config",
+    "policy_log_prob",
+    "policy_log_prob_grad",
+    "reinforce_loss",
+    "reinforce_loss_grad",
+    "reinforce_update",
+    "reinforce_weights",
+    "run",
+    "run_reinforce",
+    "train",
+]

@@ -30,10 +30,26 @@ above, and J^T (.) by ``mlp_backward``. One product costs about one forward and 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import njit
 
-from numbarl.deep.reinforce import _int_actions, policy_log_prob, policy_log_prob_grad
+from numbarl.deep.reinforce import (
+    Optimizers,
+    _int_actions,
+    build_config,
+    evaluate,
+    fit_value,
+    mean_entropy,
+    params_finite,
+    policy_log_prob,
+    policy_log_prob_grad,
+    train_policy_gradient,
+)
+from numbarl.deep.rollout import GAUSSIAN, Policy, Rollout, VecEnv, collect_rollout, env_info
 from numbarl.nn.heads import (
     categorical_kl,
     categorical_log_prob,
@@ -41,7 +57,95 @@ from numbarl.nn.heads import (
     gaussian_log_prob,
     log_softmax,
 )
-from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params
+from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params, mlp_workspace
+from numbarl.returns import gae_kernel
+
+# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
+TUNED: dict[str, dict[str, Any]] = {
+    "CartPole-v1": dict(
+        total_steps=100_000,
+        n_envs=4,
+        n_steps=512,
+        eval_every=4096,
+        stop_at_return=490.0,
+    ),
+}
+
+_POS = (0.0, None, False, True)
+_NONNEG = (0.0, None, True, True)
+_ONE = (1.0, None, True, True)
+
+
+class TRPOConfig(NamedTuple):
+    """TRPO hyperparameters (SB3's / the paper's defaults unless noted); fields are CSV columns.
+
+    ``max_kl``: delta, the trust region's mean-KL radius. ``damping``: added to F's diagonal.
+    ``cg_iters``: conjugate-gradient iterations. ``backtrack_coef``/``max_backtracks``: the line
+    search's shrink factor and number of tries. ``lr_value``, ``value_epochs``,
+    ``value_minibatches``: the critic's Adam fit on the GAE returns. ``norm_adv``: standardise
+    advantages over the batch. ``hidden``/``n_layers``: width and number of hidden layers of
+    actor and critic. ``eval_every``: env steps between greedy evaluations (history rows),
+    whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
+
+    total_steps: int = 200_000
+    n_envs: int = 4
+    n_steps: int = 512
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    max_kl: float = 0.01
+    damping: float = 0.1
+    cg_iters: int = 10
+    backtrack_coef: float = 0.8
+    max_backtracks: int = 10
+    norm_adv: bool = True
+    lr_value: float = 1e-3
+    value_epochs: int = 10
+    value_minibatches: int = 16
+    hidden: int = 64
+    n_layers: int = 2
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    obs_norm: bool = False
+    eval_every: int = 10_000
+    eval_episodes: int = 20
+    stop_at_return: float = math.inf
+
+    _choices = {"activation": ("tanh", "relu")}
+    _ranges = {
+        "n_envs": _ONE,
+        "n_steps": _ONE,
+        "max_kl": _POS,
+        "damping": _NONNEG,
+        "cg_iters": _ONE,
+        "backtrack_coef": (0.0, 1.0, False, False),
+        "max_backtracks": _ONE,
+        "value_epochs": _ONE,
+        "value_minibatches": _ONE,
+        "hidden": _ONE,
+        "n_layers": _NONNEG,
+        "eval_every": _ONE,
+        "eval_episodes": _ONE,
+    }
+
+
+class TRPOHyper(NamedTuple):
+    """The numeric hyperparameters compiled code reads."""
+
+    gamma: float
+    gae_lambda: float
+    max_kl: float
+    damping: float
+    cg_iters: int
+    backtrack_coef: float
+    max_backtracks: int
+    norm_adv: bool
+    lr_value: float
+    value_epochs: int
+    value_minibatches: int
+
+
+# Columns of the per-update metrics array. ``backtracks``: the accepted k (-1: step rejected).
+METRICS = ("surrogate_gain", "kl", "backtracks", "value_loss", "entropy")
 
 # ---------------------------------------------------------------------------------------------
 # Conjugate gradient (Appendix C; Nocedal & Wright, Algorithm 5.2)
@@ -345,7 +449,177 @@ def surrogate_grad(
     return g
 
 
+# ---------------------------------------------------------------------------------------------
+# One TRPO update and the compiled training loop
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def gae_advantages(buf: Rollout, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """GAE(gamma, lambda) per env copy (GAE paper eq. 16): (adv, returns) float64[T * N],
+    flattened like ``buf.obs.reshape(T * N, -1)``."""
+    n_steps, n = buf.rewards.shape
+    adv = np.empty((n_steps, n))
+    ret = np.empty((n_steps, n))
+    for i in range(n):
+        a, g = gae_kernel(
+            np.ascontiguousarray(buf.rewards[:, i]), np.ascontiguousarray(buf.values[:, i]),
+            np.ascontiguousarray(buf.next_values[:, i]),
+            np.ascontiguousarray(buf.terminated[:, i]),
+            np.ascontiguousarray(buf.truncated[:, i]), gamma, lam,
+        )  # fmt: skip
+        for t in range(n_steps):
+            adv[t, i] = a[t]
+            ret[t, i] = g[t]
+    return adv.reshape(n_steps * n), ret.reshape(n_steps * n)
+
+
+@njit(cache=True)
+def trpo_update(
+    policy: Policy,
+    buf: Rollout,
+    opt: Optimizers,
+    hp: TRPOHyper,
+    update: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+) -> None:
+    """One TRPO update on ``buf`` (steps 1-4 of the module docstring), then the critic's fit.
+
+    ``opt.critic`` is the critic's Adam (``opt.actor`` is unused: the actor moves by the natural
+    gradient step). ``metrics`` float64[5] receives ``METRICS``."""
+    n_steps, n = buf.rewards.shape
+    batch = n_steps * n
+    obs = buf.obs.reshape((batch, buf.obs.shape[2]))
+    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
+    adv, ret = gae_advantages(buf, hp.gamma, hp.gae_lambda)
+    if hp.norm_adv and batch > 1:
+        std = np.sqrt(((adv - adv.mean()) ** 2).sum() / (batch - 1))
+        adv = (adv - adv.mean()) / (std + 1e-8)
+    layout = policy.actor_layout
+    act = policy.head[3]
+    continuous = policy.head[0] == GAUSSIAN
+    pa = policy.actor.shape[0] + policy.log_std.shape[0]
+    theta = policy.params[:pa]
+    theta_old = theta.copy()
+    ws = mlp_workspace(layout, batch)
+    jvp_ws = jvp_workspace(layout, batch)
+    old_logp = policy_log_prob(theta_old, layout, act, continuous, obs, actions, ws).copy()
+    metrics[4] = mean_entropy(policy, obs)
+    g = surrogate_grad(theta_old, layout, act, continuous, obs, actions, adv, ws)
+    s, sfs = natural_gradient(
+        theta_old, layout, act, continuous, obs, g, hp.damping, hp.cg_iters, ws, jvp_ws
+    )
+    scale = math.sqrt(2.0 * hp.max_kl / sfs) if sfs > 0.0 else 0.0
+    full_step = scale * s  # beta s: the quadratic model's KL equals max_kl
+    k, kl, gain = line_search(
+        theta_old, full_step, layout, act, continuous, obs, actions, adv, old_logp, hp.max_kl,
+        hp.backtrack_coef, hp.max_backtracks, ws, theta,
+    )  # fmt: skip
+    metrics[0] = gain
+    metrics[1] = kl
+    metrics[2] = k
+    metrics[3] = fit_value(
+        policy, obs, ret, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng
+    )
+
+
+@njit(cache=True)
+def run_trpo(
+    vec: VecEnv,
+    policy: Policy,
+    buf: Rollout,
+    opt: Optimizers,
+    hp: TRPOHyper,
+    first_update: int,
+    n_updates: int,
+    rng: np.random.Generator,
+    metrics: np.ndarray,
+    episode_stats: np.ndarray,
+) -> int:
+    """Run ``n_updates`` updates (collect a rollout, then ``trpo_update``).
+
+    ``metrics`` float64[n_updates, 5] receives each update's ``METRICS``; ``episode_stats``
+    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of updates
+    completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
+    for k in range(n_updates):
+        collect_rollout(vec, policy, buf, rng)
+        for e in range(buf.n_ended[0]):
+            episode_stats[0] += 1.0
+            episode_stats[1] += buf.ended_returns[e]
+        trpo_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
+        if not params_finite(policy):
+            return k + 1
+    return n_updates
+
+
+# ---------------------------------------------------------------------------------------------
+# Python API
+# ---------------------------------------------------------------------------------------------
+
+
+def make_trpo_config(
+    env: Any = None, cfg: TRPOConfig | dict | None = None, **overrides: Any
+) -> TRPOConfig:
+    """A checked ``TRPOConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
+    (dict values and ``overrides`` win)."""
+    return build_config(TRPOConfig, TUNED, env, cfg, overrides)
+
+
+def _hyper(cfg: TRPOConfig) -> TRPOHyper:
+    return TRPOHyper(
+        float(cfg.gamma),
+        float(cfg.gae_lambda),
+        float(cfg.max_kl),
+        float(cfg.damping),
+        int(cfg.cg_iters),
+        float(cfg.backtrack_coef),
+        int(cfg.max_backtracks),
+        bool(cfg.norm_adv),
+        float(cfg.lr_value),
+        int(cfg.value_epochs),
+        int(cfg.value_minibatches),
+    )
+
+
+def train(
+    env: Any,
+    cfg: TRPOConfig | dict | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train TRPO on ``env`` (a numbarl ``ControlEnv``: compiled rollouts; or a Gymnasium env
+    with Box observations and Discrete/Box actions: Python rollouts, compiled updates).
+
+    Returns ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does: the policy arrays (for
+    ``evaluate``) and columns ``step``, ``eval_return``, ``episode_return`` and ``METRICS`` of
+    each row's last update, one row every ``eval_every`` steps. Raises TrainingDiverged (with
+    the arrays and history so far) on non-finite parameters, ValueError/TypeError for a bad
+    config or env."""
+    env_info(env)
+    cfg = make_trpo_config(env, cfg)
+    return train_policy_gradient(
+        "TRPO", env, cfg, seed, progress, _hyper(cfg), run_trpo, trpo_update, METRICS
+    )
+
+
+def run(algo: str, env: Any, cfg: TRPOConfig, seed: int, progress=None):
+    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
+    return train(env, cfg, seed, progress)
+
+
 __all__ = [
+    "METRICS",
+    "TUNED",
+    "TRPOConfig",
+    "TRPOHyper",
+    "evaluate",
+    "gae_advantages",
+    "make_trpo_config",
+    "run",
+    "run_trpo",
+    "train",
+    "trpo_update",
     "cg_step",
     "conjugate_gradient",
     "fisher_vector_product",
