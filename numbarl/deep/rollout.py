@@ -66,7 +66,9 @@ Functions
   or a ``gymnasium.vector`` env (``AutoresetMode.SAME_STEP``); ``collect_rollout_gym(vec,
   policy, buf, rng)`` fills the same ``Rollout`` with the same draws from ``rng`` as the compiled
   path (except resets, which the Gymnasium env draws itself), so one compiled update serves both;
-  ``evaluate_gym(policy, env, episodes, seed)`` is the greedy evaluation.
+  ``evaluate_gym(policy, env, episodes, seed)`` is the greedy evaluation;
+  ``evaluate_policy(policy, env, info, episodes, rng)`` picks the compiled or the Python one
+  (on a fresh ``gymnasium.make(env.spec)`` copy, see ``eval_env``).
 - ``env_info(env)`` -> ``EnvInfo`` (obs_dim, n_actions, action_dim, bounds, is_control) for a
   ControlEnv or a Gymnasium env, validating the spaces.
 """
@@ -774,3 +776,31 @@ def evaluate_gym(policy: Policy, env: Any, episodes: int, seed: int) -> np.ndarr
             out[k] += float(r)
             done = bool(term or trunc)
     return out
+
+
+def evaluate_policy(
+    policy: Policy, env: Any, info, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Greedy returns float64[episodes] on a ControlEnv (compiled, start states from ``rng``),
+    or on a Gymnasium env built from ``env.spec``
+    (so the training env's episode is left alone); without a spec, on ``env`` itself."""
+    if info.is_control:
+        return evaluate_greedy(
+            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
+        )
+    return evaluate_gym(policy, eval_env(env), episodes, int(rng.integers(2**31)))
+
+
+def eval_env(env: Any) -> Any:
+    """A single Gymnasium env for greedy evaluation: a fresh ``gymnasium.make(env.spec)`` when
+    the env has a spec, else ``env`` itself (which evaluation then resets)."""
+    import gymnasium
+
+    spec = getattr(env, "spec", None)
+    if spec is not None:
+        if isinstance(env, gymnasium.vector.VectorEnv):
+            return gymnasium.make(spec.id)
+        return gymnasium.make(spec)
+    if isinstance(env, gymnasium.vector.VectorEnv):
+        raise ValueError("a gymnasium.vector env without a spec cannot be evaluated greedily")
+    return env
