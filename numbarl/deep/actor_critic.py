@@ -1,0 +1,920 @@
+"""Kernels shared by DDPG and TD3: a deterministic actor, Q critics, their updates, exploration
+noise and evaluation.
+
+Networks as data: ``ActorCritic`` (NamedTuple of arrays)
+--------------------------------------------------------
+- ``actor`` float64[Pa] with ``actor_layout`` int64[La, 4] (``numbarl.nn`` MLP): the
+  deterministic policy mu_theta(s) = mid + half * tanh(u_theta(s)), where u is the network output
+  float64[B, A], ``mid = (high + low) / 2`` and ``half = (high - low) / 2`` (CleanRL's
+  ``action_bias`` and ``action_scale``), so actions lie inside the env's bounds.
+- ``critics`` float64[C, Pc] with ``critic_layout``: C Q-networks Q_phi(s, a) float64[B, 1] on the
+  concatenated input ``[s, a]`` float64[B, obs_dim + A]; C = 1 for DDPG, 2 for TD3's twins. Row c
+  is a contiguous view, and one Adam state over ``critics.reshape(-1)`` equals C separate Adams.
+- ``actor_target``, ``critics_target``: the target networks (same shapes), updated by Polyak
+  averaging ``target = (1 - tau) target + tau online``.
+- ``activation`` int64[1] (``numbarl.nn.TANH``/``RELU``, hidden layers of both networks),
+  ``action_low``/``action_high`` float64[A].
+
+``Workspace`` holds every scratch buffer of one gradient step (built once per run by
+``make_workspace``), so the hot path allocates nothing.
+
+Equations (Lillicrap et al. 2016, "DDPG"; Fujimoto et al. 2018, "TD3"):
+- critic target  y = r + gamma (1 - terminated) min_c Q'_c(s', a')    (DDPG eq. 5; TD3 eq. 10)
+  with a' = mu'(s') for DDPG and a' = clip(mu'(s') + clip(eps, -c, c), low, high),
+  eps ~ N(0, sigma^2), for TD3 (target policy smoothing, eq. 14). Only termination stops the
+  bootstrap: at a time-limit truncation s' is the real final observation and is bootstrapped.
+- critic loss  L(phi_c) = mean_b (Q_c(s, a) - y)^2, summed over critics (as CleanRL logs it).
+- actor  grad J = mean_b dQ_1(s, a)/da |_{a = mu(s)} dmu(s)/dtheta   (deterministic policy
+  gradient, DDPG eq. 6), taken as the gradient of the loss -mean_b Q_1(s, mu_theta(s)).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from numbarl.deep.replay import ReplayBuffer, replay_add, replay_init, replay_newest
+from numbarl.deep.rollout import EnvInfo, env_info
+from numbarl.envs.control.dispatch import observe_values, reset_values, step_values
+from numbarl.errors import TrainingDiverged
+from numbarl.nn import (
+    AdamState,
+    activation_code,
+    adam_init,
+    adam_step,
+    mlp_backward,
+    mlp_forward,
+    mlp_init,
+    mlp_layout,
+    mlp_n_params,
+    mlp_workspace,
+    mlp_workspace_size,
+)
+
+GAUSSIAN_NOISE = 0
+OU_NOISE = 1
+NOISES = {"gaussian": GAUSSIAN_NOISE, "ou": OU_NOISE}
+
+
+class ActorCritic(NamedTuple):
+    """A deterministic actor, C Q critics and their targets (see the module docstring)."""
+
+    actor: np.ndarray
+    actor_target: np.ndarray
+    critics: np.ndarray
+    critics_target: np.ndarray
+    actor_layout: np.ndarray
+    critic_layout: np.ndarray
+    activation: np.ndarray
+    action_low: np.ndarray
+    action_high: np.ndarray
+
+
+class Workspace(NamedTuple):
+    """Scratch for one gradient step on batches of B rows (``make_workspace``).
+
+    ``actor_ws``/``critic_ws``: MLP workspaces kept between a forward and its backward;
+    ``target_ws``: forwards without backward (target networks, either layout); ``x`` float64[B,
+    obs_dim + A] critic input; ``tanh_out``, ``actions`` float64[B, A]; ``q_next``, ``y``
+    float64[B]; ``grad_q`` float64[B, 1]; ``grad_x`` float64[B, obs_dim + A]; ``grad_u``
+    float64[B, A]; ``actor_grad`` float64[Pa]; ``critic_grad`` float64[C, Pc]; ``scratch_grad``
+    float64[Pc] (the critic's parameter gradient computed, and discarded, in the actor update);
+    ``noise`` float64[B, A] (target smoothing draws); the sampled batch ``idx`` int64[B],
+    ``obs``/``next_obs`` float64[B, obs_dim], ``action`` float64[B, A], ``ret``/``discount``
+    float64[B] (``numbarl.deep.replay.replay_gather``'s outputs)."""
+
+    actor_ws: np.ndarray
+    critic_ws: np.ndarray
+    target_ws: np.ndarray
+    x: np.ndarray
+    tanh_out: np.ndarray
+    actions: np.ndarray
+    q_next: np.ndarray
+    y: np.ndarray
+    grad_q: np.ndarray
+    grad_x: np.ndarray
+    grad_u: np.ndarray
+    actor_grad: np.ndarray
+    critic_grad: np.ndarray
+    scratch_grad: np.ndarray
+    noise: np.ndarray
+    idx: np.ndarray
+    obs: np.ndarray
+    action: np.ndarray
+    ret: np.ndarray
+    discount: np.ndarray
+    next_obs: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------
+# Building (Python)
+# ---------------------------------------------------------------------------------------------
+
+
+def make_actor_critic(
+    obs_dim: int,
+    action_low: np.ndarray,
+    action_high: np.ndarray,
+    rng: np.random.Generator,
+    hidden: Sequence[int] = (256, 256),
+    n_critics: int = 1,
+    activation: int = 1,
+    init: str = "uniform",
+) -> ActorCritic:
+    """Fresh networks: the actor obs_dim -> hidden -> A, then ``n_critics`` critics
+    obs_dim + A -> hidden -> 1, drawn from ``rng`` in that order; targets are copies.
+
+    ``init="uniform"`` is PyTorch's nn.Linear default (what CleanRL's and Fujimoto's DDPG/TD3
+    use); ``"orthogonal"`` uses gain sqrt(2) on hidden layers and 1.0 on the outputs."""
+    low = np.ascontiguousarray(action_low, dtype=np.float64)
+    high = np.ascontiguousarray(action_high, dtype=np.float64)
+    n_act = low.shape[0]
+    a_layout = mlp_layout([obs_dim, *hidden, n_act])
+    c_layout = mlp_layout([obs_dim + n_act, *hidden, 1])
+    actor = mlp_init(a_layout, rng, init=init)
+    critics = np.stack([mlp_init(c_layout, rng, init=init) for _ in range(n_critics)])
+    return ActorCritic(
+        actor,
+        actor.copy(),
+        critics,
+        critics.copy(),
+        a_layout,
+        c_layout,
+        np.array([activation], dtype=np.int64),
+        low.copy(),
+        high.copy(),
+    )
+
+
+def actor_critic_arrays(nets: ActorCritic) -> dict[str, np.ndarray]:
+    """The networks as a flat ``dict[str, ndarray]`` (what ``train`` returns, .npz holds)."""
+    return {name: np.array(value, copy=True) for name, value in nets._asdict().items()}
+
+
+def actor_critic_from_arrays(arrays: dict[str, Any]) -> ActorCritic:
+    """Inverse of ``actor_critic_arrays``; raises ValueError naming a missing or bad entry."""
+    missing = [f for f in ActorCritic._fields if f not in arrays]
+    if missing:
+        raise ValueError(
+            f"arrays lack {', '.join(missing)}; needed: {', '.join(ActorCritic._fields)}"
+        )
+    out = {}
+    for f in ActorCritic._fields:
+        dtype = np.int64 if f in ("actor_layout", "critic_layout", "activation") else np.float64
+        out[f] = np.ascontiguousarray(arrays[f], dtype=dtype)
+    nets = ActorCritic(**out)
+    if nets.actor.shape[0] != int(mlp_n_params(nets.actor_layout)):
+        raise ValueError("arrays['actor'] does not match arrays['actor_layout']")
+    if nets.critics.ndim != 2 or nets.critics.shape[1] != int(mlp_n_params(nets.critic_layout)):
+        raise ValueError("arrays['critics'] must be float64[C, Pc] matching 'critic_layout'")
+    return nets
+
+
+def make_workspace(nets: ActorCritic, batch: int) -> Workspace:
+    """Every scratch buffer of a gradient step on ``batch`` rows (zeros)."""
+    return _make_workspace(nets, batch)
+
+
+@njit(cache=True)
+def _make_workspace(nets: ActorCritic, batch: int) -> Workspace:
+    n_act = nets.action_low.shape[0]
+    n_in = nets.critic_layout[0, 0]
+    n_critics, pc = nets.critics.shape
+    target_size = max(
+        mlp_workspace_size(nets.actor_layout, batch), mlp_workspace_size(nets.critic_layout, batch)
+    )
+    return Workspace(
+        mlp_workspace(nets.actor_layout, batch),
+        mlp_workspace(nets.critic_layout, batch),
+        np.zeros(target_size),
+        np.zeros((batch, n_in)),
+        np.zeros((batch, n_act)),
+        np.zeros((batch, n_act)),
+        np.zeros(batch),
+        np.zeros(batch),
+        np.zeros((batch, 1)),
+        np.zeros((batch, n_in)),
+        np.zeros((batch, n_act)),
+        np.zeros(nets.actor.shape[0]),
+        np.zeros((n_critics, pc)),
+        np.zeros(pc),
+        np.zeros((batch, n_act)),
+        np.zeros(batch, dtype=np.int64),
+        np.zeros((batch, n_in - n_act)),
+        np.zeros((batch, n_act)),
+        np.zeros(batch),
+        np.zeros(batch),
+        np.zeros((batch, n_in - n_act)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Actor and critics
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def actor_actions(
+    theta: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    obs: np.ndarray,
+    ws: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    tanh_out: np.ndarray,
+    actions: np.ndarray,
+) -> None:
+    """actions = mid + half * tanh(u_theta(obs)) float64[B, A] for obs float64[B, obs_dim].
+
+    Also writes tanh_out float64[B, A] (needed by ``actor_loss_grad``); ``ws`` keeps the
+    actor's activations for its backward pass."""
+    u = mlp_forward(theta, layout, act, obs, ws)
+    for b in range(obs.shape[0]):
+        for j in range(low.shape[0]):
+            t = np.tanh(u[b, j])
+            tanh_out[b, j] = t
+            actions[b, j] = 0.5 * (high[j] + low[j]) + 0.5 * (high[j] - low[j]) * t
+
+
+@njit(cache=True)
+def critic_input(obs: np.ndarray, actions: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """x[:B] = [obs, actions] float64[B, obs_dim + A]; returns the view x[:B]."""
+    batch, d = obs.shape
+    n_act = actions.shape[1]
+    for b in range(batch):
+        for i in range(d):
+            x[b, i] = obs[b, i]
+        for j in range(n_act):
+            x[b, d + j] = actions[b, j]
+    return x[:batch]
+
+
+@njit(cache=True, error_model="numpy")
+def min_target_q(
+    critics: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    x: np.ndarray,
+    ws: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[b] = min_c Q_c(x[b]) float64[B] over the C rows of ``critics`` float64[C, Pc]
+    (TD3's clipped double-Q, eq. 10; with C = 1 it is DDPG's Q')."""
+    batch = x.shape[0]
+    for c in range(critics.shape[0]):
+        q = mlp_forward(critics[c], layout, act, x, ws)
+        for b in range(batch):
+            if c == 0 or q[b, 0] < out[b]:
+                out[b] = q[b, 0]
+
+
+@njit(cache=True)
+def td_targets(r_t: np.ndarray, discount_t: np.ndarray, q_t: np.ndarray, y: np.ndarray) -> None:
+    """y = r_t + discount_t q_t, float64[B] (DDPG eq. 5 / TD3 eq. 10).
+
+    ``discount_t`` float64[B] is gamma (1 - terminated), as ``replay_gather`` gives it: only a
+    true termination stops the bootstrap; a transition cut by the time limit keeps gamma, with
+    q_t taken at its real final observation."""
+    for b in range(r_t.shape[0]):
+        y[b] = r_t[b] + discount_t[b] * q_t[b]
+
+
+@njit(cache=True)
+def smooth_target_actions(
+    mu_next: np.ndarray,
+    eps: np.ndarray,
+    noise_clip: float,
+    low: np.ndarray,
+    high: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """TD3's target policy smoothing (eq. 14), in place-safe: out = clip(mu_next + half *
+    clip(eps, -noise_clip, noise_clip), low, high), float64[B, A].
+
+    ``eps`` float64[B, A] is the noise in units of the action half-range ``half`` (CleanRL's
+    ``action_scale``), i.e. N(0, 1) * policy_noise."""
+    for b in range(mu_next.shape[0]):
+        for j in range(low.shape[0]):
+            e = min(max(eps[b, j], -noise_clip), noise_clip)
+            a = mu_next[b, j] + 0.5 * (high[j] - low[j]) * e
+            out[b, j] = min(max(a, low[j]), high[j])
+
+
+@njit(cache=True, error_model="numpy")
+def critic_loss_grad(
+    phi: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    ws: np.ndarray,
+    grad_q: np.ndarray,
+    grad: np.ndarray,
+) -> tuple[float, float]:
+    """Loss mean_b (Q_phi(x_b) - y_b)^2 and its gradient, added into grad float64[Pc].
+
+    x float64[B, obs_dim + A], y float64[B]. Returns (loss, mean Q)."""
+    batch = x.shape[0]
+    q = mlp_forward(phi, layout, act, x, ws)
+    loss = 0.0
+    q_sum = 0.0
+    for b in range(batch):
+        diff = q[b, 0] - y[b]
+        loss += diff * diff
+        q_sum += q[b, 0]
+        grad_q[b, 0] = 2.0 * diff / batch
+    mlp_backward(phi, layout, act, ws, grad_q[:batch], grad)
+    return loss / batch, q_sum / batch
+
+
+@njit(cache=True, error_model="numpy")
+def critics_update(
+    critics: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    ws: Workspace,
+    adam: AdamState,
+    lr: float,
+) -> tuple[float, float]:
+    """One Adam step on every critic towards the targets y float64[B] (x float64[B, obs+A]).
+
+    Returns (sum of the critics' losses, mean Q_1(x))."""
+    grad = ws.critic_grad
+    grad[:] = 0.0
+    total = 0.0
+    q_mean = 0.0
+    for c in range(critics.shape[0]):
+        loss, qm = critic_loss_grad(critics[c], layout, act, x, y, ws.critic_ws, ws.grad_q, grad[c])
+        total += loss
+        if c == 0:
+            q_mean = qm
+    adam_step(critics.reshape(-1), grad.reshape(-1), adam, lr)
+    return total, q_mean
+
+
+@njit(cache=True, error_model="numpy")
+def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.ndarray) -> float:
+    """The actor loss -mean_b Q_1(s_b, mu_theta(s_b)) for obs float64[B, obs_dim]; its
+    gradient with respect to theta is added into grad float64[Pa].
+
+    Chain rule (DDPG eq. 6): dL/da = -(1/B) dQ_1/da from the critic's input gradient
+    (``mlp_backward``'s grad_x, action columns), then dL/du = dL/da * half * (1 - tanh(u)^2)
+    through the squashing, then the actor's backward pass. The critic's own parameter gradient
+    is computed into ``ws.scratch_grad`` and discarded."""
+    act = nets.activation[0]
+    batch, d = obs.shape
+    n_act = nets.action_low.shape[0]
+    low, high = nets.action_low, nets.action_high
+    tanh_out, actions = ws.tanh_out[:batch], ws.actions[:batch]
+    actor_actions(
+        nets.actor, nets.actor_layout, act, obs, ws.actor_ws, low, high, tanh_out, actions
+    )
+    x = critic_input(obs, actions, ws.x)
+    q = mlp_forward(nets.critics[0], nets.critic_layout, act, x, ws.critic_ws)
+    q_sum = 0.0
+    for b in range(batch):
+        q_sum += q[b, 0]
+        ws.grad_q[b, 0] = -1.0 / batch
+    ws.scratch_grad[:] = 0.0
+    grad_x = ws.grad_x[:batch]
+    mlp_backward(
+        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch],
+        ws.scratch_grad, grad_x,
+    )  # fmt: skip
+    grad_u = ws.grad_u[:batch]
+    for b in range(batch):
+        for j in range(n_act):
+            t = tanh_out[b, j]
+            grad_u[b, j] = grad_x[b, d + j] * 0.5 * (high[j] - low[j]) * (1.0 - t * t)
+    mlp_backward(nets.actor, nets.actor_layout, act, ws.actor_ws, grad_u, grad)
+    return -q_sum / batch
+
+
+@njit(cache=True, error_model="numpy")
+def actor_update(
+    nets: ActorCritic, obs: np.ndarray, ws: Workspace, adam: AdamState, lr: float
+) -> float:
+    """One Adam step on the actor along the deterministic policy gradient; returns the loss."""
+    ws.actor_grad[:] = 0.0
+    loss = actor_loss_grad(nets, obs, ws, ws.actor_grad)
+    adam_step(nets.actor, ws.actor_grad, adam, lr)
+    return loss
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def all_finite(a: np.ndarray) -> bool:
+    """True when every entry of the contiguous float64 array ``a`` is finite.
+
+    Sums a * 0.0: 0.0 for finite entries, NaN for NaN or +-inf (so the loop vectorises)."""
+    f = a.reshape(a.size)
+    s = 0.0
+    for k in range(f.size):
+        s += f[k] * 0.0
+    return s == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Exploration
+# ---------------------------------------------------------------------------------------------
+
+
+class RunState(NamedTuple):
+    """What the training loop carries from one chunk of env steps to the next.
+
+    ``state`` float64[4] the env's state slots (``numbarl.envs.control.dispatch``); ``obs``
+    float64[obs_dim] the observation to act on; ``next_obs`` float64[obs_dim] and ``action``
+    float64[A] scratch; ``ou`` float64[A] the OU noise state; ``t`` int64[1] steps into the
+    episode; ``ep_return`` float64[1] its return so far; ``counters`` int64[4] = (env steps,
+    critic updates, actor updates, episodes finished); ``metrics`` float64[7] sums since the
+    caller last zeroed them = (critic loss, mean Q, critic updates, actor loss, actor updates,
+    finished training-episode returns, episodes finished); ``actor_ws``, ``tanh_out``,
+    ``actions`` the one-row actor forward scratch."""
+
+    state: np.ndarray
+    obs: np.ndarray
+    next_obs: np.ndarray
+    action: np.ndarray
+    ou: np.ndarray
+    t: np.ndarray
+    ep_return: np.ndarray
+    counters: np.ndarray
+    metrics: np.ndarray
+    actor_ws: np.ndarray
+    tanh_out: np.ndarray
+    actions: np.ndarray
+
+
+N_METRICS = 7
+
+
+@njit(cache=True)
+def make_run_state(code: int, nets: ActorCritic, rng: np.random.Generator) -> RunState:
+    """A fresh run: the env of ``code`` reset with draws from ``rng``, counters at zero."""
+    run = _blank_run_state(nets)
+    s0, s1, s2, s3 = reset_values(code, rng)
+    run.state[0], run.state[1], run.state[2], run.state[3] = s0, s1, s2, s3
+    observe_values(code, s0, s1, s2, s3, run.obs)
+    return run
+
+
+@njit(cache=True)
+def _blank_run_state(nets: ActorCritic) -> RunState:
+    d = nets.actor_layout[0, 0]
+    n_act = nets.action_low.shape[0]
+    run = RunState(
+        np.zeros(4),
+        np.zeros(d),
+        np.zeros(d),
+        np.zeros(n_act),
+        np.zeros(n_act),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(1),
+        np.zeros(4, dtype=np.int64),
+        np.zeros(N_METRICS),
+        mlp_workspace(nets.actor_layout, 1),
+        np.zeros((1, n_act)),
+        np.zeros((1, n_act)),
+    )
+    return run
+
+
+@njit(cache=True)
+def ou_noise_step(
+    x: np.ndarray, theta: float, sigma: float, dt: float, rng: np.random.Generator
+) -> None:
+    """One Ornstein-Uhlenbeck step in place, x float64[A] (Lillicrap et al. 2016; SB3's form):
+    x += theta (0 - x) dt + sigma sqrt(dt) N(0, 1)."""
+    for j in range(x.shape[0]):
+        x[j] += -theta * x[j] * dt + sigma * math.sqrt(dt) * rng.standard_normal()
+
+
+@njit(cache=True)
+def add_exploration_noise(
+    action: np.ndarray,
+    kind: int,
+    sigma: float,
+    ou_state: np.ndarray,
+    ou_theta: float,
+    ou_dt: float,
+    low: np.ndarray,
+    high: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """action float64[A] += half * noise, then clipped to [low, high].
+
+    ``kind`` GAUSSIAN_NOISE: noise ~ N(0, sigma^2) per step (CleanRL: std = action_scale *
+    exploration_noise); OU_NOISE: the OU process ``ou_state`` float64[A] (reset to 0 by the caller
+    at each episode start) advanced by one step with that sigma."""
+    if kind == OU_NOISE:
+        ou_noise_step(ou_state, ou_theta, sigma, ou_dt, rng)
+    for j in range(action.shape[0]):
+        e = ou_state[j] if kind == OU_NOISE else sigma * rng.standard_normal()
+        a = action[j] + 0.5 * (high[j] - low[j]) * e
+        action[j] = min(max(a, low[j]), high[j])
+
+
+@njit(cache=True)
+def explore_action(
+    nets: ActorCritic,
+    run: RunState,
+    obs: np.ndarray,
+    uniform: bool,
+    kind: int,
+    sigma: float,
+    ou_theta: float,
+    ou_dt: float,
+    rng: np.random.Generator,
+) -> None:
+    """Write the behaviour action for obs float64[obs_dim] into ``run.action`` float64[A]:
+    U(low, high) while ``uniform`` (before learning starts), else mu(obs) plus exploration
+    noise (``add_exploration_noise``), clipped to the bounds."""
+    low, high = nets.action_low, nets.action_high
+    if uniform:
+        for j in range(low.shape[0]):
+            run.action[j] = rng.uniform(low[j], high[j])
+        return
+    actor_actions(
+        nets.actor, nets.actor_layout, nets.activation[0], obs.reshape((1, obs.shape[0])),
+        run.actor_ws, low, high, run.tanh_out, run.actions,
+    )  # fmt: skip
+    for j in range(low.shape[0]):
+        run.action[j] = run.actions[0, j]
+    add_exploration_noise(run.action, kind, sigma, run.ou, ou_theta, ou_dt, low, high, rng)
+
+
+@njit(cache=True)
+def end_episode(run: RunState) -> None:
+    """Book-keeping when an episode ends: count it, log its return, zero the OU noise."""
+    run.metrics[5] += run.ep_return[0]
+    run.metrics[6] += 1.0
+    run.counters[3] += 1
+    run.ep_return[0] = 0.0
+    run.t[0] = 0
+    run.ou[:] = 0.0
+
+
+@njit(cache=True)
+def explore_step(
+    code: int,
+    env_params: np.ndarray,
+    max_steps: int,
+    nets: ActorCritic,
+    run: RunState,
+    buf: ReplayBuffer,
+    uniform: bool,
+    kind: int,
+    sigma: float,
+    ou_theta: float,
+    ou_dt: float,
+    rng: np.random.Generator,
+) -> None:
+    """One env step on ControlEnv ``code`` with the behaviour action, stored in ``buf``.
+
+    At a time-limit cut the row has truncated True, terminated False and next_obs the real final
+    observation (so the critic bootstraps from it); the env is then reset (draws from ``rng``)."""
+    explore_action(nets, run, run.obs, uniform, kind, sigma, ou_theta, ou_dt, rng)
+    s0, s1, s2, s3, r, terminated = step_values(
+        code, env_params[0], run.state[0], run.state[1], run.state[2], run.state[3], run.action[0]
+    )
+    observe_values(code, s0, s1, s2, s3, run.next_obs)
+    run.t[0] += 1
+    truncated = max_steps > 0 and run.t[0] >= max_steps
+    replay_add(buf, run.obs, run.action, r, run.next_obs, terminated, truncated)
+    run.ep_return[0] += r
+    run.counters[0] += 1
+    if terminated or truncated:
+        end_episode(run)
+        s0, s1, s2, s3 = reset_values(code, rng)
+        observe_values(code, s0, s1, s2, s3, run.obs)
+    else:
+        run.obs[:] = run.next_obs
+    run.state[0], run.state[1], run.state[2], run.state[3] = s0, s1, s2, s3
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def evaluate_actor(
+    code: int,
+    env_params: np.ndarray,
+    max_steps: int,
+    nets: ActorCritic,
+    episodes: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) on ControlEnv
+    ``code``: episodes run side by side (one batched forward per step), start states drawn from
+    ``rng`` in episode order, each until termination or ``max_steps``."""
+    n = episodes
+    d = nets.actor_layout[0, 0]
+    n_act = nets.action_low.shape[0]
+    states = np.zeros((n, 4))
+    obs = np.zeros((n, d))
+    tanh_out = np.zeros((n, n_act))
+    acts = np.zeros((n, n_act))
+    done = np.zeros(n, dtype=np.bool_)
+    returns = np.zeros(n)
+    ws = mlp_workspace(nets.actor_layout, n)
+    for i in range(n):
+        s0, s1, s2, s3 = reset_values(code, rng)
+        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
+        observe_values(code, s0, s1, s2, s3, obs[i])
+    t = 0
+    remaining = n
+    act = nets.activation[0]
+    while remaining > 0:
+        actor_actions(
+            nets.actor, nets.actor_layout, act, obs, ws, nets.action_low, nets.action_high,
+            tanh_out, acts,
+        )  # fmt: skip
+        t += 1
+        for i in range(n):
+            if done[i]:
+                continue
+            s0, s1, s2, s3, r, term = step_values(
+                code, env_params[0], states[i, 0], states[i, 1], states[i, 2], states[i, 3],
+                acts[i, 0],
+            )  # fmt: skip
+            states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
+            observe_values(code, s0, s1, s2, s3, obs[i])
+            returns[i] += r
+            if term or (max_steps > 0 and t >= max_steps):
+                done[i] = True
+                remaining -= 1
+    return returns
+
+
+# ---------------------------------------------------------------------------------------------
+# Python shell shared by ddpg.py and td3.py
+# ---------------------------------------------------------------------------------------------
+
+HISTORY_COLUMNS = (
+    "step",
+    "eval_return",
+    "episode_return",
+    "critic_loss",
+    "actor_loss",
+    "q_mean",
+    "critic_updates",
+    "actor_updates",
+)
+_UPDATE_NAMES = {1: "critic", 2: "actor"}
+
+
+def _openblas() -> Any:
+    """SciPy's bundled OpenBLAS (the BLAS numba's ``np.dot`` calls), or None if not found."""
+    global _OPENBLAS
+    if _OPENBLAS is None:
+        _OPENBLAS = False
+        import scipy
+
+        pattern = os.path.join(
+            os.path.dirname(scipy.__file__), os.pardir, "scipy.libs", "*openblas*"
+        )
+        for path in sorted(glob.glob(pattern)):
+            try:
+                lib = ctypes.CDLL(path)
+                lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
+                lib.scipy_openblas_set_num_threads.argtypes = [ctypes.c_int]
+            except (OSError, AttributeError):
+                continue
+            _OPENBLAS = lib
+            break
+    return _OPENBLAS or None
+
+
+_OPENBLAS: Any = None
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block with SciPy's OpenBLAS on one thread, then restore its thread count.
+
+    The matrices of a gradient step here are tiny (batch x 64): OpenBLAS's threads cost more
+    than they save, and on a loaded 2-core machine they made an update 20-30x slower (measured:
+    19-28 ms instead of 0.9 ms). A no-op where SciPy's OpenBLAS is not found."""
+    lib = _openblas()
+    if lib is None:
+        yield
+        return
+    before = lib.scipy_openblas_get_num_threads()
+    lib.scipy_openblas_set_num_threads(1)
+    try:
+        yield
+    finally:
+        lib.scipy_openblas_set_num_threads(before)
+
+
+def check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_env(env: Any) -> EnvInfo:
+    """The spaces of a continuous-action env: a numbarl ``ControlEnv`` (Pendulum-v1,
+    MountainCarContinuous-v0) or a single Gymnasium env with 1-D Box observations and actions.
+    Anything else raises ValueError saying what is allowed."""
+    info = env_info(env)
+    if info.n_actions > 0:
+        name = getattr(env, "id", None) or getattr(getattr(env, "spec", None), "id", None) or env
+        raise ValueError(
+            f"DDPG/TD3 need a continuous (Box) action space; {name!r} has {info.n_actions} "
+            "discrete actions. Allowed: Pendulum-v1, MountainCarContinuous-v0 or a Gymnasium env "
+            "with a 1-D Box action space"
+        )
+    if info.n_envs > 1 or (not info.is_control and not hasattr(env, "reset")):
+        raise ValueError("DDPG/TD3 take a single env, not a gymnasium.vector env")
+    if not info.is_control and info.action_dim < 1:
+        raise ValueError("the Box action space must have at least one dimension")
+    return info
+
+
+def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
+    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) in ``arrays``
+    on a continuous-action ControlEnv (start states from ``default_rng(seed)``) or a single
+    Gymnasium env (episode k reset with seed ``seed + k``)."""
+    seed = check_seed(seed)
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    nets = actor_critic_from_arrays(arrays)
+    info = check_env(env)
+    if info.obs_dim != nets.actor_layout[0, 0] or info.action_dim != nets.action_low.shape[0]:
+        raise ValueError("the actor in arrays does not fit env's observation/action spaces")
+    with single_threaded_blas():
+        return _evaluate(nets, env, info, int(episodes), np.random.default_rng(seed))
+
+
+def _evaluate(
+    nets: ActorCritic, env: Any, info: EnvInfo, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    if info.is_control:
+        return evaluate_actor(int(env.code), env.params, int(env.max_steps), nets, episodes, rng)
+    seed = int(rng.integers(2**31))
+    act = int(nets.activation[0])
+    ws = mlp_workspace(nets.actor_layout, 1)
+    tanh_out = np.zeros((1, info.action_dim))
+    action = np.zeros((1, info.action_dim))
+    out = np.zeros(episodes)
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        done = False
+        while not done:
+            x = np.asarray(obs, dtype=np.float64).reshape(1, -1)
+            actor_actions(
+                nets.actor, nets.actor_layout, act, x, ws, nets.action_low, nets.action_high,
+                tanh_out, action,
+            )  # fmt: skip
+            obs, r, term, trunc, _ = env.step(action[0].copy())
+            out[k] += float(r)
+            done = bool(term or trunc)
+    return out
+
+
+def _gym_chunk(env, nets, buf, run, hp, n_steps, update, rng) -> tuple[int, int]:
+    """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels: the same
+    rows, draws and updates as ``explore_step`` plus the compiled loop (the env draws its own
+    resets)."""
+    for _ in range(n_steps):
+        step = int(run.counters[0])
+        uniform = step < hp.learning_starts
+        explore_action(
+            nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta, hp.ou_dt,
+            rng,
+        )  # fmt: skip
+        obs, r, term, trunc, _ = env.step(run.action.copy())
+        run.next_obs[:] = np.asarray(obs, dtype=np.float64)
+        replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
+        run.ep_return[0] += float(r)
+        run.t[0] += 1
+        run.counters[0] += 1
+        if term or trunc:
+            end_episode(run)
+            first, _ = env.reset()
+            run.obs[:] = np.asarray(first, dtype=np.float64)
+        else:
+            run.obs[:] = run.next_obs
+        if uniform:
+            continue
+        for _ in range(hp.gradient_steps):
+            status = update(run, rng)
+            if status != 0:
+                return status, step
+    return 0, -1
+
+
+def train_loop(
+    name: str,
+    env: Any,
+    cfg: Any,
+    hp: Any,
+    n_critics: int,
+    seed: int,
+    chunk: Callable[..., tuple[int, int]],
+    update: Callable[..., int],
+    progress: Callable[[float], None] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The Python shell of ``ddpg.train`` / ``td3.train``: build networks (from the first of
+    three ``SeedSequence(seed)`` children), optimisers, replay and workspaces; run the compiled
+    loop ``chunk(nets, critic_adam, actor_adam, buf, ws, run, n_steps, rng)`` (ControlEnv) or
+    the Python env loop with the compiled ``update(nets, critic_adam, actor_adam, buf, ws, run,
+    rng)`` (Gymnasium) ``eval_every`` steps at a time; evaluate (third child's draws), record,
+    stop at ``cfg.stop_at_return``; raise TrainingDiverged when ``chunk``/``update`` report it."""
+    with single_threaded_blas():
+        return _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress)
+
+
+def _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress):
+    seed = check_seed(seed)
+    info = check_env(env)
+    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
+    nets = make_actor_critic(
+        info.obs_dim,
+        info.action_low,
+        info.action_high,
+        np.random.default_rng(init_seq),
+        hidden=(cfg.hidden,) * cfg.n_layers,
+        n_critics=n_critics,
+        activation=activation_code(cfg.activation),
+        init=cfg.init,
+    )
+    rng = np.random.default_rng(train_seq)
+    eval_rng = np.random.default_rng(eval_seq)
+    critic_adam = adam_init(nets.critics.size)
+    actor_adam = adam_init(nets.actor.size)
+    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim)
+    ws = make_workspace(nets, cfg.batch_size)
+    if info.is_control:
+        run = make_run_state(int(env.code), nets, rng)
+    else:
+        run = _blank_run_state(nets)
+        first, _ = env.reset(seed=seed)
+        run.obs[:] = np.asarray(first, dtype=np.float64)
+    columns: dict[str, list[float]] = {c: [] for c in HISTORY_COLUMNS}
+
+    def history() -> dict[str, np.ndarray]:
+        return {
+            k: np.array(v, dtype=np.int64 if k in ("step", "critic_updates", "actor_updates")
+                        else np.float64)
+            for k, v in columns.items()
+        }  # fmt: skip
+
+    total = int(cfg.total_steps)
+    while run.counters[0] < total:
+        n = min(int(cfg.eval_every), total - int(run.counters[0]))
+        run.metrics[:] = 0.0
+        if info.is_control:
+            status, bad_step = chunk(nets, critic_adam, actor_adam, buf, ws, run, n, rng)
+        else:
+
+            def one_update(run_, rng_):
+                return update(nets, critic_adam, actor_adam, buf, ws, run_, rng_)
+
+            status, bad_step = _gym_chunk(env, nets, buf, run, hp, n, one_update, rng)
+        if status != 0:
+            which = _UPDATE_NAMES.get(int(status), "an")
+            count = int(run.counters[1] if status == 1 else run.counters[2])
+            raise TrainingDiverged(
+                f"{name} diverged: {which} update {count} (at env step {bad_step}) left "
+                "non-finite parameters; arrays and history hold the values so far",
+                arrays=actor_critic_arrays(nets),
+                history=history(),
+            )
+        returns = _evaluate(nets, env, info, int(cfg.eval_episodes), eval_rng)
+        if not info.is_control:  # evaluation used the training env: start a fresh episode
+            newest = replay_newest(buf)
+            if newest >= 0 and not buf.terminated[newest]:
+                buf.truncated[newest] = True
+            run.ep_return[0] = 0.0
+            run.t[0] = 0
+            run.ou[:] = 0.0
+            first, _ = env.reset()
+            run.obs[:] = np.asarray(first, dtype=np.float64)
+        m = run.metrics
+        columns["step"].append(int(run.counters[0]))
+        columns["eval_return"].append(float(returns.mean()))
+        columns["episode_return"].append(m[5] / m[6] if m[6] > 0 else math.nan)
+        columns["critic_loss"].append(m[0] / m[2] if m[2] > 0 else math.nan)
+        columns["q_mean"].append(m[1] / m[2] if m[2] > 0 else math.nan)
+        columns["actor_loss"].append(m[3] / m[4] if m[4] > 0 else math.nan)
+        columns["critic_updates"].append(int(run.counters[1]))
+        columns["actor_updates"].append(int(run.counters[2]))
+        if progress is not None:
+            progress(float(run.counters[0]) / total)
+        if returns.mean() >= cfg.stop_at_return:
+            break
+    return actor_critic_arrays(nets), history()
