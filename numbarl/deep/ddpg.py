@@ -1,0 +1,324 @@
+"""Deep Deterministic Policy Gradient (Lillicrap et al. 2016, "Continuous control with deep
+reinforcement learning").
+
+Reads top to bottom like CleanRL's ``ddpg_continuous_action.py``: config, one gradient step, the
+compiled training loop, then the Python shell (validate, run the compiled loop in chunks,
+evaluate the deterministic actor, record). The kernels it calls live in
+``numbarl.deep.actor_critic`` (each with a test); the replay buffer in ``numbarl.deep.replay``.
+
+Per env step: act with mu(s) plus exploration noise (uniform random actions for the first
+``learning_starts`` steps), store the transition, then ``gradient_steps`` times:
+
+1. sample a batch (s, a, r, s', discount = gamma (1 - terminated)) uniformly from the buffer;
+2. critic: y = r + discount Q'(s', mu'(s'))  (eq. 5), one Adam step on mean_b (Q(s, a) - y)^2;
+3. actor: one Adam step along grad_theta mean_b Q(s, mu_theta(s))  (eq. 6);
+4. targets: theta' <- tau theta + (1 - tau) theta', phi' <- tau phi + (1 - tau) phi'.
+
+Defaults are CleanRL's (Fujimoto et al.'s "OurDDPG" architecture: 256-256 ReLU, Adam 3e-4,
+batch 256, tau 0.005, Gaussian exploration 0.1) except that the actor is updated every step, as
+in the paper; ``noise="ou"`` selects the paper's Ornstein-Uhlenbeck exploration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from numbarl.config import make_config
+from numbarl.deep.actor_critic import (
+    NOISES,
+    ActorCritic,
+    RunState,
+    Workspace,
+    actor_actions,
+    actor_update,
+    all_finite,
+    critic_input,
+    critics_update,
+    explore_step,
+    min_target_q,
+    td_targets,
+)
+from numbarl.deep.actor_critic import evaluate as evaluate
+from numbarl.deep.actor_critic import train_loop as _train_loop
+from numbarl.deep.replay import ReplayBuffer, replay_gather, replay_sample_uniform
+from numbarl.nn import AdamState, polyak_update
+
+# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
+TUNED: dict[str, dict[str, Any]] = {
+    "Pendulum-v1": dict(
+        total_steps=20_000,
+        learning_starts=1_000,
+        batch_size=128,
+        hidden=64,
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        eval_every=1_000,
+    ),
+}
+
+_POS = (0.0, None, False, True)
+_NONNEG = (0.0, None, True, True)
+_ONE = (1.0, None, True, True)
+
+
+class DDPGConfig(NamedTuple):
+    """DDPG hyperparameters (CleanRL's defaults unless noted); fields are CSV columns.
+
+    ``hidden``/``n_layers``: width and number of hidden layers of actor and critic.
+    ``exploration_noise``: std of the Gaussian noise (or the OU process's sigma) as a fraction of
+    the action half-range. ``ou_theta``/``ou_dt``: the OU process's mean reversion and time step
+    (SB3's form). ``gradient_steps``: updates per env step once learning has started.
+    ``eval_every``: env steps between deterministic evaluations (and history rows).
+    ``stop_at_return``: stop once an evaluation's mean return reaches it."""
+
+    total_steps: int = 1_000_000
+    learning_starts: int = 25_000
+    buffer_size: int = 1_000_000
+    batch_size: int = 256
+    gamma: float = 0.99
+    tau: float = 0.005
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    hidden: int = 256
+    n_layers: int = 2
+    activation: str = "relu"
+    init: str = "uniform"
+    noise: str = "gaussian"
+    exploration_noise: float = 0.1
+    ou_theta: float = 0.15
+    ou_dt: float = 1e-2
+    gradient_steps: int = 1
+    eval_every: int = 5_000
+    eval_episodes: int = 10
+    stop_at_return: float = math.inf
+
+    _choices = {
+        "activation": ("tanh", "relu"),
+        "init": ("uniform", "orthogonal"),
+        "noise": tuple(NOISES),
+    }
+    _ranges = {
+        "learning_starts": _NONNEG,
+        "buffer_size": _ONE,
+        "tau": (0.0, 1.0, False, True),
+        "actor_lr": _POS,
+        "critic_lr": _POS,
+        "hidden": _ONE,
+        "n_layers": _NONNEG,
+        "exploration_noise": _NONNEG,
+        "ou_theta": _NONNEG,
+        "ou_dt": _POS,
+        "gradient_steps": _ONE,
+        "eval_every": _ONE,
+        "eval_episodes": _ONE,
+    }
+
+
+class DDPGHyper(NamedTuple):
+    """The numeric hyperparameters compiled code reads (strings mapped to integer codes)."""
+
+    learning_starts: int
+    batch_size: int
+    gamma: float
+    tau: float
+    actor_lr: float
+    critic_lr: float
+    noise: int
+    exploration_noise: float
+    ou_theta: float
+    ou_dt: float
+    gradient_steps: int
+
+
+# ---------------------------------------------------------------------------------------------
+# One gradient step and the compiled loop
+# ---------------------------------------------------------------------------------------------
+
+OK = 0
+CRITIC_DIVERGED = 1
+ACTOR_DIVERGED = 2
+
+
+@njit(cache=True)
+def ddpg_update(
+    nets: ActorCritic,
+    critic_adam: AdamState,
+    actor_adam: AdamState,
+    buf: ReplayBuffer,
+    ws: Workspace,
+    hp: DDPGHyper,
+    run: RunState,
+    rng: np.random.Generator,
+) -> int:
+    """One DDPG gradient step on a uniformly sampled batch; returns OK, or CRITIC_DIVERGED /
+    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done).
+    Adds to ``run.metrics`` and counts updates in ``run.counters``."""
+    act = nets.activation[0]
+    low, high = nets.action_low, nets.action_high
+    replay_sample_uniform(buf, rng, ws.idx)
+    replay_gather(buf, ws.idx, 1, hp.gamma, ws.obs, ws.action, ws.ret, ws.discount, ws.next_obs)
+
+    # Critic target, eq. 5: y = r + gamma (1 - terminated) Q'(s', mu'(s')).
+    actor_actions(
+        nets.actor_target, nets.actor_layout, act, ws.next_obs, ws.target_ws, low, high,
+        ws.tanh_out, ws.actions,
+    )  # fmt: skip
+    x_next = critic_input(ws.next_obs, ws.actions, ws.x)
+    min_target_q(nets.critics_target, nets.critic_layout, act, x_next, ws.target_ws, ws.q_next)
+    td_targets(ws.ret, ws.discount, ws.q_next, ws.y)
+
+    # Critic: minimise mean_b (Q(s, a) - y)^2.
+    x = critic_input(ws.obs, ws.action, ws.x)
+    critic_loss, q_mean = critics_update(
+        nets.critics, nets.critic_layout, act, x, ws.y, ws, critic_adam, hp.critic_lr
+    )
+    run.counters[1] += 1
+    if not all_finite(nets.critics):
+        return CRITIC_DIVERGED
+    run.metrics[0] += critic_loss
+    run.metrics[1] += q_mean
+    run.metrics[2] += 1.0
+
+    # Actor: ascend mean_b Q(s, mu(s)) along dQ/da dmu/dtheta, eq. 6.
+    actor_loss = actor_update(nets, ws.obs, ws, actor_adam, hp.actor_lr)
+    run.counters[2] += 1
+    if not all_finite(nets.actor):
+        return ACTOR_DIVERGED
+    run.metrics[3] += actor_loss
+    run.metrics[4] += 1.0
+
+    # Slowly tracking targets (section 3): theta' <- tau theta + (1 - tau) theta'.
+    polyak_update(nets.actor_target, nets.actor, hp.tau)
+    polyak_update(nets.critics_target.reshape(-1), nets.critics.reshape(-1), hp.tau)
+    return OK
+
+
+@njit(cache=True)
+def run_ddpg(
+    code: int,
+    env_params: np.ndarray,
+    max_steps: int,
+    nets: ActorCritic,
+    critic_adam: AdamState,
+    actor_adam: AdamState,
+    buf: ReplayBuffer,
+    ws: Workspace,
+    hp: DDPGHyper,
+    run: RunState,
+    n_steps: int,
+    rng: np.random.Generator,
+) -> tuple[int, int]:
+    """``n_steps`` env steps of DDPG on ControlEnv ``code``, each followed (once ``learning_starts``
+    steps have been taken) by ``hp.gradient_steps`` updates.
+
+    Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
+    whose update produced non-finite parameters (the loop stops there)."""
+    for _ in range(n_steps):
+        step = run.counters[0]
+        uniform = step < hp.learning_starts
+        explore_step(
+            code, env_params, max_steps, nets, run, buf, uniform, hp.noise,
+            hp.exploration_noise, hp.ou_theta, hp.ou_dt, rng,
+        )  # fmt: skip
+        if uniform:
+            continue
+        for _ in range(hp.gradient_steps):
+            status = ddpg_update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+            if status != OK:
+                return status, step
+    return OK, -1
+
+
+# ---------------------------------------------------------------------------------------------
+# Python API
+# ---------------------------------------------------------------------------------------------
+
+
+def make_ddpg_config(env: Any = None, cfg: DDPGConfig | dict | None = None, **overrides: Any):
+    """A checked ``DDPGConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
+    (dict values and ``overrides`` win). A ``DDPGConfig`` given is re-checked as is."""
+    if isinstance(cfg, DDPGConfig):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            raise TypeError(f"cfg must be a DDPGConfig, a dict or None, got {type(cfg).__name__}")
+        spec = getattr(env, "spec", None)
+        env_id = getattr(spec, "id", None) or getattr(env, "id", None) or ""
+        values = dict(TUNED.get(env_id, {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(DDPGConfig, values)
+
+
+def _hyper(cfg: DDPGConfig) -> DDPGHyper:
+    return DDPGHyper(
+        int(cfg.learning_starts),
+        int(cfg.batch_size),
+        float(cfg.gamma),
+        float(cfg.tau),
+        float(cfg.actor_lr),
+        float(cfg.critic_lr),
+        NOISES[cfg.noise],
+        float(cfg.exploration_noise),
+        float(cfg.ou_theta),
+        float(cfg.ou_dt),
+        int(cfg.gradient_steps),
+    )
+
+
+def train(
+    env: Any,
+    cfg: DDPGConfig | dict | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train DDPG on ``env``: a numbarl ``ControlEnv`` with continuous actions (compiled loop)
+    or a Gymnasium env with Box observations and Box actions (Python env loop, compiled
+    updates). Discrete-action envs raise ValueError.
+
+    Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
+    ``actor``, ``critics`` float64[1, Pc], their targets, layouts, ``activation``, action
+    bounds) for ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return``
+    (mean return of the deterministic actor over ``cfg.eval_episodes``), ``episode_return``
+    (mean return of training episodes ended since the previous row, NaN if none),
+    ``critic_loss``, ``actor_loss``, ``q_mean`` (means over the updates since the previous row,
+    NaN before learning starts), ``critic_updates`` and ``actor_updates`` (totals), one row
+    every ``eval_every`` env steps. ``progress(fraction)`` is called after each row. Raises
+    TrainingDiverged (naming the update and step, with the arrays and history so far) if an
+    update leaves non-finite parameters."""
+    cfg = make_ddpg_config(env, cfg)
+    hp = _hyper(cfg)
+
+    def chunk(nets, critic_adam, actor_adam, buf, ws, run, n_steps, rng):
+        return run_ddpg(
+            int(env.code), env.params, int(env.max_steps), nets, critic_adam, actor_adam, buf,
+            ws, hp, run, n_steps, rng,
+        )  # fmt: skip
+
+    def update(nets, critic_adam, actor_adam, buf, ws, run, rng):
+        return ddpg_update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+
+    return _train_loop("DDPG", env, cfg, hp, 1, seed, chunk, update, progress)
+
+
+def run(algo: str, env: Any, cfg: DDPGConfig, seed: int, progress=None):
+    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
+    return train(env, cfg, seed, progress)
+
+
+__all__ = [
+    "TUNED",
+    "DDPGConfig",
+    "DDPGHyper",
+    "ddpg_update",
+    "evaluate",
+    "make_ddpg_config",
+    "run",
+    "run_ddpg",
+    "train",
+]
