@@ -10,7 +10,7 @@ CSV: ``n, alpha, run, rms_error`` (mean over the 10 episodes of that run).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import common
 import numpy as np
@@ -30,42 +30,36 @@ ALPHAS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 BOOK = "intermediate n best (n = 4)"
 
 
-def mean_rms(
-    method: str, runs: int, seed: int, truth_walk: tuple, **config: float | int
-) -> np.ndarray:
-    """float64[runs]: each run's RMS error averaged over its `EPISODES` episodes."""
-    mdp, pi, truth = truth_walk
-    res = prediction.evaluate_many(
-        method,
-        mdp,
-        pi,
-        0.0,
-        runs=runs,
-        seed=seed,
-        true_values=truth,
-        history=False,
-        episodes=EPISODES,
-        **config,
-    )
-    return res.rms_error.mean(axis=1)
-
-
 def sweep(
     method: str,
-    settings: Iterable[dict[str, float | int]],
+    settings: Sequence[dict[str, float | int]],
     runs: int,
     seed: int,
     walk: tuple,
 ) -> pd.DataFrame:
-    """One row per (setting, run): the setting's fields, ``run`` and ``rms_error``."""
-    frames = []
-    for setting in settings:
-        err = mean_rms(method, runs, seed, walk, **setting)
-        frame = pd.DataFrame({k: np.full(runs, v) for k, v in setting.items()})
-        frame["run"] = np.arange(runs)
-        frame["rms_error"] = err
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    """One row per (setting, run): the setting's fields, ``run`` and ``rms_error`` (the run's
+    RMS error averaged over its `EPISODES` episodes, initial values 0). Every setting uses the
+    same ``seed``, so run i sees the same episodes in all of them."""
+    mdp, pi, truth = walk
+    errors = np.empty((len(settings), runs))
+    for i, setting in enumerate(settings):
+        res = prediction.evaluate_many(
+            method,
+            mdp,
+            pi,
+            0.0,
+            runs=runs,
+            seed=seed,
+            true_values=truth,
+            history=False,
+            episodes=EPISODES,
+            **setting,
+        )
+        errors[i] = res.rms_error.mean(axis=1)
+    frame = pd.DataFrame({k: np.repeat([s[k] for s in settings], runs) for k in settings[0]})
+    frame["run"] = np.tile(np.arange(runs), len(settings))
+    frame["rms_error"] = errors.ravel()
+    return frame
 
 
 def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
