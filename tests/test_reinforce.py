@@ -7,6 +7,9 @@ import pytest
 
 from numbarl import nn
 from numbarl.deep import reinforce as rf
+from numbarl.deep.rollout import make_rollout
+from numbarl.envs import make
+from numbarl.errors import TrainingDiverged
 
 H = 1e-6
 
@@ -52,3 +55,79 @@ def test_log_prob_matches_heads():
     expected = nn.log_softmax(logits)[np.arange(obs.shape[0]), actions[:, 0].astype(int)]
     got = rf.policy_log_prob(theta, layout, nn.TANH, False, obs, actions, ws)
     np.testing.assert_allclose(got, expected, rtol=1e-14)
+
+
+def rollout_of(rewards, terminated, truncated, values, next_values):
+    """A one-copy Rollout with the given per-step columns (obs/actions unused here)."""
+    t = len(rewards)
+    buf = make_rollout(t, 1, 1, 1)
+    buf.rewards[:, 0] = rewards
+    buf.terminated[:, 0] = terminated
+    buf.truncated[:, 0] = truncated
+    buf.values[:, 0] = values
+    buf.next_values[:, 0] = next_values
+    return buf
+
+
+def test_weights_by_hand():
+    # Two episodes: steps 0-2 terminate, steps 3-4 are cut by the batch end (V(s_5) = 10).
+    r = [1.0, 2.0, 3.0, 4.0, 5.0]
+    term = [False, False, True, False, False]
+    trunc = [False] * 5
+    v = [0.5, 0.5, 0.5, 1.0, 1.0]
+    nv = [0.5, 0.5, 0.0, 1.0, 10.0]
+    buf = rollout_of(r, term, trunc, v, nv)
+    g = 0.5
+    rtg = [1 + g * 2 + g * g * 3, 2 + g * 3, 3.0, 4 + g * 5, 5.0]
+    psi, target = rf.reinforce_weights(buf, rf.RETURNS["total"], rf.BASELINES["none"], g)
+    np.testing.assert_allclose(psi, [6.0, 6.0, 6.0, 9.0, 9.0])
+    np.testing.assert_allclose(target, rtg)  # no critic: nothing bootstrapped
+    psi, _ = rf.reinforce_weights(buf, rf.RETURNS["reward_to_go"], rf.BASELINES["mean"], g)
+    np.testing.assert_allclose(psi, np.array(rtg) - np.mean(rtg))
+    psi, target = rf.reinforce_weights(buf, rf.RETURNS["reward_to_go"], rf.BASELINES["value"], g)
+    boot = [rtg[0], rtg[1], 3.0, 4 + g * (5 + g * 10), 5 + g * 10]  # cut: bootstrap V = 10
+    np.testing.assert_allclose(target, boot)
+    np.testing.assert_allclose(psi, np.array(boot) - v)
+
+
+def test_same_seed_same_bytes_and_gaussian_head():
+    env = make("Pendulum-v1")
+    cfg = dict(total_steps=1000, n_envs=2, n_steps=250, eval_every=500, eval_episodes=2)
+    a1, h1 = rf.train(env, cfg, seed=7)
+    a2, h2 = rf.train(env, cfg, seed=7)
+    assert a1["params"].tobytes() == a2["params"].tobytes()
+    assert all(h1[k].tobytes() == h2[k].tobytes() for k in h1)
+    assert set(h1) == {"step", "eval_return", "episode_return", *rf.METRICS}
+    assert h1["step"].tolist() == [500, 1000] and np.isfinite(h1["value_loss"]).all()
+    assert a1["log_std"].shape == (1,) and a1["log_std"][0] != 0.0  # log-std was trained
+
+
+def test_huge_step_size_raises_training_diverged():
+    cfg = dict(total_steps=20_000, n_steps=100, eval_every=400, lr=1e308)
+    with pytest.raises(TrainingDiverged, match=r"REINFORCE diverged.*update \d+ of 50") as info:
+        rf.train(make("CartPole-v1"), cfg, seed=0)
+    assert not np.isfinite(info.value.arrays["params"]).all()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("returns", "discounted"), ("baseline", "median"), ("lr", 0.0), ("n_envs", 0)],
+)
+def test_bad_config_names_the_field(field, value):
+    with pytest.raises(ValueError, match=f"ReinforceConfig.{field}"):
+        rf.train(make("CartPole-v1"), {field: value}, seed=0)
+
+
+def test_unsupported_gymnasium_space_is_rejected():
+    import gymnasium
+
+    with pytest.raises(ValueError, match="observation_space"):
+        rf.train(gymnasium.make("FrozenLake-v1"), {}, seed=0)
+
+
+@pytest.mark.slow
+def test_reinforce_with_value_baseline_solves_cartpole():
+    env = make("CartPole-v1")
+    arrays, hist = rf.train(env, None, seed=0)  # TUNED: reward-to-go, learned V(s) baseline
+    assert rf.evaluate(arrays, env, 20, seed=1).mean() >= 400.0
+    assert hist["step"][-1] <= 150_000

@@ -8,6 +8,8 @@ import pytest
 from numbarl import nn
 from numbarl.deep import trpo
 from numbarl.deep.reinforce import policy_log_prob_grad
+from numbarl.envs import make
+from numbarl.errors import TrainingDiverged
 
 H = 1e-5
 
@@ -246,3 +248,79 @@ def test_surrogate_gradient_matches_finite_differences(continuous):
     )
     g = trpo.surrogate_grad(theta, layout, nn.TANH, continuous, obs, actions, adv, ws)
     np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+def test_trpo_respects_trust_region_on_pendulum_and_is_deterministic():
+    env = make("Pendulum-v1")
+    cfg = dict(total_steps=2048, n_envs=2, n_steps=256, eval_every=1024, eval_episodes=2)
+    a1, h1 = trpo.train(env, cfg, seed=3)
+    a2, h2 = trpo.train(env, cfg, seed=3)
+    assert a1["params"].tobytes() == a2["params"].tobytes()
+    for k in h1:
+        assert h1[k].tobytes() == h2[k].tobytes()
+    np.testing.assert_array_equal(h1["step"], [1024, 2048])
+    assert set(h1) == {"step", "eval_return", "episode_return", *trpo.METRICS}
+    assert np.all(h1["kl"] <= 0.01) and np.all(np.isfinite(h1["eval_return"]))
+    a3, _ = trpo.train(env, cfg, seed=4)
+    assert a3["params"].tobytes() != a1["params"].tobytes()
+
+
+def test_trpo_on_gymnasium_env():
+    import gymnasium
+
+    cfg = dict(total_steps=512, n_steps=256, eval_every=512, eval_episodes=2)
+    arrays, hist = trpo.train(gymnasium.make("CartPole-v1"), cfg, seed=0)
+    assert hist["step"].tolist() == [512]
+    assert np.isfinite(hist["eval_return"]).all() and 0.0 <= hist["kl"][0] <= 0.01
+    assert trpo.evaluate(arrays, make("CartPole-v1"), 3, 0).shape == (3,)
+
+
+class NanReward:
+    """A Gymnasium CartPole whose rewards become NaN after 300 steps."""
+
+    def __new__(cls):
+        import gymnasium
+
+        class Wrapper(gymnasium.Wrapper):
+            steps = 0
+
+            def step(self, action):
+                obs, r, term, trunc, info = self.env.step(action)
+                Wrapper.steps += 1
+                return obs, (np.nan if Wrapper.steps > 300 else r), term, trunc, info
+
+        return Wrapper(gymnasium.make("CartPole-v1"))
+
+
+def test_trpo_nan_raises_training_diverged():
+    cfg = dict(total_steps=2048, n_steps=256, eval_every=256, eval_episodes=1)
+    with pytest.raises(TrainingDiverged, match=r"update 2 of 8 \(step 512\)") as info:
+        trpo.train(NanReward(), cfg, seed=0)
+    assert info.value.history["step"].tolist() == [256]  # the row before it is kept
+    assert "params" in info.value.arrays
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("max_kl", 0.0), ("backtrack_coef", 1.0), ("cg_iters", 0), ("activation", "sigmoid")],
+)
+def test_trpo_bad_config_names_the_field(field, value):
+    with pytest.raises(ValueError, match=f"TRPOConfig.{field}"):
+        trpo.train(make("CartPole-v1"), {field: value}, seed=0)
+    with pytest.raises(ValueError, match="unknown field"):
+        trpo.train(make("CartPole-v1"), {"max_kll": 0.1}, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        trpo.train(make("CartPole-v1"), {}, seed=-1)
+
+
+@pytest.mark.slow
+def test_trpo_solves_cartpole_with_tuned_defaults():
+    env = make("CartPole-v1")
+    arrays, hist = trpo.train(env, None, seed=0)  # TUNED["CartPole-v1"]
+    assert trpo.evaluate(arrays, env, 20, seed=1).mean() >= 475.0
+    assert hist["step"][-1] <= 100_000

@@ -499,23 +499,32 @@ def build_config(
 def evaluate_policy(
     policy: Policy, env: Any, info: Any, episodes: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Greedy returns float64[episodes]: compiled on a ControlEnv, else on a Gymnasium env (a
-    fresh ``gymnasium.make(env.spec)`` copy when the env has a spec, so training's env keeps its
-    state; NaN for a vector env without a spec)."""
+    """Greedy returns float64[episodes] on a ControlEnv (compiled) or a single Gymnasium env
+    (NaN for a vector env: ``evaluate_gym`` needs a single env)."""
     if info.is_control:
         return evaluate_greedy(
             int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
         )
+    if info.n_envs > 1:
+        return np.full(episodes, math.nan)
+    return evaluate_gym(policy, env, episodes, int(rng.integers(2**31)))
+
+
+def evaluation_env(env: Any, info: Any) -> tuple[Any, bool]:
+    """(env to evaluate on, whether it is the training env itself). Gymnasium envs are evaluated
+    on a fresh ``gymnasium.make(env.spec)`` when they can be recreated (for a vector env, from
+    its single-env spec), else on ``env`` itself (a single env; training then resets it)."""
+    if info.is_control:
+        return env, False
     import gymnasium
 
     spec = getattr(env, "spec", None)
     if spec is not None:
-        single = gymnasium.make(spec)
-    elif info.n_envs == 1:
-        single = env
-    else:
-        return np.full(episodes, math.nan)
-    return evaluate_gym(policy, single, episodes, int(rng.integers(2**31)))
+        try:
+            return gymnasium.make(spec if info.n_envs == 1 else spec.id), False
+        except Exception:  # wrappers that cannot be recreated from the spec
+            pass
+    return env, True
 
 
 def train_policy_gradient(
@@ -559,6 +568,7 @@ def train_policy_gradient(
         vec = make_vec_env(env, n_envs, policy, rng)
     else:
         gym_vec = GymVec(env, policy, seed=seed)
+    eval_env, shared = evaluation_env(env, info)
     columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
     for m in metric_names:
         columns[m] = []
@@ -595,7 +605,9 @@ def train_policy_gradient(
                 arrays=policy_arrays(policy),
                 history=history(),
             )
-        returns = evaluate_policy(policy, env, info, cfg.eval_episodes, eval_rng)
+        returns = evaluate_policy(policy, eval_env, info, cfg.eval_episodes, eval_rng)
+        if shared:  # evaluation reset the training env: start its episodes afresh
+            gym_vec = GymVec(env, policy, seed=None)
         columns["step"].append(step)
         columns["eval_return"].append(float(returns.mean()))
         columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
@@ -618,6 +630,8 @@ def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) 
     info = env_info(env)
     if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
         raise ValueError("the policy in arrays does not fit env's observation/action spaces")
+    if info.n_envs > 1:
+        raise ValueError("evaluate needs a ControlEnv or a single Gymnasium env, not a vector env")
     return evaluate_policy(policy, env, info, int(episodes), np.random.default_rng(seed))
 
 
