@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from numbarl.config import make_config
-from numbarl.envs.tabular import TabularMDP, reset, sample_index, step, validate
+from numbarl.envs.tabular import TabularMDP, reset, step, validate
 from numbarl.tabular.policies import argmax_random
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +81,18 @@ def max_allowed(values: np.ndarray, allowed: np.ndarray) -> float:
     for a in range(values.shape[0]):
         if allowed[a] and values[a] > best:
             best = values[a]
+    if best == -np.inf:
+        return 0.0
+    return best
+
+
+@njit(cache=True, inline="always")
+def max_allowed_row(q: np.ndarray, s: int, allowed: np.ndarray) -> float:
+    """`max_allowed` of row ``s`` of ``q`` float64[S, A] under ``allowed`` bool[S, A]."""
+    best = -np.inf
+    for a in range(q.shape[1]):
+        if allowed[s, a] and q[s, a] > best:
+            best = q[s, a]
     if best == -np.inf:
         return 0.0
     return best
@@ -272,7 +284,11 @@ def sample_step(
     """`numbarl.envs.tabular.step`, draw for draw, specialised on ``noisy``: drivers compile the
     loop twice (noisy True/False, chosen by `has_reward_noise`) because a generator call under a
     branch in the loop, even one never taken, costs ~28 ns per step (FrozenLake 8x8)."""
-    k = sample_index(mdp.cum_prob[s, a], rng.random())
+    u = rng.random()
+    cum = mdp.cum_prob
+    k = 0
+    while cum[s, a, k] <= u:  # sample_index without taking a view (no refcounting)
+        k += 1
     s2 = mdp.next_state[s, a, k]
     rew = mdp.reward[s, a, k]
     if noisy:
@@ -310,8 +326,12 @@ def _q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, n
             if t == 0:
                 first_actions[episode] = a
             s2, r, terminated = sample_step(mdp, s, a, rng, noisy)
-            discount = 0.0 if terminated else gamma
-            q[s, a] += alpha * q_learning_td(q[s], a, r, discount, q[s2], allowed[s2])
+            # q_learning_td on the table's rows, without taking views (no refcounting)
+            if terminated:
+                td = r - q[s, a]
+            else:
+                td = r + gamma * max_allowed_row(q, s2, allowed) - q[s, a]
+            q[s, a] += alpha * td
             g += r
             t += 1
             total_steps += 1
