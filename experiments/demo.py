@@ -1,19 +1,26 @@
-"""`make demo`: the main job. Solves every tabular env exactly, reproduces the textbook
-experiments and trains PPO on CartPole (as they land), writing CSV and PNG to results/ and
+"""`make demo`: the main job.
+
+Solves every tabular env exactly, reproduces every Sutton & Barto experiment of
+../shared/textbook.md (each script in experiments/ with the book's number of runs), trains PPO on
+CartPole and runs the toy RLHF pipeline (as they land), writing CSV and PNG to results/ and
 printing one summary table."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from numbarl import dp
-from numbarl.envs import make, names
-from numbarl.results import write_csv
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+from numbarl import dp  # noqa: E402
+from numbarl.envs import make, names  # noqa: E402
+from numbarl.results import write_csv  # noqa: E402
 
 
 def dp_table() -> pd.DataFrame:
@@ -38,22 +45,33 @@ def dp_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="results")
     ap.add_argument("--runs", type=int, default=None, help="override every experiment's runs")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    ap.add_argument("--only", nargs="*", default=None, help="run only these experiments")
+    args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
 
     table = dp_table()
     write_csv(table, out / "dp_optimal_values.csv")
-    with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
+    with pd.option_context("display.width", 140, "display.float_format", "{:.4f}".format):
         print("Exact dynamic programming (value iteration, gamma = 1):")
         print(table.to_string(index=False))
-    np.set_printoptions(precision=4)
+
+    print("\nSutton & Barto experiments (book's runs unless --runs):", flush=True)
+    summaries = common.run_all(out, runs=args.runs, seed=args.seed, names=args.only)
+    summary = common.summary_table(summaries)
+    write_csv(summary, out / "summary.csv")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print()
+        print(summary.to_string(index=False))
+    print(f"\nwrote {out}/ in {time.perf_counter() - started:.1f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
