@@ -33,6 +33,20 @@ def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool per thread count: sweeps call run_many hundreds of times, and starting
+    threads each time cost about half of a small sweep."""
+    pool = _POOLS.get(n_threads)
+    if pool is None:
+        pool = _POOLS[n_threads] = ThreadPoolExecutor(
+            max_workers=n_threads, thread_name_prefix="numbarl-run"
+        )
+    return pool
+
+
 def _stack(results: Sequence[Any]) -> Any:
     first = results[0]
     if isinstance(first, tuple):
@@ -71,11 +85,11 @@ def run_many(
                 if progress is not None:
                     progress(done)
         else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                futures = {i: pool.submit(kernel, *args, rngs[i]) for i in range(1, runs)}
-                for i in range(1, runs):
-                    out[i] = futures[i].result()
-                    done += 1
-                    if progress is not None:
-                        progress(done)
+            pool = _pool(n_threads)
+            futures = {i: pool.submit(kernel, *args, rngs[i]) for i in range(1, runs)}
+            for i in range(1, runs):
+                out[i] = futures[i].result()
+                done += 1
+                if progress is not None:
+                    progress(done)
     return _stack(out)
