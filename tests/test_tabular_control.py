@@ -116,6 +116,22 @@ def test_double_q_td_selects_with_one_table_values_with_other():
     assert double_q_td(q_tm1, 0, 1.0, 0.0, value, selector, np.array([True, True]), rng) == 0.0
 
 
+def test_row_helpers_equal_kernels():
+    """The drivers' view-free row helpers compute exactly what the 1-D kernels do."""
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=(6, 4))
+    q[2, :2] = q[2, 3]  # ties
+    allowed = rng.random((6, 4)) < 0.7
+    allowed[5] = False
+    for s in range(6):
+        for eps in (0.0, 0.1, 1.0):
+            assert ctl.expectation_row(q, s, allowed, eps) == epsilon_greedy_expectation(
+                q[s], allowed[s], eps
+            )
+        assert ctl.max_allowed_row(q, s, allowed) == ctl.max_allowed(q[s], allowed[s])
+    assert ctl.max_allowed_row(q, 5, allowed) == 0.0
+
+
 def test_epsilon_greedy_u_branches():
     q = np.array([[0.0, 5.0, 5.0, 1.0]])
     allowed = np.array([[True, True, True, False]])

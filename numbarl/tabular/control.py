@@ -141,6 +141,23 @@ def epsilon_greedy_expectation(values: np.ndarray, allowed: np.ndarray, epsilon:
 
 
 @njit(cache=True, inline="always")
+def expectation_row(q: np.ndarray, s: int, allowed: np.ndarray, epsilon: float) -> float:
+    """`epsilon_greedy_expectation` of row ``s`` of ``q`` float64[S, A] (``allowed`` bool[S, A])."""
+    n_allowed = 0
+    best = -np.inf
+    total = 0.0
+    for a in range(q.shape[1]):
+        if allowed[s, a]:
+            n_allowed += 1
+            total += q[s, a]
+            if q[s, a] > best:
+                best = q[s, a]
+    if n_allowed == 0:
+        return 0.0
+    return epsilon * total / n_allowed + (1.0 - epsilon) * best
+
+
+@njit(cache=True, inline="always")
 def expected_sarsa_td(
     q_tm1: np.ndarray,
     a_tm1: int,
@@ -381,7 +398,12 @@ def _expected_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generato
                 first_actions[episode] = a
             s2, r, terminated = sample_step(mdp, s, a, rng, noisy)
             discount = 0.0 if terminated else gamma
-            q[s, a] += alpha * expected_sarsa_td(q[s], a, r, discount, q[s2], allowed[s2], epsilon)
+            # expected_sarsa_td on the table's rows, without taking views (no refcounting)
+            if discount == 0.0:
+                td = r - q[s, a]
+            else:
+                td = r + discount * expectation_row(q, s2, allowed, epsilon) - q[s, a]
+            q[s, a] += alpha * td
             g += r
             t += 1
             total_steps += 1
@@ -435,7 +457,12 @@ def _sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, noisy:
             else:
                 a2 = epsilon_greedy_u(q, s2, allowed, epsilon, rng.random())
                 discount = gamma
-            q[s, a] += alpha * sarsa_td(q[s], a, r, discount, q[s2], a2)
+            # sarsa_td on the table's rows, without taking views (no refcounting)
+            if discount == 0.0:
+                td = r - q[s, a]
+            else:
+                td = r + discount * q[s2, a2] - q[s, a]
+            q[s, a] += alpha * td
             g += r
             t += 1
             total_steps += 1
