@@ -89,15 +89,16 @@ TUNED: dict[str, dict[str, Any]] = {
     "Acrobot-v1": dict(
         total_steps=200_000,
         n_envs=16,
-        n_steps=64,
+        n_steps=32,
         n_epochs=4,
         n_minibatches=4,
-        lr=1e-3,
+        lr=2.5e-3,
         gamma=0.99,
         gae_lambda=0.94,
+        hidden=32,
         obs_norm=True,
         eval_every=10_240,
-        stop_at_return=-100.0,
+        stop_at_return=-85.0,  # margin over the -100 goal for a fresh evaluation
     ),
     "Pendulum-v1": dict(
         total_steps=200_000,
