@@ -14,8 +14,11 @@ Conventions shared by all drivers
 - ``Q(s, a) = q0`` initially for non-terminal states and allowed actions, 0 elsewhere; terminal
   states keep value 0. Actions not allowed in a state are never chosen and never maximised over.
 - Policies are epsilon-greedy over the state's allowed actions with ties broken uniformly at
-  random (`numbarl.tabular.policies`); episode ``k`` uses
-  ``max(epsilon_min, epsilon * epsilon_decay**k)`` (constant by default).
+  random, from one uniform per decision (`epsilon_greedy_u`); episode ``k`` uses
+  ``max(epsilon_min, epsilon * epsilon_decay**k)`` (constant by default). Monte Carlo averages
+  returns (1/N) and ignores ``alpha``.
+- Without any time limit, an episode reaching `EPISODE_CAP` steps stops the run (``n_episodes
+  < episodes``); `control` turns that into a RuntimeError asking for ``max_episode_steps``.
 - Time limit: ``min(mdp.max_steps, max_episode_steps)`` over the positive ones (none if both are
   <= 0). A step cut by the limit is a truncation: TD targets still bootstrap from the next state;
   Monte Carlo returns simply end there.
