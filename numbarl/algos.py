@@ -73,4 +73,20 @@ register_algo(
     )
 )
 
+# Deep RL on classic control (or any Gymnasium env with Box observations).
+_DEEP = "deep.train"
+_DEEP_ALGOS = [
+    ("ppo", "deep.ppo:PPOConfig", "control", "PPO-clip (Schulman et al. 2017) with GAE", "ppo"),
+    (
+        "ppo_kl",
+        "deep.ppo:PPOConfig",
+        "control",
+        "PPO with the adaptive KL penalty (beta doubled/halved around target_kl)",
+        "ppo_kl",
+    ),
+    ("a2c", "deep.a2c:A2CConfig", "control", "A2C: synchronous advantage actor-critic", "a2c"),
+]
+for _name, _cfg, _kind, _summary, _tuned_key in _DEEP_ALGOS:
+    register_algo(AlgoSpec(_name, _DEEP, _cfg, _kind, _summary, TUNED.get(_tuned_key)))
+
 __all__ = ["AlgoSpec"]

@@ -192,7 +192,7 @@ def train(
     spec = algo_spec(algo)
     seed = check_seed(seed)
     env_obj, env_name = resolve_env(env, env_options)
-    cfg = build_config(algo, env_name if isinstance(env, str) else None, config)
+    cfg = build_config(algo, env_name, config)
     family = importlib.import_module(f"numbarl.{spec.family}")
     arrays, columns = family.run(algo, env_obj, cfg, seed, progress)
     history = tidy_history(algo, env_name, seed, cfg, columns)

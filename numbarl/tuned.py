@@ -25,7 +25,22 @@ _TABULAR_CONTROL = {
     "Blackjack-v1": {"alpha": 0.01, "episodes": 200_000, "epsilon": 0.1},
 }
 
+
+def _deep(module: str) -> dict[str, dict]:
+    """A deep learner's per-env table (kept beside its algorithm, as rl-zoo keeps one file per
+    algorithm)."""
+    import importlib
+
+    return importlib.import_module(f"numbarl.deep.{module}").TUNED
+
+
+_PPO = _deep("ppo")
+
 TUNED: dict[str, dict[str, dict]] = {
+    "ppo": _PPO,
+    "ppo_kl": {"*": {"variant": "kl"}}
+    | {env: row | {"variant": "kl"} for env, row in _PPO.items()},
+    "a2c": _deep("a2c"),
     "q_learning": _TABULAR_CONTROL,
     "sarsa": _TABULAR_CONTROL,
     "expected_sarsa": _TABULAR_CONTROL,

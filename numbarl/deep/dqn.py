@@ -70,31 +70,37 @@ from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_nor
 TUNED: dict[str, dict[str, Any]] = {
     "CartPole-v1": {
         "total_steps": 40_000,
-        "buffer_size": 50_000,
-        "batch_size": 64,
+        "buffer_size": 10_000,
+        "batch_size": 32,
         "learning_starts": 1_000,
         "train_frequency": 1,
-        "lr": 1e-3,
-        "target_update_every": 250,
-        "exploration_fraction": 0.2,
+        "lr": 2.5e-3,
+        "target_update_every": 100,
+        "exploration_fraction": 0.1,
         "epsilon_end": 0.02,
-        "eval_every": 1_000,
+        "eval_every": 500,
         "eval_episodes": 20,
         "stop_at_return": 500.0,
+        "n_atoms": 21,
+        "v_min": 0.0,
+        "v_max": 100.0,
     },
     "Acrobot-v1": {
         "total_steps": 50_000,
         "buffer_size": 50_000,
+        "batch_size": 32,
         "learning_starts": 1_000,
         "n_step": 3,
-        "double": True,
-        "lr": 1e-3,
-        "target_update_every": 250,
-        "exploration_fraction": 0.2,
+        "lr": 2.5e-3,
+        "target_update_every": 100,
+        "exploration_fraction": 0.1,
         "epsilon_end": 0.02,
         "eval_every": 2_500,
         "eval_episodes": 20,
-        "stop_at_return": -80.0,
+        "stop_at_return": -85.0,
+        "n_atoms": 51,
+        "v_min": -100.0,
+        "v_max": 0.0,
     },
     "MountainCar-v0": {
         "total_steps": 120_000,
@@ -112,7 +118,8 @@ TUNED: dict[str, dict[str, Any]] = {
     },
 }
 
-# Every switch on (Rainbow); combine with an env's TUNED entry: {**TUNED[id], **RAINBOW}.
+# Every switch on (Rainbow). The C51 support (v_min, v_max, n_atoms) depends on the env's returns
+# and lives in its TUNED entry: use {**TUNED[env_id], **RAINBOW}.
 RAINBOW: dict[str, Any] = {
     "double": True,
     "dueling": True,
@@ -120,9 +127,6 @@ RAINBOW: dict[str, Any] = {
     "noisy": True,
     "distributional": True,
     "prioritized": True,
-    "n_atoms": 51,
-    "v_min": 0.0,
-    "v_max": 200.0,
 }
 
 
@@ -955,11 +959,10 @@ def dqn_update(
             l_b = categorical_cross_entropy(
                 out[b, a * k_atoms : (a + 1) * k_atoms], st.target_dist[b], g_row
             )
-            for i in range(k_atoms):
+            for i in range(k_atoms):  # g_row = p - m, so p = g_row + m
+                q_sum += net.support[i] * (g_row[i] + st.target_dist[b, i])
                 g_row[i] *= scale
             st.td[b] = l_b
-            q_values(net, out, b, q)
-            q_sum += q[a]
         loss += scale * l_b
     st.grad[:] = 0.0
     qnet_backward(st.params, net, st.noise, st.work, g_out, st.grad)
