@@ -41,11 +41,12 @@ from numbarl.deep.reinforce import (
     params_finite,
     policy_log_prob,
     policy_log_prob_grad,
+    policy_workspace,
     reinforce_weights,
     train_policy_gradient,
 )
 from numbarl.deep.rollout import GAUSSIAN, Policy, Rollout, VecEnv, collect_rollout, env_info
-from numbarl.nn import adam_step, clip_by_global_norm, mlp_workspace
+from numbarl.nn import adam_step, clip_by_global_norm
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -224,7 +225,7 @@ def offpolicy_pg_update(
     continuous = policy.head[0] == GAUSSIAN
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
     theta = policy.params[:pa]
-    ws = mlp_workspace(layout, batch)
+    ws = policy_workspace(layout, batch)
     behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws).copy()
     metrics[4] = mean_entropy(policy, obs)
     grad = np.zeros(pa)

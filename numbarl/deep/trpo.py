@@ -25,7 +25,8 @@ categorical over logits M = diag(p) - p p^T, for a Gaussian M = diag(1/sigma^2) 
 theta = theta_old: the KL's other Hessian term is weighted by dKL/dz, which is 0 there.
 J_t v is computed by forward-mode differentiation through the MLP (``mlp_jvp``: the tangent of
 each layer, dz = dx W + x dW + db, times the activation's derivative), M_t by the closed forms
-above, and J^T (.) by ``mlp_backward``. One product costs about one forward and one backward pass.
+above, and J^T (.) by ``mlp_backward``: one product costs a forward, a forward-mode and a backward
+pass over the batch (in chunks of ``CHUNK`` rows).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from numbarl.deep.reinforce import (
+    CHUNK,
     Optimizers,
     _int_actions,
     build_config,
@@ -47,6 +49,7 @@ from numbarl.deep.reinforce import (
     params_finite,
     policy_log_prob,
     policy_log_prob_grad,
+    policy_workspace,
     train_policy_gradient,
 )
 from numbarl.deep.rollout import GAUSSIAN, Policy, Rollout, VecEnv, collect_rollout, env_info
@@ -57,7 +60,7 @@ from numbarl.nn.heads import (
     gaussian_log_prob,
     log_softmax,
 )
-from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params, mlp_workspace
+from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params
 from numbarl.returns import gae_kernel
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
@@ -274,38 +277,43 @@ def fisher_vector_product(
     layout: np.ndarray,
     act: int,
     continuous: bool,
-    head: np.ndarray,
-    ws: np.ndarray,
-    jvp_ws: np.ndarray,
+    obs: np.ndarray,
     v: np.ndarray,
     damping: float,
+    ws: np.ndarray,
+    jvp_ws: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """out float64[P_actor] = F v + damping v, F = (1/T) sum_t J_t^T M_t J_t (module docstring).
 
-    ``head`` float64[T, n_out] is the policy's head output (logits or means) and ``ws`` the
-    workspace of the ``mlp_forward`` of theta's MLP on the T observations that produced it;
-    both must be current (this call runs one backward pass on ws, which keeps the activations)."""
+    obs float64[T, obs_dim]; v float64[P_actor]; ws a ``policy_workspace(layout, T)`` and jvp_ws
+    a ``jvp_workspace(layout, min(T, CHUNK))``. Per chunk of ``CHUNK`` rows: a forward pass,
+    J v by ``mlp_jvp``, M J v in closed form, J^T (.) by ``mlp_backward``."""
     p = mlp_n_params(layout)
-    batch, n_out = head.shape
-    u = mlp_jvp(theta[:p], layout, act, batch, ws, v[:p], jvp_ws)  # J v, [T, n_out]
-    mu = np.empty((batch, n_out))  # M J v / T
-    if continuous:
-        for a in range(n_out):
-            inv_var = np.exp(-2.0 * theta[p + a]) / batch
-            for b in range(batch):
-                mu[b, a] = u[b, a] * inv_var
-    else:
-        logp = log_softmax(head)
-        for b in range(batch):
-            pu = 0.0
-            for a in range(n_out):
-                pu += np.exp(logp[b, a]) * u[b, a]
-            for a in range(n_out):
-                mu[b, a] = np.exp(logp[b, a]) * (u[b, a] - pu) / batch
+    batch = obs.shape[0]
+    n_out = layout[layout.shape[0] - 1, 1]
     for k in range(out.shape[0]):
         out[k] = 0.0
-    mlp_backward(theta[:p], layout, act, ws, mu, out[:p])
+    for start in range(0, batch, CHUNK):
+        end = min(start + CHUNK, batch)
+        rows = end - start
+        head = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        u = mlp_jvp(theta[:p], layout, act, rows, ws, v[:p], jvp_ws)  # J v, [rows, n_out]
+        mu = np.empty((rows, n_out))  # M J v / T
+        if continuous:
+            for a in range(n_out):
+                inv_var = np.exp(-2.0 * theta[p + a]) / batch
+                for b in range(rows):
+                    mu[b, a] = u[b, a] * inv_var
+        else:
+            logp = log_softmax(head)
+            for b in range(rows):
+                pu = 0.0
+                for a in range(n_out):
+                    pu += np.exp(logp[b, a]) * u[b, a]
+                for a in range(n_out):
+                    mu[b, a] = np.exp(logp[b, a]) * (u[b, a] - pu) / batch
+        mlp_backward(theta[:p], layout, act, ws, mu, out[:p])
     if continuous:
         for a in range(n_out):
             out[p + a] = 2.0 * v[p + a]
@@ -328,8 +336,6 @@ def natural_gradient(
 ) -> tuple[np.ndarray, float]:
     """(s, s^T F s): s ~= (F + damping I)^-1 g by ``cg_iters`` CG iterations with exact
     Fisher-vector products on obs float64[T, obs_dim]; the quadratic form includes the damping."""
-    p = mlp_n_params(layout)
-    head = mlp_forward(theta[:p], layout, act, obs, ws)
     x = np.zeros(g.shape[0])
     r = g.copy()
     d = g.copy()
@@ -338,15 +344,29 @@ def natural_gradient(
     for _ in range(cg_iters):
         if rr < 1e-10:
             break
-        fisher_vector_product(theta, layout, act, continuous, head, ws, jvp_ws, d, damping, fd)
+        fisher_vector_product(theta, layout, act, continuous, obs, d, damping, ws, jvp_ws, fd)
         rr = cg_step(x, r, d, fd, rr)
-    fisher_vector_product(theta, layout, act, continuous, head, ws, jvp_ws, x, damping, fd)
+    fisher_vector_product(theta, layout, act, continuous, obs, x, damping, ws, jvp_ws, fd)
     return x, _dot(x, fd)
 
 
 # ---------------------------------------------------------------------------------------------
 # Surrogate, KL and the line search
 # ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def policy_head(
+    theta: np.ndarray, layout: np.ndarray, act: int, obs: np.ndarray, ws: np.ndarray
+) -> np.ndarray:
+    """The policy's head output (logits or means) float64[T, n_out], a new array."""
+    p = mlp_n_params(layout)
+    batch = obs.shape[0]
+    head = np.empty((batch, layout[layout.shape[0] - 1, 1]))
+    for start in range(0, batch, CHUNK):
+        end = min(start + CHUNK, batch)
+        head[start:end] = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+    return head
 
 
 @njit(cache=True)
@@ -369,7 +389,7 @@ def surrogate_and_kl(
     old_head float64[T, n_out] the old policy's logits/means, old_log_std float64[A] its log-std
     (ignored, may be empty, for a categorical policy)."""
     p = mlp_n_params(layout)
-    head = mlp_forward(theta[:p], layout, act, obs, ws)
+    head = policy_head(theta, layout, act, obs, ws)
     if continuous:
         logp = gaussian_log_prob(head, theta[p:], actions)
         kl = gaussian_kl(old_head, old_log_std, head, theta[p:])
@@ -408,7 +428,7 @@ def line_search(
     If no k qualifies theta_out = theta_old. Returns (k accepted or -1, its mean KL, its
     surrogate improvement L(theta_out) - L(theta_old)); (-1, 0.0, 0.0) when rejected."""
     p = mlp_n_params(layout)
-    old_head = mlp_forward(theta_old[:p], layout, act, obs, ws).copy()
+    old_head = policy_head(theta_old, layout, act, obs, ws)
     old_log_std = theta_old[p:].copy()
     surr_old, _ = surrogate_and_kl(
         theta_old, layout, act, continuous, obs, actions, advantages, old_log_probs,
@@ -502,8 +522,8 @@ def trpo_update(
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
     theta = policy.params[:pa]
     theta_old = theta.copy()
-    ws = mlp_workspace(layout, batch)
-    jvp_ws = jvp_workspace(layout, batch)
+    ws = policy_workspace(layout, batch)
+    jvp_ws = jvp_workspace(layout, min(batch, CHUNK))
     old_logp = policy_log_prob(theta_old, layout, act, continuous, obs, actions, ws).copy()
     metrics[4] = mean_entropy(policy, obs)
     g = surrogate_grad(theta_old, layout, act, continuous, obs, actions, adv, ws)
@@ -627,6 +647,7 @@ __all__ = [
     "line_search",
     "mlp_jvp",
     "natural_gradient",
+    "policy_head",
     "policy_log_prob",
     "surrogate_and_kl",
     "surrogate_grad",
