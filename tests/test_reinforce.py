@@ -131,3 +131,21 @@ def test_reinforce_with_value_baseline_solves_cartpole():
     arrays, hist = rf.train(env, None, seed=0)  # TUNED: reward-to-go, learned V(s) baseline
     assert rf.evaluate(arrays, env, 20, seed=1).mean() >= 400.0
     assert hist["step"][-1] <= 150_000
+
+
+def test_drivers_compile_one_signature():
+    # Ints given for float fields are cast once in Python; both heads share one specialisation.
+    small = dict(total_steps=500, n_steps=125, eval_every=500, eval_episodes=1)
+    rf.train(make("CartPole-v1"), dict(small, lr=1, gamma=1), seed=0)
+    rf.train(make("Pendulum-v1"), dict(small, baseline="mean", returns="total"), seed=0)
+    assert len(rf.run_reinforce.signatures) == 1
+
+
+def test_gymnasium_box_actions_through_python_path():
+    import gymnasium
+
+    cfg = dict(total_steps=400, n_steps=200, eval_every=400, eval_episodes=2)
+    arrays, hist = rf.train(gymnasium.make("Pendulum-v1"), cfg, seed=1)
+    assert hist["step"].tolist() == [400] and np.isfinite(hist["eval_return"]).all()
+    assert -2000.0 < hist["eval_return"][0] < 0.0  # Pendulum's reward is always <= 0
+    assert rf.evaluate(arrays, make("Pendulum-v1"), 2, seed=0).shape == (2,)
