@@ -186,6 +186,24 @@ def test_exploration_noise_draws():
                                           low, high), rtol=0, atol=1e-15)  # fmt: skip
 
 
+def test_obs_scaling_maps_the_observation_box_onto_minus_one_one():
+    env = make("MountainCarContinuous-v0")
+    rng = np.random.default_rng(0)
+    nets = ac.make_actor_critic(2, env.action_low, env.action_high, rng, (8,), 1, nn.RELU,
+                                obs_low=env.obs_low, obs_high=env.obs_high)  # fmt: skip
+    for raw, scaled in [(env.obs_low, -1.0), (env.obs_high, 1.0)]:
+        o = raw.copy()
+        ac.scale_obs(nets, o)
+        np.testing.assert_allclose(o, [scaled, scaled], rtol=0, atol=1e-12)
+    run = ac.make_run_state(env.code, nets, rng)  # position U(-0.6, -0.4), velocity 0
+    assert -0.34 <= run.obs[0] <= -0.11 and run.obs[1] == 0.0
+    returns = ac.evaluate(ac.actor_critic_arrays(nets), env, 2, seed=0)
+    assert returns.shape == (2,)
+    gym_env = make("Pendulum-v1")._replace(obs_high=np.array([1.0, 1.0, np.inf]))
+    with pytest.raises(ValueError, match="obs_scaling"):
+        ddpg.train(gym_env, dict(TINY, obs_scaling=True))
+
+
 # ---------------------------------------------------------------------------------------------
 # Target networks and the delayed-update schedule
 # ---------------------------------------------------------------------------------------------

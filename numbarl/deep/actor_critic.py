@@ -14,6 +14,10 @@ Networks as data: ``ActorCritic`` (NamedTuple of arrays)
   averaging ``target = (1 - tau) target + tau online``.
 - ``activation`` int64[1] (``numbarl.nn.TANH``/``RELU``, hidden layers of both networks),
   ``action_low``/``action_high`` float64[A].
+- ``obs_shift``/``obs_scale`` float64[obs_dim]: networks see ``(o - obs_shift) * obs_scale``
+  (``scale_obs``), an affine map fixed at the start: identity (0, 1) by default, or the
+  observation-space box mapped onto [-1, 1] (``obs_scaling``: MountainCar's velocity lives in
+  +-0.07). The replay buffer stores scaled observations.
 
 ``Workspace`` holds every scratch buffer of one gradient step (built once per run by
 ``make_workspace``), so the hot path allocates nothing.
@@ -43,6 +47,7 @@ from numba import njit
 
 from numbarl.deep.replay import ReplayBuffer, replay_add, replay_init, replay_newest
 from numbarl.deep.rollout import EnvInfo, env_info
+from numbarl.envs.control import ControlEnv
 from numbarl.envs.control.dispatch import observe_values, reset_values, step_values
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
@@ -76,6 +81,8 @@ class ActorCritic(NamedTuple):
     activation: np.ndarray
     action_low: np.ndarray
     action_high: np.ndarray
+    obs_shift: np.ndarray
+    obs_scale: np.ndarray
 
 
 class Workspace(NamedTuple):
@@ -128,12 +135,16 @@ def make_actor_critic(
     n_critics: int = 1,
     activation: int = 1,
     init: str = "uniform",
+    obs_low: np.ndarray | None = None,
+    obs_high: np.ndarray | None = None,
 ) -> ActorCritic:
     """Fresh networks: the actor obs_dim -> hidden -> A, then ``n_critics`` critics
     obs_dim + A -> hidden -> 1, drawn from ``rng`` in that order; targets are copies.
 
     ``init="uniform"`` is PyTorch's nn.Linear default (what CleanRL's and Fujimoto's DDPG/TD3
-    use); ``"orthogonal"`` uses gain sqrt(2) on hidden layers and 1.0 on the outputs."""
+    use); ``"orthogonal"`` uses gain sqrt(2) on hidden layers and 1.0 on the outputs. With
+    ``obs_low``/``obs_high`` float64[obs_dim] (all finite, low < high) the observations are
+    mapped affinely onto [-1, 1]; without them they are used as they are."""
     low = np.ascontiguousarray(action_low, dtype=np.float64)
     high = np.ascontiguousarray(action_high, dtype=np.float64)
     n_act = low.shape[0]
@@ -151,7 +162,30 @@ def make_actor_critic(
         np.array([activation], dtype=np.int64),
         low.copy(),
         high.copy(),
+        *_obs_affine(obs_dim, obs_low, obs_high),
     )
+
+
+def _obs_affine(obs_dim: int, obs_low: Any, obs_high: Any) -> tuple[np.ndarray, np.ndarray]:
+    if obs_low is None or obs_high is None:
+        return np.zeros(obs_dim), np.ones(obs_dim)
+    lo = np.asarray(obs_low, dtype=np.float64).reshape(-1)
+    hi = np.asarray(obs_high, dtype=np.float64).reshape(-1)
+    if lo.shape != (obs_dim,) or hi.shape != (obs_dim,):
+        raise ValueError(f"obs_low/obs_high must be float64[{obs_dim}]")
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all() and (hi > lo).all()):
+        raise ValueError(
+            "obs_scaling needs a bounded observation space (finite low < high in every "
+            f"dimension), got low={lo!r}, high={hi!r}"
+        )
+    return (hi + lo) / 2.0, 2.0 / (hi - lo)
+
+
+@njit(cache=True)
+def scale_obs(nets: ActorCritic, obs: np.ndarray) -> None:
+    """obs float64[obs_dim] = (obs - obs_shift) * obs_scale, in place (what networks see)."""
+    for i in range(obs.shape[0]):
+        obs[i] = (obs[i] - nets.obs_shift[i]) * nets.obs_scale[i]
 
 
 def actor_critic_arrays(nets: ActorCritic) -> dict[str, np.ndarray]:
@@ -465,6 +499,7 @@ def make_run_state(code: int, nets: ActorCritic, rng: np.random.Generator) -> Ru
     s0, s1, s2, s3 = reset_values(code, rng)
     run.state[0], run.state[1], run.state[2], run.state[3] = s0, s1, s2, s3
     observe_values(code, s0, s1, s2, s3, run.obs)
+    scale_obs(nets, run.obs)
     return run
 
 
@@ -588,6 +623,7 @@ def explore_step(
         code, env_params[0], run.state[0], run.state[1], run.state[2], run.state[3], run.action[0]
     )
     observe_values(code, s0, s1, s2, s3, run.next_obs)
+    scale_obs(nets, run.next_obs)
     run.t[0] += 1
     truncated = max_steps > 0 and run.t[0] >= max_steps
     replay_add(buf, run.obs, run.action, r, run.next_obs, terminated, truncated)
@@ -597,6 +633,7 @@ def explore_step(
         end_episode(run)
         s0, s1, s2, s3 = reset_values(code, rng)
         observe_values(code, s0, s1, s2, s3, run.obs)
+        scale_obs(nets, run.obs)
     else:
         run.obs[:] = run.next_obs
     run.state[0], run.state[1], run.state[2], run.state[3] = s0, s1, s2, s3
@@ -633,6 +670,7 @@ def evaluate_actor(
         s0, s1, s2, s3 = reset_values(code, rng)
         states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
         observe_values(code, s0, s1, s2, s3, obs[i])
+        scale_obs(nets, obs[i])
     t = 0
     remaining = n
     act = nets.activation[0]
@@ -651,6 +689,7 @@ def evaluate_actor(
             )  # fmt: skip
             states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
             observe_values(code, s0, s1, s2, s3, obs[i])
+            scale_obs(nets, obs[i])
             returns[i] += r
             if term or (max_steps > 0 and t >= max_steps):
                 done[i] = True
@@ -774,7 +813,8 @@ def _evaluate(
         obs, _ = env.reset(seed=seed + k)
         done = False
         while not done:
-            x = np.asarray(obs, dtype=np.float64).reshape(1, -1)
+            x = np.array(obs, dtype=np.float64).reshape(1, -1)
+            scale_obs(nets, x[0])
             actor_actions(
                 nets.actor, nets.actor_layout, act, x, ws, nets.action_low, nets.action_high,
                 tanh_out, action,
@@ -783,6 +823,14 @@ def _evaluate(
             out[k] += float(r)
             done = bool(term or trunc)
     return out
+
+
+def _obs_bounds(env: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The observation-space box of a ControlEnv or a Gymnasium env."""
+    if isinstance(env, ControlEnv):
+        return env.obs_low, env.obs_high
+    space = env.observation_space
+    return np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
 
 
 def _gym_chunk(env, nets, buf, run, hp, n_steps, update, rng) -> tuple[int, int]:
@@ -798,6 +846,7 @@ def _gym_chunk(env, nets, buf, run, hp, n_steps, update, rng) -> tuple[int, int]
         )  # fmt: skip
         obs, r, term, trunc, _ = env.step(run.action.copy())
         run.next_obs[:] = np.asarray(obs, dtype=np.float64)
+        scale_obs(nets, run.next_obs)
         replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
         run.ep_return[0] += float(r)
         run.t[0] += 1
@@ -806,6 +855,7 @@ def _gym_chunk(env, nets, buf, run, hp, n_steps, update, rng) -> tuple[int, int]
             end_episode(run)
             first, _ = env.reset()
             run.obs[:] = np.asarray(first, dtype=np.float64)
+            scale_obs(nets, run.obs)
         else:
             run.obs[:] = run.next_obs
         if uniform:
@@ -851,6 +901,8 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress):
         n_critics=n_critics,
         activation=activation_code(cfg.activation),
         init=cfg.init,
+        obs_low=_obs_bounds(env)[0] if cfg.obs_scaling else None,
+        obs_high=_obs_bounds(env)[1] if cfg.obs_scaling else None,
     )
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
@@ -864,6 +916,7 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress):
         run = _blank_run_state(nets)
         first, _ = env.reset(seed=seed)
         run.obs[:] = np.asarray(first, dtype=np.float64)
+        scale_obs(nets, run.obs)
     columns: dict[str, list[float]] = {c: [] for c in HISTORY_COLUMNS}
 
     def history() -> dict[str, np.ndarray]:
@@ -904,6 +957,7 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress):
             run.ou[:] = 0.0
             first, _ = env.reset()
             run.obs[:] = np.asarray(first, dtype=np.float64)
+            scale_obs(nets, run.obs)
         m = run.metrics
         columns["step"].append(int(run.counters[0]))
         columns["eval_return"].append(float(returns.mean()))
