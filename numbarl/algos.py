@@ -85,6 +85,27 @@ _DEEP_ALGOS = [
         "ppo_kl",
     ),
     ("a2c", "deep.a2c:A2CConfig", "control", "A2C: synchronous advantage actor-critic", "a2c"),
+    (
+        "trpo",
+        "deep.trpo:TRPOConfig",
+        "control",
+        "TRPO: natural gradient by conjugate gradient, KL-constrained line search",
+        "trpo",
+    ),
+    (
+        "reinforce",
+        "deep.reinforce:ReinforceConfig",
+        "control",
+        "REINFORCE on MLP policies: total return or reward-to-go, optional baseline",
+        "reinforce",
+    ),
+    (
+        "offpolicy_pg",
+        "deep.offpolicy_pg:OffPolicyPGConfig",
+        "control",
+        "Off-policy policy gradient: batches of an older policy reused with IS ratios",
+        "offpolicy_pg",
+    ),
 ]
 for _name, _cfg, _kind, _summary, _tuned_key in _DEEP_ALGOS:
     register_algo(AlgoSpec(_name, _DEEP, _cfg, _kind, _summary, TUNED.get(_tuned_key)))

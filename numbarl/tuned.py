@@ -41,6 +41,9 @@ TUNED: dict[str, dict[str, dict]] = {
     "ppo_kl": {"*": {"variant": "kl"}}
     | {env: row | {"variant": "kl"} for env, row in _PPO.items()},
     "a2c": _deep("a2c"),
+    "trpo": _deep("trpo"),
+    "reinforce": _deep("reinforce"),
+    "offpolicy_pg": _deep("offpolicy_pg"),
     "q_learning": _TABULAR_CONTROL,
     "sarsa": _TABULAR_CONTROL,
     "expected_sarsa": _TABULAR_CONTROL,
