@@ -152,25 +152,19 @@ def test_every_tabular_env_samples_like_its_p(name):
         assert np.all(np.abs(counts / n - p) <= 5 * se + 1e-12), (name, s, a)
 
 
-def test_warm_second_process_samples_within_a_second():
-    """Numba's disk cache serves the sampler: a new process builds an env and samples 1,000 steps
-    well within a second of starting (the first process may compile)."""
+def test_second_process_loads_the_sampler_from_numbas_disk_cache():
+    """Numba's disk cache serves the sampler: a second process compiles nothing for it (its
+    start-up time is measured in tests/benchmarks/test_bench_startup.py)."""
     code = textwrap.dedent(
         """
-        import time
-        t0 = time.perf_counter()
         import numpy as np
         from numbarl.envs import make
         from numbarl.envs.tabular import rollout_random
-        mdp = make("FrozenLake8x8-v1")
-        out = rollout_random(mdp, 1000, np.random.default_rng(0))
-        print(time.perf_counter() - t0)
+        rollout_random(make("FrozenLake8x8-v1"), 1000, np.random.default_rng(0))
+        print(len(rollout_random.stats.cache_hits), len(rollout_random.stats.cache_misses))
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # warm cache
-    start = __import__("time").perf_counter()
     res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    wall = __import__("time").perf_counter() - start
-    inner = float(res.stdout.strip())
-    assert inner < 1.0, f"import + build + 1,000 steps took {inner:.2f} s in a warm process"
-    assert wall < 3.0, f"whole process took {wall:.2f} s"
+    hits, misses = map(int, res.stdout.split())
+    assert hits == 1 and misses == 0, res.stdout
