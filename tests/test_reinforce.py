@@ -128,9 +128,10 @@ def test_unsupported_gymnasium_space_is_rejected():
 @pytest.mark.slow
 def test_reinforce_with_value_baseline_solves_cartpole():
     env = make("CartPole-v1")
-    arrays, hist = rf.train(env, None, seed=0)  # TUNED: reward-to-go, learned V(s) baseline
-    assert rf.evaluate(arrays, env, 20, seed=1).mean() >= 400.0
-    assert hist["step"][-1] <= 150_000
+    for seed in range(3):
+        arrays, hist = rf.train(env, None, seed=seed)  # TUNED: reward-to-go, V(s) baseline
+        assert rf.evaluate(arrays, env, 20, seed=1).mean() >= 400.0, seed
+        assert hist["step"][-1] <= 150_000
 
 
 def test_drivers_compile_one_signature():

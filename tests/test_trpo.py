@@ -319,9 +319,10 @@ def test_trpo_bad_config_names_the_field(field, value):
 @pytest.mark.slow
 def test_trpo_solves_cartpole_with_tuned_defaults():
     env = make("CartPole-v1")
-    arrays, hist = trpo.train(env, None, seed=0)  # TUNED["CartPole-v1"]
-    assert trpo.evaluate(arrays, env, 20, seed=1).mean() >= 475.0
-    assert hist["step"][-1] <= 100_000
+    for seed in range(3):
+        arrays, hist = trpo.train(env, None, seed=seed)  # TUNED["CartPole-v1"]
+        assert trpo.evaluate(arrays, env, 20, seed=1).mean() >= 475.0, seed
+        assert hist["step"][-1] <= 100_000
 
 
 def test_chunked_passes_equal_whole_batch_passes():
