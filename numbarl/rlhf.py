@@ -99,17 +99,21 @@ __all__ = [
     "generate",
     "kl_penalised_rewards",
     "make_rlhf_config",
+    "n_state_features",
     "numbarl_rlhf_main",
     "ppo_step",
     "preference_pairs",
     "reward_features",
+    "reward_model_loss_grad",
     "reward_scores",
     "run_ppo_steps",
     "run_rlhf",
     "sample_scores",
     "sequence_gae",
     "sequence_kl",
+    "single_threaded_blas",
     "state_features",
+    "summary_text",
     "train_reward_model",
     "train_sft",
     "token_policy_loss_grad",
@@ -470,12 +474,19 @@ def preference_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n labelled pairs from the policy (params, layout): for each prompt two sampled
     completions, ordered by the hidden preference; pairs with equal scores are dropped and more
-    are drawn. Returns (prompts int64[n], chosen int64[n, L], rejected int64[n, L])."""
+    are drawn (ValueError after 1000 rounds of n draws). Returns (prompts int64[n],
+    chosen int64[n, L], rejected int64[n, L])."""
     prompts = np.empty(n, dtype=np.int64)
     chosen = np.empty((n, cfg.seq_len), dtype=np.int64)
     rejected = np.empty((n, cfg.seq_len), dtype=np.int64)
     filled = 0
+    rounds = 0
     while filled < n:
+        rounds += 1
+        if rounds > 1000:
+            raise ValueError(
+                "preference_pairs: the policy's samples almost always tie on the hidden score"
+            )
         p = rng.integers(0, cfg.n_prompts, n)
         pp = np.concatenate((p, p))
         comp = generate(params, layout, pp, cfg.vocab, cfg.window, cfg.seq_len, rng)
@@ -900,10 +911,9 @@ class RLHFResult:
         return path
 
 
-def _history(
-    cfg: RLHFConfig, seed: int, metrics: np.ndarray, start: int = 0
-) -> dict[str, np.ndarray]:
-    cols: dict[str, np.ndarray] = {"step": np.arange(start, start + metrics.shape[0])}
+def _history(metrics: np.ndarray) -> dict[str, np.ndarray]:
+    """Columns step (int64) and METRICS from a metrics array float64[steps, 10]."""
+    cols: dict[str, np.ndarray] = {"step": np.arange(metrics.shape[0], dtype=np.int64)}
     for c, name in enumerate(METRICS):
         cols[name] = metrics[:, c].copy()
     return cols
@@ -1023,7 +1033,7 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
                 f"RLHF PPO diverged: non-finite parameters or beta after step {done} of "
                 f"{cfg.ppo_steps}; arrays hold those parameters, history the rows before",
                 arrays=arrays(),
-                history=_history(cfg, seed, metrics[: done - 1]),
+                history=_history(metrics[: done - 1]),
             )
         if progress is not None:
             progress(done / cfg.ppo_steps)
@@ -1045,7 +1055,7 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
         "kl": float(pi_kl.mean()),
         "kl_sem": float(pi_kl.std(ddof=1) / sq),
     }
-    history = _frame(cfg, seed, _history(cfg, seed, metrics))
+    history = _frame(cfg, seed, _history(metrics))
     return RLHFResult(
         config=cfg,
         seed=seed,

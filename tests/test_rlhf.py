@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from numbarl.deep.ppo import value_loss_grad
+from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     TANH,
     categorical_kl,
@@ -334,6 +335,16 @@ def test_history_is_tidy():
     assert h["kl"].iloc[0] == 0.0 and h["kl_exact"].iloc[0] == 0.0  # step 0 samples pi == pi_ref
     assert h["beta"].iloc[0] == TINY.get("kl_coef", RLHFConfig().kl_coef)
     assert set(r.arrays) >= {"actor", "ref", "critic", "reward", "reward_norm"}
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_arrays():
+    # An absurd learning rate makes the first Adam steps overflow the networks' parameters.
+    with pytest.raises(TrainingDiverged, match="step 1 of 3") as info:
+        run_rlhf(dict(TINY, lr=1e300, critic_lr=1e300), seed=0)
+    trained = np.concatenate([info.value.arrays["actor"], info.value.arrays["critic"]])
+    assert not np.all(np.isfinite(trained))
+    assert np.all(np.isfinite(info.value.arrays["ref"]))  # the frozen reference is untouched
+    assert set(info.value.history) == {"step", *METRICS}
 
 
 def test_cli_entry_writes_csv(tmp_path, capsys):
