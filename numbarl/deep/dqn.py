@@ -102,20 +102,6 @@ TUNED: dict[str, dict[str, Any]] = {
         "v_min": -100.0,
         "v_max": 0.0,
     },
-    "MountainCar-v0": {
-        "total_steps": 120_000,
-        "buffer_size": 50_000,
-        "learning_starts": 1_000,
-        "n_step": 3,
-        "double": True,
-        "lr": 1e-3,
-        "target_update_every": 500,
-        "exploration_fraction": 0.3,
-        "epsilon_end": 0.05,
-        "eval_every": 5_000,
-        "eval_episodes": 20,
-        "stop_at_return": -110.0,
-    },
 }
 
 # Every switch on (Rainbow). The C51 support (v_min, v_max, n_atoms) depends on the env's returns
@@ -245,16 +231,27 @@ class DQNHyper(NamedTuple):
     per_eps: float
 
 
-def check_config(cfg: DQNConfig | dict[str, Any] | None, env_id: str | None = None) -> DQNConfig:
-    """A checked DQNConfig from a DQNConfig, a dict of overrides or None (TUNED for ``env_id``
-    where it exists, else the defaults). Raises ValueError/TypeError naming the field."""
-    if cfg is None:
-        cfg = dict(TUNED.get(env_id, {})) if env_id is not None else {}
+def _env_id(env: Any) -> str | None:
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or getattr(env, "id", None)
+
+
+def make_dqn_config(
+    env: Any = None, cfg: DQNConfig | dict[str, Any] | None = None, **overrides: Any
+) -> DQNConfig:
+    """A checked ``DQNConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
+    (dict values and ``overrides`` win). A ``DQNConfig`` given is re-checked as is.
+
+    Raises ValueError/TypeError naming the field and what is allowed."""
     if isinstance(cfg, DQNConfig):
-        cfg = cfg._asdict()
-    if not isinstance(cfg, dict):
-        raise TypeError(f"cfg must be a DQNConfig, a dict of its fields or None, got {cfg!r}")
-    cfg = make_config(DQNConfig, cfg)
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            raise TypeError(f"cfg must be a DQNConfig, a dict or None, got {type(cfg).__name__}")
+        values = dict(TUNED.get(_env_id(env) or "", {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    cfg = make_config(DQNConfig, values)
     if cfg.buffer_size < cfg.batch_size:
         raise ValueError(
             f"DQNConfig.buffer_size must be >= batch_size ({cfg.batch_size}), got {cfg.buffer_size}"
@@ -559,20 +556,20 @@ class QNet(NamedTuple):
 class QWork(NamedTuple):
     """Scratch for forward/backward of a QNet on batches of up to B rows (``qnet_work``).
 
-    Flat float64 buffers, viewed as [b, width] for a batch of b rows."""
+    ``torso`` is the MLP workspace; ``buf`` float64 holds the other buffers back to back, buffer
+    k starting at ``off[k]`` (k = _H, _ADV, ...), each viewed as [b, width] for b rows. Few
+    arrays on purpose: Numba passes every array of a NamedTuple as separate arguments, and
+    compile time grows with their number."""
 
     torso: np.ndarray
-    h: np.ndarray
-    adv: np.ndarray
-    val: np.ndarray
-    out: np.ndarray
-    s_in: np.ndarray
-    s_out: np.ndarray
-    s_x: np.ndarray
-    s_w: np.ndarray
-    g_h: np.ndarray
-    g_adv: np.ndarray
-    g_val: np.ndarray
+    buf: np.ndarray
+    off: np.ndarray
+
+
+# Buffers in QWork.buf: torso output h [B, H], advantage (or only) head [B, A*K], value head
+# [B, K], dueling output [B, A*K], noisy/backward scratch ([B, H], [B, A*K], [B, H], [H, A*K]),
+# gradients w.r.t. h [B, H], the advantage head [B, A*K] and the value head [B, K].
+_H, _ADV, _VAL, _OUT, _S_IN, _S_OUT, _S_X, _S_W, _G_H, _G_ADV, _G_VAL = range(11)
 
 
 def _head_size(n_in: int, n_out: int, noisy: bool) -> int:
@@ -640,26 +637,21 @@ def qnet_init(net: QNet, rng: np.random.Generator, sigma0: float = 0.5) -> np.nd
 def qnet_work(net: QNet, batch: int) -> QWork:
     """Scratch for batches of up to ``batch`` rows."""
     h = net.hidden
-    m = net.n_actions * net.n_atoms
-    return QWork(
-        _mlp_workspace(net.torso, batch),
-        np.zeros(batch * h),
-        np.zeros(batch * m),
-        np.zeros(batch * net.n_atoms),
-        np.zeros(batch * m),
-        np.zeros(batch * h),
-        np.zeros(batch * m),
-        np.zeros(batch * h),
-        np.zeros(h * m),
-        np.zeros(batch * h),
-        np.zeros(batch * m),
-        np.zeros(batch * net.n_atoms),
-    )
+    k = net.n_atoms
+    m = net.n_actions * k
+    sizes = np.array([h, m, k, m, h, m, h, 0, h, m, k], dtype=np.int64) * batch
+    sizes[_S_W] = h * m
+    off = np.zeros(12, dtype=np.int64)
+    for i in range(11):
+        off[i + 1] = off[i] + sizes[i]
+    return QWork(_mlp_workspace(net.torso, batch), np.zeros(off[11]), off)
 
 
 @njit(cache=True)
-def _rows(flat: np.ndarray, b: int, width: int) -> np.ndarray:
-    return flat[: b * width].reshape((b, width))
+def _view(work: QWork, k: int, rows: int, width: int) -> np.ndarray:
+    """Buffer k of ``work`` as a C-contiguous float64[rows, width]."""
+    start = work.off[k]
+    return work.buf[start : start + rows * width].reshape((rows, width))
 
 
 @njit(cache=True)
@@ -680,8 +672,8 @@ def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
             f_out,
             x,
             out,
-            _rows(work.s_in, b, n_in),
-            _rows(work.s_out, b, n_out),
+            _view(work, _S_IN, b, n_in),
+            _view(work, _S_OUT, b, n_out),
         )
     else:
         np.dot(x, w, out)
@@ -697,8 +689,8 @@ def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x
     w = params[off : off + hm].reshape((n_in, n_out))
     g_w = grad[off : off + hm].reshape((n_in, n_out))
     g_b = grad[off + hm : off + hm + n_out]
-    s_w = work.s_w[:hm].reshape((n_in, n_out))
-    s_x = _rows(work.s_x, b, n_in)
+    s_w = _view(work, _S_W, n_in, n_out)
+    s_x = _view(work, _S_X, b, n_in)
     if noisy:
         sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
         g_sigma_w = grad[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
@@ -715,8 +707,8 @@ def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x
             g_b,
             g_sigma_b,
             g_x,
-            _rows(work.s_in, b, n_in),
-            _rows(work.s_out, b, n_out),
+            _view(work, _S_IN, b, n_in),
+            _view(work, _S_OUT, b, n_out),
             s_w,
             s_x,
         )
@@ -748,7 +740,7 @@ def qnet_forward(
     k_atoms = net.n_atoms
     m = net.n_actions * k_atoms
     t = mlp_forward(params[: net.n_torso], net.torso, net.act, x, work.torso)
-    h = _rows(work.h, b, h_dim)
+    h = _view(work, _H, b, h_dim)
     for r in range(b):  # the MLP's last layer is linear: apply the torso's activation here
         for i in range(h_dim):
             v = t[r, i]
@@ -756,19 +748,19 @@ def qnet_forward(
                 h[r, i] = 0.0 if v <= 0.0 else v  # NaN stays NaN
             else:
                 h[r, i] = math.tanh(v)
-    adv = _rows(work.adv, b, m)
+    adv = _view(work, _ADV, b, m)
     _head_forward(
         params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
         adv, work,
     )  # fmt: skip
     if not net.dueling:
         return adv
-    val = _rows(work.val, b, k_atoms)
+    val = _view(work, _VAL, b, k_atoms)
     _head_forward(
         params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
         noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], val, work,
     )  # fmt: skip
-    out = _rows(work.out, b, m)
+    out = _view(work, _OUT, b, m)
     dueling_aggregate(val, adv, k_atoms, out)
     return out
 
@@ -788,13 +780,13 @@ def qnet_backward(
     h_dim = net.hidden
     k_atoms = net.n_atoms
     m = net.n_actions * k_atoms
-    h = _rows(work.h, b, h_dim)
-    g_h = _rows(work.g_h, b, h_dim)
+    h = _view(work, _H, b, h_dim)
+    g_h = _view(work, _G_H, b, h_dim)
     g_h[:] = 0.0
     g_adv = g_out
     if net.dueling:
-        g_adv = _rows(work.g_adv, b, m)
-        g_val = _rows(work.g_val, b, k_atoms)
+        g_adv = _view(work, _G_ADV, b, m)
+        g_val = _view(work, _G_VAL, b, k_atoms)
         dueling_backward(g_out, k_atoms, g_val, g_adv)
         _head_backward(
             params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
@@ -850,7 +842,12 @@ class DQNState(NamedTuple):
     """Everything the compiled loop carries between chunks (built by ``_make_state``).
 
     ``counters`` int64[4] = (env steps, steps in the current episode, updates, episodes);
-    ``ep_return`` float64[1] the current episode's return so far. Batch arrays have B rows."""
+    ``ep_return`` float64[1] the current episode's return so far. Batch arrays have B rows:
+    ``index`` int64[2, B] = (sampled rows, greedy next actions a*), ``batch`` float64[5, B] =
+    (n-step return G, discount, importance weight, TD error (C51: loss), target y), ``b_obs``,
+    ``b_next`` float64[B, obs_dim], ``b_action`` float64[B, 1], ``target_dist`` float64[B, K]
+    (projected C51 targets), ``g_out`` float64[B, A*K]; ``q`` float64[A] and ``p`` float64[K]
+    one row's Q values and probabilities."""
 
     params: np.ndarray
     target: np.ndarray
@@ -868,20 +865,20 @@ class DQNState(NamedTuple):
     work: QWork
     work_next: QWork
     work_target: QWork
-    q_act: np.ndarray
-    idx: np.ndarray
+    q: np.ndarray
+    p: np.ndarray
+    index: np.ndarray
+    batch: np.ndarray
     b_obs: np.ndarray
     b_action: np.ndarray
-    b_ret: np.ndarray
-    b_discount: np.ndarray
     b_next: np.ndarray
-    weights: np.ndarray
-    td: np.ndarray
-    y: np.ndarray
-    a_star: np.ndarray
     target_dist: np.ndarray
-    p_next: np.ndarray
     g_out: np.ndarray
+
+
+# Rows of DQNState.index and DQNState.batch.
+_ROWS, _A_STAR = 0, 1
+_RET, _DISCOUNT, _WEIGHT, _TD, _Y = range(5)
 
 
 @njit(cache=True)
@@ -905,16 +902,17 @@ def dqn_update(
     """One gradient step on a sampled batch; returns (loss, mean Q(s_t, a_t) of the batch)."""
     n_b = hp.batch_size
     k_atoms = net.n_atoms
+    rows, a_star = st.index[_ROWS], st.index[_A_STAR]
+    ret, discount, weight = st.batch[_RET], st.batch[_DISCOUNT], st.batch[_WEIGHT]
+    td, y = st.batch[_TD], st.batch[_Y]
     # Sample: uniform, or proportional to priority with importance weights (Schaul et al. 2016).
     if hp.prioritized:
-        sumtree_sample(tree, rng, st.idx)
-        per_weights(tree, st.idx, replay_size(buf), beta, st.weights)
+        sumtree_sample(tree, rng, rows)
+        per_weights(tree, rows, replay_size(buf), beta, weight)
     else:
-        replay_sample_uniform(buf, rng, st.idx)
-        st.weights[:] = 1.0
-    replay_gather(
-        buf, st.idx, hp.n_step, hp.gamma, st.b_obs, st.b_action, st.b_ret, st.b_discount, st.b_next
-    )
+        replay_sample_uniform(buf, rng, rows)
+        weight[:] = 1.0
+    replay_gather(buf, rows, hp.n_step, hp.gamma, st.b_obs, st.b_action, ret, discount, st.b_next)
     if hp.noisy:  # independent noise for the online and the target net (Fortunato et al.)
         sample_noise(net, rng, st.noise)
         sample_noise(net, rng, st.noise_target)
@@ -924,20 +922,17 @@ def dqn_update(
     out_sel = out_t
     if hp.double:
         out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
-    q = st.q_act
     for b in range(n_b):
-        q_values(net, out_sel, b, q)
-        st.a_star[b] = np.argmax(q)
-    # Targets: y = G + discount Q_target(s', a*) or the projected distribution (C51).
+        q_values(net, out_sel, b, st.q)
+        a_star[b] = np.argmax(st.q)
+    # Targets: y = G + discount Q_target(s', a*), or the projected distribution (C51).
     for b in range(n_b):
-        a = st.a_star[b]
+        a = a_star[b]
         if k_atoms == 1:
-            st.y[b] = st.b_ret[b] + st.b_discount[b] * out_t[b, a]
+            y[b] = ret[b] + discount[b] * out_t[b, a]
         else:
-            softmax(out_t[b, a * k_atoms : (a + 1) * k_atoms], st.p_next)
-            categorical_projection(
-                net.support, st.b_ret[b], st.b_discount[b], st.p_next, st.target_dist[b]
-            )
+            softmax(out_t[b, a * k_atoms : (a + 1) * k_atoms], st.p)
+            categorical_projection(net.support, ret[b], discount[b], st.p, st.target_dist[b])
 
     # Online forward, importance-weighted loss and its gradient w.r.t. the outputs.
     out = qnet_forward(st.params, net, st.b_obs, st.noise, st.work)
@@ -947,11 +942,11 @@ def dqn_update(
     q_sum = 0.0
     for b in range(n_b):
         a = int(st.b_action[b, 0])
-        scale = st.weights[b] / n_b
+        scale = weight[b] / n_b
         if k_atoms == 1:
-            delta = out[b, a] - st.y[b]
+            delta = out[b, a] - y[b]
             l_b, dl = td_loss(delta, hp.loss)
-            st.td[b] = delta
+            td[b] = delta
             g_out[b, a] = scale * dl
             q_sum += out[b, a]
         else:
@@ -962,7 +957,7 @@ def dqn_update(
             for i in range(k_atoms):  # g_row = p - m, so p = g_row + m
                 q_sum += net.support[i] * (g_row[i] + st.target_dist[b, i])
                 g_row[i] *= scale
-            st.td[b] = l_b
+            td[b] = l_b
         loss += scale * l_b
     st.grad[:] = 0.0
     qnet_backward(st.params, net, st.noise, st.work, g_out, st.grad)
@@ -971,27 +966,31 @@ def dqn_update(
     adam_step(st.params, st.grad, st.adam, hp.lr, 0.9, 0.999, hp.adam_eps)
     if hp.prioritized:
         for b in range(n_b):
-            sumtree_update(tree, st.idx[b], per_priority(st.td[b], hp.per_alpha, hp.per_eps))
+            sumtree_update(tree, rows[b], per_priority(td[b], hp.per_alpha, hp.per_eps))
     return loss, q_sum / n_b
 
 
 @njit(cache=True)
 def dqn_act(
-    hp: DQNHyper,
     net: QNet,
-    st: DQNState,
+    params: np.ndarray,
+    noisy: bool,
+    noise: np.ndarray,
+    work: QWork,
+    q: np.ndarray,
     obs: np.ndarray,
     epsilon: float,
     rng: np.random.Generator,
 ) -> int:
-    """Epsilon-greedy action for obs float64[obs_dim] (noisy nets: fresh noise, epsilon 0)."""
-    if hp.noisy:
-        sample_noise(net, rng, st.noise)
+    """Epsilon-greedy action for obs float64[obs_dim]; noisy nets draw fresh noise (into
+    ``noise``) and act greedily. ``work``: a ``qnet_work(net, 1)``; q float64[A] scratch."""
+    if noisy:
+        sample_noise(net, rng, noise)
     elif rng.random() < epsilon:
         return int(rng.random() * net.n_actions)
-    out = qnet_forward(st.params, net, obs.reshape((1, obs.shape[0])), st.noise, st.work_act)
-    q_values(net, out, 0, st.q_act)
-    return int(np.argmax(st.q_act))
+    out = qnet_forward(params, net, obs.reshape((1, obs.shape[0])), noise, work)
+    q_values(net, out, 0, q)
+    return int(np.argmax(q))
 
 
 @njit(cache=True)
@@ -1066,7 +1065,8 @@ def dqn_run_control(
     metrics float64[5] accumulates (loss sum, mean-Q sum, updates, episode-return sum, episodes
     finished). Returns -1, or the update number at which the parameters became non-finite."""
     for _ in range(n_steps):
-        a = dqn_act(hp, net, st, st.obs, dqn_epsilon(hp, st.counters[0]), rng)
+        epsilon = dqn_epsilon(hp, st.counters[0])
+        a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
         st.action[0] = float(a)
         reward, terminated = step_env(code, env_params, st.env_state, st.action)
         st.counters[1] += 1
@@ -1154,18 +1154,13 @@ def _make_state(
         qnet_work(net, b),
         qnet_work(net, b),
         np.zeros(net.n_actions),
-        np.zeros(b, dtype=np.int64),
+        np.zeros(net.n_atoms),
+        np.zeros((2, b), dtype=np.int64),
+        np.zeros((5, b)),
         np.zeros((b, obs_dim)),
         np.zeros((b, 1)),
-        np.zeros(b),
-        np.zeros(b),
         np.zeros((b, obs_dim)),
-        np.ones(b),
-        np.zeros(b),
-        np.zeros(b),
-        np.zeros(b, dtype=np.int64),
         np.zeros((b, net.n_atoms)),
-        np.zeros(net.n_atoms),
         np.zeros((b, m)),
     )
 
@@ -1229,7 +1224,7 @@ def train(
 
     ``env``: a discrete-action numbarl ``ControlEnv`` (compiled loop) or a Gymnasium env with a
     1-D Box observation space and a Discrete action space (Python loop, same compiled update).
-    ``cfg``: a DQNConfig, a dict of overrides, or None for ``TUNED[env id]``. ``arrays``:
+    ``cfg``: a DQNConfig, or a dict of overrides of ``TUNED[env id]`` (None: that row). ``arrays``:
     ``params``/``target_params`` float64[P], ``net`` int64[8] and ``support`` float64[K] (what
     ``evaluate`` needs). ``history``: columns ``step``, ``eval_return`` (mean greedy return over
     ``eval_episodes``), ``loss``, ``q_mean`` (means over the chunk's updates; NaN before the
@@ -1238,8 +1233,7 @@ def train(
     Raises TrainingDiverged (with the arrays and history so far) when parameters become
     non-finite."""
     obs_dim, n_actions, is_control = _env_spaces(env)
-    env_id = env.id if is_control else getattr(getattr(env, "spec", None), "id", None)
-    cfg = check_config(cfg, env_id)
+    cfg = make_dqn_config(env, cfg)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if progress is not None and not callable(progress):
@@ -1375,7 +1369,8 @@ class _GymLoop:
 
     def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray) -> int:
         for _ in range(n_steps):
-            a = dqn_act(hp, net, st, st.obs, dqn_epsilon(hp, int(st.counters[0])), rng)
+            epsilon = dqn_epsilon(hp, int(st.counters[0]))
+            a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
             st.action[0] = float(a)
             obs, reward, terminated, truncated, _ = self.env.step(a)
             st.next_obs[:] = obs
@@ -1418,6 +1413,11 @@ def _gym_greedy_returns(
     return returns
 
 
+def run(algo: str, env: Any, cfg: DQNConfig, seed: int, progress=None):
+    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
+    return train(env, cfg, seed, progress)
+
+
 __all__ = [
     "DQNConfig",
     "DQNHyper",
@@ -1430,7 +1430,7 @@ __all__ = [
     "TUNED",
     "categorical_cross_entropy",
     "categorical_projection",
-    "check_config",
+    "make_dqn_config",
     "double_q_target",
     "dqn_act",
     "dqn_observe",
@@ -1455,5 +1455,6 @@ __all__ = [
     "scaled_noise",
     "softmax",
     "td_loss",
+    "run",
     "train",
 ]

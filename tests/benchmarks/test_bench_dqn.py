@@ -58,7 +58,7 @@ def test_bench_dqn_gradient_step(benchmark, switches):
     overrides = {"batch_size": BATCH, "hidden": 64, "depth": 2}
     if switches == "rainbow":
         overrides.update({**dqn.RAINBOW, "n_atoms": 51, "v_min": 0.0, "v_max": 100.0})
-    cfg = dqn.check_config(overrides)
+    cfg = dqn.make_dqn_config(None, overrides)
     net = dqn._net_for(cfg, OBS_DIM, N_ACTIONS)
     st = dqn._make_state(net, cfg, dqn.qnet_init(net, rng), OBS_DIM, OBS_DIM)
     buf = _filled_buffer(rng)
