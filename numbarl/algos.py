@@ -106,6 +106,20 @@ _DEEP_ALGOS = [
         "Off-policy policy gradient: batches of an older policy reused with IS ratios",
         "offpolicy_pg",
     ),
+    (
+        "ddpg",
+        "deep.ddpg:DDPGConfig",
+        "continuous",
+        "DDPG: deterministic actor trained through the critic's dQ/da, target nets, replay",
+        "ddpg",
+    ),
+    (
+        "td3",
+        "deep.td3:TD3Config",
+        "continuous",
+        "TD3: twin critics, delayed actor updates, target policy smoothing",
+        "td3",
+    ),
 ]
 for _name, _cfg, _kind, _summary, _tuned_key in _DEEP_ALGOS:
     register_algo(AlgoSpec(_name, _DEEP, _cfg, _kind, _summary, TUNED.get(_tuned_key)))

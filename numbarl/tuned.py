@@ -44,6 +44,8 @@ TUNED: dict[str, dict[str, dict]] = {
     "trpo": _deep("trpo"),
     "reinforce": _deep("reinforce"),
     "offpolicy_pg": _deep("offpolicy_pg"),
+    "ddpg": _deep("ddpg"),
+    "td3": _deep("td3"),
     "q_learning": _TABULAR_CONTROL,
     "sarsa": _TABULAR_CONTROL,
     "expected_sarsa": _TABULAR_CONTROL,
