@@ -406,6 +406,23 @@ def test_same_seed_same_bytes(switches):
     assert np.isnan(h1["loss"][0]) and np.all(np.isfinite(h1["loss"][1:]))
 
 
+def test_config_layers_tuned_row_dict_and_overrides():
+    env = make("CartPole-v1")
+    cfg = dqn.make_dqn_config(env, {"lr": 1e-3}, gamma=0.9)
+    assert cfg.lr == 1e-3 and cfg.gamma == 0.9
+    assert cfg.batch_size == dqn.TUNED["CartPole-v1"]["batch_size"]  # the tuned row underneath
+    assert dqn.make_dqn_config(None, None) == dqn.DQNConfig()
+    assert dqn.make_dqn_config(env, dqn.DQNConfig()) == dqn.DQNConfig()  # taken as is
+    with pytest.raises(TypeError, match="cfg"):
+        dqn.make_dqn_config(env, [("lr", 1.0)])
+
+
+def test_progress_is_called_after_every_chunk():
+    seen = []
+    dqn.train(make("CartPole-v1"), SHORT, 0, progress=seen.append)
+    assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
 def test_one_compiled_signature_for_every_config():
     env = make("CartPole-v1")
     dqn.train(env, SHORT, 0)
