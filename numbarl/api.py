@@ -194,7 +194,10 @@ def train(
     env_obj, env_name = resolve_env(env, env_options)
     cfg = build_config(algo, env_name, config)
     family = importlib.import_module(f"numbarl.{spec.family}")
-    arrays, columns = family.run(algo, env_obj, cfg, seed, progress)
+    from .nn.threads import single_threaded_blas
+
+    with single_threaded_blas():  # tiny matrices: BLAS threads only cost (numbarl.nn.threads)
+        arrays, columns = family.run(algo, env_obj, cfg, seed, progress)
     history = tidy_history(algo, env_name, seed, cfg, columns)
     return Result(algo, env_name, seed, cfg, arrays, history, dict(env_options or {}))
 

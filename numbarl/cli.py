@@ -5,6 +5,7 @@
     numbarl evaluate FILE.npz [ENV] [--episodes N] [--seed N]
     numbarl algos [ALGO]
     numbarl envs
+    numbarl rlhf [--seed N] [--steps N] [--set key=value ...] [--out FILE.csv] [--save FILE.npz]
 
 A progress bar is drawn on a terminal only (none when stderr is not a terminal).
 """
@@ -136,6 +137,17 @@ def _cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rlhf(rest: Sequence[str]) -> int:
+    """``numbarl rlhf ...``: its own parser (numbarl.rlhf.numbarl_rlhf_main) takes the rest."""
+    from .rlhf import numbarl_rlhf_main
+
+    bar = _Bar("rlhf")
+    try:
+        return numbarl_rlhf_main(rest, progress=bar)
+    finally:
+        bar.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="numbarl", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -166,12 +178,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("envs", help="list environments")
     v.set_defaults(func=_cmd_envs)
+
+    r = sub.add_parser(
+        "rlhf",
+        help="toy RLHF: SFT, reward model, PPO with a KL penalty (numbarl rlhf --help)",
+        add_help=False,
+    )
+    r.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv and argv[0] == "rlhf":
+            return _cmd_rlhf(argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"numbarl: error: {exc}", file=sys.stderr)

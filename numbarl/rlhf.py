@@ -49,13 +49,9 @@ they take flat per-sample arrays, and here a sample is one token.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
-import glob
 import math
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -85,6 +81,7 @@ from numbarl.nn import (
     mlp_layout,
     mlp_workspace,
 )
+from numbarl.nn.threads import single_threaded_blas
 from numbarl.results import write_csv
 from numbarl.returns import gae_kernel
 
@@ -821,51 +818,6 @@ def make_rlhf_config(cfg: RLHFConfig | dict | None = None, **overrides: Any) -> 
             f"{tokens} into minibatches of at least 2 tokens, got {out.n_minibatches}"
         )
     return out
-
-
-_OPENBLAS: Any = None
-
-
-def _openblas() -> Any:
-    """SciPy's bundled OpenBLAS (the BLAS numba's ``np.dot`` calls), or None if not found."""
-    global _OPENBLAS
-    if _OPENBLAS is None:
-        _OPENBLAS = False
-        import scipy
-
-        pattern = os.path.join(
-            os.path.dirname(scipy.__file__), os.pardir, "scipy.libs", "*openblas*"
-        )
-        for path in sorted(glob.glob(pattern)):
-            try:
-                lib = ctypes.CDLL(path)
-                lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
-                lib.scipy_openblas_set_num_threads.argtypes = [ctypes.c_int]
-            except (OSError, AttributeError):
-                continue
-            _OPENBLAS = lib
-            break
-    return _OPENBLAS or None
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run the block with SciPy's OpenBLAS on one thread, then restore its thread count.
-
-    The products here are tiny (<= 512 x 64): with OpenBLAS's threads on a loaded 2-core machine
-    the pipeline ran 10-40x slower (measured: SFT 13.2 s of CPU instead of 0.6 s, a PPO step
-    84 ms instead of 9.7 ms). A no-op where SciPy's OpenBLAS is not found. (Same as
-    ``numbarl.deep.actor_critic.single_threaded_blas``.)"""
-    lib = _openblas()
-    if lib is None:
-        yield
-        return
-    before = lib.scipy_openblas_get_num_threads()
-    lib.scipy_openblas_set_num_threads(1)
-    try:
-        yield
-    finally:
-        lib.scipy_openblas_set_num_threads(before)
 
 
 def _check_seed(seed: Any) -> int:

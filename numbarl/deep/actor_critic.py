@@ -34,12 +34,8 @@ Equations (Lillicrap et al. 2016, "DDPG"; Fujimoto et al. 2018, "TD3"):
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import glob
 import math
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -63,6 +59,7 @@ from numbarl.nn import (
     mlp_workspace,
     mlp_workspace_size,
 )
+from numbarl.nn.threads import single_threaded_blas
 
 GAUSSIAN_NOISE = 0
 OU_NOISE = 1
@@ -712,50 +709,6 @@ HISTORY_COLUMNS = (
     "actor_updates",
 )
 _UPDATE_NAMES = {1: "critic", 2: "actor"}
-
-
-def _openblas() -> Any:
-    """SciPy's bundled OpenBLAS (the BLAS numba's ``np.dot`` calls), or None if not found."""
-    global _OPENBLAS
-    if _OPENBLAS is None:
-        _OPENBLAS = False
-        import scipy
-
-        pattern = os.path.join(
-            os.path.dirname(scipy.__file__), os.pardir, "scipy.libs", "*openblas*"
-        )
-        for path in sorted(glob.glob(pattern)):
-            try:
-                lib = ctypes.CDLL(path)
-                lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
-                lib.scipy_openblas_set_num_threads.argtypes = [ctypes.c_int]
-            except (OSError, AttributeError):
-                continue
-            _OPENBLAS = lib
-            break
-    return _OPENBLAS or None
-
-
-_OPENBLAS: Any = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run the block with SciPy's OpenBLAS on one thread, then restore its thread count.
-
-    The matrices of a gradient step here are tiny (batch x 64): OpenBLAS's threads cost more
-    than they save, and on a loaded 2-core machine they made an update 20-30x slower (measured:
-    19-28 ms instead of 0.9 ms). A no-op where SciPy's OpenBLAS is not found."""
-    lib = _openblas()
-    if lib is None:
-        yield
-        return
-    before = lib.scipy_openblas_get_num_threads()
-    lib.scipy_openblas_set_num_threads(1)
-    try:
-        yield
-    finally:
-        lib.scipy_openblas_set_num_threads(before)
 
 
 def check_seed(seed: Any) -> int:
