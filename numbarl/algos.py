@@ -107,6 +107,20 @@ _DEEP_ALGOS = [
         "offpolicy_pg",
     ),
     (
+        "dqn",
+        "deep.dqn:DQNConfig",
+        "discrete",
+        "DQN with double / dueling / n-step / noisy / C51 / prioritised-replay switches",
+        "dqn",
+    ),
+    (
+        "rainbow",
+        "deep.dqn:DQNConfig",
+        "discrete",
+        "Rainbow: every DQN switch on (Hessel et al. 2018)",
+        "rainbow",
+    ),
+    (
         "ddpg",
         "deep.ddpg:DDPGConfig",
         "continuous",

@@ -93,10 +93,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
         result.save(args.save)
         print(f"saved {args.save}")
     hist = result.history
-    metric = next((c for c in ("eval_return", "return") if c in hist.columns), None)
-    if metric is not None and len(hist):
-        tail = hist[metric].dropna().tail(max(1, len(hist) // 10))
-        print(f"{args.algo} on {args.env}, seed {args.seed}: final {metric} {tail.mean():.3f}")
+    if "eval_return" in hist.columns and len(hist):
+        ev = hist["eval_return"].dropna()
+        print(
+            f"{args.algo} on {args.env}, seed {args.seed}: last greedy evaluation "
+            f"{ev.iloc[-1]:.3f} (best {ev.max():.3f}) after {int(hist['step'].iloc[-1])} steps"
+        )
+    elif "return" in hist.columns and len(hist):
+        tail = hist["return"].tail(max(1, len(hist) // 10))
+        print(
+            f"{args.algo} on {args.env}, seed {args.seed}: mean return of the last "
+            f"{len(tail)} episodes {tail.mean():.3f}"
+        )
     return 0
 
 

@@ -35,6 +35,8 @@ def _deep(module: str) -> dict[str, dict]:
 
 
 _PPO = _deep("ppo")
+_DQN = _deep("dqn")
+_RAINBOW = __import__("numbarl.deep.dqn", fromlist=["RAINBOW"]).RAINBOW
 
 TUNED: dict[str, dict[str, dict]] = {
     "ppo": _PPO,
@@ -44,6 +46,8 @@ TUNED: dict[str, dict[str, dict]] = {
     "trpo": _deep("trpo"),
     "reinforce": _deep("reinforce"),
     "offpolicy_pg": _deep("offpolicy_pg"),
+    "dqn": _DQN,
+    "rainbow": {"*": _RAINBOW} | {env: row | _RAINBOW for env, row in _DQN.items()},
     "ddpg": _deep("ddpg"),
     "td3": _deep("td3"),
     "q_learning": _TABULAR_CONTROL,
