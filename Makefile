@@ -37,8 +37,9 @@ format: $(STAMP_TEST)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Tests that need the comparison extras (torch, SB3) run under `make test-extras` / `make bench`.
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not extras"
 
 bench: $(STAMP_COMPARE)
 	$(PY) -m pytest tests/benchmarks --benchmark-enable --benchmark-only \
