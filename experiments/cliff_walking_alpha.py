@@ -144,7 +144,7 @@ def plot(df: pd.DataFrame):
         ax,
         "alpha",
         "Sum of rewards per episode",
-        "Figure 6.3: interim (100 episodes) and asymptotic (100,000 episodes) return",
+        "Figure 6.3: interim and asymptotic performance on the cliff",
         ylim=(bottom - 5, 0),
         xlim=(0.05, 1.05),
     )
