@@ -144,21 +144,28 @@ def test_figure_5_3_weighted_beats_ordinary_after_100_episodes() -> None:
     assert gap > Z * se, f"gap {gap:.5f} is not > {Z} SE ({se:.5f})"
 
 
-def test_example_6_5_greedy_path_takes_15_steps() -> None:
-    """The book's single run: after 8,000 steps of Sarsa the greedy path takes 15 steps (the
-    optimum, by value iteration); king's moves shorten the optimum to 7. Also checks the curve
-    counts episodes as the book's (about 170 by step 8,000)."""
+def test_example_6_5_greedy_path_reaches_the_15_step_optimum() -> None:
+    """Example 6.5: value iteration's optimum is 15 steps (7 with king's moves); after 8,000
+    steps of Sarsa (epsilon 0.1, alpha 0.5) the greedy path is never shorter than that and is the
+    optimal 15 steps in a share of runs clearly above 0 (the book shows one such run; measured
+    over 100 runs: about 20%, the rest loop or take detours because alpha = 0.5 leaves the
+    values noisy). Episodes completed by step 8,000: about 170 in the book's figure."""
     module = script("windy_gridworld")
-    curves, scores, paths = module.run(runs=1, seed=SEED)
-    by = scores.set_index("variant")
-    assert by.loc["standard", "optimal_steps"] == pytest.approx(15.0)
-    assert by.loc["king", "optimal_steps"] == pytest.approx(7.0)
-    assert by.loc["standard", "greedy_steps"] == pytest.approx(15.0)
-    assert paths[paths["variant"] == "standard"]["step"].max() == 15
-    std = curves[curves["variant"] == "standard"]
-    assert std["time_step"].max() == 8000
-    assert np.all(np.diff(std["episodes"].to_numpy()) >= 0)
-    assert 120 <= std["episodes"].iloc[-1] <= 220
+    runs = 100
+    curves, scores, paths = module.run(runs=runs, seed=SEED)
+    std = scores[scores["variant"] == "standard"]
+    assert np.all(std["optimal_steps"] == 15.0)
+    assert np.all(scores.loc[scores["variant"] == "king", "optimal_steps"] == 7.0)
+    assert np.all(std["greedy_steps"] >= 15.0)  # nothing beats the optimum
+    share = float(np.isclose(std["greedy_steps"], 15.0).mean())
+    se = np.sqrt(max(share * (1 - share), 1e-12) / runs)
+    assert share - Z * se > 0.0, f"optimal share {share:.2f} is not > {Z} SE ({se:.3f})"
+    episodes, se_ep = mean_se(std["episodes"].to_numpy())
+    # The book's single run reaches about 170 episodes; ours average within 20 of it.
+    assert abs(episodes - 170.0) <= 20.0 + Z * se_ep, (episodes, se_ep)
+    curve = curves[(curves["variant"] == "standard") & (curves["run"] == 0)]
+    assert curve["time_step"].max() == 8000
+    assert np.all(np.diff(curve["episodes"].to_numpy()) >= 0)
 
 
 def test_example_6_6_sarsa_online_return_beats_q_learning() -> None:
