@@ -263,7 +263,8 @@ def test_trpo_respects_trust_region_on_pendulum_and_is_deterministic():
         assert h1[k].tobytes() == h2[k].tobytes()
     np.testing.assert_array_equal(h1["step"], [1024, 2048])
     assert set(h1) == {"step", "eval_return", "episode_return", *trpo.METRICS}
-    assert np.all(h1["kl"] <= 0.01) and np.all(np.isfinite(h1["eval_return"]))
+    max_kl = trpo.make_trpo_config(env, cfg).max_kl  # the tuned Pendulum row sets it
+    assert np.all(h1["kl"] <= max_kl) and np.all(np.isfinite(h1["eval_return"]))
     a3, _ = trpo.train(env, cfg, seed=4)
     assert a3["params"].tobytes() != a1["params"].tobytes()
 
