@@ -1,5 +1,9 @@
-"""Kernels shared by DDPG and TD3: a deterministic actor, Q critics, their updates, exploration
-noise and evaluation.
+"""What DDPG and TD3 share: a deterministic actor, Q critics, their updates, the parts of one
+gradient step (sampling, critic targets, the critic and actor steps, target averaging; each
+algorithm's update puts them together with its own equations), exploration noise and the env
+step, evaluation, and the Python training shell (config merging, checks, the chunked loop, the
+Gymnasium path, history, divergence). The compiled loops ``run_ddpg``/``run_td3`` stay with
+their algorithms: njit functions are not passed into cached compiled code.
 
 Networks as data: ``ActorCritic`` (NamedTuple of arrays)
 --------------------------------------------------------
@@ -36,12 +40,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
 from numba import njit
 
-from numbarl.deep.replay import ReplayBuffer, replay_add, replay_init, replay_newest
+from numbarl.config import make_config
+from numbarl.deep.replay import (
+    ReplayBuffer,
+    replay_add,
+    replay_gather,
+    replay_init,
+    replay_newest,
+    replay_sample_uniform,
+)
 from numbarl.deep.rollout import EnvInfo, env_info
 from numbarl.envs.control import ControlEnv
 from numbarl.envs.control.dispatch import observe_values, reset_values, step_values
@@ -58,6 +70,7 @@ from numbarl.nn import (
     mlp_n_params,
     mlp_workspace,
     mlp_workspace_size,
+    polyak_update,
 )
 from numbarl.nn.threads import single_threaded_blas
 
@@ -637,6 +650,86 @@ def explore_step(
 
 
 # ---------------------------------------------------------------------------------------------
+# Parts of one gradient step (``ddpg_update`` and ``td3_update`` put them together)
+# ---------------------------------------------------------------------------------------------
+
+# What an update returns: OK, or which update left non-finite parameters (nothing after it ran).
+OK = 0
+CRITIC_DIVERGED = 1
+ACTOR_DIVERGED = 2
+
+
+@njit(cache=True)
+def sample_batch(buf: ReplayBuffer, ws: Workspace, gamma: float, rng: np.random.Generator) -> None:
+    """B = ``ws.idx.shape[0]`` transitions drawn uniformly from ``buf`` into ``ws.obs``,
+    ``ws.action``, ``ws.ret`` (r), ``ws.discount`` (gamma (1 - terminated)), ``ws.next_obs``."""
+    replay_sample_uniform(buf, rng, ws.idx)
+    replay_gather(buf, ws.idx, 1, gamma, ws.obs, ws.action, ws.ret, ws.discount, ws.next_obs)
+
+
+@njit(cache=True)
+def target_actor_actions(nets: ActorCritic, ws: Workspace) -> None:
+    """ws.actions = mu'(s') float64[B, A] for the sampled ``ws.next_obs`` (target actor)."""
+    actor_actions(
+        nets.actor_target, nets.actor_layout, nets.activation[0], ws.next_obs, ws.target_ws,
+        nets.action_low, nets.action_high, ws.tanh_out, ws.actions,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def critic_targets(nets: ActorCritic, ws: Workspace) -> None:
+    """ws.y = r + discount min_c Q'_c(s', a') float64[B], with a' = ``ws.actions`` (DDPG eq. 5,
+    TD3 eq. 10; C = 1 makes the min DDPG's single Q')."""
+    x_next = critic_input(ws.next_obs, ws.actions, ws.x)
+    min_target_q(
+        nets.critics_target, nets.critic_layout, nets.activation[0], x_next, ws.target_ws,
+        ws.q_next,
+    )  # fmt: skip
+    td_targets(ws.ret, ws.discount, ws.q_next, ws.y)
+
+
+@njit(cache=True)
+def critic_step(
+    nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run: RunState
+) -> bool:
+    """One Adam step on every critic's mean_b (Q_c(s, a) - ws.y)^2 at the sampled (s, a); counts
+    it in ``run.counters[1]``. False (metrics untouched) if it left non-finite parameters;
+    else adds (loss, mean Q_1, 1) to ``run.metrics[0:3]`` and returns True."""
+    x = critic_input(ws.obs, ws.action, ws.x)
+    loss, q_mean = critics_update(
+        nets.critics, nets.critic_layout, nets.activation[0], x, ws.y, ws, adam, lr
+    )
+    run.counters[1] += 1
+    if not all_finite(nets.critics):
+        return False
+    run.metrics[0] += loss
+    run.metrics[1] += q_mean
+    run.metrics[2] += 1.0
+    return True
+
+
+@njit(cache=True)
+def actor_step(nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run: RunState) -> bool:
+    """One Adam step on the actor along the deterministic policy gradient at the sampled s
+    (``actor_update``); counts it in ``run.counters[2]``. False (metrics untouched) if it left
+    non-finite parameters; else adds (loss, 1) to ``run.metrics[3:5]`` and returns True."""
+    loss = actor_update(nets, ws.obs, ws, adam, lr)
+    run.counters[2] += 1
+    if not all_finite(nets.actor):
+        return False
+    run.metrics[3] += loss
+    run.metrics[4] += 1.0
+    return True
+
+
+@njit(cache=True)
+def update_targets(nets: ActorCritic, tau: float) -> None:
+    """Polyak averaging of every target network: target <- tau online + (1 - tau) target."""
+    polyak_update(nets.actor_target, nets.actor, tau)
+    polyak_update(nets.critics_target.reshape(-1), nets.critics.reshape(-1), tau)
+
+
+# ---------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------
 
@@ -698,6 +791,65 @@ def evaluate_actor(
 # Python shell shared by ddpg.py and td3.py
 # ---------------------------------------------------------------------------------------------
 
+# Config checks both DDPGConfig and TD3Config declare; a range is (low, high, low_inclusive,
+# high_inclusive) as ``numbarl.config`` reads it, None = unbounded.
+POSITIVE = (0.0, None, False, True)
+NON_NEGATIVE = (0.0, None, True, True)
+AT_LEAST_ONE = (1.0, None, True, True)
+CONFIG_CHOICES = {
+    "activation": ("tanh", "relu"),
+    "init": ("uniform", "orthogonal"),
+    "noise": tuple(NOISES),
+}
+CONFIG_RANGES = {
+    "learning_starts": NON_NEGATIVE,
+    "buffer_size": AT_LEAST_ONE,
+    "tau": (0.0, 1.0, False, True),
+    "actor_lr": POSITIVE,
+    "critic_lr": POSITIVE,
+    "hidden": AT_LEAST_ONE,
+    "n_layers": NON_NEGATIVE,
+    "exploration_noise": NON_NEGATIVE,
+    "ou_theta": NON_NEGATIVE,
+    "ou_dt": POSITIVE,
+    "gradient_steps": AT_LEAST_ONE,
+    "eval_every": AT_LEAST_ONE,
+    "eval_episodes": AT_LEAST_ONE,
+}
+
+
+def merge_config(
+    config_cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict
+) -> Any:
+    """A checked ``config_cls`` (``DDPGConfig``/``TD3Config``): its defaults, then ``tuned[env
+    id]`` when ``cfg`` is None or a dict (dict values and ``overrides`` win). A ``config_cls``
+    given is re-checked as is."""
+    if isinstance(cfg, config_cls):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            raise TypeError(
+                f"cfg must be a {config_cls.__name__}, a dict or None, got {type(cfg).__name__}"
+            )
+        spec = getattr(env, "spec", None)
+        env_id = getattr(spec, "id", None) or getattr(env, "id", None) or ""
+        values = dict(tuned.get(env_id, {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(config_cls, values)
+
+
+def make_hyper(hyper_cls: type, cfg: Any) -> Any:
+    """``hyper_cls`` (``DDPGHyper``/``TD3Hyper``) from the same-named fields of ``cfg``, each cast
+    to its declared int/float (``noise`` mapped to its code in ``NOISES``), so that the compiled
+    code always sees one signature."""
+    values = {}
+    for field, kind in get_type_hints(hyper_cls).items():
+        value = getattr(cfg, field)
+        values[field] = NOISES[value] if field == "noise" else kind(value)
+    return hyper_cls(**values)
+
+
 HISTORY_COLUMNS = (
     "step",
     "eval_return",
@@ -708,7 +860,7 @@ HISTORY_COLUMNS = (
     "critic_updates",
     "actor_updates",
 )
-_UPDATE_NAMES = {1: "critic", 2: "actor"}
+_UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor"}
 
 
 def check_seed(seed: Any) -> int:
@@ -786,7 +938,9 @@ def _obs_bounds(env: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
 
 
-def _gym_chunk(env, nets, buf, run, hp, n_steps, update, rng) -> tuple[int, int]:
+def _gym_chunk(
+    env, nets, critic_adam, actor_adam, buf, ws, hp, run, n_steps, update, rng
+) -> tuple[int, int]:
     """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels: the same
     rows, draws and updates as ``explore_step`` plus the compiled loop (the env draws its own
     resets)."""
@@ -814,10 +968,10 @@ def _gym_chunk(env, nets, buf, run, hp, n_steps, update, rng) -> tuple[int, int]
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = update(run, rng)
-            if status != 0:
+            status = update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+            if status != OK:
                 return status, step
-    return 0, -1
+    return OK, -1
 
 
 def train_loop(
@@ -827,21 +981,36 @@ def train_loop(
     hp: Any,
     n_critics: int,
     seed: int,
-    chunk: Callable[..., tuple[int, int]],
+    run_loop: Callable[..., tuple[int, int]],
     update: Callable[..., int],
     progress: Callable[[float], None] | None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The Python shell of ``ddpg.train`` / ``td3.train``: build networks (from the first of
-    three ``SeedSequence(seed)`` children), optimisers, replay and workspaces; run the compiled
-    loop ``chunk(nets, critic_adam, actor_adam, buf, ws, run, n_steps, rng)`` (ControlEnv) or
-    the Python env loop with the compiled ``update(nets, critic_adam, actor_adam, buf, ws, run,
-    rng)`` (Gymnasium) ``eval_every`` steps at a time; evaluate (third child's draws), record,
-    stop at ``cfg.stop_at_return``; raise TrainingDiverged when ``chunk``/``update`` report it."""
+    """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
+    1/2, ``cfg`` its checked config, ``hp`` the compiled hyperparameters).
+
+    Builds the networks (from the first of three ``SeedSequence(seed)`` children), optimisers,
+    replay and workspaces; runs ``eval_every`` env steps at a time: the compiled loop
+    ``run_loop(code, env_params, max_steps, nets, critic_adam, actor_adam, buf, ws, hp, run,
+    n_steps, rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling
+    the compiled ``update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)`` (Gymnasium);
+    then evaluates (third child's draws), records a history row and stops at
+    ``cfg.stop_at_return``.
+
+    Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
+    ``actor``, ``critics`` float64[n_critics, Pc], their targets, layouts, ``activation``, action
+    bounds) for ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return``
+    (mean return of the deterministic actor over ``cfg.eval_episodes``), ``episode_return``
+    (mean return of training episodes ended since the previous row, NaN if none),
+    ``critic_loss`` (summed over the critics), ``actor_loss``, ``q_mean`` (of Q_1; means over
+    the updates since the previous row, NaN before learning starts), ``critic_updates`` and
+    ``actor_updates`` (totals), one row every ``eval_every`` env steps. ``progress(fraction)``
+    is called after each row. Raises TrainingDiverged (naming the update and step, with the
+    arrays and history so far) when ``run_loop``/``update`` report non-finite parameters."""
     with single_threaded_blas():
-        return _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress)
+        return _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
 
 
-def _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress):
+def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress):
     seed = check_seed(seed)
     info = check_env(env)
     init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
@@ -884,16 +1053,17 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, chunk, update, progress):
         n = min(int(cfg.eval_every), total - int(run.counters[0]))
         run.metrics[:] = 0.0
         if info.is_control:
-            status, bad_step = chunk(nets, critic_adam, actor_adam, buf, ws, run, n, rng)
+            status, bad_step = run_loop(
+                int(env.code), env.params, int(env.max_steps), nets, critic_adam, actor_adam,
+                buf, ws, hp, run, n, rng,
+            )  # fmt: skip
         else:
-
-            def one_update(run_, rng_):
-                return update(nets, critic_adam, actor_adam, buf, ws, run_, rng_)
-
-            status, bad_step = _gym_chunk(env, nets, buf, run, hp, n, one_update, rng)
-        if status != 0:
+            status, bad_step = _gym_chunk(
+                env, nets, critic_adam, actor_adam, buf, ws, hp, run, n, update, rng
+            )
+        if status != OK:
             which = _UPDATE_NAMES.get(int(status), "an")
-            count = int(run.counters[1] if status == 1 else run.counters[2])
+            count = int(run.counters[1] if status == CRITIC_DIVERGED else run.counters[2])
             raise TrainingDiverged(
                 f"{name} diverged: {which} update {count} (at env step {bad_step}) left "
                 "non-finite parameters; arrays and history hold the values so far",

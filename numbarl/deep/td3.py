@@ -2,9 +2,10 @@
 Actor-Critic Methods").
 
 Reads top to bottom like CleanRL's ``td3_continuous_action.py``: config, one gradient step, the
-compiled training loop, then the Python shell (shared with DDPG: validate, run the compiled loop
-in chunks, evaluate the deterministic actor, record). Kernels: ``numbarl.deep.actor_critic``;
-replay: ``numbarl.deep.replay``.
+compiled training loop, then ``train``, which hands them to the Python shell shared with DDPG
+(``actor_critic.train_loop``: validate, run the compiled loop in chunks, evaluate the
+deterministic actor, record). Kernels: ``numbarl.deep.actor_critic``; replay:
+``numbarl.deep.replay``.
 
 DDPG plus three changes (Algorithm 1 of the paper). Per env step: act with mu(s) plus Gaussian
 noise (uniform random actions for the first ``learning_starts`` steps), store the transition,
@@ -28,47 +29,43 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.config import make_config
 from numbarl.deep.actor_critic import (
-    NOISES,
+    ACTOR_DIVERGED,
+    AT_LEAST_ONE,
+    CONFIG_CHOICES,
+    CONFIG_RANGES,
+    CRITIC_DIVERGED,
+    NON_NEGATIVE,
+    OK,
     ActorCritic,
     RunState,
     Workspace,
-    actor_actions,
-    actor_update,
-    all_finite,
-    critic_input,
-    critics_update,
+    actor_step,
+    critic_step,
+    critic_targets,
     explore_step,
-    min_target_q,
+    make_hyper,
+    merge_config,
+    sample_batch,
     smooth_target_actions,
-    td_targets,
+    target_actor_actions,
+    train_loop,
+    update_targets,
 )
 from numbarl.deep.actor_critic import evaluate as evaluate
-from numbarl.deep.actor_critic import train_loop as _train_loop
-from numbarl.deep.replay import ReplayBuffer, replay_gather, replay_sample_uniform
-from numbarl.nn import AdamState, polyak_update
+from numbarl.deep.replay import ReplayBuffer
+from numbarl.nn import AdamState
 
-# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
+# Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
+# 64-wide networks, batch 64, Adam 1e-3, 1,000 uniform-random steps before learning.
+_SMALL = dict(learning_starts=1_000, batch_size=64, hidden=64, actor_lr=1e-3, critic_lr=1e-3)
 TUNED: dict[str, dict[str, Any]] = {
-    "Pendulum-v1": dict(
-        total_steps=20_000,
-        learning_starts=1_000,
-        batch_size=64,
-        hidden=64,
-        actor_lr=1e-3,
-        critic_lr=1e-3,
-        eval_every=1_000,
-    ),
+    "Pendulum-v1": dict(total_steps=20_000, **_SMALL, eval_every=1_000),
     # Exploration is the hard part: OU noise with dt 0.1 (persistent pushes reach the flag in
     # most noise-only episodes; Gaussian noise almost never does), velocity scaled to [-1, 1].
     "MountainCarContinuous-v0": dict(
         total_steps=50_000,
-        learning_starts=1_000,
-        batch_size=64,
-        hidden=64,
-        actor_lr=1e-3,
-        critic_lr=1e-3,
+        **_SMALL,
         noise="ou",
         exploration_noise=0.5,
         ou_dt=0.1,
@@ -77,10 +74,6 @@ TUNED: dict[str, dict[str, Any]] = {
         stop_at_return=90.0,
     ),
 }
-
-_POS = (0.0, None, False, True)
-_NONNEG = (0.0, None, True, True)
-_ONE = (1.0, None, True, True)
 
 
 class TD3Config(NamedTuple):
@@ -122,28 +115,11 @@ class TD3Config(NamedTuple):
     eval_episodes: int = 10
     stop_at_return: float = math.inf
 
-    _choices = {
-        "activation": ("tanh", "relu"),
-        "init": ("uniform", "orthogonal"),
-        "noise": tuple(NOISES),
-    }
-    _ranges = {
-        "learning_starts": _NONNEG,
-        "buffer_size": _ONE,
-        "tau": (0.0, 1.0, False, True),
-        "actor_lr": _POS,
-        "critic_lr": _POS,
-        "policy_delay": _ONE,
-        "target_noise": _NONNEG,
-        "noise_clip": _NONNEG,
-        "hidden": _ONE,
-        "n_layers": _NONNEG,
-        "exploration_noise": _NONNEG,
-        "ou_theta": _NONNEG,
-        "ou_dt": _POS,
-        "gradient_steps": _ONE,
-        "eval_every": _ONE,
-        "eval_episodes": _ONE,
+    _choices = CONFIG_CHOICES
+    _ranges = CONFIG_RANGES | {
+        "policy_delay": AT_LEAST_ONE,
+        "target_noise": NON_NEGATIVE,
+        "noise_clip": NON_NEGATIVE,
     }
 
 
@@ -170,10 +146,6 @@ class TD3Hyper(NamedTuple):
 # One gradient step and the compiled loop
 # ---------------------------------------------------------------------------------------------
 
-OK = 0
-CRITIC_DIVERGED = 1
-ACTOR_DIVERGED = 2
-
 
 @njit(cache=True)
 def is_policy_update(critic_updates: int, policy_delay: int) -> bool:
@@ -197,49 +169,28 @@ def td3_update(
     targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED
     when that update left non-finite parameters (nothing after it is done). Adds to
     ``run.metrics`` and counts updates in ``run.counters``."""
-    act = nets.activation[0]
     low, high = nets.action_low, nets.action_high
-    batch = hp.batch_size
-    replay_sample_uniform(buf, rng, ws.idx)
-    replay_gather(buf, ws.idx, 1, hp.gamma, ws.obs, ws.action, ws.ret, ws.discount, ws.next_obs)
+    sample_batch(buf, ws, hp.gamma, rng)
 
     # Target policy smoothing, eq. 14: a' = clip(mu'(s') + clip(eps, -c, c), low, high).
-    actor_actions(
-        nets.actor_target, nets.actor_layout, act, ws.next_obs, ws.target_ws, low, high,
-        ws.tanh_out, ws.actions,
-    )  # fmt: skip
-    for b in range(batch):
+    target_actor_actions(nets, ws)
+    for b in range(hp.batch_size):
         for j in range(low.shape[0]):
             ws.noise[b, j] = hp.target_noise * rng.standard_normal()
     smooth_target_actions(ws.actions, ws.noise, hp.noise_clip, low, high, ws.actions)
 
     # Clipped double-Q target, eq. 10: y = r + gamma (1 - terminated) min_i Q'_i(s', a').
-    x_next = critic_input(ws.next_obs, ws.actions, ws.x)
-    min_target_q(nets.critics_target, nets.critic_layout, act, x_next, ws.target_ws, ws.q_next)
-    td_targets(ws.ret, ws.discount, ws.q_next, ws.y)
+    critic_targets(nets, ws)
 
     # Both critics: minimise sum_i mean_b (Q_i(s, a) - y)^2.
-    x = critic_input(ws.obs, ws.action, ws.x)
-    critic_loss, q_mean = critics_update(
-        nets.critics, nets.critic_layout, act, x, ws.y, ws, critic_adam, hp.critic_lr
-    )
-    run.counters[1] += 1
-    if not all_finite(nets.critics):
+    if not critic_step(nets, critic_adam, ws, hp.critic_lr, run):
         return CRITIC_DIVERGED
-    run.metrics[0] += critic_loss
-    run.metrics[1] += q_mean
-    run.metrics[2] += 1.0
 
     # Delayed policy updates (section 5.1): the actor and all targets every d-th step.
     if is_policy_update(run.counters[1], hp.policy_delay):
-        actor_loss = actor_update(nets, ws.obs, ws, actor_adam, hp.actor_lr)
-        run.counters[2] += 1
-        if not all_finite(nets.actor):
+        if not actor_step(nets, actor_adam, ws, hp.actor_lr, run):
             return ACTOR_DIVERGED
-        run.metrics[3] += actor_loss
-        run.metrics[4] += 1.0
-        polyak_update(nets.actor_target, nets.actor, hp.tau)
-        polyak_update(nets.critics_target.reshape(-1), nets.critics.reshape(-1), hp.tau)
+        update_targets(nets, hp.tau)
     return OK
 
 
@@ -280,43 +231,18 @@ def run_td3(
 
 
 # ---------------------------------------------------------------------------------------------
-# Python API
+# Python API (the shell is ``numbarl.deep.actor_critic.train_loop``, shared with DDPG)
 # ---------------------------------------------------------------------------------------------
 
 
 def make_td3_config(env: Any = None, cfg: TD3Config | dict | None = None, **overrides: Any):
     """A checked ``TD3Config``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
     (dict values and ``overrides`` win). A ``TD3Config`` given is re-checked as is."""
-    if isinstance(cfg, TD3Config):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(f"cfg must be a TD3Config, a dict or None, got {type(cfg).__name__}")
-        spec = getattr(env, "spec", None)
-        env_id = getattr(spec, "id", None) or getattr(env, "id", None) or ""
-        values = dict(TUNED.get(env_id, {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(TD3Config, values)
+    return merge_config(TD3Config, TUNED, env, cfg, overrides)
 
 
 def _hyper(cfg: TD3Config) -> TD3Hyper:
-    return TD3Hyper(
-        int(cfg.learning_starts),
-        int(cfg.batch_size),
-        float(cfg.gamma),
-        float(cfg.tau),
-        float(cfg.actor_lr),
-        float(cfg.critic_lr),
-        int(cfg.policy_delay),
-        float(cfg.target_noise),
-        float(cfg.noise_clip),
-        NOISES[cfg.noise],
-        float(cfg.exploration_noise),
-        float(cfg.ou_theta),
-        float(cfg.ou_dt),
-        int(cfg.gradient_steps),
-    )
+    return make_hyper(TD3Hyper, cfg)
 
 
 def train(
@@ -325,33 +251,17 @@ def train(
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Train TD3 on ``env``: a numbarl ``ControlEnv`` with continuous actions (compiled loop)
-    or a Gymnasium env with Box observations and Box actions (Python env loop, compiled
-    updates). Discrete-action envs raise ValueError.
+    """Train TD3 on ``env``: a numbarl ``ControlEnv`` with continuous actions (compiled loop
+    ``run_td3``) or a Gymnasium env with Box observations and Box actions (Python env loop,
+    compiled ``td3_update``). Discrete-action envs raise ValueError.
 
-    Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
-    ``actor``, ``critics`` float64[2, Pc], their targets, layouts, ``activation``, action
-    bounds) for ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return``
-    (mean return of the deterministic actor over ``cfg.eval_episodes``), ``episode_return``
-    (mean return of training episodes ended since the previous row, NaN if none),
-    ``critic_loss`` (sum of both critics' losses), ``actor_loss``, ``q_mean`` (of Q_1; means
-    over the updates since the previous row, NaN before learning starts), ``critic_updates``
-    and ``actor_updates`` (totals), one row every ``eval_every`` env steps.
-    ``progress(fraction)`` is called after each row. Raises TrainingDiverged (naming the update
-    and step, with the arrays and history so far) if an update leaves non-finite parameters."""
+    Returns ``(arrays, history)`` as ``actor_critic.train_loop`` describes them (twin critics:
+    ``critics`` float64[2, Pc]; ``critic_loss`` is the sum of both critics' losses, ``q_mean``
+    that of Q_1, ``actor_updates`` one per ``policy_delay`` critic updates). Raises
+    TrainingDiverged (naming the update and step, with the arrays and history so far) if an
+    update leaves non-finite parameters."""
     cfg = make_td3_config(env, cfg)
-    hp = _hyper(cfg)
-
-    def chunk(nets, critic_adam, actor_adam, buf, ws, run, n_steps, rng):
-        return run_td3(
-            int(env.code), env.params, int(env.max_steps), nets, critic_adam, actor_adam, buf,
-            ws, hp, run, n_steps, rng,
-        )  # fmt: skip
-
-    def update(nets, critic_adam, actor_adam, buf, ws, run, rng):
-        return td3_update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
-
-    return _train_loop("TD3", env, cfg, hp, 2, seed, chunk, update, progress)
+    return train_loop("TD3", env, cfg, _hyper(cfg), 2, seed, run_td3, td3_update, progress)
 
 
 def run(algo: str, env: Any, cfg: TD3Config, seed: int, progress=None):
