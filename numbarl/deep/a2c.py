@@ -20,26 +20,19 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.config import make_config
-from numbarl.deep.ppo import advantages, params_finite
+from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
+from numbarl.deep.ppo import advantages
 from numbarl.deep.rollout import (
     CATEGORICAL,
-    GymVec,
     Policy,
     Rollout,
     VecEnv,
     collect_rollout,
-    collect_rollout_gym,
+    count_ended,
     env_info,
-    evaluate_policy,
     grad_views,
-    make_policy,
-    make_rollout,
-    make_vec_env,
-    policy_arrays,
-    policy_from_arrays,
+    params_finite,
 )
-from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -261,9 +254,7 @@ def run_a2c(
     returns the updates completed (fewer than ``n_updates``: parameters became non-finite)."""
     for k in range(n_updates):
         collect_rollout(vec, policy, buf, rng)
-        for e in range(buf.n_ended[0]):
-            episode_stats[0] += 1.0
-            episode_stats[1] += buf.ended_returns[e]
+        count_ended(buf, episode_stats)
         a2c_update(policy, buf, adam, hp, first_update + k, metrics[k])
         if not params_finite(policy):
             return k + 1
@@ -275,55 +266,14 @@ def run_a2c(
 # ---------------------------------------------------------------------------------------------
 
 
-def _env_id(env: Any) -> str | None:
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or getattr(env, "id", None)
-
-
 def make_a2c_config(env: Any = None, cfg: A2CConfig | dict | None = None, **overrides: Any):
     """A checked ``A2CConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
     (dict values and ``overrides`` win)."""
-    if isinstance(cfg, A2CConfig):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(f"cfg must be an A2CConfig, a dict or None, got {type(cfg).__name__}")
-        values = dict(TUNED.get(_env_id(env) or "", {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(A2CConfig, values)
+    return build_config(A2CConfig, TUNED, env, cfg, overrides)
 
 
-def train(
-    env: Any,
-    cfg: A2CConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Train A2C on a ControlEnv (compiled) or a Gymnasium env (Python rollouts). Returns
-    ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does (metrics: policy_loss,
-    value_loss, entropy); raises TrainingDiverged naming the update on non-finite parameters."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
-    info = env_info(env)
-    cfg = make_a2c_config(env, cfg)
-    n_envs = cfg.n_envs if info.is_control else info.n_envs
-    batch = n_envs * cfg.n_steps
-    total_updates = max(1, -(-cfg.total_steps // batch))
-    per_chunk = max(1, -(-cfg.eval_every // batch))
-    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
-    policy = make_policy(
-        info,
-        np.random.default_rng(init_seq),
-        hidden=(cfg.hidden,) * cfg.n_layers,
-        activation=cfg.activation,
-        log_std_init=cfg.log_std_init,
-        obs_norm=cfg.obs_norm,
-    )
-    rng = np.random.default_rng(train_seq)
-    eval_rng = np.random.default_rng(eval_seq)
-    hp = A2CHyper(
+def _hyper(cfg: A2CConfig, total_updates: int) -> A2CHyper:
+    return A2CHyper(
         float(cfg.lr),
         bool(cfg.anneal_lr),
         float(cfg.gamma),
@@ -335,73 +285,32 @@ def train(
         float(cfg.reward_scale),
         int(total_updates),
     )
-    adam = adam_init(policy.params.shape[0])
-    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
-    if info.is_control:
-        vec = make_vec_env(env, n_envs, policy, rng)
-    else:
-        gym_vec = GymVec(env, policy, seed=seed)
-    columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
-    for name in METRICS:
-        columns[name] = []
-
-    def history() -> dict[str, np.ndarray]:
-        return {
-            k: np.array(v, dtype=np.int64 if k == "step" else np.float64)
-            for k, v in columns.items()
-        }
-
-    done = 0
-    while done < total_updates:
-        n = min(per_chunk, total_updates - done)
-        metrics = np.zeros((n, len(METRICS)))
-        stats = np.zeros(2)
-        if info.is_control:
-            completed = run_a2c(vec, policy, buf, adam, hp, done, n, rng, metrics, stats)
-        else:
-            completed = 0
-            for k in range(n):
-                collect_rollout_gym(gym_vec, policy, buf, rng)
-                stats += (buf.n_ended[0], buf.ended_returns[: buf.n_ended[0]].sum())
-                a2c_update(policy, buf, adam, hp, done + k, metrics[k])
-                completed = k + 1
-                if not params_finite(policy):
-                    break
-        done += completed
-        step = done * batch
-        if not params_finite(policy):
-            raise TrainingDiverged(
-                f"A2C diverged: non-finite parameters after update {done} of {total_updates} "
-                f"(step {step}); arrays hold those parameters, history the rows recorded before",
-                arrays=policy_arrays(policy),
-                history=history(),
-            )
-        returns = evaluate_policy(policy, env, info, cfg.eval_episodes, eval_rng)
-        if not info.is_control and getattr(env, "spec", None) is None:
-            gym_vec = GymVec(env, policy)  # evaluation used the training env: start afresh
-        columns["step"].append(step)
-        columns["eval_return"].append(float(returns.mean()))
-        columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
-        for c, name in enumerate(METRICS):
-            columns[name].append(float(metrics[completed - 1, c]))
-        if progress is not None:
-            progress(done / total_updates)
-        if returns.mean() >= cfg.stop_at_return:
-            break
-    return policy_arrays(policy), history()
 
 
-def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
-    """Greedy undiscounted returns float64[episodes] of the policy in ``arrays``."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    policy = policy_from_arrays(arrays)
+def _gym_update(policy, buf, adam, hp, update, rng, metrics) -> None:
+    """``a2c_update`` in the shell's update signature (A2C draws nothing from ``rng``)."""
+    a2c_update(policy, buf, adam, hp, update, metrics)
+
+
+def train(
+    env: Any,
+    cfg: A2CConfig | dict | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train A2C on a ControlEnv (compiled) or a Gymnasium env (Python rollouts). Returns
+    ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does (metrics: policy_loss,
+    value_loss, entropy); raises TrainingDiverged naming the update on non-finite parameters."""
+    seed = check_seed(seed)
     info = env_info(env)
-    if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
-        raise ValueError("the policy in arrays does not fit env's observation/action spaces")
-    return evaluate_policy(policy, env, info, int(episodes), np.random.default_rng(int(seed)))
+    cfg = make_a2c_config(env, cfg)
+
+    def init(policy: Policy, total_updates: int) -> tuple[AdamState, A2CHyper]:
+        return adam_init(policy.params.shape[0]), _hyper(cfg, total_updates)
+
+    return train_policy_gradient(
+        "A2C", env, info, cfg, seed, progress, init, run_a2c, _gym_update, METRICS
+    )
 
 
 def run(algo: str, env: Any, cfg: A2CConfig, seed: int, progress=None):

@@ -29,23 +29,30 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
 from numbarl.deep.reinforce import (
     BASELINE_VALUE,
     BASELINES,
     RETURNS_REWARD_TO_GO,
     Optimizers,
-    build_config,
-    evaluate,
     fit_value,
+    make_optimizers,
     mean_entropy,
-    params_finite,
     policy_log_prob,
     policy_log_prob_grad,
     policy_workspace,
     reinforce_weights,
-    train_policy_gradient,
 )
-from numbarl.deep.rollout import GAUSSIAN, Policy, Rollout, VecEnv, collect_rollout, env_info
+from numbarl.deep.rollout import (
+    GAUSSIAN,
+    Policy,
+    Rollout,
+    VecEnv,
+    collect_rollout,
+    count_ended,
+    env_info,
+    params_finite,
+)
 from numbarl.nn import adam_step, clip_by_global_norm
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
@@ -267,9 +274,7 @@ def run_offpolicy_pg(
     completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
     for k in range(n_updates):
         collect_rollout(vec, policy, buf, rng)
-        for e in range(buf.n_ended[0]):
-            episode_stats[0] += 1.0
-            episode_stats[1] += buf.ended_returns[e]
+        count_ended(buf, episode_stats)
         offpolicy_pg_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
         if not params_finite(policy):
             return k + 1
@@ -318,11 +323,14 @@ def train(
     each row's last batch, one row every ``eval_every`` steps. Raises TrainingDiverged (with the
     arrays and history so far) on non-finite parameters, ValueError/TypeError for a bad config
     or env."""
-    env_info(env)
+    seed = check_seed(seed)
+    info = env_info(env)
     cfg = make_offpolicy_pg_config(env, cfg)
+    hp = _hyper(cfg)
     return train_policy_gradient(
-        "Off-policy PG", env, cfg, seed, progress, _hyper(cfg), run_offpolicy_pg,
-        offpolicy_pg_update, METRICS,
+        "Off-policy PG", env, info, cfg, seed, progress,
+        lambda policy, total_updates: (make_optimizers(policy), hp),
+        run_offpolicy_pg, offpolicy_pg_update, METRICS,
     )  # fmt: skip
 
 

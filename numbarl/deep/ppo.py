@@ -1,8 +1,9 @@
 """Proximal Policy Optimization (Schulman et al. 2017), clipped and adaptive-KL variants.
 
 Reads top to bottom like CleanRL's ``ppo.py``: config, per-minibatch loss kernels (each with a
-finite-difference test), one update over a rollout, the compiled training loop, then the Python
-shell (validate, run the compiled loop in chunks, evaluate greedily, record).
+finite-difference test), one update over a rollout, the compiled training loop, then ``train``:
+validate, then hand these pieces to the shell shared by the policy-gradient learners
+(``numbarl.deep.pg_train``: the compiled loop in chunks, greedy evaluation, history).
 
 Per update: collect ``n_steps`` steps of ``n_envs`` copies (``numbarl.deep.rollout``), compute
 GAE advantages and lambda-returns, then ``n_epochs`` passes over ``n_minibatches`` shuffled
@@ -29,25 +30,24 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.config import make_config
+from numbarl.deep.pg_train import (
+    build_config,
+    check_seed,
+    evaluate,
+    n_envs_of,
+    train_policy_gradient,
+)
 from numbarl.deep.rollout import (
     CATEGORICAL,
-    GymVec,
     Policy,
     Rollout,
     VecEnv,
     collect_rollout,
-    collect_rollout_gym,
+    count_ended,
     env_info,
-    evaluate_policy,
     grad_views,
-    make_policy,
-    make_rollout,
-    make_vec_env,
-    policy_arrays,
-    policy_from_arrays,
+    params_finite,
 )
-from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -521,18 +521,6 @@ def ppo_update(
 
 
 @njit(cache=True)
-def params_finite(policy: Policy) -> bool:
-    """Whether every parameter and normalisation statistic is finite."""
-    for k in range(policy.params.shape[0]):
-        if not np.isfinite(policy.params[k]):
-            return False
-    for j in range(policy.obs_mean.shape[0]):
-        if not (np.isfinite(policy.obs_mean[j]) and np.isfinite(policy.obs_var[j])):
-            return False
-    return True
-
-
-@njit(cache=True)
 def run_ppo(
     vec: VecEnv,
     policy: Policy,
@@ -554,9 +542,7 @@ def run_ppo(
     last one (it is counted)."""
     for k in range(n_updates):
         collect_rollout(vec, policy, buf, rng)
-        for e in range(buf.n_ended[0]):
-            episode_stats[0] += 1.0
-            episode_stats[1] += buf.ended_returns[e]
+        count_ended(buf, episode_stats)
         ppo_update(policy, buf, adam, hp, beta, first_update + k, rng, metrics[k])
         if not params_finite(policy):
             return k + 1
@@ -568,23 +554,10 @@ def run_ppo(
 # ---------------------------------------------------------------------------------------------
 
 
-def _env_id(env: Any) -> str | None:
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or getattr(env, "id", None)
-
-
 def make_ppo_config(env: Any = None, cfg: PPOConfig | dict | None = None, **overrides: Any):
     """A checked ``PPOConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
     (dict values and ``overrides`` win). A ``PPOConfig`` given is re-checked as is."""
-    if isinstance(cfg, PPOConfig):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(f"cfg must be a PPOConfig, a dict or None, got {type(cfg).__name__}")
-        values = dict(TUNED.get(_env_id(env) or "", {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(PPOConfig, values)
+    return build_config(PPOConfig, TUNED, env, cfg, overrides)
 
 
 def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
@@ -608,12 +581,6 @@ def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
     )
 
 
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
 def train(
     env: Any,
     cfg: PPOConfig | dict | None = None,
@@ -629,103 +596,29 @@ def train(
     ended since the last row, NaN if none) and the update metrics (``beta`` only for the KL
     variant), one row every ``eval_every`` steps (whole updates). ``progress(fraction)`` is
     called after each row. Raises TrainingDiverged (with the arrays and history so far) if the
-    parameters become non-finite."""
-    seed = _check_seed(seed)
+    parameters become non-finite (``pg_train.train_policy_gradient`` runs the loop)."""
+    seed = check_seed(seed)
     info = env_info(env)  # validates Gymnasium spaces
     cfg = make_ppo_config(env, cfg)
-    n_envs = cfg.n_envs if info.is_control else info.n_envs
-    batch = n_envs * cfg.n_steps
+    batch = n_envs_of(cfg, info) * cfg.n_steps
     if batch % cfg.n_minibatches != 0 or batch // cfg.n_minibatches < 2:
         raise ValueError(
             f"PPOConfig.n_minibatches must divide n_envs * n_steps = {batch} into minibatches "
             f"of at least 2 samples, got {cfg.n_minibatches}"
         )
-    total_updates = max(1, -(-cfg.total_steps // batch))
-    per_chunk = max(1, -(-cfg.eval_every // batch))
-    ss = np.random.SeedSequence(seed)
-    init_seq, train_seq, eval_seq = ss.spawn(3)
-    policy = make_policy(
-        info,
-        np.random.default_rng(init_seq),
-        hidden=(cfg.hidden,) * cfg.n_layers,
-        activation=cfg.activation,
-        log_std_init=cfg.log_std_init,
-        obs_norm=cfg.obs_norm,
+
+    def init(policy: Policy, total_updates: int) -> tuple[AdamState, PPOHyper, np.ndarray]:
+        # run_ppo / ppo_update take (adam, hp, beta) between the buffer and the update index
+        return (
+            adam_init(policy.params.shape[0]),
+            _hyper(cfg, total_updates),
+            np.array([cfg.kl_beta]),
+        )
+
+    recorded = tuple(m for m in METRICS if m != "beta" or cfg.variant == "kl")
+    return train_policy_gradient(
+        "PPO", env, info, cfg, seed, progress, init, run_ppo, ppo_update, METRICS, recorded
     )
-    rng = np.random.default_rng(train_seq)
-    eval_rng = np.random.default_rng(eval_seq)
-    hp = _hyper(cfg, total_updates)
-    adam = adam_init(policy.params.shape[0])
-    beta = np.array([cfg.kl_beta])
-    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
-    if info.is_control:
-        vec = make_vec_env(env, n_envs, policy, rng)
-    else:
-        gym_vec = GymVec(env, policy, seed=seed)
-    columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
-    for name in METRICS:
-        if name != "beta" or cfg.variant == "kl":
-            columns[name] = []
-
-    def history() -> dict[str, np.ndarray]:
-        return {
-            k: np.array(v, dtype=np.int64 if k == "step" else np.float64)
-            for k, v in columns.items()
-        }
-
-    done = 0
-    while done < total_updates:
-        n = min(per_chunk, total_updates - done)
-        metrics = np.zeros((n, len(METRICS)))
-        stats = np.zeros(2)
-        if info.is_control:
-            completed = run_ppo(vec, policy, buf, adam, hp, beta, done, n, rng, metrics, stats)
-        else:
-            completed = 0
-            for k in range(n):
-                collect_rollout_gym(gym_vec, policy, buf, rng)
-                stats += (buf.n_ended[0], buf.ended_returns[: buf.n_ended[0]].sum())
-                ppo_update(policy, buf, adam, hp, beta, done + k, rng, metrics[k])
-                completed = k + 1
-                if not params_finite(policy):
-                    break
-        done += completed
-        step = done * batch
-        if not params_finite(policy):
-            raise TrainingDiverged(
-                f"PPO diverged: non-finite parameters after update {done} of {total_updates} "
-                f"(step {step}); arrays hold those parameters, history the rows recorded before",
-                arrays=policy_arrays(policy),
-                history=history(),
-            )
-        returns = evaluate_policy(policy, env, info, cfg.eval_episodes, eval_rng)
-        if not info.is_control and getattr(env, "spec", None) is None:
-            gym_vec = GymVec(env, policy)  # evaluation used the training env: start afresh
-        columns["step"].append(step)
-        columns["eval_return"].append(float(returns.mean()))
-        columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
-        last = metrics[completed - 1]
-        for c, name in enumerate(METRICS):
-            if name in columns:
-                columns[name].append(float(last[c]))
-        if progress is not None:
-            progress(done / total_updates)
-        if returns.mean() >= cfg.stop_at_return:
-            break
-    return policy_arrays(policy), history()
-
-
-def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
-    """Greedy (argmax / Gaussian mean) undiscounted returns float64[episodes] of the policy in
-    ``arrays`` (from ``train``) on a ControlEnv or a single Gymnasium env."""
-    seed = _check_seed(seed)
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    policy = policy_from_arrays(arrays)
-    info = env_info(env)
-    if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
-        raise ValueError("the policy in arrays does not fit env's observation/action spaces")
-    return evaluate_policy(policy, env, info, int(episodes), np.random.default_rng(seed))
 
 
 def run(algo: str, env: Any, cfg: PPOConfig, seed: int, progress=None):

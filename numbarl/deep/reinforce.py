@@ -30,9 +30,9 @@ otherwise it is the plain sum of the rewards that follow inside the batch. One A
 policy per batch (the Spinning Up VPG convention), then ``value_epochs`` passes of minibatch Adam
 on the critic.
 
-This module also holds the Python shell (``train_policy_gradient``) that TRPO and the
-off-policy IS gradient share: validate, run the compiled loop in chunks of updates, evaluate
-greedily every ``eval_every`` steps, record, stop with ``TrainingDiverged`` on non-finite values.
+TRPO and the off-policy IS gradient reuse this module's log-probability kernels, ``Optimizers``
+and the critic's fit; the Python shell (chunks, evaluation, history) is
+``numbarl.deep.pg_train.train_policy_gradient``.
 """
 
 from __future__ import annotations
@@ -44,25 +44,17 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.config import make_config
+from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     GAUSSIAN,
-    GymVec,
     Policy,
     Rollout,
     VecEnv,
     collect_rollout,
-    collect_rollout_gym,
+    count_ended,
     env_info,
-    evaluate_greedy,
-    evaluate_gym,
-    make_policy,
-    make_rollout,
-    make_vec_env,
-    policy_arrays,
-    policy_from_arrays,
+    params_finite,
 )
-from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -179,6 +171,12 @@ class Optimizers(NamedTuple):
 
     actor: AdamState
     critic: AdamState
+
+
+def make_optimizers(policy: Policy) -> Optimizers:
+    """Fresh Adam states for ``policy``'s actor (MLP and log-std) and critic."""
+    pa = policy.actor.shape[0] + policy.log_std.shape[0]
+    return Optimizers(adam_init(pa), adam_init(policy.critic.shape[0]))
 
 
 # Columns of the per-update metrics array.
@@ -404,18 +402,6 @@ def mean_entropy(policy: Policy, obs: np.ndarray) -> float:
     return total / batch
 
 
-@njit(cache=True)
-def params_finite(policy: Policy) -> bool:
-    """Whether every parameter and observation statistic is finite."""
-    for k in range(policy.params.shape[0]):
-        if not np.isfinite(policy.params[k]):
-            return False
-    for j in range(policy.obs_mean.shape[0]):
-        if not (np.isfinite(policy.obs_mean[j]) and np.isfinite(policy.obs_var[j])):
-            return False
-    return True
-
-
 # ---------------------------------------------------------------------------------------------
 # One REINFORCE update and the compiled training loop
 # ---------------------------------------------------------------------------------------------
@@ -481,9 +467,7 @@ def run_reinforce(
     completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
     for k in range(n_updates):
         collect_rollout(vec, policy, buf, rng)
-        for e in range(buf.n_ended[0]):
-            episode_stats[0] += 1.0
-            episode_stats[1] += buf.ended_returns[e]
+        count_ended(buf, episode_stats)
         reinforce_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
         if not params_finite(policy):
             return k + 1
@@ -491,176 +475,8 @@ def run_reinforce(
 
 
 # ---------------------------------------------------------------------------------------------
-# Python API (shared shell for REINFORCE, TRPO and the off-policy IS gradient)
+# Python API
 # ---------------------------------------------------------------------------------------------
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def env_id(env: Any) -> str | None:
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or getattr(env, "id", None)
-
-
-def build_config(
-    cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict[str, Any]
-):
-    """A checked ``cls`` config: defaults, then ``tuned[env id]`` when ``cfg`` is None or a dict
-    (dict values and ``overrides`` win). A ``cls`` instance given is re-checked as is."""
-    if isinstance(cfg, cls):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(
-                f"cfg must be a {cls.__name__}, a dict or None, got {type(cfg).__name__}"
-            )
-        values = dict(tuned.get(env_id(env) or "", {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(cls, values)
-
-
-def evaluate_policy(
-    policy: Policy, env: Any, info: Any, episodes: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Greedy returns float64[episodes] on a ControlEnv (compiled) or a single Gymnasium env
-    (NaN for a vector env: ``evaluate_gym`` needs a single env)."""
-    if info.is_control:
-        return evaluate_greedy(
-            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
-        )
-    if info.n_envs > 1:
-        return np.full(episodes, math.nan)
-    return evaluate_gym(policy, env, episodes, int(rng.integers(2**31)))
-
-
-def evaluation_env(env: Any, info: Any) -> tuple[Any, bool]:
-    """(env to evaluate on, whether it is the training env itself). Gymnasium envs are evaluated
-    on a fresh ``gymnasium.make(env.spec)`` when they can be recreated (for a vector env, from
-    its single-env spec), else on ``env`` itself (a single env; training then resets it)."""
-    if info.is_control:
-        return env, False
-    import gymnasium
-
-    spec = getattr(env, "spec", None)
-    if spec is not None:
-        try:
-            return gymnasium.make(spec if info.n_envs == 1 else spec.id), False
-        except Exception:  # wrappers that cannot be recreated from the spec
-            pass
-    return env, True
-
-
-def train_policy_gradient(
-    name: str,
-    env: Any,
-    cfg: Any,
-    seed: int,
-    progress: Callable[[float], None] | None,
-    hp: Any,
-    run_chunk: Callable[..., int],
-    update: Callable[..., None],
-    metric_names: tuple[str, ...],
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The shared Python shell: build the policy (``make_policy`` from seed's first spawned
-    generator), the rollout buffer and the optimisers, then run ``run_chunk(vec, policy, buf,
-    opt, hp, first, n, rng, metrics, stats)`` (compiled loop, ControlEnv) or, for a Gymnasium
-    env, ``collect_rollout_gym`` + ``update(policy, buf, opt, hp, k, rng, metrics[k])`` per
-    update, in chunks of ``eval_every`` steps; after each chunk check finiteness, evaluate
-    greedily and record a history row (the chunk's last update's metrics)."""
-    seed = check_seed(seed)
-    info = env_info(env)
-    n_envs = cfg.n_envs if info.is_control else info.n_envs
-    batch = n_envs * cfg.n_steps
-    total_updates = max(1, -(-cfg.total_steps // batch))
-    per_chunk = max(1, -(-cfg.eval_every // batch))
-    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
-    policy = make_policy(
-        info,
-        np.random.default_rng(init_seq),
-        hidden=(cfg.hidden,) * cfg.n_layers,
-        activation=cfg.activation,
-        log_std_init=cfg.log_std_init,
-        obs_norm=cfg.obs_norm,
-    )
-    rng = np.random.default_rng(train_seq)
-    eval_rng = np.random.default_rng(eval_seq)
-    pa = policy.actor.shape[0] + policy.log_std.shape[0]
-    opt = Optimizers(adam_init(pa), adam_init(policy.critic.shape[0]))
-    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
-    if info.is_control:
-        vec = make_vec_env(env, n_envs, policy, rng)
-    else:
-        gym_vec = GymVec(env, policy, seed=seed)
-    eval_env, shared = evaluation_env(env, info)
-    columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
-    for m in metric_names:
-        columns[m] = []
-
-    def history() -> dict[str, np.ndarray]:
-        return {
-            k: np.array(v, dtype=np.int64 if k == "step" else np.float64)
-            for k, v in columns.items()
-        }
-
-    done = 0
-    while done < total_updates:
-        n = min(per_chunk, total_updates - done)
-        metrics = np.zeros((n, len(metric_names)))
-        stats = np.zeros(2)
-        if info.is_control:
-            completed = run_chunk(vec, policy, buf, opt, hp, done, n, rng, metrics, stats)
-        else:
-            completed = 0
-            for k in range(n):
-                collect_rollout_gym(gym_vec, policy, buf, rng)
-                stats += (buf.n_ended[0], buf.ended_returns[: buf.n_ended[0]].sum())
-                update(policy, buf, opt, hp, done + k, rng, metrics[k])
-                completed = k + 1
-                if not params_finite(policy):
-                    break
-        done += completed
-        step = done * batch
-        if not params_finite(policy):
-            raise TrainingDiverged(
-                f"{name} diverged: non-finite parameters after update {done} of "
-                f"{total_updates} (step {step}); arrays and history hold the values before it "
-                "was detected",
-                arrays=policy_arrays(policy),
-                history=history(),
-            )
-        returns = evaluate_policy(policy, eval_env, info, cfg.eval_episodes, eval_rng)
-        if shared:  # evaluation reset the training env: start its episodes afresh
-            gym_vec = GymVec(env, policy, seed=None)
-        columns["step"].append(step)
-        columns["eval_return"].append(float(returns.mean()))
-        columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
-        for c, m in enumerate(metric_names):
-            columns[m].append(float(metrics[completed - 1, c]))
-        if progress is not None:
-            progress(done / total_updates)
-        if returns.mean() >= cfg.stop_at_return:
-            break
-    return policy_arrays(policy), history()
-
-
-def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
-    """Greedy (argmax / Gaussian mean) undiscounted returns float64[episodes] of the policy in
-    ``arrays`` (from ``train``) on a ControlEnv or a Gymnasium env."""
-    seed = check_seed(seed)
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    policy = policy_from_arrays(arrays)
-    info = env_info(env)
-    if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
-        raise ValueError("the policy in arrays does not fit env's observation/action spaces")
-    if info.n_envs > 1:
-        raise ValueError("evaluate needs a ControlEnv or a single Gymnasium env, not a vector env")
-    return evaluate_policy(policy, env, info, int(episodes), np.random.default_rng(seed))
 
 
 def make_reinforce_config(
@@ -700,11 +516,14 @@ def train(
     ended since the last row, NaN if none) and ``METRICS`` of the row's last update, one row
     every ``eval_every`` steps. Raises TrainingDiverged (with the arrays and history so far) if
     the parameters become non-finite, ValueError/TypeError for a bad config or env."""
-    env_info(env)
+    seed = check_seed(seed)
+    info = env_info(env)
     cfg = make_reinforce_config(env, cfg)
+    hp = _hyper(cfg)
     return train_policy_gradient(
-        "REINFORCE", env, cfg, seed, progress, _hyper(cfg), run_reinforce, reinforce_update,
-        METRICS,
+        "REINFORCE", env, info, cfg, seed, progress,
+        lambda policy, total_updates: (make_optimizers(policy), hp),
+        run_reinforce, reinforce_update, METRICS,
     )  # fmt: skip
 
 

@@ -67,8 +67,10 @@ Functions
   policy, buf, rng)`` fills the same ``Rollout`` with the same draws from ``rng`` as the compiled
   path (except resets, which the Gymnasium env draws itself), so one compiled update serves both;
   ``evaluate_gym(policy, env, episodes, seed)`` is the greedy evaluation;
-  ``evaluate_policy(policy, env, info, episodes, rng)`` picks the compiled or the Python one
-  (on a fresh ``gymnasium.make(env.spec)`` copy, see ``eval_env``).
+  ``evaluate_policy(policy, env, info, episodes, rng)`` picks the compiled or the Python one;
+  ``evaluation_env(env, info)`` the env to evaluate on (a fresh ``gymnasium.make(env.spec)``).
+- ``params_finite(policy)`` (njit): the divergence check the training loops run per update;
+  ``count_ended(buf, episode_stats)`` (njit) their tally of the training episodes that ended.
 - ``env_info(env)`` -> ``EnvInfo`` (obs_dim, n_actions, action_dim, bounds, is_control) for a
   ControlEnv or a Gymnasium env, validating the spaces.
 """
@@ -415,6 +417,18 @@ def grad_views(policy: Policy, grad: np.ndarray):
 
 
 @njit(cache=True)
+def params_finite(policy: Policy) -> bool:
+    """Whether every parameter and observation-normalisation statistic is finite."""
+    for k in range(policy.params.shape[0]):
+        if not np.isfinite(policy.params[k]):
+            return False
+    for j in range(policy.obs_mean.shape[0]):
+        if not (np.isfinite(policy.obs_mean[j]) and np.isfinite(policy.obs_var[j])):
+            return False
+    return True
+
+
+@njit(cache=True)
 def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
     """Merge the batch ``obs`` float64[B, D] into the running mean/var (parallel algorithm,
     as SB3's RunningMeanStd)."""
@@ -600,6 +614,15 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
 
 
 @njit(cache=True)
+def count_ended(buf: Rollout, episode_stats: np.ndarray) -> None:
+    """Add the episodes that ended in ``buf``'s rollout to ``episode_stats`` float64[2] =
+    (episodes ended, sum of their returns), one return at a time."""
+    for e in range(buf.n_ended[0]):
+        episode_stats[0] += 1.0
+        episode_stats[1] += buf.ended_returns[e]
+
+
+@njit(cache=True)
 def evaluate_greedy(
     code: int,
     params: np.ndarray,
@@ -778,29 +801,37 @@ def evaluate_gym(policy: Policy, env: Any, episodes: int, seed: int) -> np.ndarr
     return out
 
 
-def evaluate_policy(
-    policy: Policy, env: Any, info, episodes: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Greedy returns float64[episodes] on a ControlEnv (compiled, start states from ``rng``),
-    or on a Gymnasium env built from ``env.spec``
-    (so the training env's episode is left alone); without a spec, on ``env`` itself."""
+def evaluation_env(env: Any, info: EnvInfo) -> tuple[Any, bool]:
+    """(env to evaluate greedily on, whether it is the training env itself).
+
+    A ControlEnv is its own evaluation env (compiled evaluation keeps no state in it). A
+    Gymnasium env is recreated by ``gymnasium.make(env.spec)`` (a vector env's single-env spec
+    id) when it can be, so the training env's episodes are left alone; otherwise ``env`` itself
+    is returned (training then has to restart its episodes after each evaluation)."""
     if info.is_control:
-        return evaluate_greedy(
-            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
-        )
-    return evaluate_gym(policy, eval_env(env), episodes, int(rng.integers(2**31)))
-
-
-def eval_env(env: Any) -> Any:
-    """A single Gymnasium env for greedy evaluation: a fresh ``gymnasium.make(env.spec)`` when
-    the env has a spec, else ``env`` itself (which evaluation then resets)."""
+        return env, False
     import gymnasium
 
     spec = getattr(env, "spec", None)
     if spec is not None:
-        if isinstance(env, gymnasium.vector.VectorEnv):
-            return gymnasium.make(spec.id)
-        return gymnasium.make(spec)
-    if isinstance(env, gymnasium.vector.VectorEnv):
-        raise ValueError("a gymnasium.vector env without a spec cannot be evaluated greedily")
-    return env
+        try:
+            return gymnasium.make(spec if info.n_envs == 1 else spec.id), False
+        except Exception:  # wrappers that cannot be recreated from the spec
+            pass
+    return env, True
+
+
+def evaluate_policy(
+    policy: Policy, env: Any, info: EnvInfo, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Greedy returns float64[episodes] on ``env`` (``info = env_info(env)``): compiled on a
+    ControlEnv (start states from ``rng``), ``evaluate_gym`` on a single Gymnasium env (episode
+    seeds from one draw of ``rng``), NaN for a Gymnasium vector env (``evaluation_env`` gives a
+    single env for one that has a spec)."""
+    if info.is_control:
+        return evaluate_greedy(
+            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
+        )
+    if info.n_envs > 1:
+        return np.full(episodes, math.nan)
+    return evaluate_gym(policy, env, episodes, int(rng.integers(2**31)))

@@ -1,0 +1,215 @@
+"""The Python shell shared by the on-policy gradient learners (PPO, A2C, REINFORCE, TRPO and the
+off-policy importance-sampling gradient).
+
+Each algorithm module keeps its config, kernels, compiled update ``<x>_update`` and compiled
+loop ``run_<x>``; ``train_policy_gradient`` does the rest the same way for all of them: build the
+policy and the rollout buffer, run the compiled loop in chunks of ``eval_every`` steps (or, for a
+Gymnasium env, Python rollouts followed by the compiled update), check the parameters are finite,
+evaluate greedily, and record one history row per chunk.
+
+Seeds: ``SeedSequence(seed).spawn(3)`` gives the policy's initialisation, the training draws
+(rollouts, minibatch shuffles, ControlEnv resets) and the greedy evaluations, in that order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from numbarl.config import make_config
+from numbarl.deep.rollout import (
+    EnvInfo,
+    GymVec,
+    Policy,
+    collect_rollout_gym,
+    env_info,
+    evaluate_policy,
+    evaluation_env,
+    make_policy,
+    make_rollout,
+    make_vec_env,
+    params_finite,
+    policy_arrays,
+    policy_from_arrays,
+)
+from numbarl.errors import TrainingDiverged
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int; ValueError unless it is a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def env_id(env: Any) -> str | None:
+    """The registered id of a ControlEnv or a Gymnasium env (None if it has none)."""
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or getattr(env, "id", None)
+
+
+def build_config(
+    cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict[str, Any]
+):
+    """A checked ``cls`` config: defaults, then ``tuned[env id]`` when ``cfg`` is None or a dict
+    (dict values and ``overrides`` win). A ``cls`` instance given is re-checked as is."""
+    if isinstance(cfg, cls):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            article = "an" if cls.__name__[0] in "AEIOU" else "a"
+            raise TypeError(
+                f"cfg must be {article} {cls.__name__}, a dict or None, got {type(cfg).__name__}"
+            )
+        values = dict(tuned.get(env_id(env) or "", {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(cls, values)
+
+
+def n_envs_of(cfg: Any, info: EnvInfo) -> int:
+    """Env copies per rollout: ``cfg.n_envs`` on a ControlEnv, the copies a Gymnasium (vector)
+    env holds otherwise."""
+    return cfg.n_envs if info.is_control else info.n_envs
+
+
+def train_policy_gradient(
+    name: str,
+    env: Any,
+    info: EnvInfo,
+    cfg: Any,
+    seed: int,
+    progress: Callable[[float], None] | None,
+    init: Callable[[Policy, int], tuple],
+    run_chunk: Callable[..., int],
+    update: Callable[..., None],
+    metric_names: tuple[str, ...],
+    recorded: tuple[str, ...] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Train one policy-gradient learner; returns ``(policy_arrays(policy), history)``.
+
+    ``info = env_info(env)``; ``cfg`` a checked config with the fields every learner has
+    (``total_steps``, ``n_envs``, ``n_steps``, the network fields, ``eval_every``,
+    ``eval_episodes``, ``stop_at_return``). The algorithm's pieces:
+
+    - ``init(policy, total_updates)`` -> ``state``, a tuple of its optimiser and hyperparameter
+      records (whatever its compiled functions take between the buffer and the update index);
+    - ``run_chunk(vec, policy, buf, *state, first_update, n_updates, rng, metrics,
+      episode_stats)`` -> updates completed: its compiled loop on a ControlEnv;
+    - ``update(policy, buf, *state, update, rng, metrics[k])``: its compiled update, run after
+      each ``collect_rollout_gym`` on a Gymnasium env;
+    - ``metric_names``: the columns of its metrics array, of which ``recorded`` (default all)
+      go into the history.
+
+    ``history`` has equal-length columns ``step``, ``eval_return`` (mean greedy return over
+    ``cfg.eval_episodes``), ``episode_return`` (mean return of training episodes ended since
+    the last row, NaN if none) and the recorded metrics of each row's last update, one row every
+    ``eval_every`` steps rounded up to whole updates. ``progress(fraction)`` is called after each
+    row; training stops early once a row's ``eval_return`` reaches ``cfg.stop_at_return``.
+    Raises TrainingDiverged (with the arrays and the history so far) once the parameters become
+    non-finite."""
+    n_envs = n_envs_of(cfg, info)
+    batch = n_envs * cfg.n_steps
+    total_updates = max(1, -(-cfg.total_steps // batch))
+    per_chunk = max(1, -(-cfg.eval_every // batch))
+    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
+    policy = make_policy(
+        info,
+        np.random.default_rng(init_seq),
+        hidden=(cfg.hidden,) * cfg.n_layers,
+        activation=cfg.activation,
+        log_std_init=cfg.log_std_init,
+        obs_norm=cfg.obs_norm,
+    )
+    rng = np.random.default_rng(train_seq)
+    eval_rng = np.random.default_rng(eval_seq)
+    state = init(policy, total_updates)
+    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
+    if info.is_control:
+        vec = make_vec_env(env, n_envs, policy, rng)
+    else:
+        gym_vec = GymVec(env, policy, seed=seed)
+    eval_env, shared = evaluation_env(env, info)
+    eval_info = env_info(eval_env)
+    recorded = metric_names if recorded is None else recorded
+    columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
+    for m in recorded:
+        columns[m] = []
+
+    def history() -> dict[str, np.ndarray]:
+        return {
+            k: np.array(v, dtype=np.int64 if k == "step" else np.float64)
+            for k, v in columns.items()
+        }
+
+    done = 0
+    while done < total_updates:
+        n = min(per_chunk, total_updates - done)
+        metrics = np.zeros((n, len(metric_names)))
+        stats = np.zeros(2)
+        if info.is_control:
+            completed = run_chunk(vec, policy, buf, *state, done, n, rng, metrics, stats)
+        else:
+            completed = 0
+            for k in range(n):
+                collect_rollout_gym(gym_vec, policy, buf, rng)
+                stats += (buf.n_ended[0], buf.ended_returns[: buf.n_ended[0]].sum())
+                update(policy, buf, *state, done + k, rng, metrics[k])
+                completed = k + 1
+                if not params_finite(policy):
+                    break
+        done += completed
+        step = done * batch
+        if not params_finite(policy):
+            raise TrainingDiverged(
+                f"{name} diverged: non-finite parameters after update {done} of "
+                f"{total_updates} (step {step}); arrays hold those parameters, history the rows "
+                "recorded before",
+                arrays=policy_arrays(policy),
+                history=history(),
+            )
+        returns = evaluate_policy(policy, eval_env, eval_info, cfg.eval_episodes, eval_rng)
+        if shared:  # evaluation reset the training env: start its episodes afresh
+            gym_vec = GymVec(env, policy, seed=None)
+        columns["step"].append(step)
+        columns["eval_return"].append(float(returns.mean()))
+        columns["episode_return"].append(stats[1] / stats[0] if stats[0] > 0 else math.nan)
+        for c, m in enumerate(metric_names):
+            if m in columns:
+                columns[m].append(float(metrics[completed - 1, c]))
+        if progress is not None:
+            progress(done / total_updates)
+        if returns.mean() >= cfg.stop_at_return:
+            break
+    return policy_arrays(policy), history()
+
+
+def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
+    """Greedy (argmax / Gaussian mean) undiscounted returns float64[episodes] of the policy in
+    ``arrays`` (from a learner's ``train``) on a ControlEnv or a Gymnasium env (a vector env
+    is evaluated on a single env made from its spec)."""
+    seed = check_seed(seed)
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    policy = policy_from_arrays(arrays)
+    info = env_info(env)
+    if info.obs_dim != policy.obs_mean.shape[0] or info.n_actions != int(policy.head[1]):
+        raise ValueError("the policy in arrays does not fit env's observation/action spaces")
+    eval_env, _ = evaluation_env(env, info)
+    eval_info = env_info(eval_env)
+    if eval_info.n_envs > 1:
+        raise ValueError("a gymnasium.vector env without a spec cannot be evaluated greedily")
+    return evaluate_policy(policy, eval_env, eval_info, int(episodes), np.random.default_rng(seed))
+
+
+__all__ = [
+    "build_config",
+    "check_seed",
+    "env_id",
+    "evaluate",
+    "n_envs_of",
+    "train_policy_gradient",
+]
