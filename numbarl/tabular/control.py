@@ -37,7 +37,14 @@ import numpy as np
 from numba import njit
 
 from numbarl.config import make_config
-from numbarl.envs.tabular import TabularMDP, reset, step, validate
+from numbarl.envs.tabular import (
+    TabularMDP,
+    has_reward_noise,
+    reset,
+    step,
+    step_specialised,
+    validate,
+)
 from numbarl.tabular.policies import argmax_random
 
 # ---------------------------------------------------------------------------------------------
@@ -287,35 +294,8 @@ def epsilon_greedy_u(q: np.ndarray, s: int, allowed: np.ndarray, epsilon: float,
     return first
 
 
-@njit(cache=True)
-def has_reward_noise(mdp: TabularMDP) -> bool:
-    """Whether any outcome of ``mdp`` has a Gaussian reward (``reward_std > 0``)."""
-    std = mdp.reward_std.ravel()
-    for i in range(std.shape[0]):
-        if std[i] > 0.0:
-            return True
-    return False
-
-
-@njit(cache=True, inline="always")
-def sample_step(
-    mdp: TabularMDP, s: int, a: int, rng: np.random.Generator, noisy: bool
-) -> tuple[int, float, bool]:
-    """`numbarl.envs.tabular.step`, draw for draw, specialised on ``noisy``: drivers compile the
-    loop twice (noisy True/False, chosen by `has_reward_noise`) because a generator call under a
-    branch in the loop, even one never taken, costs ~28 ns per step (FrozenLake 8x8)."""
-    u = rng.random()
-    cum = mdp.cum_prob
-    k = 0
-    while cum[s, a, k] <= u:  # sample_index without taking a view (no refcounting)
-        k += 1
-    s2 = mdp.next_state[s, a, k]
-    rew = mdp.reward[s, a, k]
-    if noisy:
-        std = mdp.reward_std[s, a, k]
-        if std > 0.0:
-            rew += std * rng.standard_normal()
-    return s2, rew, mdp.terminal[s2]
+# The sampler specialised on reward noise lives with the sampler (numbarl.envs.tabular).
+sample_step = step_specialised
 
 
 # ---------------------------------------------------------------------------------------------
