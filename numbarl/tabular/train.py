@@ -6,8 +6,9 @@ into a call, and the call's arrays into a `Result`'s arrays and tidy history col
 - control (``q_learning``, ``sarsa``, ...): arrays ``q`` (and ``q1``/``q2`` for Double Q), history
   per episode: ``return``, ``length``;
 - prediction (``td0``, ``mc``, ``td_lambda``, ...) of the uniform random policy: arrays ``v``,
-  history per episode: ``rms_error`` against the exact values (when the policy terminates) and
-  ``start_value`` (the estimate's value of the start distribution);
+  history per episode: ``rms_error`` against the exact values over the non-terminal states (or,
+  when the policy has no exact values because it may never terminate, ``start_value``, the
+  estimate's value of the start distribution);
 - ``off_policy_mc_prediction``: the optimal policy's values estimated from uniform-random
   behaviour by ordinary, weighted and per-decision importance sampling;
 - ``tabular_reinforce``: softmax over one-hot state-action features (or action-only features,
@@ -142,13 +143,17 @@ def run(algo: str, env: Any, cfg: Any, seed: int, progress: Callable[[float], No
         v0 = fields.pop("v0")
         pi = uniform_policy(mdp)
         truth = _exact_values(mdp, pi, fields.get("gamma", 1.0))
-        res = _prediction.evaluate(algo, mdp, pi, v0, rng, history=True, **fields)
-        arrays = {"v": res.v}
-        hist = res.history
-        columns = {"episode": np.arange(hist.shape[0]), "start_value": hist @ mdp.start}
-        if truth is not None:
-            live = ~mdp.terminal
-            columns["rms_error"] = np.sqrt(((hist[:, live] - truth[live]) ** 2).mean(axis=1))
+        if truth is not None:  # RMS error per episode only: no episodes x states history
+            res = _prediction.evaluate(
+                algo, mdp, pi, v0, rng, true_values=truth, history=False, **fields
+            )
+            arrays = {"v": res.v}
+            columns = {"episode": np.arange(res.rms_error.shape[0]), "rms_error": res.rms_error}
+        else:
+            res = _prediction.evaluate(algo, mdp, pi, v0, rng, history=True, **fields)
+            arrays = {"v": res.v}
+            hist = res.history
+            columns = {"episode": np.arange(hist.shape[0]), "start_value": hist @ mdp.start}
     elif algo == OFF_POLICY_PREDICTION:
         v_star, _ = dp.value_iteration(mdp, gamma=cfg.gamma)
         target = dp.greedy_policy(mdp, v_star, gamma=cfg.gamma, ties="first")
