@@ -154,3 +154,58 @@ def test_cli_same_seed_same_csv_bytes(tmp_path):
             ]
         )
     assert a.read_bytes() == b.read_bytes()
+
+
+DEEP_SMALL = {
+    "ppo": ("CartPole-v1", {"total_steps": 512, "eval_every": 256, "eval_episodes": 2}),
+    "a2c": ("CartPole-v1", {"total_steps": 512, "eval_every": 256, "eval_episodes": 2}),
+    "dqn": (
+        "CartPole-v1",
+        {"total_steps": 600, "learning_starts": 100, "eval_every": 300, "eval_episodes": 2},
+    ),
+    "td3": (
+        "Pendulum-v1",
+        {"total_steps": 400, "learning_starts": 100, "eval_every": 200, "eval_episodes": 1},
+    ),
+}
+
+
+@pytest.mark.parametrize("algo", sorted(DEEP_SMALL))
+def test_deep_algorithms_through_the_api_save_and_evaluate(algo, tmp_path):
+    env, small = DEEP_SMALL[algo]
+    res = numbarl.train(algo, env, seed=1, **small)
+    df = res.history
+    assert {"algorithm", "env", "seed", "step", "eval_return"} <= set(df.columns)
+    assert set(api.config_class(algo)._fields) <= set(df.columns)
+    again = numbarl.train(algo, env, seed=1, **small)
+    pd.testing.assert_frame_equal(df, again.history)  # same seed, same numbers
+    path = res.save(tmp_path / f"{algo}.npz")
+    returns = numbarl.evaluate(path, episodes=2, seed=0)
+    assert returns.shape == (2,) and np.all(np.isfinite(returns))
+
+
+def test_every_registered_algorithm_lists_its_config():
+    for algo in numbarl.algorithms():
+        cfg = api.config_class(algo)
+        assert len(cfg._fields) >= 2, algo
+    assert {
+        "ppo",
+        "ppo_kl",
+        "a2c",
+        "trpo",
+        "reinforce",
+        "offpolicy_pg",
+        "dqn",
+        "rainbow",
+        "ddpg",
+        "td3",
+    } <= set(numbarl.algorithms())
+
+
+def test_deep_bad_config_and_env_kind():
+    with pytest.raises(ValueError, match="n_step"):
+        numbarl.train("dqn", "CartPole-v1", n_step=0)
+    with pytest.raises(ValueError, match="lr"):
+        numbarl.train("ppo", "CartPole-v1", lr=-1.0)
+    with pytest.raises(ValueError):
+        numbarl.train("td3", "CartPole-v1")  # discrete actions
