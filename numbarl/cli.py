@@ -2,6 +2,7 @@
 
     numbarl train ALGO ENV [--seed N] [--steps N] [--episodes N] [--set key=value ...]
                   [--env-opt key=value ...] [--out FILE.csv] [--save FILE.npz]
+    numbarl sweep ALGO ENV --seeds N [--grid key=v1,v2 ...] [--set key=value ...] --out DIR
     numbarl evaluate FILE.npz [ENV] [--episodes N] [--seed N]
     numbarl algos [ALGO]
     numbarl envs
@@ -108,6 +109,38 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import sweep
+
+    grid: dict[str, list] = {}
+    for item in args.grid or []:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            raise ValueError(f"--grid expects key=v1,v2,..., got {item!r}")
+        grid[key.strip()] = [_literal(v.strip()) for v in values.split(",")]
+    fixed = _parse_pairs(args.set, "--set")
+    bar = _Bar(f"sweep {args.algo} on {args.env}")
+    try:
+        df = sweep(
+            args.algo,
+            args.env,
+            range(args.seed, args.seed + args.seeds),
+            args.out,
+            grid,
+            env_options=_parse_pairs(args.env_opt, "--env-opt"),
+            progress=lambda done, total: bar(done / total),
+            **fixed,
+        )
+    finally:
+        bar.close()
+    points = max(1, len(df.drop_duplicates(list(grid)))) if grid else 1
+    print(
+        f"{args.out}: {df['seed'].nunique()} seeds x {points} grid points, {len(df)} rows; "
+        "rerunning resumes, skipping finished runs"
+    )
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from . import api
 
@@ -171,6 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="tidy CSV of the learning history")
     t.add_argument("--save", help="npz file of the learned table or network")
     t.set_defaults(func=_cmd_train)
+
+    w = sub.add_parser("sweep", help="seeds x a config grid, one CSV per run, resumable")
+    w.add_argument("algo")
+    w.add_argument("env")
+    w.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    w.add_argument("--seed", type=int, default=0, help="first seed")
+    w.add_argument("--grid", action="append", metavar="KEY=V1,V2", help="swept config field")
+    w.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed config field")
+    w.add_argument("--env-opt", action="append", metavar="KEY=VALUE", help="env option")
+    w.add_argument("--out", required=True, help="directory of per-run CSV files")
+    w.set_defaults(func=_cmd_sweep)
 
     e = sub.add_parser("evaluate", help="run a saved policy greedily")
     e.add_argument("file")
