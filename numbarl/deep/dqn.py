@@ -647,7 +647,7 @@ def qnet_work(net: QNet, batch: int) -> QWork:
     return QWork(_mlp_workspace(net.torso, batch), np.zeros(off[11]), off)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # called with 11 literal ``k``: one compile each if not inlined
 def _view(work: QWork, k: int, rows: int, width: int) -> np.ndarray:
     """Buffer k of ``work`` as a C-contiguous float64[rows, width]."""
     start = work.off[k]
@@ -1001,7 +1001,9 @@ def dqn_epsilon(hp: DQNHyper, step: int) -> float:
     return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.exploration_steps, step)
 
 
-@njit(cache=True)
+# Inlined (Numba IR) into dqn_run_control: as a separate compiled function its LLVM module
+# re-optimises all of dqn_update again (~3 s of a cold compile); the Gym path calls it as usual.
+@njit(cache=True, inline="always")
 def dqn_observe(
     hp: DQNHyper,
     net: QNet,

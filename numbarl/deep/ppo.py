@@ -47,6 +47,7 @@ from numbarl.deep.rollout import (
     env_info,
     grad_views,
     params_finite,
+    permutation,
 )
 from numbarl.nn import (
     AdamState,
@@ -447,10 +448,15 @@ def ppo_update(
     n_out = policy.actor_layout[policy.actor_layout.shape[0] - 1, 1]
     old_log_std = policy.log_std.copy()
     old_out = np.zeros((batch, n_out))
+    # Element loops rather than ``a[i] = b`` array assignments here: each of those compiles
+    # Numba's shape-error formatting (~3 s of a cold compile).
     if hp.variant == KL:  # pi_old's outputs, for KL[pi_old, pi]
-        old_out[:] = mlp_forward(
+        out0 = mlp_forward(
             policy.actor, policy.actor_layout, act, obs, mlp_workspace(policy.actor_layout, batch)
         )
+        for i in range(batch):
+            for c in range(n_out):
+                old_out[i, c] = out0[i, c]
     mb = batch // hp.n_minibatches
     ws_a = mlp_workspace(policy.actor_layout, mb)
     ws_c = mlp_workspace(policy.critic_layout, mb)
@@ -469,17 +475,20 @@ def ppo_update(
     sums = np.zeros(5)
     count = 0
     for _ in range(hp.n_epochs):
-        perm = rng.permutation(batch)
+        perm = permutation(rng, batch)
         for k in range(hp.n_minibatches):
             for j in range(mb):
                 s = perm[k * mb + j]
-                xb[j] = obs[s]
-                ab[j] = actions[s]
+                for c in range(d):
+                    xb[j, c] = obs[s, c]
+                for c in range(a_dim):
+                    ab[j, c] = actions[s, c]
                 lpb[j] = old_logp[s]
                 advb[j] = adv[s]
                 retb[j] = ret[s]
                 vb[j] = old_v[s]
-                ob[j] = old_out[s]
+                for c in range(n_out):
+                    ob[j, c] = old_out[s, c]
             if hp.norm_adv and mb > 1:
                 mean = advb.mean()
                 std = np.sqrt(((advb - mean) ** 2).sum() / (mb - 1))  # torch's unbiased std
