@@ -84,7 +84,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.np.random.random_methods import random_interval
+
+try:  # Numba's internal bounded-integer draw (NumPy's algorithm); private, so guarded
+    from numba.np.random.random_methods import random_interval
+except ImportError:  # pragma: no cover - other Numba versions: fall back to rng.permutation
+    random_interval = None
 
 from numbarl.envs.control import ControlEnv
 from numbarl.envs.control.dispatch import (
@@ -620,6 +624,8 @@ def permutation(rng: np.random.Generator, n: int) -> np.ndarray:
     """int64[n]: ``rng.permutation(n)``, the same draws bit for bit (NumPy's Fisher-Yates over
     ``random_interval``). Numba's own ``permutation`` goes through its N-d ``shuffle`` (swapaxes,
     transpose, shape-error formatting), which cost ~5 s of every cold compile of a caller."""
+    if random_interval is None:
+        return rng.permutation(n)
     perm = np.arange(n)
     for i in range(n - 1, 0, -1):
         j = np.int64(random_interval(rng.bit_generator, i))
