@@ -26,17 +26,17 @@ _TABULAR_CONTROL = {
 }
 
 
-def _deep(module: str) -> dict[str, dict]:
+def _deep(module: str, table: str = "TUNED") -> dict:
     """A deep learner's per-env table (kept beside its algorithm, as rl-zoo keeps one file per
     algorithm)."""
     import importlib
 
-    return importlib.import_module(f"numbarl.deep.{module}").TUNED
+    return getattr(importlib.import_module(f"numbarl.deep.{module}"), table)
 
 
 _PPO = _deep("ppo")
 _DQN = _deep("dqn")
-_RAINBOW = __import__("numbarl.deep.dqn", fromlist=["RAINBOW"]).RAINBOW
+_RAINBOW = _deep("dqn", "RAINBOW")
 
 TUNED: dict[str, dict[str, dict]] = {
     "ppo": _PPO,
