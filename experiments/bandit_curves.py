@@ -1,0 +1,115 @@
+"""Shared by the Chapter 2 scripts (bandit_*.py): play a set of bandit methods on one testbed
+and turn the runs into the tidy per-step table and the book's two-panel figure.
+
+Not an experiment script itself (it defines no ``NAME``). Per-step CSVs hold the mean over runs
+and its standard error rather than one row per run and step (2,000 runs x 1,000 steps x 3
+methods would be 6 million rows): columns ``algorithm, label, <config fields>, step,
+average_reward, reward_se, optimal_action, optimal_se, runs, seed``, with ``optimal_action`` in
+percent. Every method's runs use the same spawned seeds, so curves compare on the same tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import common
+import numpy as np
+import pandas as pd
+
+from numbarl.bandits import (
+    BanditConfig,
+    BanditRuns,
+    EpsilonGreedyConfig,
+    GradientBanditConfig,
+    Testbed,
+    UCBConfig,
+    run_bandit,
+)
+
+ALGORITHM = {
+    EpsilonGreedyConfig: "epsilon_greedy",
+    UCBConfig: "ucb",
+    GradientBanditConfig: "gradient_bandit",
+}
+CONFIG_COLUMNS = ("epsilon", "step_size", "initial", "c", "alpha", "baseline")
+
+
+def simulate(
+    settings: Mapping[str, BanditConfig], testbed: Testbed, runs: int, seed: int
+) -> dict[str, BanditRuns]:
+    """``{label: BanditRuns}``: every setting over the same ``runs`` spawned seeds."""
+    return {label: run_bandit(cfg, testbed, runs, seed) for label, cfg in settings.items()}
+
+
+def config_columns(cfg: BanditConfig) -> dict:
+    """Every column of `CONFIG_COLUMNS`: the config's value, NaN where it has no such field."""
+    fields = cfg._asdict()
+    return {c: fields.get(c, np.nan) for c in CONFIG_COLUMNS}
+
+
+def mean_se(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over axis 0 and its standard error (ddof 1; 0 for a single run)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    se = x.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(x.shape[1:])
+    return x.mean(axis=0), se
+
+
+def per_step_table(
+    settings: Mapping[str, BanditConfig],
+    results: Mapping[str, BanditRuns],
+    seed: int,
+    every: int = 1,
+) -> pd.DataFrame:
+    """Tidy per-step means over runs (every ``every``-th step, from step 1)."""
+    frames = []
+    for label, cfg in settings.items():
+        res = results[label]
+        runs, steps = res.rewards.shape
+        reward, reward_se = mean_se(res.rewards)
+        optimal, optimal_se = mean_se(res.optimal)
+        idx = np.arange(0, steps, every)
+        frame = pd.DataFrame(
+            {
+                "algorithm": ALGORITHM[type(cfg)],
+                "label": label,
+                **config_columns(cfg),
+                "step": idx + 1,
+                "average_reward": reward[idx],
+                "reward_se": reward_se[idx],
+                "optimal_action": 100.0 * optimal[idx],
+                "optimal_se": 100.0 * optimal_se[idx],
+                "runs": runs,
+                "seed": seed,
+            }
+        )
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def window_means(res: BanditRuns, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per run: (average reward, fraction of optimal actions) over steps ``first..last``
+    (1-based, inclusive), float64[runs] each."""
+    sl = slice(first - 1, last)
+    return res.rewards[:, sl].mean(axis=1), res.optimal[:, sl].mean(axis=1)
+
+
+def plot_two_panels(df: pd.DataFrame, title: str, panels: tuple[str, ...] = ("reward", "optimal")):
+    """The book's layout: average reward (top) and % optimal action (bottom) against steps,
+    one line per label in the table's order."""
+    fig, axes = common.new_figure(ncols=1, nrows=len(panels), size=(7.0, 3.6))
+    axes = np.atleast_1d(axes)
+    order = list(dict.fromkeys(df["label"]))
+    for ax, panel in zip(axes, panels, strict=True):
+        column, ylabel = (
+            ("average_reward", "Average reward")
+            if panel == "reward"
+            else ("optimal_action", "% Optimal action")
+        )
+        for label in order:
+            sub = df[df["label"] == label]
+            ax.plot(sub["step"], sub[column], label=label, linewidth=1.0)
+        common.finish_axes(ax, "Steps", ylabel, title if ax is axes[0] else None)
+        if panel == "optimal":
+            ax.set_ylim(0, 100)
+    return fig

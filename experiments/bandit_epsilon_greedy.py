@@ -1,0 +1,67 @@
+"""Figure 2.2: epsilon-greedy action-value methods with sample averages (Q1 = 0) on the
+10-armed testbed, epsilon in {0, 0.01, 0.1}: average reward and % optimal action per step,
+averaged over 2,000 runs of 1,000 steps (``numbarl.bandits``, all runs in one compiled call).
+
+CSV ``bandit_epsilon_greedy.csv``: per-step means over runs with standard errors (see
+``bandit_curves.py`` for the columns). The key numbers are averages over steps 501-1,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import bandit_curves as bc
+import common
+import pandas as pd
+
+from numbarl.bandits import EpsilonGreedyConfig, Testbed
+
+NAME = "bandit_epsilon_greedy"
+FIGURE = "Figure 2.2"
+RUNS = 2000
+TESTBED = Testbed(k=10, steps=1000)
+SETTINGS = {
+    "epsilon = 0 (greedy)": EpsilonGreedyConfig(epsilon=0.0),
+    "epsilon = 0.01": EpsilonGreedyConfig(epsilon=0.01),
+    "epsilon = 0.1": EpsilonGreedyConfig(epsilon=0.1),
+}
+WINDOW = (501, 1000)
+BOOK = "greedy optimal in about 1/3 of tasks; epsilon 0.1 best, about 1.35"
+
+
+def simulate(runs: int = RUNS, seed: int = 0):
+    """``{label: BanditRuns}`` for the three settings, same spawned seeds."""
+    return bc.simulate(SETTINGS, TESTBED, runs, seed)
+
+
+def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
+    """The per-step table of the figure."""
+    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed)
+
+
+def main(argv: Sequence[str] | None = None) -> common.Summary:
+    args = common.parse_args(argv, NAME, RUNS, __doc__)
+    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
+    fig = bc.plot_two_panels(df, "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed")
+    common.write_outputs(args.out, NAME, df, fig)
+    late = df[df["step"].between(*WINDOW)].groupby("label", sort=False)
+    reward = late["average_reward"].mean()
+    optimal = late["optimal_action"].mean()
+    labels = list(SETTINGS)
+    s = common.summary(
+        NAME,
+        FIGURE,
+        "steps 501-1000, eps 0/0.01/0.1: avg reward; greedy % optimal",
+        "/".join(f"{reward[lab]:.2f}" for lab in labels) + f"; {optimal[labels[0]]:.0f}%",
+        BOOK,
+        args.runs,
+        seconds,
+        **{f"reward_{SETTINGS[lab].epsilon}": float(reward[lab]) for lab in labels},
+        **{f"optimal_{SETTINGS[lab].epsilon}": float(optimal[lab]) for lab in labels},
+    )
+    print(common.summary_line(s))
+    return s
+
+
+if __name__ == "__main__":
+    main()
