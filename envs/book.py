@@ -135,6 +135,43 @@ def gridworld(size: int = 4) -> TabularMDP:
 
 
 # ---------------------------------------------------------------------------------------------
+# Chapter 3: the 5x5 gridworld with the special states A and B
+
+GRID5_A, GRID5_A_PRIME, GRID5_A_REWARD = (0, 1), (4, 1), 10.0
+GRID5_B, GRID5_B_PRIME, GRID5_B_REWARD = (0, 3), (2, 3), 5.0
+
+
+def gridworld_5x5() -> TabularMDP:
+    """The continuing gridworld of Example 3.5 (Figures 3.2 and 3.5): 5 x 5 cells numbered
+    row-major (``state = row * 5 + col``, row 0 at the top), actions 0=up(north) 1=right(east)
+    2=down(south) 3=left(west). A move off the grid leaves the state unchanged with reward -1;
+    every action from A (0, 1) moves to A' (4, 1) with +10, from B (0, 3) to B' (2, 3) with +5;
+    every other move gives 0. No terminal state and no time limit, so use gamma < 1 (the book:
+    0.9) and a time limit of your own for episodes. Starts uniformly over the 25 cells."""
+    name = "Gridworld5x5-v0"
+    n = 5
+    S = n * n
+    special = {
+        GRID5_A: (GRID5_A_PRIME, GRID5_A_REWARD),
+        GRID5_B: (GRID5_B_PRIME, GRID5_B_REWARD),
+    }
+    P: dict = {}
+    for s in range(S):
+        row, col = divmod(s, n)
+        P[s] = {}
+        for a, (dr, dc) in enumerate(MOVES):
+            if (row, col) in special:
+                (r2, c2), reward = special[(row, col)]
+            elif 0 <= row + dr < n and 0 <= col + dc < n:
+                (r2, c2), reward = (row + dr, col + dc), 0.0
+            else:
+                (r2, c2), reward = (row, col), -1.0
+            P[s][a] = [(1.0, r2 * n + c2, reward, False)]
+    start = np.full(S, 1.0 / S)
+    return from_transitions(P, S, 4, start, terminal=np.zeros(S, dtype=bool), name=name)
+
+
+# ---------------------------------------------------------------------------------------------
 # Chapter 6: windy gridworld
 
 
@@ -280,6 +317,7 @@ __all__ = [
     "WINDY_START",
     "gamblers_problem",
     "gridworld",
+    "gridworld_5x5",
     "maximization_bias",
     "random_walk",
     "short_corridor",
