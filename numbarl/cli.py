@@ -3,6 +3,7 @@
     numbarl train ALGO ENV [--seed N] [--steps N] [--episodes N] [--set key=value ...]
                   [--env-opt key=value ...] [--out FILE.csv] [--save FILE.npz]
     numbarl sweep ALGO ENV --seeds N [--grid key=v1,v2 ...] [--set key=value ...] --out DIR
+                  [--workers N] [--backend local|ray] [--address HOST:PORT] [--eval-episodes N]
     numbarl evaluate FILE.npz [ENV] [--episodes N] [--seed N]
     numbarl algos [ALGO]
     numbarl envs
@@ -109,17 +110,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import sweep
-
+def _parse_grid(items: Sequence[str] | None) -> dict[str, list]:
     grid: dict[str, list] = {}
-    for item in args.grid or []:
+    for item in items or []:
         key, sep, values = item.partition("=")
-        if not sep or not key or not values:
-            raise ValueError(f"--grid expects key=v1,v2,..., got {item!r}")
-        grid[key.strip()] = [_literal(v.strip()) for v in values.split(",")]
+        if not sep or not key.strip() or not values.strip():
+            raise ValueError(f"--grid expects key=v1,v2,... with at least one value, got {item!r}")
+        grid[key.strip()] = [_literal(v.strip()) for v in values.split(",") if v.strip()]
+    return grid
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .sweep import SweepInterrupted, sweep
+
+    grid = _parse_grid(args.grid)
     fixed = _parse_pairs(args.set, "--set")
-    bar = _Bar(f"sweep {args.algo} on {args.env}")
+    bar = tqdm(desc=f"sweep {args.algo} on {args.env}", unit="run", disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
     try:
         df = sweep(
             args.algo,
@@ -127,18 +140,49 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             range(args.seed, args.seed + args.seeds),
             args.out,
             grid,
+            workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            eval_episodes=args.eval_episodes,
             env_options=_parse_pairs(args.env_opt, "--env-opt"),
-            progress=lambda done, total: bar(done / total),
+            progress=progress,
             **fixed,
         )
-    finally:
+    except (KeyboardInterrupt, SweepInterrupted) as exc:
         bar.close()
+        print(
+            f"numbarl: sweep interrupted ({exc or 'Ctrl-C'}); {bar.n} of {bar.total} runs are "
+            f"written in {args.out}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    bar.close()
     points = max(1, len(df.drop_duplicates(list(grid)))) if grid else 1
     print(
         f"{args.out}: {df['seed'].nunique()} seeds x {points} grid points, {len(df)} rows; "
         "rerunning resumes, skipping finished runs"
     )
+    if "final_return" in df.columns:
+        final = df.groupby("seed" if not grid else [*grid, "seed"])["final_return"].first()
+        line = (
+            f"final greedy return over {args.eval_episodes} fresh episodes: mean "
+            f"{final.mean():.3f} over {len(final)} runs"
+        )
+        threshold = _reward_threshold(args.env)
+        if threshold is not None:
+            line += f"; {int((final >= threshold).sum())} of {len(final)} reach {threshold:g}"
+        print(line)
     return 0
+
+
+def _reward_threshold(env: str) -> float | None:
+    """Gymnasium's reward_threshold for ``env`` (the 'solved' level), if it has one."""
+    try:
+        import gymnasium
+
+        return gymnasium.spec(env).reward_threshold
+    except Exception:
+        return None
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -214,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed config field")
     w.add_argument("--env-opt", action="append", metavar="KEY=VALUE", help="env option")
     w.add_argument("--out", required=True, help="directory of per-run CSV files")
+    w.add_argument(
+        "--workers", type=int, default=None, help="local processes (default: NUMBARL_THREADS/cores)"
+    )
+    w.add_argument("--backend", choices=("local", "ray"), default="local")
+    w.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)")
+    w.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=0,
+        help="evaluate each final policy on N fresh episodes (column final_return)",
+    )
     w.set_defaults(func=_cmd_sweep)
 
     e = sub.add_parser("evaluate", help="run a saved policy greedily")

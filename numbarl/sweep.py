@@ -1,24 +1,73 @@
 """Resumable sweeps: many seeds x a grid of config values, one tidy CSV per finished run.
 
-``sweep(algo, env, seeds, grid, out)`` trains every (config, seed) combination with
-``numbarl.train`` and writes each run's history atomically to ``out/<algo>__<env>__<key>.csv``,
-where ``<key>`` names the grid point and seed. A run whose file exists is skipped, so a sweep that
-is interrupted keeps every finished run and resumes where it stopped; `numbarl.results` reads the
+``sweep(algo, env, seeds, out, grid)`` trains every (config, seed) combination with
+``numbarl.train`` and writes each run's history to ``out/<algo>__<env>__<key>.csv``, where
+``<key>`` names the grid point and seed. A run whose file exists is skipped, so a sweep that is
+interrupted keeps every finished run and resumes where it stopped; `numbarl.results` reads the
 directory into one DataFrame.
+
+Where runs execute (``backend``):
+
+- ``"local"`` (default): ``workers`` processes on this machine (default: ``NUMBARL_THREADS`` or
+  every core; 1 runs in this process). Processes, not threads: the learners' compiled loops hold
+  the GIL (they are not ``nogil``), and measured on 2 cores, 10 PPO runs on CartPole took 1.72 s
+  one after another, 1.73 s on 2 threads and 0.89 s on 2 processes. Workers are started once
+  per sweep with the "forkserver" context (``spawn`` where there is none), load the compiled code
+  from Numba's disk cache (~1 s once per worker) and stay alive for every run.
+- ``"ray"``: every run is a Ray task (``ray.init(address)``; ``address=None`` reads
+  ``RAY_ADDRESS`` or starts a local Ray), so the same command uses a whole cluster.
+
+Either way the workers only compute: each run's history comes back to this process, which
+writes it atomically (`numbarl.results.write_csv`: a temporary file renamed into place), so the
+files are byte-identical whatever the backend or worker count, and an interruption (Ctrl-C,
+SIGTERM, a worker killed) leaves every finished run and no partial file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from . import api
 from .results import read_results, write_csv
+from .runs import default_threads
+
+__all__ = [
+    "EVAL_SEED_OFFSET",
+    "Job",
+    "JobResult",
+    "SweepInterrupted",
+    "grid_points",
+    "open_runner",
+    "run_job",
+    "run_path",
+    "sweep",
+]
+
+BACKENDS = ("local", "ray")
+# A run with seed s evaluates its final policy on episodes seeded EVAL_SEED_OFFSET + s: fresh
+# episodes, never the ones it trained on.
+EVAL_SEED_OFFSET = 1_000_000
+_RAY_INSTALL = 'Ray is not installed; install it with: pip install "numbarl[ray]"'
+
+
+class SweepInterrupted(RuntimeError):
+    """A sweep stopped early (Ctrl-C, SIGTERM, a worker died); finished runs are kept."""
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
@@ -29,7 +78,7 @@ def grid_points(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
             raise ValueError(f"grid[{key!r}] must be a sequence of values, got {values!r}")
         if len(list(values)) == 0:
-            raise ValueError(f"grid[{key!r}] is empty")
+            raise ValueError(f"grid[{key!r}] is empty: give at least one value")
     keys = list(grid)
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
@@ -44,6 +93,249 @@ def run_path(out: Path, algo: str, env: str, point: Mapping[str, Any], seed: int
     return out / f"{_slug(algo)}__{_slug(env)}__{_slug('_'.join(parts))}.csv"
 
 
+# --- one run: what a worker computes ------------------------------------------------------------
+
+
+class Job(NamedTuple):
+    """One (config, seed) run. ``eval_episodes`` > 0 also runs the final policy greedily on that
+    many fresh episodes (seeded ``EVAL_SEED_OFFSET + seed``)."""
+
+    algo: str
+    env: str
+    seed: int
+    config: dict[str, Any]
+    env_options: dict[str, Any] | None = None
+    eval_episodes: int = 0
+
+
+class JobResult(NamedTuple):
+    history: pd.DataFrame  # the run's tidy history (+ final_return, final_episodes columns)
+    seconds: float  # wall time of training in the worker (not written: it varies)
+
+
+def run_job(job: Job) -> JobResult:
+    """Train (and optionally evaluate) one run; pure computation, no files."""
+    t0 = time.perf_counter()
+    res = api.train(job.algo, job.env, seed=job.seed, env_options=job.env_options, **job.config)
+    seconds = time.perf_counter() - t0
+    history = res.history
+    if job.eval_episodes > 0:
+        returns = api.evaluate(res, None, int(job.eval_episodes), EVAL_SEED_OFFSET + job.seed)
+        history = history.assign(
+            final_return=float(np.mean(returns)), final_episodes=int(job.eval_episodes)
+        )
+    return JobResult(history, seconds)
+
+
+# --- runners: where jobs execute ------------------------------------------------------------------
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group; the parent alone handles it
+    (and stops the workers), so a worker never dies half way through returning a result."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _InProcess:
+    name = "local"
+
+    def __init__(self) -> None:
+        self.workers = 1
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult]]:
+        for i, job in enumerate(jobs):
+            yield i, run_job(job)
+
+    def close(self, error: bool = False) -> None:
+        pass
+
+
+class _ProcessPool:
+    """Worker processes kept alive across runs (and across ``run`` calls: tuning reuses them)."""
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("forkserver")
+            # The server imports numbarl once and every worker forks from it: measured on 2
+            # loaded cores, the first two runs took 2.3 s instead of 4.7-5.7 s.
+            ctx.set_forkserver_preload(["numbarl.sweep", "numbarl.algos"])
+        else:
+            ctx = multiprocessing.get_context("spawn")
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult]]:
+        futures: dict[Future, int] = {self.pool.submit(run_job, j): i for i, j in enumerate(jobs)}
+        broken: BaseException | None = None
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=futures.__getitem__):
+                try:
+                    result = fut.result()
+                except BrokenProcessPool as exc:
+                    broken = exc
+                    continue
+                yield futures[fut], result
+        if broken is not None:
+            raise SweepInterrupted(
+                f"a worker process died ({broken}); every finished run is kept, rerun to resume"
+            )
+
+    def close(self, error: bool = False) -> None:
+        if error:  # stop at once: pending runs are lost, finished ones are written already
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.join(timeout=5)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(_RAY_INSTALL) from None
+    return ray
+
+
+def check_ray_address(address: str, timeout: float = 3.0) -> None:
+    """Raise ValueError within ``timeout`` seconds if nothing answers at ``address``
+    (``HOST:PORT`` or ``ray://HOST:PORT``; ``auto`` and ``local`` are left to Ray)."""
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"Ray address must be HOST:PORT (e.g. 10.0.0.5:6379), got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ValueError(
+            f"Ray address {address!r} does not answer ({exc}); start the head node with "
+            "`ray start --head` and pass the address it prints"
+        ) from None
+
+
+class _Ray:
+    name = "ray"
+
+    def __init__(self, address: str | None) -> None:
+        ray = _import_ray()
+        self.ray = ray
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        self.started = not ray.is_initialized()
+        if self.started:
+            if address:
+                check_ray_address(address)
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(include_dashboard=False, log_to_driver=False)
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self.remote = ray.remote(num_cpus=1, max_retries=0)(run_job)
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult]]:
+        refs = {self.remote.remote(j): i for i, j in enumerate(jobs)}
+        self._pending = list(refs)
+        while self._pending:
+            done, self._pending = self.ray.wait(self._pending, num_returns=1)
+            for ref in done:
+                yield refs[ref], self.ray.get(ref)
+
+    def close(self, error: bool = False) -> None:
+        if error:
+            for ref in getattr(self, "_pending", []):
+                with contextlib.suppress(Exception):
+                    self.ray.cancel(ref, force=True)
+        if self.started:
+            self.ray.shutdown()
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_threads()
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    return int(workers)
+
+
+def _check_backend(backend: str, workers: int | None, address: str | None) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend == "local":
+        if address is not None:
+            raise ValueError("address only applies to backend='ray'")
+        _check_workers(workers)
+    if backend == "ray":
+        if workers is not None:
+            raise ValueError("workers only applies to backend='local'; Ray uses the cluster's CPUs")
+        _import_ray()
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address:
+            check_ray_address(address)
+
+
+@contextlib.contextmanager
+def open_runner(
+    backend: str = "local", workers: int | None = None, address: str | None = None, jobs: int = 0
+):
+    """A runner (``runner.run(jobs)`` yields ``(index, JobResult)`` as runs finish) kept open
+    for the block; on an exception (Ctrl-C included) workers are stopped at once. ``jobs``
+    caps the local worker count (no more processes than runs)."""
+    _check_backend(backend, workers, address)
+    if backend == "ray":
+        runner: Any = _Ray(address)
+    else:
+        n = _check_workers(workers)
+        n = min(n, jobs) if jobs > 0 else n
+        runner = _ProcessPool(n) if n > 1 else _InProcess()
+    try:
+        yield runner
+    except BaseException:
+        runner.close(error=True)
+        raise
+    runner.close()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt in the main thread for the block (so the cleanup that
+    Ctrl-C gets also runs on ``kill``); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Drop temporary files that a killed writer left (``.NAME.PID.HEX.tmp``, PID not alive)."""
+    for tmp in out.glob(".*.csv.*.tmp"):
+        parts = tmp.name.rsplit(".", 3)
+        try:
+            pid = int(parts[-3])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            tmp.unlink(missing_ok=True)
+        except PermissionError:
+            pass
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
 def sweep(
     algo: str,
     env: str,
@@ -51,6 +343,10 @@ def sweep(
     out: str | Path,
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    eval_episodes: int = 0,
     env_options: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
     **config: Any,
@@ -58,25 +354,53 @@ def sweep(
     """Train ``algo`` on ``env`` for every seed and grid point (fixed ``config`` fields apply to
     all), skipping runs already written to ``out``; returns every run's rows as one frame.
 
-    Every configuration is checked before the first run starts, so a typo in the grid fails at
-    once rather than after hours of finished runs. ``progress(done, total)`` is called per run."""
+    ``workers``: local processes (default ``NUMBARL_THREADS`` or the machine's cores);
+    ``backend="ray"`` runs each job as a Ray task on the cluster at ``address`` (default
+    ``RAY_ADDRESS``, else a local Ray). ``eval_episodes`` > 0 adds the columns
+    ``final_return`` (mean greedy return of the final policy over that many fresh episodes) and
+    ``final_episodes`` to each run's file.
+
+    Every configuration (and the backend) is checked before the first run starts, so a typo in
+    the grid fails at once rather than after hours of finished runs. ``progress(done, total)``
+    is called per run. An interruption raises KeyboardInterrupt or `SweepInterrupted` after the
+    workers are stopped; every finished run is on disk and rerunning resumes."""
     seeds = [api.check_seed(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
+    if grid is not None and not isinstance(grid, Mapping):
+        raise TypeError(f"grid must be a mapping of field -> values, got {type(grid).__name__}")
     points = grid_points(grid)
     overlap = sorted(set(config) & set(grid or {}))
     if overlap:
         raise ValueError(f"fields {overlap} are both fixed and swept; give each in one place")
+    if isinstance(eval_episodes, bool) or not isinstance(eval_episodes, int) or eval_episodes < 0:
+        raise ValueError(f"eval_episodes must be an integer >= 0, got {eval_episodes!r}")
     for point in points:  # validate everything first (raises ValueError/TypeError)
         api.build_config(algo, env, {**config, **point})
+    api.resolve_env(env, env_options)  # an unknown env or option fails here, not in a worker
+    _check_backend(backend, workers, address)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(point, seed) for point in points for seed in seeds]
-    for done, (point, seed) in enumerate(jobs, start=1):
-        path = run_path(out, algo, env, point, seed)
-        if not path.exists():
-            res = api.train(algo, env, seed=seed, env_options=env_options, **config, **point)
-            write_csv(res.history, path)
-        if progress is not None:
-            progress(done, len(jobs))
-    return read_results([run_path(out, algo, env, p, s) for p, s in jobs])
+    _remove_stale_temps(out)
+    runs = [
+        (point, seed, run_path(out, algo, env, point, seed)) for point in points for seed in seeds
+    ]
+    todo = [r for r in runs if not r[2].exists()]
+    done = len(runs) - len(todo)
+    if progress is not None:
+        progress(done, len(runs))
+    if todo:
+        jobs = [
+            Job(algo, env, seed, {**config, **point}, env_options, eval_episodes)
+            for point, seed, _ in todo
+        ]
+        with (
+            sigterm_as_interrupt(),
+            open_runner(backend, workers, address, jobs=len(jobs)) as runner,
+        ):
+            for i, result in runner.run(jobs):
+                write_csv(result.history, todo[i][2])
+                done += 1
+                if progress is not None:
+                    progress(done, len(runs))
+    return read_results([path for _, _, path in runs])

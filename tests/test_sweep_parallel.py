@@ -1,0 +1,139 @@
+"""Parallel sweeps: same bytes whatever the worker count; interruptions keep finished runs whole."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from numbarl.cli import main
+from numbarl.sweep import sweep
+
+GRID = {"alpha": [0.2, 0.5]}
+# epsilon = 1 walks at random on the cliff: ~0.1 s per run, long enough to interrupt mid-sweep.
+SLOW = ["--set", "episodes=300", "--set", "epsilon=1.0", "--grid", "alpha=0.2,0.5"]
+
+
+def _bytes(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_one_and_two_workers_write_identical_bytes(tmp_path):
+    one = sweep(
+        "q_learning", "CliffWalking-v1", range(3), tmp_path / "one", GRID, workers=1, episodes=30
+    )
+    two = sweep(
+        "q_learning", "CliffWalking-v1", range(3), tmp_path / "two", GRID, workers=2, episodes=30
+    )
+    a, b = _bytes(tmp_path / "one"), _bytes(tmp_path / "two")
+    assert len(a) == 6 and a == b
+    assert one.equals(two)
+
+
+def test_final_policy_evaluation_adds_run_columns(tmp_path):
+    df = sweep(
+        "q_learning", "CliffWalking-v1", [0, 1], tmp_path, workers=2, eval_episodes=3, episodes=300
+    )
+    finals = df.groupby("seed")[["final_return", "final_episodes"]].nunique()
+    assert (finals == 1).all().all()  # one value per run, repeated on its rows
+    assert set(df["final_episodes"]) == {3}
+    assert df["final_return"].between(-17.0, -13.0).all()  # greedy: the shortest path costs 13
+
+
+def _children() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            out.setdefault(ppid, []).append(int(entry.name))
+    return out
+
+
+def _workers(pid: int) -> list[int]:
+    """The sweep's worker processes: children of its forkserver, itself a child of ``pid``."""
+    tree = _children()
+    return [w for child in tree.get(pid, []) for w in tree.get(child, [])]
+
+
+def _start_sweep(out: Path, seeds: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "numbarl", "sweep", "q_learning", "CliffWalking-v1"]
+    cmd += ["--seeds", str(seeds), *SLOW, "--workers", "2", "--out", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_files(proc: subprocess.Popen, out: Path, n: int) -> None:
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*.csv"))) < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def _check_resumes(out: Path, reference: dict[str, bytes], seeds: int) -> None:
+    assert not [p for p in out.iterdir() if not p.name.endswith(".csv")]  # no temporary file
+    kept = _bytes(out)
+    assert 0 < len(kept) < len(reference), "the interruption should land mid-sweep"
+    assert all(kept[name] == reference[name] for name in kept)  # every kept file is whole
+    args = ["sweep", "q_learning", "CliffWalking-v1", "--seeds", str(seeds), *SLOW]
+    assert main([*args, "--workers", "1", "--out", str(out)]) == 0
+    assert _bytes(out) == reference
+
+
+SEEDS = 10  # 20 runs
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, bytes]:
+    ref = tmp_path_factory.mktemp("reference")
+    sweep(
+        "q_learning",
+        "CliffWalking-v1",
+        range(SEEDS),
+        ref,
+        GRID,
+        workers=1,
+        episodes=300,
+        epsilon=1.0,
+    )
+    return _bytes(ref)
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds worker processes through /proc")
+@pytest.mark.parametrize("how", ["kill_worker", "sigterm", "sigint"])
+def test_interrupted_sweep_keeps_whole_files_and_resumes(tmp_path, how, reference):
+    seeds = SEEDS
+    out = tmp_path / "out"
+    proc = _start_sweep(out, seeds)
+    _wait_for_files(proc, out, 3)
+    if how == "kill_worker":
+        workers = _workers(proc.pid)
+        assert workers, "no worker process found"
+        os.kill(workers[-1], signal.SIGKILL)
+    elif how == "sigterm":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == (1 if how == "kill_worker" else 130), err
+    assert "rerun the same command to resume" in err
+    _check_resumes(out, reference, seeds)
+
+
+def test_bad_sweep_input_exits_2_naming_the_problem(tmp_path, capsys):
+    base = ["sweep", "q_learning", "CliffWalking-v1", "--seeds", "2", "--out", str(tmp_path / "o")]
+    assert main([*base, "--grid", "alhpa=0.1,0.2"]) == 2
+    assert "unknown field(s) alhpa" in capsys.readouterr().err
+    assert main([*base, "--grid", "alpha="]) == 2
+    assert "--grid expects key=v1,v2" in capsys.readouterr().err
+    assert main([*base, "--workers", "0"]) == 2
+    assert "workers must be an integer >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing written
+    with pytest.raises(ValueError, match="is empty"):
+        sweep("q_learning", "CliffWalking-v1", [0], tmp_path / "o", {"alpha": []})
