@@ -18,7 +18,7 @@ $(STAMP_DEMO): pyproject.toml | $(PY)
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ray]"
 	touch $@ $(STAMP_DEMO)
 
 # torch is pinned to the CPU build held on these machines; never part of `make test`.
