@@ -4,6 +4,8 @@
                   [--env-opt key=value ...] [--out FILE.csv] [--save FILE.npz]
     numbarl sweep ALGO ENV --seeds N [--grid key=v1,v2 ...] [--set key=value ...] --out DIR
                   [--workers N] [--backend local|ray] [--address HOST:PORT] [--eval-episodes N]
+    numbarl tune ALGO ENV --trials N [--seeds K] [--objective final_return|steps_to_solve|...]
+                 [--workers N] [--backend ray] [--storage sqlite:///study.db] [--out FILE.csv]
     numbarl evaluate FILE.npz [ENV] [--episodes N] [--seed N]
     numbarl algos [ALGO]
     numbarl envs
@@ -185,6 +187,55 @@ def _reward_threshold(env: str) -> float | None:
         return None
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .tune import best_row, tune
+
+    bar = tqdm(
+        desc=f"tune {args.algo} on {args.env}", unit="trial", disable=not sys.stderr.isatty()
+    )
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        res = tune(
+            args.algo,
+            args.env,
+            args.trials,
+            seeds=args.seeds,
+            objective=args.objective,
+            eval_episodes=args.eval_episodes,
+            threshold=args.threshold,
+            seed=args.seed,
+            workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            storage=args.storage,
+            study_name=args.study_name,
+            out=args.out,
+            env_options=_parse_pairs(args.env_opt, "--env-opt"),
+            progress=progress,
+            **_parse_pairs(args.set, "--set"),
+        )
+    finally:
+        bar.close()
+    states = res.trials["state"].value_counts().to_dict()
+    best = res.study.best_trial
+    print(
+        f"{args.algo} on {args.env}: {len(res.trials)} trials "
+        f"({', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}); best trial "
+        f"{best.number}: {args.objective} = {res.best_value:.6g} (mean over {args.seeds} seeds)"
+    )
+    print("tuned-table row:")
+    print("    " + best_row(args.env, res.best_params))
+    if args.out:
+        print(f"wrote {args.out} (one row per trial)")
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from . import api
 
@@ -270,6 +321,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate each final policy on N fresh episodes (column final_return)",
     )
     w.set_defaults(func=_cmd_sweep)
+
+    u = sub.add_parser("tune", help="search configs with Optuna (seeded TPE, pruning, storage)")
+    u.add_argument("algo")
+    u.add_argument("env")
+    u.add_argument("--trials", type=int, required=True, help="trials the study should hold")
+    u.add_argument("--seeds", type=int, default=3, help="training seeds per trial")
+    u.add_argument(
+        "--objective",
+        choices=("final_return", "steps_to_solve", "seconds_to_solve"),
+        default="final_return",
+    )
+    u.add_argument("--eval-episodes", type=int, default=20, help="fresh episodes per final policy")
+    u.add_argument(
+        "--threshold", type=float, default=None, help="'solved' return (default: Gymnasium's)"
+    )
+    u.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler")
+    u.add_argument("--workers", type=int, default=None)
+    u.add_argument("--backend", choices=("local", "ray"), default="local")
+    u.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)")
+    u.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
+    u.add_argument("--study-name", default=None, help="default: ALGO-ENV-OBJECTIVE")
+    u.add_argument("--out", default=None, help="tidy CSV of every trial")
+    u.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed config field")
+    u.add_argument("--env-opt", action="append", metavar="KEY=VALUE", help="env option")
+    u.set_defaults(func=_cmd_tune)
 
     e = sub.add_parser("evaluate", help="run a saved policy greedily")
     e.add_argument("file")
