@@ -6,6 +6,8 @@
                   [--workers N] [--backend local|ray] [--address HOST:PORT] [--eval-episodes N]
     numbarl tune ALGO ENV --trials N [--seeds K] [--objective final_return|steps_to_solve|...]
                  [--workers N] [--backend ray] [--storage sqlite:///study.db] [--out FILE.csv]
+    numbarl plot DIR [--y eval_return] [--x step] [--by lr] [--out fig.png]
+    numbarl summarise DIR [--by COLUMN] [--last K] [--out table.csv]
     numbarl evaluate FILE.npz [ENV] [--episodes N] [--seed N]
     numbarl algos [ALGO]
     numbarl envs
@@ -236,6 +238,29 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plots import plot
+
+    path = plot(args.dir, args.y, args.x, args.by, args.out, smooth=args.smooth, title=args.title)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_summarise(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .plots import summarise_runs
+    from .results import write_csv
+
+    table = summarise_runs(args.dir, args.y, args.by, args.last)
+    with pd.option_context("display.width", 160, "display.max_columns", 50):
+        print(table.to_string(index=False))
+    if args.out:
+        write_csv(table, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from . import api
 
@@ -346,6 +371,24 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed config field")
     u.add_argument("--env-opt", action="append", metavar="KEY=VALUE", help="env option")
     u.set_defaults(func=_cmd_tune)
+
+    g = sub.add_parser("plot", help="mean curves with 95%% bootstrap bands of a results folder")
+    g.add_argument("dir")
+    g.add_argument("--y", default=None, help="value column (default: eval_return, else return)")
+    g.add_argument("--x", default=None, help="x column (default: step, else episode)")
+    g.add_argument("--by", action="append", metavar="COLUMN[,COLUMN]", help="one curve per group")
+    g.add_argument("--smooth", type=int, default=1, help="rolling mean over N points per run")
+    g.add_argument("--title", default=None)
+    g.add_argument("--out", default="fig.png", help="PNG file (default fig.png)")
+    g.set_defaults(func=_cmd_plot)
+
+    m = sub.add_parser("summarise", help="mean, sem, bootstrap CI, IQM and n over runs")
+    m.add_argument("dir")
+    m.add_argument("--y", default=None, help="value column (default: eval_return, else return)")
+    m.add_argument("--by", action="append", metavar="COLUMN[,COLUMN]", help="one row per group")
+    m.add_argument("--last", type=int, default=None, help="average each run's last K rows")
+    m.add_argument("--out", default=None, help="write the table as CSV")
+    m.set_defaults(func=_cmd_summarise)
 
     e = sub.add_parser("evaluate", help="run a saved policy greedily")
     e.add_argument("file")
