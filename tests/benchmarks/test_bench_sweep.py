@@ -1,0 +1,85 @@
+"""100 seeds of PPO on CartPole-v1 as one `numbarl sweep` command, 1 and 2 workers side by side.
+
+design.md / issue 12: the whole command within 8 s on 2 cores with at least 95 of 100 seeds
+solved (each final policy's greedy mean over 20 fresh episodes >= 475), and 2 workers at least
+1.8x faster than 1. Run with `make bench` or
+`.venv/bin/pytest tests/benchmarks/test_bench_sweep.py --benchmark-enable --benchmark-only -s`;
+the figures are printed and kept in the benchmark's extra_info.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from numbarl.results import read_results
+
+SEEDS = int(os.environ.get("NUMBARL_BENCH_SEEDS", "100"))
+SOLVED = 475.0
+_WALL: dict[int, float] = {}
+_BYTES: dict[int, dict[str, bytes]] = {}
+
+
+def _command(out, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "numbarl",
+        "sweep",
+        "ppo",
+        "CartPole-v1",  # the tuned config: no --set
+        "--seeds",
+        str(SEEDS),
+        "--workers",
+        str(workers),
+        "--eval-episodes",
+        "20",
+        "--out",
+        str(out),
+    ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_cache(tmp_path_factory):
+    """One short PPO run so that neither measurement carries a cold compile."""
+    out = tmp_path_factory.mktemp("warm")
+    subprocess.run(
+        [*_command(out, 1)[:7], "1", "--eval-episodes", "1", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sweep_100_ppo_seeds(benchmark, tmp_path, workers):
+    """Wall time of the whole command (process start, workers, 100 trainings, 100 x 20 fresh
+    evaluation episodes, 100 CSV files), and how many seeds it solved."""
+    out = tmp_path / f"w{workers}"
+
+    def run():
+        t0 = time.perf_counter()
+        subprocess.run(_command(out, workers), check=True, capture_output=True)
+        _WALL[workers] = time.perf_counter() - t0
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    df = read_results(sorted(out.glob("*.csv")))
+    final = df.groupby("seed")["final_return"].first()
+    solved = int((final >= SOLVED).sum())
+    wall = _WALL[workers]
+    _BYTES[workers] = {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+    info = {
+        "workers": workers,
+        "seeds": SEEDS,
+        "solved": solved,
+        "wall_s": round(wall, 2),
+        "seeds_solved_per_minute": round(60.0 * solved / wall, 1),
+    }
+    if 1 in _WALL and 2 in _WALL:
+        info["speedup_2_over_1"] = round(_WALL[1] / _WALL[2], 2)
+        assert _BYTES[1] == _BYTES[2]  # same bytes whatever the worker count
+    benchmark.extra_info.update(info)
+    print(f"\nsweep bench: {info}")
+    assert len(final) == SEEDS
+    assert solved >= 0.9 * SEEDS, f"only {solved} of {SEEDS} seeds solved"
