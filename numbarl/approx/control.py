@@ -441,3 +441,26 @@ def differential_sarsa(cfg, rng):
         q[free, priority, a] += cfg.alpha * delta
         free, priority, a = free_next, priority_next, a_next
     return q, r_bar, visits
+
+
+# ---------------------------------------------------------------------------------------------
+# Many seeded runs (numbarl.runs.run_many: run i gets the i-th spawned generator)
+
+
+def sarsa_many(runs: int, seed: int, **config: float) -> np.ndarray:
+    """Steps per episode int64[runs, episodes] of `n_step_sarsa` with `SarsaConfig` fields."""
+    from numbarl.runs import run_many
+
+    cfg = make_sarsa_config(**config)
+    none = np.zeros(0, dtype=np.int64)
+    grid = np.zeros(0)
+    return run_many(n_step_sarsa, runs, seed, cfg, none, grid, grid)[0]
+
+
+def sarsa_lambda_many(runs: int, seed: int, **config: float) -> np.ndarray:
+    """Steps per episode int64[runs, episodes] of `sarsa_lambda` with `SarsaLambdaConfig`
+    fields (``trace`` by name or number)."""
+    from numbarl.runs import run_many
+
+    cfg = make_sarsa_lambda_config(**config)
+    return run_many(sarsa_lambda, runs, seed, cfg)[0]

@@ -2,9 +2,11 @@
 its tile coding (8 tilings of 8 x 8 tiles over position and velocity, the book's ``tiles()``).
 
 The dynamics equal Gymnasium's MountainCar-v0 apart from its 200-step time limit (the book has
-none): velocity += 0.001 (a - 1) - 0.0025 cos(3 position), clipped to [-0.07, 0.07]; position
-+= velocity, clipped to [-1.2, 0.5]; velocity is zeroed when the car hits the left wall; reward
--1 per step; the episode ends at position >= 0.5; starts at position ~ U[-0.6, -0.4), velocity 0.
+none) and the position bound at the goal (the book's 0.5; Gymnasium's 0.6, so only the
+terminal position differs): velocity += 0.001 (a - 1) - 0.0025 cos(3 position), clipped to
+[-0.07, 0.07]; position += velocity, clipped to [-1.2, 0.5]; velocity is zeroed when the car
+hits the left wall; reward -1 per step; the episode ends at position >= 0.5; starts at
+position ~ U[-0.6, -0.4), velocity 0.
 
 A learner uses three functions, so another env with discrete actions and a 2-D state can replace
 them: ``reset(rng) -> (x, v)``, ``step(x, v, a) -> (x, v, reward, terminated)`` and

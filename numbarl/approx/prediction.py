@@ -218,3 +218,30 @@ def random_walk_truth(n_states: int = N_STATES, jump: int = JUMP) -> tuple[np.nd
     mu = np.zeros(n + 2)
     mu[1:-1] = eta / eta.sum()
     return v_full, mu
+
+
+METHODS = {"gradient_mc": gradient_mc, "semi_gradient_td": semi_gradient_td}
+
+
+def evaluate_many(
+    method: str,
+    table: tuple[np.ndarray, np.ndarray, int],
+    runs: int,
+    seed: int,
+    truth: np.ndarray,
+    weights: np.ndarray,
+    **config: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``runs`` seeded runs of ``method`` ("gradient_mc" or "semi_gradient_td") with the
+    feature table ``(idx, val, n_features)``: (w float64[R, d], error float64[R, K],
+    visits int64[R, n + 2]); run i uses the i-th generator spawned from ``seed``
+    (`numbarl.runs.run_many`), so every setting sees the same walks."""
+    from numbarl.runs import run_many
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    cfg = make_config(**config)
+    idx, val, n_features = table
+    if idx.shape[0] != cfg.n_states + 2 or truth.shape[0] != cfg.n_states + 2:
+        raise ValueError(f"the feature table and truth need n_states + 2 = {cfg.n_states + 2} rows")
+    return run_many(METHODS[method], runs, seed, idx, val, int(n_features), cfg, truth, weights)
