@@ -22,7 +22,7 @@ Run ``i`` uses the ``i``-th generator spawned from ``np.random.SeedSequence(seed
 whatever the number of runs. The Python entry point is `run_bandit(config, testbed, runs, seed)`.
 
 Random-number order within a step (part of the same-seed contract): epsilon-greedy draws one
-uniform for exploration (only when epsilon > 0), then an integer for the random arm or a uniform
+uniform for exploration (only when epsilon > 0), then a uniform for the random arm or one
 when the greedy arm is tied; UCB draws a uniform only on ties; the gradient bandit draws one
 uniform to sample from its soft-max; then the reward's normal, then (nonstationary) the k walk
 normals in arm order. The true values are drawn at the start of a run, k normals in arm order.
@@ -31,6 +31,8 @@ normals in arm order. The true values are drawn at the start of a run, k normals
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
@@ -38,7 +40,6 @@ from numba import njit, prange
 from numba.typed import List
 
 from numbarl.runs import spawn_rngs
-from numbarl.tabular.policies import epsilon_greedy
 
 
 class Testbed(NamedTuple):
@@ -112,37 +113,47 @@ def ucb_action(
     """argmax_a Q(a) + c sqrt(ln t / N(a)) at step ``t`` (1-based), an arm with N(a) = 0 being
     maximising (eq. 2.10); ties, untried arms included, are broken uniformly at random.
     ``scores`` float64[k] is scratch space."""
-    log_t = math.log(t)
+    scale = c * math.sqrt(math.log(t))  # c sqrt(ln t / N) = scale / sqrt(N): one log per step
     for a in range(q.shape[0]):
         if n[a] == 0:
             scores[a] = np.inf
         else:
-            scores[a] = q[a] + c * math.sqrt(log_t / n[a])
+            scores[a] = q[a] + scale / math.sqrt(n[a])
     return _argmax_random_all(scores, rng)
 
 
 @njit(cache=True, inline="always")
 def _argmax_random_all(values: np.ndarray, rng: np.random.Generator) -> int:
-    """Argmax over all arms, ties broken uniformly at random (untried arms at inf tie)."""
+    """Argmax over all arms, ties broken uniformly at random (untried arms at inf tie); draws
+    one uniform only when there is a tie (as ``numbarl.tabular.policies.argmax_random``)."""
     best = values[0]
+    first = 0
     n_best = 1
     for a in range(1, values.shape[0]):
         if values[a] > best:
             best = values[a]
+            first = a
             n_best = 1
         elif values[a] == best:
             n_best += 1
     if n_best == 1:
-        for a in range(values.shape[0]):
-            if values[a] == best:
-                return a
+        return first
     j = int(rng.random() * n_best)
-    for a in range(values.shape[0]):
+    for a in range(first, values.shape[0]):
         if values[a] == best:
             if j == 0:
                 return a
             j -= 1
-    return 0
+    return first
+
+
+@njit(cache=True, inline="always")
+def epsilon_greedy_action(q: np.ndarray, epsilon: float, rng: np.random.Generator) -> int:
+    """With probability epsilon a uniformly random arm, else the greedy arm (random ties); the
+    same draws as ``numbarl.tabular.policies.epsilon_greedy`` with every arm allowed."""
+    if epsilon > 0.0 and rng.random() < epsilon:
+        return int(rng.random() * q.shape[0])
+    return _argmax_random_all(q, rng)
 
 
 @njit(cache=True, inline="always")
@@ -193,18 +204,23 @@ def draw_true_values(tb: Testbed, q_true: np.ndarray, rng: np.random.Generator) 
 
 
 @njit(cache=True, inline="always")
-def _is_optimal(q_true: np.ndarray, a: int) -> bool:
-    return q_true[a] >= q_true.max()
+def _pull(tb: Testbed, q_true: np.ndarray, a: int, rng: np.random.Generator) -> float:
+    """A reward N(q*(a), reward_std**2)."""
+    return q_true[a] + tb.reward_std * rng.standard_normal()
 
 
 @njit(cache=True, inline="always")
-def _pull_and_walk(tb: Testbed, q_true: np.ndarray, a: int, rng: np.random.Generator) -> float:
-    """Reward N(q*(a), reward_std**2); then, nonstationary, every q* takes its random-walk step."""
-    r = q_true[a] + tb.reward_std * rng.standard_normal()
-    if tb.walk_std > 0.0:
-        for b in range(q_true.shape[0]):
-            q_true[b] += tb.walk_std * rng.standard_normal()
-    return r
+def _walk(tb: Testbed, q_true: np.ndarray, best: float, rng: np.random.Generator) -> float:
+    """Nonstationary: every q*(b) takes its N(0, walk_std**2) step, arm by arm; returns the new
+    largest true value (``best`` unchanged when stationary)."""
+    if tb.walk_std <= 0.0:
+        return best
+    top = -np.inf
+    for b in range(q_true.shape[0]):
+        q_true[b] += tb.walk_std * rng.standard_normal()
+        if q_true[b] > top:
+            top = q_true[b]
+    return top
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,11 +241,12 @@ def play_epsilon_greedy(
     draw_true_values(tb, q_true, rng)
     q = np.full(k, cfg.initial)
     n = np.zeros(k, dtype=np.int64)
-    allowed = np.ones(k, dtype=np.bool_)
+    best = q_true.max()
     for t in range(tb.steps):
-        a = epsilon_greedy(q, allowed, cfg.epsilon, rng)
-        optimal[t] = _is_optimal(q_true, a)
-        r = _pull_and_walk(tb, q_true, a, rng)
+        a = epsilon_greedy_action(q, cfg.epsilon, rng)
+        optimal[t] = q_true[a] >= best
+        r = _pull(tb, q_true, a, rng)
+        best = _walk(tb, q_true, best, rng)
         rewards[t] = r
         sample_average_update(q, n, a, r, cfg.step_size)
 
@@ -245,10 +262,12 @@ def play_ucb(
     q = np.full(k, cfg.initial)
     n = np.zeros(k, dtype=np.int64)
     scores = np.empty(k)
+    best = q_true.max()
     for t in range(tb.steps):
         a = ucb_action(q, n, t + 1, cfg.c, scores, rng)
-        optimal[t] = _is_optimal(q_true, a)
-        r = _pull_and_walk(tb, q_true, a, rng)
+        optimal[t] = q_true[a] >= best
+        r = _pull(tb, q_true, a, rng)
+        best = _walk(tb, q_true, best, rng)
         rewards[t] = r
         sample_average_update(q, n, a, r, cfg.step_size)
 
@@ -268,11 +287,13 @@ def play_gradient(
     h = np.zeros(k)
     pi = np.empty(k)
     average = 0.0
+    best = q_true.max()
     for t in range(tb.steps):
         softmax(h, pi)
         a = sample_categorical(pi, rng.random())
-        optimal[t] = _is_optimal(q_true, a)
-        r = _pull_and_walk(tb, q_true, a, rng)
+        optimal[t] = q_true[a] >= best
+        r = _pull(tb, q_true, a, rng)
+        best = _walk(tb, q_true, best, rng)
         rewards[t] = r
         baseline = 0.0
         if cfg.baseline:
@@ -406,6 +427,34 @@ def typed_rngs(seed: int, runs: int) -> List:
     return rngs
 
 
+# Spawning 2,000 generators and boxing them into a typed List costs ~0.1 s, as much as playing a
+# setting; a figure plays many settings on the same seeds. So the last few lists are kept with
+# their generators' initial states, and a later call with the same (seed, runs) rewinds them
+# (5 us a generator) instead: the draws are exactly those of freshly spawned generators.
+_RNG_CACHE: OrderedDict[tuple[int, int], tuple[List, list, list]] = OrderedDict()
+_RNG_CACHE_SIZE = 4
+_RNG_LOCK = threading.Lock()
+
+
+def _fresh_rngs(seed: int, runs: int) -> List:
+    """`typed_rngs(seed, runs)`, rewound from the cache when it holds them. Call with
+    ``_RNG_LOCK`` held until the kernel using them returns."""
+    key = (int(seed), int(runs))
+    entry = _RNG_CACHE.get(key)
+    if entry is None:
+        gens = spawn_rngs(seed, runs)
+        states = [g.bit_generator.state for g in gens]
+        entry = (List(gens), [g.bit_generator for g in gens], states)
+        _RNG_CACHE[key] = entry
+        while len(_RNG_CACHE) > _RNG_CACHE_SIZE:
+            _RNG_CACHE.popitem(last=False)
+    else:
+        _RNG_CACHE.move_to_end(key)
+        for bit_generator, state in zip(entry[1], entry[2], strict=True):
+            bit_generator.state = state
+    return entry[0]
+
+
 def run_bandit(
     config: BanditConfig, testbed: Testbed | None = None, runs: int = 2000, seed: int = 0
 ) -> BanditRuns:
@@ -418,7 +467,10 @@ def run_bandit(
     cfg = check_config(config)
     tb = make_testbed(*(Testbed() if testbed is None else testbed))
     n = _int("run_bandit", "runs", runs, 1)
-    rewards, optimal = _KERNELS[type(cfg)](tb, cfg, typed_rngs(seed, n))
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"run_bandit: seed must be an integer >= 0, got {seed!r}")
+    with _RNG_LOCK:
+        rewards, optimal = _KERNELS[type(cfg)](tb, cfg, _fresh_rngs(seed, n))
     return BanditRuns(rewards, optimal)
 
 
@@ -431,6 +483,7 @@ __all__ = [
     "UCBConfig",
     "check_config",
     "draw_true_values",
+    "epsilon_greedy_action",
     "epsilon_greedy_runs",
     "gradient_runs",
     "gradient_update",
