@@ -27,12 +27,13 @@ from numbarl.runs import run_many
 NAME = "access_control"
 FIGURE = "Figure 10.5"
 RUNS = 1
+STEPS = 2_000_000
 BOOK_R_BAR = 2.31  # "The value learned for R-bar was about 2.31" (Figure 10.5's caption)
 
 
 def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """(policy and values, learned average reward float64[runs])."""
-    cfg = control.make_access_control_config()
+    cfg = control.make_access_control_config(steps=STEPS)
     q, r_bar, visits = run_many(control.differential_sarsa, runs, seed, cfg)
     frames = []
     free = np.arange(cfg.servers + 1)
