@@ -255,12 +255,12 @@ def test_figure_10_4_intermediate_n_beats_one_step() -> None:
 def test_figure_10_5_policy_accepts_8_and_rejects_1_when_busy() -> None:
     """Over 12 runs of 2 million steps, in the often-visited states (1-6 free servers, each
     seen over 4,000 times per run; the book's drop on the right comes from states seldom
-    seen): priority 8 is accepted, and priority 1 rejected with at most 2 free servers, in a
+    seen): priority 8 is accepted, and priority 1 rejected with at most 4 free servers, in a
     share of the (run, state) cells whose lower bound at Z SE is above 90% (measured: all);
     the learned average reward is between 2 and 3."""
     module = script("access_control")
     df, r_bar = module.run(12, SEED)
-    for priority, free_max, want in ((8, 6, 1), (1, 2, 0)):
+    for priority, free_max, want in ((8, 6, 1), (1, 4, 0)):
         cells = df[(df["priority"] == priority) & df["free_servers"].between(1, free_max)]
         share = float((cells["accept"] == want).mean())
         se = np.sqrt(max(share * (1 - share), 1.0 / len(cells)) / len(cells))
