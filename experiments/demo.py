@@ -45,6 +45,25 @@ def dp_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def parallel_sweep(out: Path) -> pd.DataFrame:
+    """A small parallel sweep (Q-learning on CliffWalking, 3 step sizes x 5 seeds on 2 worker
+    processes, one CSV per run under out/sweep_cliff/) and its learning curves as a PNG."""
+    from numbarl.plots import plot, summarise_runs
+    from numbarl.sweep import sweep
+
+    runs = out / "sweep_cliff"
+    t0 = time.perf_counter()
+    sweep("q_learning", "CliffWalking-v1", range(5), runs, {"alpha": [0.02, 0.1, 0.5]}, workers=2)
+    wall = time.perf_counter() - t0
+    fig = plot(runs, y="return", by="alpha", smooth=10, out=out / "sweep_cliff_alpha.png")
+    table = summarise_runs(runs, "return", by="alpha", last=50)
+    print(f"\nParallel sweep, 15 runs on 2 workers in {wall:.1f} s ({runs}/, {fig.name}):")
+    print("mean return of each run's last 50 episodes, over 5 seeds")
+    with pd.option_context("display.width", 140, "display.float_format", "{:.2f}".format):
+        print(table.to_string(index=False))
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="results")
@@ -61,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 140, "display.float_format", "{:.4f}".format):
         print("Exact dynamic programming (value iteration, gamma = 1):")
         print(table.to_string(index=False))
+    parallel_sweep(out)
 
     print("\nSutton & Barto experiments (book's runs unless --runs):", flush=True)
     summaries = common.run_all(out, runs=args.runs, seed=args.seed, names=args.only)

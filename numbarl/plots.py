@@ -177,7 +177,7 @@ def plot(
     groups = table.groupby(by, sort=True) if by else [((), table)]
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{b}={v}" for b, v in zip(by, key, strict=True)) or None
+        label = ", ".join(map(str, key)) or None  # the legend's title names the columns
         (line,) = ax.plot(group[x], group["mean"], label=label, lw=1.5)
         ax.fill_between(
             group[x], group["ci_low"], group["ci_high"], color=line.get_color(), alpha=0.2, lw=0
