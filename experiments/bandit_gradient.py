@@ -32,7 +32,7 @@ SETTINGS = {
     "alpha = 0.4, without baseline": GradientBanditConfig(alpha=0.4, baseline=False),
 }
 WINDOW = (501, 1000)
-BOOK = "with baseline well above without (about 80% vs 40-50% at alpha 0.1)"
+BOOK = "with baseline far above without, at both step sizes"
 
 
 def simulate(runs: int = RUNS, seed: int = 0):

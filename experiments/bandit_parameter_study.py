@@ -45,7 +45,7 @@ METHODS = {
         lambda x: EpsilonGreedyConfig(epsilon=0.0, step_size=0.1, initial=x),
     ),
 }
-BOOK = "UCB best (about 1.5); every method best at an intermediate parameter"
+BOOK = "UCB best; every method best at an intermediate parameter"
 
 
 def settings() -> list[tuple[str, str, int, object]]:
