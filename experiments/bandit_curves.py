@@ -66,19 +66,19 @@ def per_step_table(
     for label, cfg in settings.items():
         res = results[label]
         runs, steps = res.rewards.shape
-        reward, reward_se = mean_se(res.rewards)
-        optimal, optimal_se = mean_se(res.optimal)
         idx = np.arange(0, steps, every)
+        reward, reward_se = mean_se(res.rewards[:, ::every])
+        optimal, optimal_se = mean_se(res.optimal[:, ::every])
         frame = pd.DataFrame(
             {
                 "algorithm": ALGORITHM[type(cfg)],
                 "label": label,
                 **config_columns(cfg),
                 "step": idx + 1,
-                "average_reward": reward[idx],
-                "reward_se": reward_se[idx],
-                "optimal_action": 100.0 * optimal[idx],
-                "optimal_se": 100.0 * optimal_se[idx],
+                "average_reward": reward,
+                "reward_se": reward_se,
+                "optimal_action": 100.0 * optimal,
+                "optimal_se": 100.0 * optimal_se,
                 "runs": runs,
                 "seed": seed,
             }
