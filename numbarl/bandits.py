@@ -16,7 +16,8 @@ N(0, walk_std**2) step after each pull (Exercise 2.5; ``std=0.0`` starts them al
 Kernels (njit, ``cache=True``): one-step pieces (`sample_average_update`, `ucb_action`,
 `softmax`, `gradient_update`), a driver per family that plays one run into preallocated rows
 (`play_epsilon_greedy`, `play_ucb`, `play_gradient`) and a batched kernel per family that plays
-every run of a figure in one compiled call (`epsilon_greedy_runs`, `ucb_runs`, `gradient_runs`).
+every run of a figure in one compiled call (`epsilon_greedy_runs`, `ucb_runs`, `gradient_runs`;
+runs are spread over Numba's threads with ``prange``, each with its own generator).
 Run ``i`` uses the ``i``-th generator spawned from ``np.random.SeedSequence(seed)``
 (`numbarl.runs.spawn_rngs`), so the same seed gives the same bytes, and run ``i`` is the same
 whatever the number of runs. The Python entry point is `run_bandit(config, testbed, runs, seed)`.
@@ -465,6 +466,8 @@ def run_bandit(
     ``i``-th generator spawned from ``np.random.SeedSequence(seed)``: same seed, same bytes.
     Returns `BanditRuns` (rewards float64[runs, steps], optimal bool[runs, steps])."""
     cfg = check_config(config)
+    if testbed is not None and not isinstance(testbed, Testbed):
+        raise TypeError(f"testbed must be a Testbed or None, got {type(testbed).__name__}")
     tb = make_testbed(*(Testbed() if testbed is None else testbed))
     n = _int("run_bandit", "runs", runs, 1)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:

@@ -200,3 +200,7 @@ def test_bad_testbed_runs_and_config_type():
         B.run_bandit(B.UCBConfig(), runs=0)
     with pytest.raises(TypeError, match="EpsilonGreedyConfig"):
         B.run_bandit({"epsilon": 0.1})
+    with pytest.raises(TypeError, match="Testbed"):
+        B.run_bandit(B.UCBConfig(), {"k": 10})
+    with pytest.raises(ValueError, match="seed"):
+        B.run_bandit(B.UCBConfig(), runs=2, seed=-1)
