@@ -3,7 +3,8 @@ and turn the runs into the tidy per-step table and the book's two-panel figure.
 
 Not an experiment script itself (it defines no ``NAME``). Per-step CSVs hold the mean over runs
 and its standard error rather than one row per run and step (2,000 runs x 1,000 steps x 3
-methods would be 6 million rows): columns ``algorithm, label, <config fields>, step,
+methods would be 6 million rows): columns ``algorithm, label, env, testbed_<field>, <config
+fields>, step,
 average_reward, reward_se, optimal_action, optimal_se, runs, seed``, with ``optimal_action`` in
 percent. Every method's runs use the same spawned seeds, so curves compare on the same tasks.
 """
@@ -55,10 +56,16 @@ def mean_se(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0), se
 
 
+def testbed_columns(testbed: Testbed) -> dict:
+    """``env`` and the testbed's fields as ``testbed_<field>`` columns."""
+    return {"env": "k-armed testbed", **{f"testbed_{k}": v for k, v in testbed._asdict().items()}}
+
+
 def per_step_table(
     settings: Mapping[str, BanditConfig],
     results: Mapping[str, BanditRuns],
     seed: int,
+    testbed: Testbed,
     every: int = 1,
 ) -> pd.DataFrame:
     """Tidy per-step means over runs (every ``every``-th step, from step 1)."""
@@ -73,6 +80,7 @@ def per_step_table(
             {
                 "algorithm": ALGORITHM[type(cfg)],
                 "label": label,
+                **testbed_columns(testbed),
                 **config_columns(cfg),
                 "step": idx + 1,
                 "average_reward": reward,

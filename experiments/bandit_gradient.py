@@ -42,7 +42,7 @@ def simulate(runs: int = RUNS, seed: int = 0):
 
 def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
     """The per-step table of the figure."""
-    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed)
+    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed, TESTBED)
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:

@@ -9,8 +9,8 @@ powers of 2 (the book's ranges):
 26 settings x 2,000 runs x 1,000 steps; each setting's runs in one compiled call, every setting
 on the same spawned seeds (the same 2,000 tasks).
 
-CSV ``bandit_parameter_study.csv``: ``algorithm, parameter, value, log2_value, run,
-average_reward, seed`` (one row per setting and run).
+CSV ``bandit_parameter_study.csv``: ``algorithm, env, testbed_<field>, parameter, value,
+log2_value, run, average_reward, seed`` (one row per setting and run).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "algorithm": method,
+                    **bc.testbed_columns(TESTBED),
                     "parameter": param,
                     "value": 2.0**e,
                     "log2_value": e,
