@@ -49,10 +49,10 @@ LABELS = {"dyna_q": "Dyna-Q", "prioritized_sweeping": "Prioritized sweeping"}
 BOOK = "5-10x (text)"
 
 
-def run(runs: int = RUNS, seed: int = 0, factors=FACTORS) -> pd.DataFrame:
+def run(runs: int = RUNS, seed: int = 0, factors=None) -> pd.DataFrame:
     """Updates until the greedy path is within `TOLERANCE` of optimal, per size, method, run."""
     frames = []
-    for fr, fc in factors:
+    for fr, fc in FACTORS if factors is None else factors:
         maze = planning.maze_from_text(planning.DYNA_MAZE, fr, fc)
         optimal = planning.shortest_path_length(maze)
         stop = int(TOLERANCE * optimal)

@@ -12,8 +12,8 @@ same task, tasks on threads).
 Details the book leaves open: the reward of a transition is paid whether or not it ends the
 episode (so an expected update is ``mean_j [r_j + 0.9 max_a Q(s_j, a)]``); ties in the greedy
 choice go to the first action in the evaluation and are broken at random in the simulation; the
-value is measured every `EVAL_EVERY` updates of each panel (values of many states must be
-re-evaluated each time, so the b = 3 and b = 10 panels use a coarser grid).
+value is measured every ``eval_every`` updates of each panel (`PANELS`; values of many states
+must be re-evaluated each time, so the b = 3 and b = 10 panels use a coarser grid).
 
 The book: on-policy sampling is ahead early, most of all with b = 1 and many states; uniform
 updates catch up and pass it later (b = 1 and 3 with 1,000 states).
@@ -43,7 +43,6 @@ PANELS = (
     (1000, 10, 20_000, 1000),
     (10_000, 1, 200_000, 5000),
 )
-EVAL_EVERY = {(n, b): e for n, b, _, e in PANELS}
 TERMINATION = 0.1
 EPSILON = 0.1
 METHODS = ("uniform", "on_policy")
@@ -52,9 +51,10 @@ KEY = (1000, 1, 1000)  # states, branching, updates of the key number
 BOOK = "on-policy ahead early (figure)"
 
 
-def run(runs: int = RUNS, seed: int = 0, panels=PANELS) -> pd.DataFrame:
+def run(runs: int = RUNS, seed: int = 0, panels=None) -> pd.DataFrame:
+    """Start values per method, panel (`PANELS` unless given), task and evaluation point."""
     frames = []
-    for n_states, b, updates, every in panels:
+    for n_states, b, updates, every in PANELS if panels is None else panels:
         cfg = planning.make_trajectory_sampling_config(
             n_states=n_states,
             branching=b,
@@ -106,8 +106,9 @@ def plot(df: pd.DataFrame):
     return fig
 
 
-def key_values(df: pd.DataFrame, key=KEY) -> pd.Series:
-    n_states, b, updates = key
+def key_values(df: pd.DataFrame, key=None) -> pd.Series:
+    """Mean start value per method at `KEY` (states, branching, updates) unless given."""
+    n_states, b, updates = KEY if key is None else key
     sub = df[(df["n_states"] == n_states) & (df["branching"] == b) & (df["updates"] == updates)]
     return sub.groupby("method")["value"].mean()
 
