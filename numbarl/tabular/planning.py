@@ -751,9 +751,11 @@ def run_trajectory_sampling(cfg: TrajectorySamplingConfig, rng):
     )
     s = 0
     keep = 1.0 - cfg.termination
+    draws = np.empty(2 * cfg.eval_every)
     for point in range(1, n_points):
-        for _ in range(cfg.eval_every):
-            u = rng.random()
+        draws[:] = rng.random(draws.size)  # drawn in bulk: cheaper than one call per draw
+        for k in range(cfg.eval_every):
+            u = draws[2 * k]
             if u < cfg.epsilon:
                 a = 0 if u < 0.5 * cfg.epsilon else 1
             elif q[s, 0] == q[s, 1]:
@@ -761,7 +763,7 @@ def run_trajectory_sampling(cfg: TrajectorySamplingConfig, rng):
             else:
                 a = 0 if q[s, 0] > q[s, 1] else 1
             _expected_update(q, nxt, reward, s, a, cont)
-            u = rng.random()  # one draw: the episode ends, or which successor
+            u = draws[2 * k + 1]  # one draw: the episode ends, or which successor
             if u < cfg.termination:
                 s = 0
             else:
