@@ -10,7 +10,7 @@ from numbarl.sweep import grid_points, sweep
 
 def test_sweep_writes_one_file_per_run_and_resumes(tmp_path):
     grid = {"alpha": [0.1, 0.5]}
-    df = sweep("q_learning", "CliffWalking-v1", range(3), tmp_path, grid, episodes=20)
+    df = sweep("q_learning", "CliffWalking-v1", range(3), tmp_path, grid, workers=1, episodes=20)
     files = sorted(tmp_path.glob("*.csv"))
     assert len(files) == 6  # 2 alphas x 3 seeds
     assert len(df) == 6 * 20 and set(df["alpha"]) == {0.1, 0.5} and set(df["seed"]) == {0, 1, 2}
@@ -18,7 +18,7 @@ def test_sweep_writes_one_file_per_run_and_resumes(tmp_path):
     kept, lost = files[0], files[1]
     stamp = kept.stat().st_mtime_ns
     lost.unlink()
-    again = sweep("q_learning", "CliffWalking-v1", range(3), tmp_path, grid, episodes=20)
+    again = sweep("q_learning", "CliffWalking-v1", range(3), tmp_path, grid, workers=1, episodes=20)
     assert kept.stat().st_mtime_ns == stamp  # not recomputed
     assert lost.exists()  # recomputed
     key = ["alpha", "seed", "episode"]
