@@ -283,3 +283,61 @@ def test_configs_are_validated_and_cast() -> None:
         prediction.evaluate_many("td", (None, None, 1), 1, 0, np.zeros(3), np.zeros(3))
     cfg = control.make_sarsa_config(alpha=1, n=np.int32(2))
     assert isinstance(cfg.alpha, float) and type(cfg.n) is int
+
+
+def _book_sarsa_lambda(cfg: control.SarsaLambdaConfig, rng: np.random.Generator):
+    """The book's boxes, densely in NumPy: Sarsa(lambda) with binary features (p. 305; with
+    clearing, the other actions' traces at S are zeroed first) and true online Sarsa(lambda)
+    (p. 307), every weight and trace updated every step."""
+    nt = cfg.num_tilings
+    iht, memo = features.make_iht(cfg.iht_size, 4), mountain_car.make_memo(nt)
+    coords = mountain_car.scratch(nt)
+    w, z = np.zeros(cfg.iht_size), np.zeros(cfg.iht_size)
+    fs, fn = np.empty((3, nt), np.int64), np.empty((3, nt), np.int64)
+    gl, steps = cfg.gamma * cfg.lam, []
+    for _ in range(cfg.episodes):
+        x, v = mountain_car.reset(rng)
+        mountain_car.features(iht, memo, nt, x, v, coords, fs)
+        a = control.greedy_action(w[fs].sum(axis=1), cfg.epsilon, rng)
+        z[:], q_old, t = 0.0, 0.0, 0
+        while True:
+            x, v, r, terminated = mountain_car.step(x, v, a)
+            t += 1
+            done = terminated or t >= cfg.max_steps
+            f, a_next = fs[a].copy(), 0
+            if not done:
+                mountain_car.features(iht, memo, nt, x, v, coords, fn)
+                a_next = control.greedy_action(w[fn].sum(axis=1), cfg.epsilon, rng)
+            x_sa = np.zeros_like(w)
+            x_sa[f] = 1.0
+            if cfg.trace == control.TRUE_ONLINE:
+                q, q_next = w[f].sum(), 0.0 if done else w[fn[a_next]].sum()
+                delta = r + cfg.gamma * q_next - q
+                z = gl * z + (1.0 - cfg.alpha * gl * z[f].sum()) * x_sa
+                w = w + cfg.alpha * (delta + q - q_old) * z - cfg.alpha * (q - q_old) * x_sa
+                q_old = q_next
+            else:
+                delta = r - w[f].sum()
+                if cfg.trace == control.REPLACING_CLEARING:
+                    z[fs[[b for b in range(3) if b != a]].ravel()] = 0.0
+                z[f] = z[f] + 1.0 if cfg.trace == control.ACCUMULATING else 1.0
+                if not done:
+                    delta += cfg.gamma * w[fn[a_next]].sum()
+                w = w + cfg.alpha * delta * z
+                z = gl * z
+            if done:
+                break
+            fs[:], a = fn, a_next
+        steps.append(t)
+    return np.array(steps), w
+
+
+@pytest.mark.parametrize("trace", sorted(control.TRACES))
+def test_sarsa_lambda_equals_the_books_dense_algorithm(trace: str) -> None:
+    """Same episode lengths and (to rounding) the same weights as the book's algorithm run
+    densely, over two episodes (several thousand steps, lambda 0.9)."""
+    cfg = control.make_sarsa_lambda_config(alpha=0.5 / 8, lam=0.9, trace=trace, episodes=2)
+    steps, w = control.sarsa_lambda(cfg, np.random.default_rng(1))
+    ref_steps, ref_w = _book_sarsa_lambda(cfg, np.random.default_rng(1))
+    np.testing.assert_array_equal(steps, ref_steps)
+    np.testing.assert_allclose(w, ref_w, rtol=0, atol=1e-12)
