@@ -32,7 +32,7 @@ ALPHA = 0.3 / 8
 GRID = 41
 POSITIONS = np.linspace(-1.2, 0.5, GRID)
 VELOCITIES = np.linspace(-0.07, 0.07, GRID)
-BOOK = "cost-to-go up to about 100-120 steps after 9,000 episodes"
+BOOK = "one run's surfaces (no number given)"
 
 
 def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

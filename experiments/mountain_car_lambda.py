@@ -39,7 +39,7 @@ ALPHAS = {
     0.98: (0.2, 0.3, 0.4, 0.5, 0.6, 0.8),
     0.99: (0.1, 0.2, 0.3, 0.4, 0.5),
 }
-BOOK = "intermediate lambda (0.84-0.96) best, about 180-190 steps; lambda 0 about 220"
+BOOK = "an intermediate lambda best, lambda 0 worst"
 
 
 def lambda_frame(label: dict, steps: np.ndarray) -> pd.DataFrame:

@@ -33,7 +33,7 @@ ALPHAS = {
     8: (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     16: (0.1, 0.2, 0.3, 0.4, 0.5),
 }
-BOOK = "n = 4 or 8 best at an intermediate alpha (about 220 steps)"
+BOOK = "an intermediate n best, each at an intermediate alpha"
 
 
 def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:

@@ -28,7 +28,7 @@ EPISODES = 500
 TILINGS = 8
 ALPHAS = (0.1, 0.2, 0.5)  # times 1/8
 EARLY = 100
-BOOK = "alpha 0.5/8 fastest; about 120-130 steps per episode after 500 episodes"
+BOOK = "alpha 0.5/8 fastest"
 
 
 def steps_frame(label: dict, steps: np.ndarray) -> pd.DataFrame:
