@@ -280,6 +280,7 @@ def tune(
     study.sampler = optuna.samplers.TPESampler(seed=seed + done)
     todo = max(0, trials - done)
     train_seeds = list(range(seeds))
+    timed = objective == "seconds_to_solve"  # warm each worker first: no cache loading timed
 
     def write() -> None:
         if out is not None:
@@ -296,7 +297,7 @@ def tune(
             wave = max(1, runner.workers)
             for start in range(0, seeds, wave):
                 batch = train_seeds[start : start + wave]
-                jobs = [Job(algo, env, s, cfg, env_options, eval_episodes) for s in batch]
+                jobs = [Job(algo, env, s, cfg, env_options, eval_episodes, timed) for s in batch]
                 results = dict(runner.run(jobs))
                 for i in range(len(batch)):  # in seed order, whatever finished first
                     scores.append(score(objective, results[i], threshold or 0.0))
