@@ -117,8 +117,9 @@ def test_same_seed_same_csv_bytes_whatever_the_threads(
 def test_figure_8_2_planning_shortens_the_second_episode_and_all_reach_the_optimum() -> None:
     """30 runs: the second episode with 50 planning steps is shorter than without planning by
     more than Z standard errors (independent runs); the maze's optimum is 14 steps and no greedy
-    path is shorter; every setting ends at the same epsilon-greedy level (episodes 41-50 within
-    Z SE of each other, below 1.3 x 14); with planning, most greedy paths after 50 episodes are
+    path is shorter; over episodes 41-50 the mean episode is within 30% of the optimum with
+    planning and within 50% without (upper bounds at Z SE; epsilon-greedy exploration keeps it
+    above 14); with planning, most greedy paths after 50 episodes are
     the 14-step optimum (the rest take a 16- or 18-step detour whose last pairs epsilon-greedy
     exploration has not yet tried)."""
     module = script("dyna_maze")
@@ -130,10 +131,9 @@ def test_figure_8_2_planning_shortens_the_second_episode_and_all_reach_the_optim
     assert m0 - m50 > Z * np.hypot(s0, s50), (m0, m50)
     assert (greedy["greedy_steps"] >= 14).all()
     late = curves[curves["episode"] > 40].groupby(["planning_steps", "run"])["steps"].mean()
-    stats = {n: mean_se(late.loc[n]) for n in (0, 5, 50)}
-    for n in (0, 5, 50):
-        assert stats[n][0] < 1.3 * 14
-    assert abs(stats[0][0] - stats[50][0]) < Z * np.hypot(stats[0][1], stats[50][1])
+    for n, bound in ((0, 1.5), (5, 1.3), (50, 1.3)):
+        m, se = mean_se(late.loc[n])
+        assert m + Z * se < bound * 14, (n, m, se)
     planned = greedy[greedy["planning_steps"] > 0]
     assert (planned["greedy_steps"] == 14).mean() > 0.5
     assert (planned["greedy_steps"] <= 18).all()
