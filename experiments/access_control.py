@@ -10,7 +10,8 @@ The book shows one run: the greedy policy (accept or reject, by priority and fre
 the value of the best action, max_a q(s, a), against free servers for each priority.
 
 CSV ``access_control.csv``: ``run, priority, free_servers, accept (1/0, greedy), value
-(max_a q), visits``; the learned average reward is in the summary (``average_reward``).
+(max_a q; q(s, reject) with no free server, where rejecting is the only action), visits``;
+the learned average reward is in the summary (``average_reward``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
                         "priority": int(priority),
                         "free_servers": free,
                         "accept": ((qq[:, 1] > qq[:, 0]) & (free > 0)).astype(int),
-                        "value": qq.max(axis=1),
+                        # with no free server the only action is to reject
+                        "value": np.where(free > 0, qq.max(axis=1), qq[:, control.REJECT]),
                         "visits": visits[r][:, k],
                     }
                 )
