@@ -137,3 +137,13 @@ def test_bad_sweep_input_exits_2_naming_the_problem(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # nothing written
     with pytest.raises(ValueError, match="is empty"):
         sweep("q_learning", "CliffWalking-v1", [0], tmp_path / "o", {"alpha": []})
+
+
+def test_a_dead_writers_temporary_file_is_removed(tmp_path):
+    """A parent killed with SIGKILL mid-write leaves `.NAME.PID.HEX.tmp`; the rerun drops it."""
+    stale = tmp_path / ".q-learning__CliffWalking-v1__seed-0.csv.4194305.0a1b.tmp"  # > pid_max
+    stale.write_text("algorithm,env\nq_lear")
+    mine = tmp_path / f".other.csv.{os.getpid()}.0a1b.tmp"  # a live writer's file stays
+    mine.write_text("")
+    sweep("q_learning", "CliffWalking-v1", [0], tmp_path, workers=1, episodes=5)
+    assert not stale.exists() and mine.exists()
