@@ -1,8 +1,9 @@
 """One entry point over every algorithm: ``numbarl.train(algo, env, seed=0, **config)``.
 
-Each algorithm is an `AlgoSpec` in `ALGOS`: its config NamedTuple, the family module that runs it
+Each algorithm is a row of `numbarl.algos.ALGOS`: its config NamedTuple, the module hosting it
 and the environments it serves. Modules are imported lazily, so ``import numbarl`` stays light.
-A family module provides, for each algorithm name it hosts:
+A family module (``numbarl.tabular.train``, ``numbarl.deep.train``) provides, for each
+algorithm name it hosts:
 
 - ``run(algo, env, cfg, seed, progress) -> (arrays: dict[str, ndarray], history: dict[str, array])``
   where ``history`` holds equal-length columns (an x column ``episode`` or ``step`` and metrics);
@@ -13,30 +14,17 @@ from __future__ import annotations
 
 import importlib
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from . import config as _config
-
-
-class AlgoSpec(NamedTuple):
-    name: str
-    family: str  # module under numbarl that runs it, e.g. "tabular.train"
-    config: str  # "module:ClassName" of the config NamedTuple
-    env_kind: str  # "tabular" | "control" | "discrete" | "continuous"
-    summary: str
-    tuned: dict | None = None  # {env_id: {field: value}} used when the user sets nothing
-
-
-ALGOS: dict[str, AlgoSpec] = {}
-
-
-def register_algo(spec: AlgoSpec) -> None:
-    ALGOS[spec.name] = spec
+from .algos import ALGOS, AlgoSpec
+from .validation import check_seed
 
 
 def _load(ref: str):
@@ -45,7 +33,6 @@ def _load(ref: str):
 
 
 def algo_spec(algo: str) -> AlgoSpec:
-    _ensure_registered()
     if not isinstance(algo, str) or algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; known: {', '.join(sorted(ALGOS))}")
     return ALGOS[algo]
@@ -59,25 +46,17 @@ def config_class(algo: str) -> type:
 
 def algorithms() -> list[str]:
     """Names of every registered algorithm."""
-    _ensure_registered()
     return sorted(ALGOS)
 
 
 def tuned_defaults(algo: str, env_id: str | None) -> dict[str, Any]:
-    spec = algo_spec(algo)
-    if not spec.tuned:
+    tuned = algo_spec(algo).tuned
+    if not tuned:
         return {}
-    values = dict(spec.tuned.get("*", {}))  # the algorithm's own defaults on every env
+    values = dict(tuned.get("*", {}))  # the algorithm's own defaults on every env
     if env_id is not None:
-        values.update(spec.tuned.get(env_id, {}))
+        values.update(tuned.get(env_id, {}))
     return values
-
-
-def _env_id(env: Any) -> str | None:
-    if isinstance(env, str):
-        return env
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or getattr(env, "id", None)
 
 
 def resolve_env(env: Any, env_options: dict[str, Any] | None = None) -> tuple[Any, str]:
@@ -89,7 +68,7 @@ def resolve_env(env: Any, env_options: dict[str, Any] | None = None) -> tuple[An
         return envs.make(env, **(env_options or {})), env
     if env_options:
         raise ValueError("env_options only apply when env is given by name")
-    return env, _env_id(env) or type(env).__name__
+    return env, _config.env_id(env) or type(env).__name__
 
 
 @dataclass
@@ -130,9 +109,10 @@ class Result:
 
     @classmethod
     def load(cls, path: str | Path) -> Result:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["__meta__"]))
-            arrays = {k: data[k] for k in data.files if k != "__meta__"}
+        """A `Result` (arrays and config, no history) from a file `save` wrote. Anything else
+        raises ValueError naming the file; nothing is ever unpickled."""
+        path = Path(path)
+        meta, arrays = read_save(path)
         cfg = _config.make_config(config_class(meta["algorithm"]), meta["config"])
         import pandas as pd
 
@@ -145,6 +125,36 @@ class Result:
             history=pd.DataFrame(),
             env_options=meta.get("env_options", {}),
         )
+
+
+_META_KEYS = ("algorithm", "env", "seed", "config")
+
+
+def read_save(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metadata, arrays) of a numbarl save; ValueError naming ``path`` if it is not one (not an
+    .npz archive, no numbarl metadata, or object arrays, which are never unpickled)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    not_ours = (
+        f"{path} is not a numbarl save (an .npz written by Result.save or numbarl train --save)"
+    )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{not_ours}: it is not an .npz archive")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "__meta__" not in data.files:
+                raise ValueError(f"{not_ours}: it holds no numbarl metadata (__meta__)")
+            meta = json.loads(str(data["__meta__"]))
+            arrays = {k: data[k] for k in data.files if k != "__meta__"}
+    except (ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        if str(exc).startswith(not_ours):
+            raise
+        raise ValueError(f"{not_ours}: {exc}") from None
+    if not isinstance(meta, dict) or any(k not in meta for k in _META_KEYS):
+        raise ValueError(f"{not_ours}: its metadata lacks {', '.join(_META_KEYS)}")
+    if meta["algorithm"] not in ALGOS:
+        raise ValueError(f"{path}: saved by an unknown algorithm {meta['algorithm']!r}")
+    return meta, arrays
 
 
 def build_config(algo: str, env_id: str | None, overrides: dict[str, Any] | None = None):
@@ -166,12 +176,6 @@ def tidy_history(algo: str, env_name: str, seed: int, cfg: Any, columns: dict[st
         if k not in df.columns:
             df[k] = v
     return df
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def train(
@@ -218,13 +222,3 @@ def evaluate(
     env_obj, _ = resolve_env(res.env if env is None else env, opts)
     family = importlib.import_module(f"numbarl.{algo_spec(res.algorithm).family}")
     return family.evaluate(res.algorithm, res.arrays, env_obj, int(episodes), seed)
-
-
-_REGISTERED = False
-
-
-def _ensure_registered() -> None:
-    global _REGISTERED
-    if not _REGISTERED:
-        _REGISTERED = True
-        importlib.import_module("numbarl.algos")

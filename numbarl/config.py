@@ -12,13 +12,11 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, get_type_hints
 
-# (low, high, low_inclusive, high_inclusive); None = unbounded
-Range = tuple[float | None, float | None, bool, bool]
-
-_UNIT: Range = (0.0, 1.0, True, True)
-_POSITIVE: Range = (0.0, None, False, True)
-_AT_LEAST_ONE: Range = (1.0, None, True, True)
-_NON_NEGATIVE: Range = (0.0, None, True, True)
+from numbarl.validation import AT_LEAST_ONE as _AT_LEAST_ONE
+from numbarl.validation import NON_NEGATIVE as _NON_NEGATIVE
+from numbarl.validation import POSITIVE as _POSITIVE
+from numbarl.validation import UNIT as _UNIT
+from numbarl.validation import Range
 
 # Ranges implied by common field names.
 NAME_RANGES: dict[str, Range] = {
@@ -143,6 +141,34 @@ def make_config(cls: type[NamedTuple], overrides: dict[str, Any] | None = None, 
         ):
             raise ValueError(f"{cls.__name__}.{field} must be {describe_range(rng)}, got {value!r}")
     return cls(**out)
+
+
+def env_id(env: Any) -> str | None:
+    """The registered id of an env: the string itself, a Gymnasium env's ``spec.id`` or a
+    numbarl env's ``id`` (None if it has none)."""
+    if isinstance(env, str):
+        return env
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or getattr(env, "id", None)
+
+
+def merge_config(
+    cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict[str, Any]
+):
+    """A checked ``cls`` config: its defaults, then ``tuned[env id]`` when ``cfg`` is None or a
+    dict (dict values and ``overrides`` win). A ``cls`` instance given is re-checked as is."""
+    if isinstance(cfg, cls):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            article = "an" if cls.__name__[0] in "AEIOU" else "a"
+            raise TypeError(
+                f"cfg must be {article} {cls.__name__}, a dict or None, got {type(cfg).__name__}"
+            )
+        values = dict(tuned.get(env_id(env) or "", {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(cls, values)
 
 
 def config_table(cls: type[NamedTuple]) -> list[tuple[str, str, Any]]:

@@ -26,30 +26,21 @@ _TABULAR_CONTROL = {
 }
 
 
-def _deep(module: str, table: str = "TUNED") -> dict:
-    """A deep learner's per-env table (kept beside its algorithm, as rl-zoo keeps one file per
-    algorithm)."""
-    import importlib
+# Deep learners keep their per-env tables beside the algorithm (as rl-zoo keeps one file per
+# algorithm): ``algo -> (module under numbarl.deep, table name)``, imported only when asked for.
+_DEEP: dict[str, tuple[str, str]] = {
+    "ppo": ("ppo", "TUNED"),
+    "a2c": ("a2c", "TUNED"),
+    "trpo": ("trpo", "TUNED"),
+    "reinforce": ("reinforce", "TUNED"),
+    "offpolicy_pg": ("offpolicy_pg", "TUNED"),
+    "dqn": ("dqn", "TUNED"),
+    "ddpg": ("ddpg", "TUNED"),
+    "td3": ("td3", "TUNED"),
+    "sac": ("sac", "TUNED"),
+}
 
-    return getattr(importlib.import_module(f"numbarl.deep.{module}"), table)
-
-
-_PPO = _deep("ppo")
-_DQN = _deep("dqn")
-_RAINBOW = _deep("dqn", "RAINBOW")
-
-TUNED: dict[str, dict[str, dict]] = {
-    "ppo": _PPO,
-    "ppo_kl": {"*": {"variant": "kl"}}
-    | {env: row | {"variant": "kl"} for env, row in _PPO.items()},
-    "a2c": _deep("a2c"),
-    "trpo": _deep("trpo"),
-    "reinforce": _deep("reinforce"),
-    "offpolicy_pg": _deep("offpolicy_pg"),
-    "dqn": _DQN,
-    "rainbow": {"*": _RAINBOW} | {env: row | _RAINBOW for env, row in _DQN.items()},
-    "ddpg": _deep("ddpg"),
-    "td3": _deep("td3"),
+TABULAR: dict[str, dict[str, dict]] = {
     "q_learning": _TABULAR_CONTROL,
     "sarsa": _TABULAR_CONTROL,
     "expected_sarsa": _TABULAR_CONTROL,
@@ -65,3 +56,29 @@ TUNED: dict[str, dict[str, dict]] = {
         "ShortCorridor-v0": {"features": "action", "min_prob": 0.05, "alpha": 2.0**-12},
     },
 }
+
+
+def _deep(algo: str) -> dict | None:
+    if algo not in _DEEP:
+        return None
+    import importlib
+
+    module, table = _DEEP[algo]
+    return getattr(importlib.import_module(f"numbarl.deep.{module}"), table)
+
+
+def tuned_table(algo: str) -> dict[str, dict] | None:
+    """``{env_id: {field: value}}`` for ``algo`` (None if it has no tuned values); a deep
+    learner's module is imported only here."""
+    if algo in TABULAR:
+        return TABULAR[algo]
+    if algo == "ppo_kl":
+        ppo = _deep("ppo") or {}
+        return {"*": {"variant": "kl"}} | {env: row | {"variant": "kl"} for env, row in ppo.items()}
+    if algo == "rainbow":
+        import importlib
+
+        rainbow = importlib.import_module("numbarl.deep.dqn").RAINBOW
+        dqn = _deep("dqn") or {}
+        return {"*": rainbow} | {env: row | rainbow for env, row in dqn.items()}
+    return _deep(algo)

@@ -1,8 +1,8 @@
 """The deep-RL family behind ``numbarl.train``: each algorithm module (``ppo``, ``a2c``, ``trpo``,
-``reinforce``, ``offpolicy_pg``, ``dqn``, ``ddpg``, ``td3``) provides
+``reinforce``, ``offpolicy_pg``, ``dqn``, ``ddpg``, ``td3``, ...) provides
 ``train(env, cfg, seed, progress) -> (arrays, history)`` and
 ``evaluate(arrays, env, episodes, seed) -> float64[episodes]``; this module routes an algorithm
-name to its module."""
+name to the module its row of `numbarl.algos.ALGOS` names."""
 
 from __future__ import annotations
 
@@ -12,25 +12,15 @@ from typing import Any
 
 import numpy as np
 
-# algorithm name -> module under numbarl.deep
-MODULES = {
-    "ppo": "ppo",
-    "ppo_kl": "ppo",
-    "a2c": "a2c",
-    "trpo": "trpo",
-    "reinforce": "reinforce",
-    "offpolicy_pg": "offpolicy_pg",
-    "dqn": "dqn",
-    "rainbow": "dqn",
-    "ddpg": "ddpg",
-    "td3": "td3",
-}
+from numbarl.algos import ALGOS
 
 
 def module(algo: str):
-    if algo not in MODULES:
-        raise ValueError(f"unknown deep algorithm {algo!r}; known: {', '.join(MODULES)}")
-    return importlib.import_module(f"numbarl.deep.{MODULES[algo]}")
+    spec = ALGOS.get(algo)
+    if spec is None or spec.family != "deep.train":
+        known = ", ".join(name for name, s in ALGOS.items() if s.family == "deep.train")
+        raise ValueError(f"unknown deep algorithm {algo!r}; known: {known}")
+    return importlib.import_module(f"numbarl.{spec.module}")
 
 
 def run(algo: str, env: Any, cfg: Any, seed: int, progress: Callable[[float], None] | None):
