@@ -684,8 +684,14 @@ def greedy_start_value(q, nxt, reward, cont, v, tolerance, seen, order, greedy, 
                 seen[s2] = True
                 order[n] = s2
                 n += 1
+    reward_sum = np.empty(n)  # the policy's reward per reached state, summed over branches
     for k in range(n):
-        seen[order[k]] = False
+        s = order[k]
+        seen[s] = False
+        total = 0.0
+        for j in range(b):
+            total += reward[s, greedy[s], j]
+        reward_sum[k] = total
     factor = cont / (1.0 - cont)
     while True:
         lo = np.inf
@@ -695,8 +701,8 @@ def greedy_start_value(q, nxt, reward, cont, v, tolerance, seen, order, greedy, 
             a = greedy[s]
             total = 0.0
             for j in range(b):
-                total += reward[s, a, j] + cont * v[nxt[s, a, j]]
-            new = total / b
+                total += v[nxt[s, a, j]]
+            new = (reward_sum[k] + cont * total) / b
             d = new - v[s]
             lo = min(lo, d)
             hi = max(hi, d)
