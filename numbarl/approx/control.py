@@ -217,8 +217,13 @@ def n_step_sarsa(cfg, snapshots, xs, vs, rng):
     coords = mc.scratch(nt)
     feats = np.empty((mc.N_ACTIONS, nt), dtype=np.int64)
     q = np.empty(mc.N_ACTIONS)
-    chosen = np.empty((n + 1, nt), dtype=np.int64)  # tiles of (S_t, A_t), t mod n + 1
-    rewards = np.zeros(n + 1)  # R_t at t mod n + 1
+    # Ring buffers of a power-of-two length >= n + 1, indexed with t & mask (no division).
+    length = 1
+    while length < n + 1:
+        length *= 2
+    mask = length - 1
+    chosen = np.empty((length, nt), dtype=np.int64)  # tiles of (S_t, A_t) at t & mask
+    rewards = np.zeros(length)  # R_t at t & mask
     discounts = np.ones(n + 1)  # gamma^i
     for i in range(1, n + 1):
         discounts[i] = discounts[i - 1] * cfg.gamma
@@ -234,21 +239,21 @@ def n_step_sarsa(cfg, snapshots, xs, vs, rng):
         while True:
             if t < T:
                 x, v, r, terminated = mc.step(x, v, a)
-                rewards[(t + 1) % (n + 1)] = r
+                rewards[(t + 1) & mask] = r
                 if terminated or t + 1 >= cfg.max_steps:
                     T = t + 1
                 else:
                     mc.features(iht, memo, nt, x, v, coords, feats)
                     a = greedy_action(_action_values(w, feats, q), cfg.epsilon, rng)
-                    chosen[(t + 1) % (n + 1)] = feats[a]
+                    chosen[(t + 1) & mask] = feats[a]
             tau = t - n + 1
             if tau >= 0:
                 g = 0.0
                 for i in range(tau + 1, min(tau + n, T) + 1):
-                    g += discounts[i - tau - 1] * rewards[i % (n + 1)]
+                    g += discounts[i - tau - 1] * rewards[i & mask]
                 if tau + n < T:
-                    g += discounts[n] * _q(w, chosen[(tau + n) % (n + 1)])
-                f = chosen[tau % (n + 1)]
+                    g += discounts[n] * _q(w, chosen[(tau + n) & mask])
+                f = chosen[tau & mask]
                 delta = cfg.alpha * (g - _q(w, f))
                 for j in range(nt):
                     w[f[j]] += delta
