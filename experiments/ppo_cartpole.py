@@ -1,8 +1,11 @@
 """PPO-clip on CartPole-v1 with its tuned config (no flags): greedy evaluation return against
-environment steps, one curve per seed, and the wall time each seed takes to solve the task (mean
-greedy return >= 475 over 20 episodes; design.md's goal: under 2 s in at least 4 of 5 seeds).
+environment steps, one curve per seed, and the wall time each seed takes to solve the task
+(the design goal: under 2 s in at least 4 of 5 seeds). A seed counts as solved when the policy
+training returns reaches a mean greedy return >= 475 over 20 episodes on an evaluation seed
+(10,000 + seed) that training never used; the training-time evaluations only draw the curves.
 
-CSV: ``algorithm, env, seed, step, eval_return, ..., seconds_to_solve`` plus the config columns.
+CSV: ``algorithm, env, seed, step, eval_return, ..., fresh_return, seconds_to_solve`` plus the
+config columns (``fresh_return``: the returned policy's mean over the 20 fresh episodes).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ FIGURE = "PPO on CartPole-v1"
 RUNS = 5
 SOLVED = 475.0
 EVAL_EVERY = 2048  # a finer learning curve than the tuned 4096
+FRESH_SEED = 10_000  # evaluation seeds 10,000 + seed: never used in training
 
 
 def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
@@ -33,8 +37,9 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
         res = numbarl.train("ppo", "CartPole-v1", seed=s, eval_every=EVAL_EVERY)
         seconds = time.perf_counter() - t0
         df = res.history.copy()
-        solved = bool((df["eval_return"] >= SOLVED).any())
-        df["seconds_to_solve"] = seconds if solved else np.nan
+        fresh = float(numbarl.evaluate(res, episodes=20, seed=FRESH_SEED + s).mean())
+        df["fresh_return"] = fresh
+        df["seconds_to_solve"] = seconds if fresh >= SOLVED else np.nan
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 

@@ -8,7 +8,8 @@ import pytest
 from numbarl import nn
 from numbarl.deep import offpolicy_pg as opg
 from numbarl.deep import reinforce as rf
-from numbarl.deep.reinforce import policy_log_prob, reinforce_loss_grad
+from numbarl.deep.pg_common import policy_log_prob
+from numbarl.deep.reinforce import reinforce_loss_grad
 from numbarl.deep.rollout import env_info, make_policy, policy_arrays
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged

@@ -7,6 +7,7 @@ import gymnasium
 import numpy as np
 import pytest
 
+from numbarl import nn
 from numbarl.deep import ppo
 from numbarl.deep.rollout import (
     CATEGORICAL,
@@ -197,9 +198,60 @@ def test_same_seed_gives_identical_bytes():
 def test_kl_variant_records_beta():
     env = make("CartPole-v1")
     _, h = ppo.train(env, dict(variant="kl", total_steps=1024, eval_every=256), seed=0)
-    assert "beta" in h and len(h["beta"]) == 4
-    # beta only ever doubles or halves from its initial 1.0
-    assert np.all(np.isclose(np.log2(h["beta"]), np.round(np.log2(h["beta"]))))
+    assert "beta" in h and len(h["beta"]) == 4 and np.all(h["beta"] > 0.0)
+    _, h = ppo.train(env, dict(total_steps=1024, eval_every=256), seed=0)
+    assert "beta" not in h
+
+
+def categorical_kl_np(logits_p, logits_q):
+    lp = logits_p - np.log(np.exp(logits_p).sum(axis=1, keepdims=True))
+    lq = logits_q - np.log(np.exp(logits_q).sum(axis=1, keepdims=True))
+    return (np.exp(lp) * (lp - lq)).sum(axis=1)
+
+
+@pytest.mark.parametrize("target_kl", [1e-6, 1e-3, 10.0])
+def test_kl_variant_adapts_beta_to_the_measured_kl(target_kl):
+    """After each ``ppo_update`` of the KL variant, beta doubled if KL(pi_old || pi_new), measured
+    in NumPy from the actor before and after the update, exceeded 1.5 target_kl, halved if it
+    was below target_kl / 1.5, else stayed (PPO paper, section 4)."""
+    env = make("CartPole-v1")
+    cfg = ppo.make_ppo_config(
+        env, dict(variant="kl", n_envs=2, n_steps=64, n_minibatches=2, target_kl=target_kl)
+    )
+    info = env_info(env)
+    rng = np.random.default_rng(3)
+    policy = make_policy(info, rng, hidden=(16, 16))
+    vec = make_vec_env(env, cfg.n_envs, policy, rng)
+    buf = make_rollout(cfg.n_steps, cfg.n_envs, info.obs_dim, info.action_dim)
+    adam = nn.adam_init(policy.params.size)
+    hp = ppo._hyper(cfg, 10)
+    beta = np.array([1.0])
+    metrics = np.zeros(len(ppo.METRICS))
+    moves = set()
+    for update in range(4):
+        collect_rollout(vec, policy, buf, rng)
+        obs = buf.obs.reshape(-1, info.obs_dim)
+        ws = nn.mlp_workspace(policy.actor_layout, obs.shape[0])
+        old = nn.mlp_forward(policy.actor, policy.actor_layout, nn.TANH, obs, ws).copy()
+        before = beta[0]
+        ppo.ppo_update(policy, buf, adam, hp, beta, update, rng, metrics)
+        new = nn.mlp_forward(policy.actor, policy.actor_layout, nn.TANH, obs, ws).copy()
+        d = categorical_kl_np(old, new).mean()
+        if d > 1.5 * target_kl:
+            assert beta[0] == 2.0 * before, (update, d)
+            moves.add("up")
+        elif d < target_kl / 1.5:
+            assert beta[0] == 0.5 * before, (update, d)
+            moves.add("down")
+        else:
+            assert beta[0] == before, (update, d)
+            moves.add("stay")
+        assert metrics[ppo.METRICS.index("beta")] == beta[0]
+    # A tiny target makes beta rise at every update, a huge one makes it fall.
+    if target_kl == 1e-6:
+        assert moves == {"up"}
+    elif target_kl == 10.0:
+        assert moves == {"down"}
 
 
 def test_non_finite_parameters_raise_training_diverged_naming_the_update():

@@ -93,6 +93,21 @@ def test_gae_by_hand():
     np.testing.assert_array_equal(ret, LAMBDA)
 
 
+def test_gae_by_hand_bootstraps_at_a_cut_and_not_at_termination():
+    # Steps 0-1 end in a time-limit cut (V(final obs) = 7 bootstraps), steps 2-3 in termination.
+    # gamma = lam = 0.5: deltas 1 + 0.5 * 1 - 0.5 = 1, 2 + 0.5 * 7 - 1 = 4.5,
+    # 3 + 0.5 * 2 - 1.5 = 2.5, 4 - 2 = 2; A = (1 + 0.25 * 4.5, 4.5, 2.5 + 0.25 * 2, 2).
+    rewards, values = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 1.0, 1.5, 2.0])
+    nv = np.array([1.0, 7.0, 2.0, 3.0])
+    term = np.array([False, False, False, True])
+    trunc = np.array([False, True, False, False])
+    adv, ret = R.gae(rewards, values, nv, term, trunc, 0.5, 0.5)
+    np.testing.assert_array_equal(adv, [2.125, 4.5, 3.0, 2.0])
+    # The lambda-returns by hand: G_3 = 4; G_2 = 3 + 0.5 (0.5 * 2 + 0.5 * 4) = 4.5;
+    # G_1 = 2 + 0.5 * 7 = 5.5; G_0 = 1 + 0.5 (0.5 * 1 + 0.5 * 5.5) = 2.625.
+    np.testing.assert_array_equal(ret, [2.625, 5.5, 4.5, 4.0])
+
+
 def test_terminated_wins_over_truncated():
     # Both flags on step 0: no bootstrap from next_values[0] = 50.
     rewards, nv = np.array([1.0, 2.0]), np.array([50.0, 3.0])
@@ -128,8 +143,7 @@ def test_identities(seed):
         atol=1e-12,
     )
     for lam in (0.0, 0.3, 0.95, 1.0):
-        adv, ret = R.gae(rewards, values, nv, term, trunc, gamma, lam)
-        np.testing.assert_array_equal(ret, adv + values)
+        _, ret = R.gae(rewards, values, nv, term, trunc, gamma, lam)
         # next_values[t] == values[t + 1] inside episodes, so GAE returns are λ-returns.
         lam_ret = R.lambda_returns(rewards, nv, term, trunc, gamma, lam)
         np.testing.assert_allclose(ret, lam_ret, atol=1e-12)

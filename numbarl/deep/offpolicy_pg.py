@@ -15,7 +15,7 @@ gradient, so a few steps that became very likely cannot dominate the update. At 
 all ratios are 1 and the gradient is REINFORCE's on-policy gradient.
 
 Per batch (``numbarl.deep.rollout``, ``n_steps`` steps of ``n_envs`` copies): Psi_t as
-REINFORCE's reward-to-go weights (``numbarl.deep.reinforce.reinforce_weights``), then ``reuse``
+REINFORCE's reward-to-go weights (``numbarl.deep.pg_common.reinforce_weights``), then ``reuse``
 full-batch Adam steps on the loss -J(theta) with the behaviour log-probabilities log pi_theta'
 fixed, then the critic's fit (``baseline="value"``).
 """
@@ -29,8 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
-from numbarl.deep.reinforce import (
+from numbarl.deep.pg_common import (
     BASELINE_VALUE,
     BASELINES,
     RETURNS_REWARD_TO_GO,
@@ -43,6 +42,7 @@ from numbarl.deep.reinforce import (
     policy_workspace,
     reinforce_weights,
 )
+from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     GAUSSIAN,
     Policy,

@@ -30,9 +30,9 @@ otherwise it is the plain sum of the rewards that follow inside the batch. One A
 policy per batch (the Spinning Up VPG convention), then ``value_epochs`` passes of minibatch Adam
 on the critic.
 
-TRPO and the off-policy IS gradient reuse this module's log-probability kernels, ``Optimizers``
-and the critic's fit; the Python shell (chunks, evaluation, history) is
-``numbarl.deep.pg_train.train_policy_gradient``.
+The log-probability kernels, the weights Psi_t, ``Optimizers`` and the critic's fit live in
+``numbarl.deep.pg_common`` (TRPO and the off-policy IS gradient use them too); the Python
+shell (chunks, evaluation, history) is ``numbarl.deep.pg_train.train_policy_gradient``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,20 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.deep.pg_common import (
+    BASELINE_VALUE,
+    BASELINES,
+    CHUNK,
+    RETURNS,
+    Optimizers,
+    fit_value,
+    make_optimizers,
+    mean_entropy,
+    policy_log_prob,
+    policy_log_prob_grad,
+    policy_workspace,
+    reinforce_weights,
+)
 from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     GAUSSIAN,
@@ -54,25 +68,8 @@ from numbarl.deep.rollout import (
     count_ended,
     env_info,
     params_finite,
-    permutation,
 )
-from numbarl.nn import (
-    AdamState,
-    adam_init,
-    adam_step,
-    categorical_entropy,
-    categorical_log_prob,
-    categorical_log_prob_grad,
-    clip_by_global_norm,
-    gaussian_entropy,
-    gaussian_log_prob,
-    gaussian_log_prob_grad,
-    mlp_backward,
-    mlp_forward,
-    mlp_n_params,
-    mlp_workspace,
-)
-from numbarl.returns import discounted_returns_kernel, total_return_kernel
+from numbarl.nn import adam_step, clip_by_global_norm
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -86,17 +83,6 @@ TUNED: dict[str, dict[str, Any]] = {
     ),
 }
 
-RETURNS_TOTAL = 0
-RETURNS_REWARD_TO_GO = 1
-RETURNS = {"total": RETURNS_TOTAL, "reward_to_go": RETURNS_REWARD_TO_GO}
-BASELINE_NONE = 0
-BASELINE_MEAN = 1
-BASELINE_VALUE = 2
-BASELINES = {"none": BASELINE_NONE, "mean": BASELINE_MEAN, "value": BASELINE_VALUE}
-# Rows per matrix product. OpenBLAS runs a dgemm with M * N * K <= 262144 on one thread: 64
-# rows of a 64-wide layer stay below that. Measured on a loaded 2-core machine, whole-batch
-# products (2000 x 64 x 64) on OpenBLAS's threads made an update ~10x slower.
-CHUNK = 64
 _POS = (0.0, None, False, True)
 _NONNEG = (0.0, None, True, True)
 _ONE = (1.0, None, True, True)
@@ -167,97 +153,8 @@ class ReinforceHyper(NamedTuple):
     value_minibatches: int
 
 
-class Optimizers(NamedTuple):
-    """Adam states of the actor (actor MLP and log-std, float64[Pa + A]) and of the critic."""
-
-    actor: AdamState
-    critic: AdamState
-
-
-def make_optimizers(policy: Policy) -> Optimizers:
-    """Fresh Adam states for ``policy``'s actor (MLP and log-std) and critic."""
-    pa = policy.actor.shape[0] + policy.log_std.shape[0]
-    return Optimizers(adam_init(pa), adam_init(policy.critic.shape[0]))
-
-
 # Columns of the per-update metrics array.
 METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm")
-
-
-# ---------------------------------------------------------------------------------------------
-# Policy log-probabilities and the score-function gradient
-# ---------------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _int_actions(actions: np.ndarray) -> np.ndarray:
-    """Categorical action indices int64[T] from float64[T, 1]."""
-    out = np.empty(actions.shape[0], dtype=np.int64)
-    for t in range(actions.shape[0]):
-        out[t] = int(actions[t, 0])
-    return out
-
-
-@njit(cache=True)
-def policy_workspace(layout: np.ndarray, batch: int) -> np.ndarray:
-    """An MLP workspace for the chunked passes below on batches of ``batch`` rows."""
-    return mlp_workspace(layout, min(batch, CHUNK))
-
-
-@njit(cache=True)
-def policy_log_prob(
-    theta: np.ndarray,
-    layout: np.ndarray,
-    act: int,
-    continuous: bool,
-    obs: np.ndarray,
-    actions: np.ndarray,
-    ws: np.ndarray,
-) -> np.ndarray:
-    """log pi_theta(a_t | s_t) float64[T] for obs float64[T, obs_dim], actions float64[T, adim].
-
-    ws: a ``policy_workspace(layout, T)`` (forward passes run on ``CHUNK`` rows at a time)."""
-    p = mlp_n_params(layout)
-    batch = obs.shape[0]
-    logp = np.empty(batch)
-    for start in range(0, batch, CHUNK):
-        end = min(start + CHUNK, batch)
-        out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
-        if continuous:
-            logp[start:end] = gaussian_log_prob(out, theta[p:], actions[start:end])
-        else:
-            logp[start:end] = categorical_log_prob(out, _int_actions(actions[start:end]))
-    return logp
-
-
-@njit(cache=True)
-def policy_log_prob_grad(
-    theta: np.ndarray,
-    layout: np.ndarray,
-    act: int,
-    continuous: bool,
-    obs: np.ndarray,
-    actions: np.ndarray,
-    w: np.ndarray,
-    ws: np.ndarray,
-    grad: np.ndarray,
-) -> None:
-    """grad float64[P_actor] += sum_t w_t * grad_theta log pi_theta(a_t | s_t)  (accumulates).
-
-    w float64[T] are the per-step weights; ws a ``policy_workspace(layout, T)``."""
-    p = mlp_n_params(layout)
-    batch = obs.shape[0]
-    for start in range(0, batch, CHUNK):
-        end = min(start + CHUNK, batch)
-        out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
-        grad_out = np.zeros(out.shape)
-        if continuous:
-            gaussian_log_prob_grad(
-                out, theta[p:], actions[start:end], w[start:end], grad_out, grad[p:]
-            )
-        else:
-            categorical_log_prob_grad(out, _int_actions(actions[start:end]), w[start:end], grad_out)
-        mlp_backward(theta[:p], layout, act, ws, grad_out, grad[:p])
 
 
 @njit(cache=True)
@@ -294,114 +191,6 @@ def reinforce_loss_grad(
     """grad float64[P_actor] += dL/dtheta = -(1/T) sum_t Psi_t grad log pi(a_t | s_t)."""
     w = -psi / psi.shape[0]
     policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
-
-
-# ---------------------------------------------------------------------------------------------
-# Weights Psi_t, the critic's fit, entropy
-# ---------------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def reinforce_weights(
-    buf: Rollout, returns: int, baseline: int, gamma: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(Psi float64[T * N], value targets float64[T * N]) for a rollout, flattened like
-    ``buf.obs.reshape(T * N, -1)``.
-
-    Per env copy: R(tau) of the step's episode (``RETURNS_TOTAL``) or the discounted
-    reward-to-go G_t; then minus the batch mean (``BASELINE_MEAN``) or V_old(s_t) =
-    ``buf.values`` (``BASELINE_VALUE``). Value targets are G_t. G_t is bootstrapped from
-    ``buf.next_values`` at cuts only with ``BASELINE_VALUE`` (the critic is untrained otherwise)."""
-    n_steps, n = buf.rewards.shape
-    psi = np.empty((n_steps, n))
-    targets = np.empty((n_steps, n))
-    r = np.empty(n_steps)
-    nv = np.zeros(n_steps)
-    term = np.empty(n_steps, dtype=np.bool_)
-    trunc = np.empty(n_steps, dtype=np.bool_)
-    for i in range(n):
-        for t in range(n_steps):
-            r[t] = buf.rewards[t, i]
-            term[t] = buf.terminated[t, i]
-            trunc[t] = buf.truncated[t, i]
-            if baseline == BASELINE_VALUE:
-                nv[t] = buf.next_values[t, i]
-        g = discounted_returns_kernel(r, nv, term, trunc, gamma)
-        if returns == RETURNS_TOTAL:
-            w, _ = total_return_kernel(r, term, trunc)
-        else:
-            w = g
-        for t in range(n_steps):
-            psi[t, i] = w[t]
-            targets[t, i] = g[t]
-    if baseline == BASELINE_MEAN:
-        psi -= psi.mean()
-    elif baseline == BASELINE_VALUE:
-        psi -= buf.values
-    return psi.reshape(n_steps * n), targets.reshape(n_steps * n)
-
-
-@njit(cache=True)
-def fit_value(
-    policy: Policy,
-    obs: np.ndarray,
-    targets: np.ndarray,
-    adam: AdamState,
-    lr: float,
-    epochs: int,
-    minibatches: int,
-    rng: np.random.Generator,
-) -> float:
-    """Fit the critic V(s) to ``targets`` float64[B] on obs float64[B, obs_dim]: ``epochs``
-    passes over ``minibatches`` shuffled minibatches (``rng.permutation``), one Adam step on
-    0.5 mean (V - target)^2 each. Returns the mean loss over the steps."""
-    batch, d = obs.shape
-    mb = max(1, batch // minibatches)
-    act = policy.head[3]
-    ws = mlp_workspace(policy.critic_layout, min(mb, CHUNK))
-    xb = np.empty((mb, d))
-    yb = np.empty(mb)
-    grad = np.zeros(policy.critic.shape[0])
-    grad_v = np.empty((mb, 1))
-    total = 0.0
-    count = 0
-    for _ in range(epochs):
-        perm = permutation(rng, batch)
-        for k in range(batch // mb):
-            for j in range(mb):
-                s = perm[k * mb + j]
-                for c in range(d):  # element loop: ``xb[j] = obs[s]`` costs ~3 s of cold compile
-                    xb[j, c] = obs[s, c]
-                yb[j] = targets[s]
-            grad[:] = 0.0
-            loss = 0.0
-            for c0 in range(0, mb, CHUNK):
-                c1 = min(c0 + CHUNK, mb)
-                v = mlp_forward(policy.critic, policy.critic_layout, act, xb[c0:c1], ws)
-                for j in range(c0, c1):
-                    diff = v[j - c0, 0] - yb[j]
-                    loss += 0.5 * diff * diff
-                    grad_v[j, 0] = diff / mb
-                mlp_backward(policy.critic, policy.critic_layout, act, ws, grad_v[c0:c1], grad)
-            adam_step(policy.critic, grad, adam, lr)
-            total += loss / mb
-            count += 1
-    return total / max(count, 1)
-
-
-@njit(cache=True)
-def mean_entropy(policy: Policy, obs: np.ndarray) -> float:
-    """Mean entropy of pi(.|s) over obs float64[B, obs_dim] (the Gaussian's is state-free)."""
-    if policy.head[0] == GAUSSIAN:
-        return gaussian_entropy(policy.log_std)
-    batch = obs.shape[0]
-    ws = policy_workspace(policy.actor_layout, batch)
-    total = 0.0
-    for start in range(0, batch, CHUNK):
-        end = min(start + CHUNK, batch)
-        out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], obs[start:end], ws)
-        total += categorical_entropy(out).sum()
-    return total / batch
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,18 +38,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
-from numbarl.deep.reinforce import (
+from numbarl.deep.pg_common import (
     CHUNK,
     Optimizers,
-    _int_actions,
     fit_value,
+    int_actions,
     make_optimizers,
     mean_entropy,
     policy_log_prob,
     policy_log_prob_grad,
     policy_workspace,
 )
+from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     GAUSSIAN,
     Policy,
@@ -414,7 +414,7 @@ def surrogate_and_kl(
         logp = gaussian_log_prob(head, theta[p:], actions)
         kl = gaussian_kl(old_head, old_log_std, head, theta[p:])
     else:
-        logp = categorical_log_prob(head, _int_actions(actions))
+        logp = categorical_log_prob(head, int_actions(actions))
         kl = categorical_kl(old_head, head)
     batch = logp.shape[0]
     surr = 0.0
