@@ -334,11 +334,6 @@ def train(
     )  # fmt: skip
 
 
-def run(algo: str, env: Any, cfg: OffPolicyPGConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "METRICS",
     "TUNED",
@@ -349,7 +344,6 @@ __all__ = [
     "is_loss_grad",
     "make_offpolicy_pg_config",
     "offpolicy_pg_update",
-    "run",
     "run_offpolicy_pg",
     "train",
 ]

@@ -318,11 +318,6 @@ def train(
     )  # fmt: skip
 
 
-def run(algo: str, env: Any, cfg: ReinforceConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "BASELINES",
     "METRICS",
@@ -342,7 +337,6 @@ __all__ = [
     "reinforce_loss_grad",
     "reinforce_update",
     "reinforce_weights",
-    "run",
     "run_reinforce",
     "train",
 ]

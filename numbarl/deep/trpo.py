@@ -645,11 +645,6 @@ def train(
     )  # fmt: skip
 
 
-def run(algo: str, env: Any, cfg: TRPOConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "METRICS",
     "TUNED",
@@ -658,7 +653,6 @@ __all__ = [
     "evaluate",
     "gae_advantages",
     "make_trpo_config",
-    "run",
     "run_trpo",
     "train",
     "trpo_update",
