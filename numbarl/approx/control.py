@@ -15,8 +15,9 @@ Conventions: weights start at 0 (optimistic on Mountain Car, whose rewards are -
 are broken uniformly at random; ``alpha`` is the step size of each weight (the book's "alpha =
 0.5/8" is ``alpha=0.0625``). The env enters the Mountain Car kernels only through
 `numbarl.approx.mountain_car`'s ``reset``, ``step`` and ``features``. An episode longer than
-``max_steps`` is cut there (the book has no limit; its settings never reach it, and the
-figures' large step sizes only with lambda near 1): its steps are recorded as ``max_steps``.
+``max_steps`` is cut there and ends as if terminal (the book has no limit; the step sizes its
+figures draw stay far below it, while e.g. accumulating traces at lambda 0.9 and alpha 0.5/8
+diverge in some runs): its steps are recorded as ``max_steps``.
 Trace updates run over the features seen so far (indices below the IHT's count; all others
 have zero traces), which is exact.
 """
