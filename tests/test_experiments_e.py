@@ -297,7 +297,7 @@ def test_figure_12_11_true_online_at_least_as_good_as_replacing() -> None:
         module.ALPHAS = {
             "true_online": (0.8, 1.0, 1.2),
             "replacing": (1.2, 1.4, 1.6),
-            "accumulating": (0.3, 0.4, 0.5),
+            "accumulating": (0.2, 0.3, 0.4),
         }
         df = module.run(50, SEED)
     finally:
