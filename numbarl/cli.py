@@ -22,6 +22,7 @@ import argparse
 import ast
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -299,14 +300,34 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_rlhf(rest: Sequence[str]) -> int:
-    """``numbarl rlhf ...``: its own parser (numbarl.rlhf.numbarl_rlhf_main) takes the rest."""
-    from .rlhf import numbarl_rlhf_main
+    """``numbarl rlhf [--seed N] [--steps N] [--set key=value ...] [--out FILE.csv]
+    [--save FILE.npz]``: run the toy RLHF pipeline (``numbarl.rlhf.run_rlhf``) and print its
+    summary. ``--steps`` sets ``ppo_steps``; ``--set`` any RLHFConfig field."""
+    from .rlhf import make_rlhf_config, run_rlhf, summary_text
 
+    ap = argparse.ArgumentParser(prog="numbarl rlhf", description="Toy RLHF: SFT, RM, PPO.")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=None, help="PPO steps (RLHFConfig.ppo_steps)")
+    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="RLHFConfig field")
+    ap.add_argument("--out", type=Path, default=None, help="history CSV")
+    ap.add_argument("--save", type=Path, default=None, help="trained arrays (.npz)")
+    args = ap.parse_args(list(rest))
+    overrides = _parse_pairs(args.set, "--set")
+    if args.steps is not None:
+        overrides["ppo_steps"] = args.steps
     bar = _Bar("rlhf")
     try:
-        return numbarl_rlhf_main(rest, progress=bar)
+        result = run_rlhf(make_rlhf_config(overrides), seed=args.seed, progress=bar)
     finally:
         bar.close()
+    if args.out is not None:
+        result.to_csv(args.out)
+        print(f"wrote {args.out} ({len(result.history)} rows)")
+    if args.save is not None:
+        result.save(args.save)
+        print(f"saved {args.save}")
+    print(summary_text(result))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from numbarl import cli
 from numbarl.deep.ppo import value_loss_grad
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
@@ -31,7 +32,6 @@ from numbarl.rlhf import (
     generate,
     kl_penalised_rewards,
     make_rlhf_config,
-    numbarl_rlhf_main,
     reward_features,
     reward_model_loss_grad,
     run_rlhf,
@@ -350,11 +350,11 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_arrays():
 def test_cli_entry_writes_csv(tmp_path, capsys):
     out = tmp_path / "rlhf.csv"
     sets = [f"--set={k}={v}" for k, v in TINY.items() if k != "ppo_steps"]
-    assert numbarl_rlhf_main(["--seed", "1", "--steps", "2", *sets, "--out", str(out)]) == 0
+    assert cli.main(["rlhf", "--seed", "1", "--steps", "2", *sets, "--out", str(out)]) == 0
     assert out.read_text().count("\n") == 3  # header + 2 steps
     assert "held-out accuracy" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="vocab"):
-        numbarl_rlhf_main(["--set", "vocab=4"])
+    assert cli.main(["rlhf", "--set", "vocab=4"]) == 2
+    assert "vocab" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------
