@@ -256,3 +256,17 @@ def test_compiled_drivers_equal_their_python(corridor: P.Maze) -> None:
         P.sample_update_errors(10, 20, np.random.default_rng(1)),
         P.sample_update_errors.py_func(10, 20, np.random.default_rng(1)),
     )
+
+
+def test_each_driver_compiles_once_whatever_the_config_values() -> None:
+    """Configs are cast in Python (ints given for floats become floats), so every driver keeps
+    one compiled signature however it is called."""
+    m = P.maze_from_text(P.DYNA_MAZE)
+    for cfg in (P.make_dyna_config(alpha=1, kappa=0, episodes=2), P.make_dyna_config(episodes=1)):
+        P.run_dyna(m, m, -1, cfg, np.random.default_rng(0))
+    for cfg in (P.make_prioritized_sweeping_config(alpha=1, theta=0, episodes=1),):
+        P.run_prioritized_sweeping(m, cfg, np.random.default_rng(0))
+    ts = P.make_trajectory_sampling_config(n_states=10, updates=20, eval_every=10, epsilon=0)
+    P.run_trajectory_sampling(ts, np.random.default_rng(0))
+    for driver in (P.run_dyna, P.run_prioritized_sweeping, P.run_trajectory_sampling):
+        assert len(driver.signatures) == 1, driver
