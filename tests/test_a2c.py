@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from numbarl.deep import a2c
-from numbarl.deep.ppo import advantages
-from numbarl.deep.rollout import CATEGORICAL, GAUSSIAN, make_rollout
+from numbarl.deep.rollout import CATEGORICAL, GAUSSIAN, make_rollout, rollout_gae
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
 
@@ -73,7 +72,7 @@ def test_n_step_returns_by_hand():
     buf.terminated[1, 0] = True  # copy 0: episode ends at t = 1, then bootstraps at t = 3
     buf.truncated[1, 1] = True  # copy 1: time limit at t = 1 (V(final) = 7), terminal at 3
     buf.terminated[3, 1] = True
-    adv, ret = advantages(buf, g, 1.0, 1.0)
+    adv, ret = rollout_gae(buf, g, 1.0, 1.0)
     expect0 = [1 + g * 2, 2.0, 3 + g * (4 + g * 10), 4 + g * 10]
     expect1 = [1 + g * (2 + g * 7), 2 + g * 7, 3 + g * 4, 4.0]
     np.testing.assert_allclose(ret[:, 0], expect0)

@@ -21,7 +21,6 @@ import numpy as np
 from numba import njit
 
 from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
-from numbarl.deep.ppo import advantages
 from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
@@ -32,6 +31,7 @@ from numbarl.deep.rollout import (
     env_info,
     grad_views,
     params_finite,
+    rollout_gae,
 )
 from numbarl.nn import (
     AdamState,
@@ -203,7 +203,7 @@ def a2c_update(
     batch = n_steps * n
     d = buf.obs.shape[2]
     act = policy.head[3]
-    adv2, ret2 = advantages(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
+    adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
     obs = buf.obs.reshape((batch, d))
     actions = buf.actions.reshape((batch, buf.actions.shape[2]))
     adv = adv2.reshape(batch).copy()
@@ -313,11 +313,6 @@ def train(
     )
 
 
-def run(algo: str, env: Any, cfg: A2CConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "METRICS",
     "TUNED",
@@ -327,7 +322,6 @@ __all__ = [
     "a2c_update",
     "evaluate",
     "make_a2c_config",
-    "run",
     "run_a2c",
     "train",
 ]

@@ -233,11 +233,6 @@ def train(
     return train_loop("DDPG", env, cfg, _hyper(cfg), 1, seed, run_ddpg, ddpg_update, progress)
 
 
-def run(algo: str, env: Any, cfg: DDPGConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "TUNED",
     "DDPGConfig",
@@ -245,7 +240,6 @@ __all__ = [
     "ddpg_update",
     "evaluate",
     "make_ddpg_config",
-    "run",
     "run_ddpg",
     "train",
 ]

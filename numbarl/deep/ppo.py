@@ -48,6 +48,7 @@ from numbarl.deep.rollout import (
     grad_views,
     params_finite,
     permutation,
+    rollout_gae,
 )
 from numbarl.nn import (
     AdamState,
@@ -70,7 +71,6 @@ from numbarl.nn import (
     mlp_forward,
     mlp_workspace,
 )
-from numbarl.returns import gae_kernel
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -393,31 +393,6 @@ def policy_loss_grad(
 
 
 @njit(cache=True)
-def advantages(buf: Rollout, gamma: float, lam: float, reward_scale: float):
-    """GAE(gamma, lambda) per env copy (GAE paper eq. 16): (adv, returns) float64[T, N]."""
-    n_steps, n = buf.rewards.shape
-    adv = np.empty((n_steps, n))
-    ret = np.empty((n_steps, n))
-    r = np.empty(n_steps)
-    v = np.empty(n_steps)
-    nv = np.empty(n_steps)
-    term = np.empty(n_steps, dtype=np.bool_)
-    trunc = np.empty(n_steps, dtype=np.bool_)
-    for i in range(n):
-        for t in range(n_steps):
-            r[t] = buf.rewards[t, i] * reward_scale
-            v[t] = buf.values[t, i]
-            nv[t] = buf.next_values[t, i]
-            term[t] = buf.terminated[t, i]
-            trunc[t] = buf.truncated[t, i]
-        a, g = gae_kernel(r, v, nv, term, trunc, gamma, lam)
-        for t in range(n_steps):
-            adv[t, i] = a[t]
-            ret[t, i] = g[t]
-    return adv, ret
-
-
-@njit(cache=True)
 def ppo_update(
     policy: Policy,
     buf: Rollout,
@@ -438,7 +413,7 @@ def ppo_update(
     a_dim = buf.actions.shape[2]
     kind = policy.head[0]
     act = policy.head[3]
-    adv2, ret2 = advantages(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
+    adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
     obs = buf.obs.reshape((batch, d))
     actions = buf.actions.reshape((batch, a_dim))
     old_logp = buf.log_probs.reshape(batch)
@@ -630,11 +605,6 @@ def train(
     )
 
 
-def run(algo: str, env: Any, cfg: PPOConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "KL",
     "CLIP",
@@ -643,14 +613,12 @@ __all__ = [
     "PPOConfig",
     "PPOHyper",
     "adapt_beta",
-    "advantages",
     "clip_surrogate_grad",
     "evaluate",
     "kl_penalty_surrogate_grad",
     "make_ppo_config",
     "policy_loss_grad",
     "ppo_update",
-    "run",
     "run_ppo",
     "train",
     "value_loss_grad",

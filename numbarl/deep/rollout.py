@@ -106,6 +106,7 @@ from numbarl.nn import (
     mlp_n_params,
     mlp_workspace,
 )
+from numbarl.returns import gae_kernel
 
 CATEGORICAL = 0
 GAUSSIAN = 1
@@ -642,6 +643,35 @@ def count_ended(buf: Rollout, episode_stats: np.ndarray) -> None:
     for e in range(buf.n_ended[0]):
         episode_stats[0] += 1.0
         episode_stats[1] += buf.ended_returns[e]
+
+
+@njit(cache=True)
+def rollout_gae(
+    buf: Rollout, gamma: float, lam: float, reward_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """GAE(gamma, lambda) per env copy of ``buf`` (GAE paper eq. 16; ``numbarl.returns.
+    gae_kernel`` on each copy's column, rewards times ``reward_scale``): (advantages, returns)
+    float64[T, N]."""
+    n_steps, n = buf.rewards.shape
+    adv = np.empty((n_steps, n))
+    ret = np.empty((n_steps, n))
+    r = np.empty(n_steps)
+    v = np.empty(n_steps)
+    nv = np.empty(n_steps)
+    term = np.empty(n_steps, dtype=np.bool_)
+    trunc = np.empty(n_steps, dtype=np.bool_)
+    for i in range(n):
+        for t in range(n_steps):
+            r[t] = buf.rewards[t, i] * reward_scale
+            v[t] = buf.values[t, i]
+            nv[t] = buf.next_values[t, i]
+            term[t] = buf.terminated[t, i]
+            trunc[t] = buf.truncated[t, i]
+        a, g = gae_kernel(r, v, nv, term, trunc, gamma, lam)
+        for t in range(n_steps):
+            adv[t, i] = a[t]
+            ret[t, i] = g[t]
+    return adv, ret
 
 
 @njit(cache=True)

@@ -264,11 +264,6 @@ def train(
     return train_loop("TD3", env, cfg, _hyper(cfg), 2, seed, run_td3, td3_update, progress)
 
 
-def run(algo: str, env: Any, cfg: TD3Config, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
-
-
 __all__ = [
     "TUNED",
     "TD3Config",
@@ -276,7 +271,6 @@ __all__ = [
     "evaluate",
     "is_policy_update",
     "make_td3_config",
-    "run",
     "run_td3",
     "td3_update",
     "train",

@@ -59,6 +59,7 @@ from numbarl.deep.rollout import (
     count_ended,
     env_info,
     params_finite,
+    rollout_gae,
 )
 from numbarl.nn.heads import (
     categorical_kl,
@@ -68,7 +69,6 @@ from numbarl.nn.heads import (
     log_softmax,
 )
 from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params
-from numbarl.returns import gae_kernel
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -495,26 +495,6 @@ def surrogate_grad(
 
 
 @njit(cache=True)
-def gae_advantages(buf: Rollout, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """GAE(gamma, lambda) per env copy (GAE paper eq. 16): (adv, returns) float64[T * N],
-    flattened like ``buf.obs.reshape(T * N, -1)``."""
-    n_steps, n = buf.rewards.shape
-    adv = np.empty((n_steps, n))
-    ret = np.empty((n_steps, n))
-    for i in range(n):
-        a, g = gae_kernel(
-            np.ascontiguousarray(buf.rewards[:, i]), np.ascontiguousarray(buf.values[:, i]),
-            np.ascontiguousarray(buf.next_values[:, i]),
-            np.ascontiguousarray(buf.terminated[:, i]),
-            np.ascontiguousarray(buf.truncated[:, i]), gamma, lam,
-        )  # fmt: skip
-        for t in range(n_steps):
-            adv[t, i] = a[t]
-            ret[t, i] = g[t]
-    return adv.reshape(n_steps * n), ret.reshape(n_steps * n)
-
-
-@njit(cache=True)
 def trpo_update(
     policy: Policy,
     buf: Rollout,
@@ -532,7 +512,8 @@ def trpo_update(
     batch = n_steps * n
     obs = buf.obs.reshape((batch, buf.obs.shape[2]))
     actions = buf.actions.reshape((batch, buf.actions.shape[2]))
-    adv, ret = gae_advantages(buf, hp.gamma, hp.gae_lambda)
+    adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, 1.0)
+    adv, ret = adv2.reshape(batch), ret2.reshape(batch)
     if hp.norm_adv and batch > 1:
         std = np.sqrt(((adv - adv.mean()) ** 2).sum() / (batch - 1))
         adv = (adv - adv.mean()) / (std + 1e-8)
@@ -651,7 +632,6 @@ __all__ = [
     "TRPOConfig",
     "TRPOHyper",
     "evaluate",
-    "gae_advantages",
     "make_trpo_config",
     "run_trpo",
     "train",
