@@ -180,6 +180,73 @@ def test_q_learning_and_double_q_targets():
     assert dqn.double_q_target(2.0, 0.0, q_online, q_target) == 2.0  # terminal
 
 
+def test_batch_targets_equal_the_one_step_kernels():
+    rng = np.random.default_rng(4)
+    r, d = rng.standard_normal(5), rng.uniform(0.0, 1.0, 5)
+    q_on, q_tg = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    y = np.zeros(5)
+    dqn.q_learning_targets(r, d, q_tg, y)
+    np.testing.assert_array_equal(y, [dqn.q_learning_target(r[b], d[b], q_tg[b]) for b in range(5)])
+    dqn.double_q_targets(r, d, q_on, q_tg, y)
+    expected = [dqn.double_q_target(r[b], d[b], q_on[b], q_tg[b]) for b in range(5)]
+    np.testing.assert_array_equal(y, expected)
+
+
+# Online and target nets whose torso outputs 0 everywhere, so Q(s, .) is the head's bias for
+# every s: online Q = [1, 0], target Q = [3, 5]. Every stored transition is (s, a=0, r=1, s').
+Q_ONLINE, Q_TARGET, GAMMA_E2E, LR_E2E = (1.0, 0.0), (3.0, 5.0), 0.5, 1e-3
+
+
+def constant_q_update(double: bool, terminated: bool = False):
+    """One ``dqn_update`` on the nets above; returns (loss, mean Q, targets y, parameter change
+    of the online net, target net after)."""
+    cfg = dqn.make_dqn_config(
+        None, dict(batch_size=4, hidden=4, depth=1, gamma=GAMMA_E2E, lr=LR_E2E, double=double)
+    )
+    net = dqn._net_for(cfg, 2, 2)
+    bias = net.adv_off + net.hidden * 2  # the head is W float64[H*2] then b float64[2]
+    params = np.zeros(net.n_params)
+    params[bias : bias + 2] = Q_ONLINE
+    st = dqn._make_state(net, cfg, params, 2, 2)
+    st.target[:] = 0.0
+    st.target[bias : bias + 2] = Q_TARGET
+    target_before = st.target.copy()
+    buf = replay.replay_init(8, 2, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        s, s_next = rng.standard_normal(2), rng.standard_normal(2)
+        replay.replay_add(buf, s, np.array([0.0]), 1.0, s_next, terminated, False)
+    before = st.params.copy()
+    loss, q_mean = dqn.dqn_update(dqn.hyper(cfg), net, st, buf, replay.sumtree_init(8), rng, 0.4)
+    np.testing.assert_array_equal(st.target, target_before)  # the update leaves it alone
+    change = st.params - before
+    return loss, q_mean, st.batch[dqn._Y].copy(), change, bias
+
+
+@pytest.mark.parametrize("double", [False, True], ids=["dqn", "double"])
+def test_dqn_update_end_to_end_by_hand(double):
+    loss, q_mean, y, change, bias = constant_q_update(double)
+    # DQN: y = 1 + 0.5 max_a Q_target(s', a) = 1 + 0.5 * 5 = 3.5. Double DQN: the online net
+    # picks a* = 0, the target net scores it: y = 1 + 0.5 * 3 = 2.5. (With the nets swapped,
+    # the target net would pick a* = 1 and the online net score it 0: y = 1.)
+    expected_y = 2.5 if double else 3.5
+    np.testing.assert_array_equal(y, expected_y)
+    delta = Q_ONLINE[0] - expected_y  # Q(s, a=0) - y: -1.5 or -2.5, beyond Huber's knee
+    assert loss == pytest.approx(abs(delta) - 0.5, abs=1e-15)
+    assert q_mean == Q_ONLINE[0]
+    # dL/dQ(s, 0) = -1 on every row: Adam's first step raises that bias by lr (1/(1 + eps)),
+    # and nothing else has a gradient (the torso's output and the head's weights are 0).
+    assert np.flatnonzero(change).tolist() == [bias]
+    assert change[bias] == pytest.approx(LR_E2E, rel=1e-6)
+
+
+def test_dqn_update_does_not_bootstrap_from_terminal_states():
+    for double in (False, True):
+        loss, _, y, change, bias = constant_q_update(double, terminated=True)
+        np.testing.assert_array_equal(y, 1.0)  # r only: Q(s, 0) = 1 already, no error
+        assert loss == 0.0 and not change.any()
+
+
 def test_td_loss_huber_and_mse():
     assert dqn.td_loss(0.5, dqn.HUBER) == (0.125, 0.5)
     assert dqn.td_loss(-3.0, dqn.HUBER) == (2.5, -1.0)

@@ -327,6 +327,30 @@ def double_q_target(
 
 
 @njit(cache=True)
+def q_learning_targets(
+    r_t: np.ndarray, discount_t: np.ndarray, q_t: np.ndarray, out: np.ndarray
+) -> None:
+    """Batch form of ``q_learning_target``: out[b] for float64[B] r_t, discount_t and
+    q_t float64[B, A] (the target net's Q values at s_{t+n})."""
+    for b in range(r_t.shape[0]):
+        out[b] = q_learning_target(r_t[b], discount_t[b], q_t[b])
+
+
+@njit(cache=True)
+def double_q_targets(
+    r_t: np.ndarray,
+    discount_t: np.ndarray,
+    q_t_online: np.ndarray,
+    q_t_target: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Batch form of ``double_q_target``: out[b] for float64[B] r_t, discount_t and the online
+    and target nets' Q values float64[B, A] at s_{t+n}."""
+    for b in range(r_t.shape[0]):
+        out[b] = double_q_target(r_t[b], discount_t[b], q_t_online[b], q_t_target[b])
+
+
+@njit(cache=True)
 def td_loss(delta: float, loss: int) -> tuple[float, float]:
     """(loss, dloss/ddelta) of a TD error delta = Q(s, a) - y.
 
@@ -917,20 +941,22 @@ def dqn_update(
         sample_noise(net, rng, st.noise)
         sample_noise(net, rng, st.noise_target)
 
-    # Greedy next action a* from the target net, or from the online net (double Q-learning).
+    # Targets y = G + discount Q_target(s', a*), a* greedy for the target net (DQN) or for the
+    # online net (double Q-learning); C51: the projected distribution under a*.
     out_t = qnet_forward(st.target, net, st.b_next, st.noise_target, st.work_target)
     out_sel = out_t
     if hp.double:
         out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
-    for b in range(n_b):
-        q_values(net, out_sel, b, st.q)
-        a_star[b] = np.argmax(st.q)
-    # Targets: y = G + discount Q_target(s', a*), or the projected distribution (C51).
-    for b in range(n_b):
-        a = a_star[b]
-        if k_atoms == 1:
-            y[b] = ret[b] + discount[b] * out_t[b, a]
+    if k_atoms == 1:
+        if hp.double:
+            double_q_targets(ret, discount, out_sel, out_t, y)
         else:
+            q_learning_targets(ret, discount, out_t, y)
+    else:
+        for b in range(n_b):
+            q_values(net, out_sel, b, st.q)
+            a = np.argmax(st.q)
+            a_star[b] = a
             softmax(out_t[b, a * k_atoms : (a + 1) * k_atoms], st.p)
             categorical_projection(net.support, ret[b], discount[b], st.p, st.target_dist[b])
 
