@@ -13,6 +13,8 @@
     numbarl envs
     numbarl rlhf [--seed N] [--steps N] [--set key=value ...] [--out FILE.csv] [--save FILE.npz]
 
+Every command takes ``--import MODULE`` (repeatable; a module name or a .py file) to register a
+user's envs first; installed packages' ``numbarl.envs`` entry points are loaded too.
 A progress bar is drawn on a terminal only (none when stderr is not a terminal).
 """
 
@@ -331,7 +333,14 @@ def _cmd_rlhf(rest: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="numbarl", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="numbarl",
+        description=__doc__.splitlines()[0],
+        epilog="Any command also takes --import MODULE (a module name or a .py file, "
+        "repeatable): it is imported first, so the envs it registers with "
+        "numbarl.envs.register can be named. Installed packages' numbarl.envs entry points "
+        "are imported too.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train an algorithm on an environment")
@@ -439,9 +448,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0] == "rlhf":
+def _take_imports(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``--import MODULE`` / ``--import=MODULE`` (anywhere, any subcommand) from argv."""
+    modules, rest = [], []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--import":
+            value = next(it, None)
+            if value is None:
+                raise ValueError("--import needs a module name or a .py file")
+            modules.append(value)
+        elif arg.startswith("--import="):
+            modules.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return modules, rest
+
+
+def _load_user_envs(modules: Sequence[str]) -> None:
+    """Import the packages advertised under the ``numbarl.envs`` entry point, then each
+    ``--import`` module: their envs register themselves (``numbarl.envs.register``)."""
+    from . import envs
+
+    envs.load_plugins()
+    for module in modules:
+        envs.load_module(module)
+
+
             return _cmd_rlhf(argv[1:])
         args = build_parser().parse_args(argv)
         return args.func(args)
+        modules, argv = _take_imports(argv)
+        _load_user_envs(modules)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"numbarl: error: {exc}", file=sys.stderr)
         return 2

@@ -10,9 +10,10 @@ Change it with ``gymnasium.make(id, max_episode_steps=N)``; numbarl's own ``max_
 refused here to keep a single time limit. ``reward_threshold`` is Gymnasium's where Gymnasium has
 the id, else the numbarl env's.
 
-- `ControlGymEnv`: a classic-control env whose reset and step call the compiled
-  ``numbarl.envs.control`` dispatch functions with ``self.np_random``; seeded resets and the
-  dynamics equal Gymnasium's. ``env.unwrapped.state`` is the float64 state in Gymnasium's layout.
+- `ControlGymEnv`: a control env (the five classic-control envs, or a user's registered with
+  ``numbarl.envs.register``) whose reset and step call its compiled functions with
+  ``self.np_random``; for the built-in envs seeded resets and the dynamics equal Gymnasium's.
+  ``env.unwrapped.state`` is the float64 state in Gymnasium's layout.
 - `TabularGymEnv`: a `TabularMDP` sampled by a compiled kernel over its cumulative tables, which
   draws as Gymnasium's ``categorical_sample`` does (FrozenLake, CliffWalking and Taxi trajectories
   equal Gymnasium's for the same seed and actions).
@@ -37,19 +38,7 @@ from gymnasium.vector.utils import batch_space
 from numba import njit
 
 import numbarl.envs as numbarl_envs
-from numbarl.envs.control import (
-    ACROBOT,
-    CARTPOLE,
-    MOUNTAIN_CAR,
-    MOUNTAIN_CAR_CONTINUOUS,
-    PENDULUM,
-    ControlEnv,
-    observe_env,
-    reset_env,
-    step_env,
-    vec_reset,
-    vec_step,
-)
+from numbarl.envs.control import ControlEnv, vec_reset, vec_step
 from numbarl.envs.tabular import TabularMDP, sample_index
 
 NAMESPACE = "numbarl"
@@ -113,51 +102,51 @@ def _control_spaces(env: ControlEnv) -> tuple[spaces.Box, spaces.Space]:
         act_space: spaces.Space = spaces.Discrete(env.n_actions)
     else:
         act_space = spaces.Box(
-            np.float32(env.action_low[0]), np.float32(env.action_high[0]), (1,), np.float32
+            env.action_low.astype(np.float32), env.action_high.astype(np.float32), dtype=np.float32
         )
     return obs_space, act_space
 
 
 # Gymnasium's default reset bounds, used only when reset options override them.
 _RESET_BOUNDS = {
-    CARTPOLE: (-0.05, 0.05),
-    ACROBOT: (-0.1, 0.1),
-    MOUNTAIN_CAR: (-0.6, -0.4),
-    MOUNTAIN_CAR_CONTINUOUS: (-0.6, -0.4),
+    "CartPole-v1": (-0.05, 0.05),
+    "Acrobot-v1": (-0.1, 0.1),
+    "MountainCar-v0": (-0.6, -0.4),
+    "MountainCarContinuous-v0": (-0.6, -0.4),
 }
 
 
 def _reset_from_options(
-    code: int, options: dict[str, Any], rng: np.random.Generator
+    code: str, options: dict[str, Any], rng: np.random.Generator
 ) -> np.ndarray | None:
     """Gymnasium's reset with its ``options`` (``low``/``high``; Pendulum ``x_init``/``y_init``),
     drawn as Gymnasium draws; None when no option applies (the compiled reset is used)."""
     from gymnasium.envs.classic_control import utils as cc_utils
 
-    if code == PENDULUM:
+    if code == "Pendulum-v1":
         if "x_init" not in options and "y_init" not in options:
             return None
         x = cc_utils.verify_number_and_cast(options.get("x_init", math.pi))
         y = cc_utils.verify_number_and_cast(options.get("y_init", 1.0))
         high = np.array([x, y])
         return np.asarray(rng.uniform(low=-high, high=high), dtype=np.float64)
-    if "low" not in options and "high" not in options:
+    if "low" not in options and "high" not in options or code not in _RESET_BOUNDS:
         return None
     low, high = cc_utils.maybe_parse_reset_bounds(options, *_RESET_BOUNDS[code])
-    if code == CARTPOLE:
+    if code == "CartPole-v1":
         return rng.uniform(low=low, high=high, size=(4,))
-    if code == ACROBOT:
+    if code == "Acrobot-v1":
         return rng.uniform(low=low, high=high, size=(4,)).astype(np.float32).astype(np.float64)
     return np.array([rng.uniform(low=low, high=high), 0.0])
 
 
 class ControlGymEnv(gymnasium.Env):
-    """A numbarl classic-control env (``CartPole-v1``, ``MountainCar-v0``,
-    ``MountainCarContinuous-v0``, ``Acrobot-v1``, ``Pendulum-v1``) behind Gymnasium's API.
+    """A numbarl control env (``CartPole-v1``, ``MountainCar-v0``, ``MountainCarContinuous-v0``,
+    ``Acrobot-v1``, ``Pendulum-v1``, or a user's registered env) behind Gymnasium's API.
 
     ``env_id`` is a numbarl id (``"numbarl/"`` prefix allowed) or a built ``ControlEnv``;
     ``options`` go to ``numbarl.envs.make``. Spaces are Gymnasium's: float32 Box observations,
-    ``Discrete(n)`` or float32 ``Box(low, high, (1,))`` actions. Seeded resets draw from
+    ``Discrete(n)`` or float32 ``Box(low, high, (action_dim,))`` actions. Seeded resets draw from
     ``self.np_random`` exactly as Gymnasium's env does, so the same seed gives the same episode as
     ``gymnasium.make(id)`` (continuous actions are used at float64 precision, i.e. as Gymnasium
     computes with float64 actions; MountainCarContinuous can differ by one float32 ulp on a step,
@@ -183,11 +172,12 @@ class ControlGymEnv(gymnasium.Env):
         env = self.numbarl_env
         self.render_mode = render_mode
         self.observation_space, self.action_space = _control_spaces(env)
-        self._code = int(env.code)
+        self._code = env.id
+        self._reset, self._step, self._observe = env.functions
         self._params = np.ascontiguousarray(env.params, dtype=np.float64)
         self._state = np.zeros(env.state_dim)
         self._obs = np.zeros(env.obs_dim)
-        self._action = np.zeros(1)
+        self._action = np.zeros(env.action_dim)
         self._needs_reset = True
 
     @property
@@ -210,7 +200,7 @@ class ControlGymEnv(gymnasium.Env):
         return _render(self)
 
     def _observation(self) -> np.ndarray:
-        observe_env(self._code, self._state, self._obs)
+        self._observe(self._params, self._state, self._obs)
         return self._obs.astype(np.float32)
 
     def reset(
@@ -220,7 +210,7 @@ class ControlGymEnv(gymnasium.Env):
         super().reset(seed=seed)
         drawn = _reset_from_options(self._code, options, self.np_random) if options else None
         if drawn is None:
-            reset_env(self._code, self._state, self.np_random)
+            self._reset(self._params, self._state, self.np_random)
         else:
             self._state[:] = drawn
         self._needs_reset = False
@@ -235,10 +225,12 @@ class ControlGymEnv(gymnasium.Env):
             self._action[0] = _discrete_index(action, env.n_actions)
         else:
             arr = np.asarray(action, dtype=np.float64)
-            if arr.size != 1:
-                raise ValueError(f"{env.id}: action must have shape (1,), got {arr.shape}")
-            self._action[0] = arr.reshape(-1)[0]
-        reward, terminated = step_env(self._code, self._params, self._state, self._action)
+            if arr.size != env.action_dim:
+                raise ValueError(
+                    f"{env.id}: action must have shape ({env.action_dim},), got {arr.shape}"
+                )
+            self._action[:] = arr.reshape(-1)
+        reward, terminated = self._step(self._params, self._state, self._action, self.np_random)
         return self._observation(), float(reward), bool(terminated), False, {}
 
 
@@ -387,13 +379,13 @@ class NumbaVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         n = self.num_envs
-        self._code = int(env.code)
+        self._fns = env.fns
         self._params = np.ascontiguousarray(env.params, dtype=np.float64)
         self._states = np.zeros((n, env.state_dim))
         self._t = np.zeros(n, dtype=np.int64)
         self._obs = np.zeros((n, env.obs_dim))
         self._final_obs = np.zeros((n, env.obs_dim))
-        self._actions = np.zeros((n, 1))
+        self._actions = np.zeros((n, env.action_dim))
         self._rewards = np.zeros(n)
         self._terminated = np.zeros(n, dtype=np.bool_)
         self._truncated = np.zeros(n, dtype=np.bool_)
@@ -426,7 +418,7 @@ class NumbaVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset every copy: ``(observations float32[num_envs, obs_dim], {})``."""
         super().reset(seed=seed)
-        vec_reset(self._code, self._states, self._t, self.np_random, self._obs)
+        vec_reset(self._fns, self._params, self._states, self._t, self.np_random, self._obs)
         self._needs_reset = False
         return self._obs.astype(np.float32), {}
 
@@ -440,21 +432,22 @@ class NumbaVectorEnv(VectorEnv):
                 raise ValueError(f"actions must be in 0..{env.n_actions - 1}, got {arr!r}")
             self._actions[:, 0] = arr
         else:
-            if arr.shape not in ((n, 1), (n,)):
-                raise ValueError(f"actions must have shape ({n}, 1), got {arr.shape}")
-            self._actions[:, 0] = arr.reshape(n)
+            d = env.action_dim
+            if arr.shape != (n, d) and not (d == 1 and arr.shape == (n,)):
+                raise ValueError(f"actions must have shape ({n}, {d}), got {arr.shape}")
+            self._actions[:] = arr.reshape(n, d)
         return self._actions
 
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Step every copy with ``actions`` (int[num_envs] or float32[num_envs, 1]); finished
-        copies are reset in the same call. Returns ``(obs, rewards float64, terminated,
+        """Step every copy with ``actions`` (int[num_envs] or float32[num_envs, action_dim]);
+        finished copies are reset in the same call. Returns ``(obs, rewards float64, terminated,
         truncated, infos)``."""
         if self._needs_reset:
             raise ResetNeeded("Call reset (or assign state) before step.")
         vec_step(
-            self._code,
+            self._fns,
             self._params,
             self._states,
             self._actions_array(actions),
@@ -553,6 +546,8 @@ def register_envs() -> list[str]:
 
 
 register_envs()
+# Envs a user registers later (numbarl.envs.register) become numbarl/<Id> at once.
+numbarl_envs.on_register(lambda name: register_envs())
 
 __all__ = [
     "NAMESPACE",

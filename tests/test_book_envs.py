@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from numbarl.envs import book, make, options, reset, spec, step
+from numbarl.envs import book, builder, make, options, reset, step
 
 
 @njit(cache=True)
@@ -74,7 +74,8 @@ def test_sampler_frequencies_match_p(env, opts):
 ])  # fmt: skip
 def test_registered_ids_build_the_book_defaults(env):
     mdp = make(env)
-    direct = getattr(book, spec(env).function)(**options(env))
+    direct = builder(env)(**options(env))
+    assert builder(env).__module__ == book.__name__
     for field in ("p", "r", "terminal", "start", "allowed"):
         np.testing.assert_array_equal(getattr(mdp, field), getattr(direct, field))
     assert mdp.max_steps == 0

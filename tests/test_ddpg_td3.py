@@ -154,17 +154,17 @@ def test_time_limit_rows_keep_the_final_observation():
     env = make("Pendulum-v1")
     nets = small_nets(nn.RELU, env.action_low, env.action_high)
     rng = np.random.default_rng(0)
-    run = ac.make_run_state(env.code, nets, rng)
+    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(300, 3, 1)
     for _ in range(250):
-        ac.explore_step(env.code, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
+        ac.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
     assert buf.truncated[199] and not buf.truncated[:199].any() and not buf.terminated.any()
     # Replay the first episode with the stored actions from its first observation.
-    th, thdot = math.atan2(buf.obs[0, 1], buf.obs[0, 0]), buf.obs[0, 2]
+    state = np.array([math.atan2(buf.obs[0, 1], buf.obs[0, 0]), buf.obs[0, 2]])
     for t in range(200):
-        th, thdot, r, _ = pendulum_env.step_values(th, thdot, buf.action[t, 0], 10.0)
-        expected = [math.cos(th), math.sin(th), thdot]
+        r, _ = pendulum_env.step(env.params, state, buf.action[t].copy(), rng)
+        expected = [math.cos(state[0]), math.sin(state[0]), state[1]]
         np.testing.assert_allclose(buf.next_obs[t], expected, rtol=0, atol=1e-9)
         assert buf.reward[t] == pytest.approx(r, abs=1e-9)
     assert not np.allclose(buf.obs[200], buf.next_obs[199])  # row 200 starts a new episode
@@ -195,7 +195,8 @@ def test_obs_scaling_maps_the_observation_box_onto_minus_one_one():
         o = raw.copy()
         ac.scale_obs(nets, o)
         np.testing.assert_allclose(o, [scaled, scaled], rtol=0, atol=1e-12)
-    run = ac.make_run_state(env.code, nets, rng)  # position U(-0.6, -0.4), velocity 0
+    # position U(-0.6, -0.4), velocity 0
+    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     assert -0.34 <= run.obs[0] <= -0.11 and run.obs[1] == 0.0
     returns = ac.evaluate(ac.actor_critic_arrays(nets), env, 2, seed=0)
     assert returns.shape == (2,)
@@ -215,10 +216,10 @@ def td3_setup(**overrides):
     hp = td3._hyper(cfg)
     rng = np.random.default_rng(1)
     nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, (16, 16), 2, nn.RELU)
-    run = ac.make_run_state(env.code, nets, rng)
+    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(500, 3, 1)
     for _ in range(300):
-        ac.explore_step(env.code, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
+        ac.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
     adams = nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size)
     return nets, adams, buf, ac.make_workspace(nets, 16), hp, run, rng
@@ -286,7 +287,11 @@ def test_same_seed_same_bytes(mod):
     assert np.isnan(h1["critic_loss"][0]) and np.isfinite(h1["critic_loss"][1])
     assert h1["critic_updates"][-1] == 300
     assert h1["actor_updates"][-1] == (300 if mod is ddpg else 150)
+    # Another env (other functions, params, state_dim and obs_dim) reaches the same compiled
+    # loop: the env comes in as function pointers typed by their signature.
+    mod.train(make("MountainCarContinuous-v0"), dict(TINY, total_steps=300), seed=0)
     assert len(mod.run_ddpg.signatures if mod is ddpg else mod.run_td3.signatures) == 1
+    assert len(ac.evaluate_actor.signatures) == 1
     returns = mod.evaluate(a1, env, 3, seed=0)
     assert returns.shape == (3,) and returns.dtype == np.float64
     np.testing.assert_array_equal(returns, mod.evaluate(a1, env, 3, seed=0))
@@ -295,7 +300,9 @@ def test_same_seed_same_bytes(mod):
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
 def test_non_finite_values_raise_training_diverged_with_partial_results(mod):
     env = make("Pendulum-v1")
-    broken = env._replace(params=np.array([np.nan]))  # gravity NaN: observations become NaN
+    params = env.params.copy()
+    params[env.param_names.index("g")] = np.nan  # gravity NaN: observations become NaN
+    broken = env._replace(params=params)
     cfg = dict(TINY, learning_starts=100, eval_every=60)
     with pytest.raises(TrainingDiverged, match=r"critic update 1 \(at env step 100\)") as info:
         mod.train(broken, cfg, seed=0)
@@ -365,27 +372,28 @@ def test_gymnasium_env_through_the_python_loop():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
-def test_pendulum_reaches_minus_200_in_most_seeds(mod):
-    """TUNED['Pendulum-v1'] (budget: its total_steps, 20,000 env steps) reaches a mean
-    deterministic return >= -200 over 10 episodes in at least 2 of 3 seeds."""
+def test_tuned_pendulum_policy_reaches_minus_200_on_fresh_seeds(mod):
+    """TUNED['Pendulum-v1'] as ``numbarl train <algo> Pendulum-v1`` runs it (20,000 env steps,
+    no early stop): the actor it returns reaches a mean deterministic return >= -200 over 20
+    episodes on an evaluation seed training never used, for at least 4 of 5 training seeds
+    that tuning never used (100-104; measured: 5 of 5 for both, -110 to -173)."""
     env = make("Pendulum-v1")
-    reached = 0
-    for seed in range(3):
-        _, hist = mod.train(env, dict(stop_at_return=-200.0), seed=seed)
-        assert hist["step"][-1] <= mod.TUNED["Pendulum-v1"]["total_steps"]
-        reached += bool(hist["eval_return"].max() >= -200.0)
-    assert reached >= 2
+    finals = []
+    for seed in range(100, 105):
+        arrays, _ = mod.train(env, None, seed=seed)
+        finals.append(mod.evaluate(arrays, env, 20, seed=10_000 + seed).mean())
+    assert sum(f >= -200.0 for f in finals) >= 4, finals
 
 
 @pytest.mark.slow
 def test_ddpg_solves_mountain_car_continuous():
-    """TUNED['MountainCarContinuous-v0'] (budget 50,000 env steps; OU exploration) reaches
-    Gymnasium's threshold, a mean deterministic return >= 90 over 10 episodes, in at least 2 of
-    3 seeds (measured: seeds 0-4 all within 6,000 steps)."""
+    """TUNED['MountainCarContinuous-v0'] (budget 50,000 env steps; OU exploration; stops once a
+    training-time evaluation reaches 90): the actor it returns reaches Gymnasium's threshold, a
+    mean deterministic return >= 90 over 20 episodes on a fresh evaluation seed, for at least 2
+    of 3 training seeds."""
     env = make("MountainCarContinuous-v0")
-    reached = 0
+    finals = []
     for seed in range(3):
-        _, hist = ddpg.train(env, None, seed=seed)
-        assert hist["step"][-1] <= 50_000
-        reached += bool(hist["eval_return"].max() >= 90.0)
-    assert reached >= 2
+        arrays, _ = ddpg.train(env, None, seed=seed)
+        finals.append(ddpg.evaluate(arrays, env, 20, seed=10_000 + seed).mean())
+    assert sum(f >= 90.0 for f in finals) >= 2, finals

@@ -490,11 +490,15 @@ def test_progress_is_called_after_every_chunk():
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
 
 
-def test_one_compiled_signature_for_every_config():
+def test_one_compiled_signature_for_every_config_and_env():
     env = make("CartPole-v1")
     dqn.train(env, SHORT, 0)
     dqn.train(env, {**SHORT, **dqn.RAINBOW, "loss": "mse", "lr": 1}, 0)
+    # Another env (other functions, params and state_dim) reaches the same compiled loop: the
+    # env comes in as function pointers typed by their signature.
+    dqn.train(make("Acrobot-v1"), {**SHORT, "total_steps": 500}, 0)
     assert len(dqn.dqn_run_control.signatures) == 1
+    assert len(dqn.greedy_returns.signatures) == 1
 
 
 def test_nan_raises_training_diverged_with_partial_results():

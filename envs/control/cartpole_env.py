@@ -1,15 +1,17 @@
-"""CartPole-v1 with Gymnasium's constants, Euler integration and termination thresholds.
+"""CartPole-v1 through the env door: Gymnasium's constants, Euler integration, thresholds.
 
 State (float64[4], Gymnasium's ``env.unwrapped.state``): ``[x, x_dot, theta, theta_dot]``.
 Observation (float64[4]): the state itself (Gymnasium returns it as float32).
-Action: int64 in {0, 1}; 1 pushes right, anything else pushes left (as Gymnasium's
+Action: ``action[0]`` in {0.0, 1.0}; 1 pushes right, anything else pushes left (Gymnasium's
 ``force_mag if action == 1 else -force_mag``).
 Reward: 1.0 every step including the terminating one; with ``sutton_barto_reward`` 0.0 per
-step and -1.0 on termination. Time limit 500 steps (applied by the dispatch layer).
+step and -1.0 on termination. Time limit 500 steps (applied outside the dynamics).
 
-``step_values`` is the value-typed kernel (the state in registers); ``step`` wraps it for a
-state array updated in place. The arithmetic follows Gymnasium's expression order, so next
-states agree with ``CartPoleEnv.step`` to the last bit up to libm's sin/cos.
+``params`` holds every constant Gymnasium's ``CartPoleEnv`` exposes (``PARAMS``), so
+``make("CartPole-v1", length=1.0)`` changes the pole without recompiling. The arithmetic
+follows Gymnasium's expression order (``total_mass`` and ``polemass_length`` are formed as
+Gymnasium forms them), so next states agree with ``CartPoleEnv.step`` to the last bit up to
+libm's sin/cos.
 """
 
 from __future__ import annotations
@@ -19,84 +21,129 @@ import math
 import numpy as np
 from numba import njit
 
-GRAVITY = 9.8
-MASSCART = 1.0
-MASSPOLE = 0.1
-TOTAL_MASS = MASSPOLE + MASSCART
-LENGTH = 0.5  # half the pole's length
-POLEMASS_LENGTH = MASSPOLE * LENGTH
-FORCE_MAG = 10.0
-TAU = 0.02
-THETA_THRESHOLD_RADIANS = 12 * 2 * math.pi / 360
-X_THRESHOLD = 2.4
-RESET_LOW = -0.05
-RESET_HIGH = 0.05
+from .core import ControlEnv, constant_params, from_functions
+
+ID = "CartPole-v1"
+SUMMARY = "Gymnasium CartPole-v1 (500 steps; any constant, sutton_barto_reward)"
+PARAMS = {
+    "gravity": 9.8,
+    "masscart": 1.0,
+    "masspole": 0.1,
+    "length": 0.5,  # half the pole's length
+    "force_mag": 10.0,
+    "tau": 0.02,
+    "theta_threshold_radians": 12 * 2 * math.pi / 360,
+    "x_threshold": 2.4,
+    "semi_implicit": 0.0,  # kinematics_integrator: 0 "euler", 1 "semi-implicit euler"
+    "sutton_barto_reward": 0.0,  # 0 or 1
+}
+(
+    GRAVITY,
+    MASSCART,
+    MASSPOLE,
+    LENGTH,
+    FORCE_MAG,
+    TAU,
+    THETA_THRESHOLD,
+    X_THRESHOLD,
+    SEMI_IMPLICIT,
+    SUTTON_BARTO_REWARD,
+) = range(len(PARAMS))
+
+OPTIONS_ONLY = ("semi_implicit", "sutton_barto_reward")  # params set through make()'s named options
 
 STATE_DIM = 4
 OBS_DIM = 4
 N_ACTIONS = 2
 MAX_STEPS = 500
 REWARD_THRESHOLD = 475.0
-OBS_HIGH = np.array(
-    [X_THRESHOLD * 2, np.inf, THETA_THRESHOLD_RADIANS * 2, np.inf], dtype=np.float32
-).astype(np.float64)
+RESET_LOW = -0.05
+RESET_HIGH = 0.05
 
 
 @njit(cache=True)
-def step_values(x, x_dot, theta, theta_dot, action):
-    """One Euler step on float64 scalars; ``action`` int64 (1 = right).
-
-    Returns ``(x, x_dot, theta, theta_dot, reward, terminated)`` (float64 x5, bool).
-    """
-    force = FORCE_MAG if action == 1 else -FORCE_MAG
-    costheta = np.cos(theta)
-    sintheta = np.sin(theta)
-    temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
-    thetaacc = (GRAVITY * sintheta - costheta * temp) / (
-        LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS)
-    )
-    xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-    x = x + TAU * x_dot
-    x_dot = x_dot + TAU * xacc
-    theta = theta + TAU * theta_dot
-    theta_dot = theta_dot + TAU * thetaacc
-    terminated = (
-        x < -X_THRESHOLD
-        or x > X_THRESHOLD
-        or theta < -THETA_THRESHOLD_RADIANS
-        or theta > THETA_THRESHOLD_RADIANS
-    )
-    return x, x_dot, theta, theta_dot, 1.0, terminated
-
-
-@njit(cache=True)
-def step(state, action, sutton_barto_reward=False):
-    """Advance ``state`` float64[4] in place by int64 ``action``; returns (reward, terminated)."""
-    x, x_dot, theta, theta_dot, reward, terminated = step_values(
-        state[0], state[1], state[2], state[3], action
-    )
-    state[0] = x
-    state[1] = x_dot
-    state[2] = theta
-    state[3] = theta_dot
-    if sutton_barto_reward:
-        reward = -1.0 if terminated else 0.0
-    return reward, terminated
-
-
-@njit(cache=True)
-def reset(state, rng):
-    """Fill ``state`` float64[4] with U(-0.05, 0.05) draws from ``rng`` (np.random.Generator).
-
-    Draws in Gymnasium's order, so ``rng = np.random.default_rng(s)`` gives the state of
-    ``CartPoleEnv.reset(seed=s)``.
-    """
+def reset(params, state, rng):
+    """Fill ``state`` with U(-0.05, 0.05) draws in Gymnasium's order (``rng =
+    np.random.default_rng(s)`` gives ``CartPoleEnv.reset(seed=s)``)."""
     for i in range(4):
         state[i] = rng.uniform(RESET_LOW, RESET_HIGH)
 
 
 @njit(cache=True)
-def observe(state, obs):
-    """Write the observation float64[4] (a copy of the state) into ``obs``."""
+def step(params, state, action, rng):
+    """One integration step in place; returns ``(reward, terminated)``."""
+    masspole = params[MASSPOLE]
+    length = params[LENGTH]
+    total_mass = masspole + params[MASSCART]
+    polemass_length = masspole * length
+    tau = params[TAU]
+    x, x_dot, theta, theta_dot = state[0], state[1], state[2], state[3]
+    force = params[FORCE_MAG] if action[0] == 1.0 else -params[FORCE_MAG]
+    costheta = np.cos(theta)
+    sintheta = np.sin(theta)
+    temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
+    thetaacc = (params[GRAVITY] * sintheta - costheta * temp) / (
+        length * (4.0 / 3.0 - masspole * (costheta * costheta) / total_mass)
+    )
+    xacc = temp - polemass_length * thetaacc * costheta / total_mass
+    if params[SEMI_IMPLICIT] == 0.0:
+        x = x + tau * x_dot
+        x_dot = x_dot + tau * xacc
+        theta = theta + tau * theta_dot
+        theta_dot = theta_dot + tau * thetaacc
+    else:
+        x_dot = x_dot + tau * xacc
+        x = x + tau * x_dot
+        theta_dot = theta_dot + tau * thetaacc
+        theta = theta + tau * theta_dot
+    state[0] = x
+    state[1] = x_dot
+    state[2] = theta
+    state[3] = theta_dot
+    x_max = params[X_THRESHOLD]
+    th_max = params[THETA_THRESHOLD]
+    terminated = x < -x_max or x > x_max or theta < -th_max or theta > th_max
+    if params[SUTTON_BARTO_REWARD] != 0.0:
+        return (-1.0 if terminated else 0.0), terminated
+    return 1.0, terminated
+
+
+@njit(cache=True)
+def observe(params, state, obs):
+    """The observation: a copy of the state."""
     for i in range(4):
         obs[i] = state[i]
+
+
+def make(
+    sutton_barto_reward: bool = False,
+    kinematics_integrator: str = "euler",
+    **constants: float,
+) -> ControlEnv:
+    """CartPole-v1: 2 actions, 500 steps, reward threshold 475.
+
+    ``sutton_barto_reward`` and ``kinematics_integrator`` ("euler" or "semi-implicit euler")
+    are Gymnasium's options; any other keyword is one of Gymnasium's constants (``PARAMS``:
+    gravity, masscart, masspole, length, force_mag, tau, theta_threshold_radians,
+    x_threshold)."""
+    if not isinstance(sutton_barto_reward, (bool, np.bool_)):
+        raise ValueError(
+            f"{ID}: sutton_barto_reward must be True or False, got {sutton_barto_reward!r}"
+        )
+    if kinematics_integrator not in ("euler", "semi-implicit euler"):
+        raise ValueError(
+            f"{ID}: kinematics_integrator must be 'euler' or 'semi-implicit euler', "
+            f"got {kinematics_integrator!r}"
+        )
+    params = constant_params(ID, PARAMS, constants, OPTIONS_ONLY)
+    params["semi_implicit"] = float(kinematics_integrator != "euler")
+    params["sutton_barto_reward"] = float(bool(sutton_barto_reward))
+    high = np.array(
+        [params["x_threshold"] * 2, np.inf, params["theta_threshold_radians"] * 2, np.inf],
+        dtype=np.float32,
+    ).astype(np.float64)
+    return from_functions(
+        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
+        max_steps=MAX_STEPS, n_actions=N_ACTIONS, obs_low=-high, obs_high=high,
+        reward_threshold=REWARD_THRESHOLD,
+    )  # fmt: skip

@@ -1,10 +1,11 @@
-"""MountainCar-v0 with Gymnasium's constants, clipping and the velocity reset at the left wall.
+"""MountainCar-v0 through the env door: Gymnasium's constants, clipping, the left-wall reset.
 
 State (float64[2], Gymnasium's ``env.unwrapped.state``): ``[position, velocity]``.
 Observation (float64[2]): the state itself (Gymnasium returns it as float32).
-Action: int64 in {0, 1, 2} (push left, no push, push right).
-Reward: -1.0 every step. Terminated when ``position >= 0.5`` and ``velocity >= goal_velocity``
-(Gymnasium's option, 0 by default). Time limit 200 steps (applied by the dispatch layer).
+Action: ``action[0]`` in {0.0, 1.0, 2.0} (push left, no push, push right).
+Reward: -1.0 every step. Terminated when ``position >= goal_position`` and ``velocity >=
+goal_velocity`` (Gymnasium's option, 0 by default). Time limit 200 steps (outside the dynamics).
+``params`` holds Gymnasium's constants (``PARAMS``).
 """
 
 from __future__ import annotations
@@ -12,62 +13,70 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-MIN_POSITION = -1.2
-MAX_POSITION = 0.6
-MAX_SPEED = 0.07
-GOAL_POSITION = 0.5
-FORCE = 0.001
-GRAVITY = 0.0025
-RESET_LOW = -0.6
-RESET_HIGH = -0.4
+from .core import ControlEnv, constant_params, from_functions
+
+ID = "MountainCar-v0"
+SUMMARY = "Gymnasium MountainCar-v0 (goal_velocity, any constant)"
+PARAMS = {
+    "min_position": -1.2,
+    "max_position": 0.6,
+    "max_speed": 0.07,
+    "goal_position": 0.5,
+    "goal_velocity": 0.0,
+    "force": 0.001,
+    "gravity": 0.0025,
+}
+MIN_POSITION, MAX_POSITION, MAX_SPEED, GOAL_POSITION, GOAL_VELOCITY, FORCE, GRAVITY = range(7)
 
 STATE_DIM = 2
 OBS_DIM = 2
 N_ACTIONS = 3
 MAX_STEPS = 200
 REWARD_THRESHOLD = -110.0
-OBS_LOW = np.array([MIN_POSITION, -MAX_SPEED], dtype=np.float32).astype(np.float64)
-OBS_HIGH = np.array([MAX_POSITION, MAX_SPEED], dtype=np.float32).astype(np.float64)
+RESET_LOW = -0.6
+RESET_HIGH = -0.4
 
 
 @njit(cache=True)
-def step_values(position, velocity, action, goal_velocity=0.0):
-    """One step on float64 scalars; ``action`` int64 in {0, 1, 2}.
-
-    Returns ``(position, velocity, reward, terminated)`` (float64 x3, bool).
-    """
-    velocity += (action - 1) * FORCE + np.cos(3 * position) * (-GRAVITY)
-    velocity = min(max(velocity, -MAX_SPEED), MAX_SPEED)
-    position += velocity
-    position = min(max(position, MIN_POSITION), MAX_POSITION)
-    if position == MIN_POSITION and velocity < 0:
-        velocity = 0.0
-    terminated = position >= GOAL_POSITION and velocity >= goal_velocity
-    return position, velocity, -1.0, terminated
-
-
-@njit(cache=True)
-def step(state, action, goal_velocity=0.0):
-    """Advance ``state`` float64[2] in place by int64 ``action``; returns (reward, terminated)."""
-    position, velocity, reward, terminated = step_values(state[0], state[1], action, goal_velocity)
-    state[0] = position
-    state[1] = velocity
-    return reward, terminated
-
-
-@njit(cache=True)
-def reset(state, rng):
-    """Fill ``state`` float64[2] with ``[U(-0.6, -0.4), 0.0]`` drawn from ``rng``.
-
-    One draw, as Gymnasium's reset, so ``rng = np.random.default_rng(s)`` gives the state of
-    ``MountainCarEnv.reset(seed=s)``.
-    """
+def reset(params, state, rng):
+    """``[U(-0.6, -0.4), 0.0]``: one draw, as Gymnasium's reset."""
     state[0] = rng.uniform(RESET_LOW, RESET_HIGH)
     state[1] = 0.0
 
 
 @njit(cache=True)
-def observe(state, obs):
-    """Write the observation float64[2] (a copy of the state) into ``obs``."""
+def step(params, state, action, rng):
+    """One step in place; returns ``(-1.0, terminated)``."""
+    position, velocity = state[0], state[1]
+    max_speed = params[MAX_SPEED]
+    min_position = params[MIN_POSITION]
+    velocity += (action[0] - 1.0) * params[FORCE] + np.cos(3 * position) * (-params[GRAVITY])
+    velocity = min(max(velocity, -max_speed), max_speed)
+    position += velocity
+    position = min(max(position, min_position), params[MAX_POSITION])
+    if position == min_position and velocity < 0:
+        velocity = 0.0
+    state[0] = position
+    state[1] = velocity
+    terminated = position >= params[GOAL_POSITION] and velocity >= params[GOAL_VELOCITY]
+    return -1.0, terminated
+
+
+@njit(cache=True)
+def observe(params, state, obs):
+    """The observation: a copy of the state."""
     obs[0] = state[0]
     obs[1] = state[1]
+
+
+def make(**constants: float) -> ControlEnv:
+    """MountainCar-v0: 3 actions, 200 steps, reward threshold -110. Keywords are Gymnasium's
+    constants (``PARAMS``), ``goal_velocity`` among them."""
+    params = constant_params(ID, PARAMS, constants)
+    low = np.array([params["min_position"], -params["max_speed"]], dtype=np.float32)
+    high = np.array([params["max_position"], params["max_speed"]], dtype=np.float32)
+    return from_functions(
+        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
+        max_steps=MAX_STEPS, n_actions=N_ACTIONS, obs_low=low.astype(np.float64),
+        obs_high=high.astype(np.float64), reward_threshold=REWARD_THRESHOLD,
+    )  # fmt: skip

@@ -3,7 +3,8 @@ gradient step (sampling, critic targets, the critic and actor steps, target aver
 algorithm's update puts them together with its own equations), exploration noise and the env
 step, evaluation, and the Python training shell (config merging, checks, the chunked loop, the
 Gymnasium path, history, divergence). The compiled loops ``run_ddpg``/``run_td3`` stay with
-their algorithms: njit functions are not passed into cached compiled code.
+their algorithms: njit dispatchers are not passed into cached compiled code (only the env's
+function pointers ``ControlEnv.fns``, typed by their signature, so the cache serves every env).
 
 Networks as data: ``ActorCritic`` (NamedTuple of arrays)
 --------------------------------------------------------
@@ -55,8 +56,7 @@ from numbarl.deep.replay import (
     replay_sample_uniform,
 )
 from numbarl.deep.rollout import EnvInfo, env_info
-from numbarl.envs.control import ControlEnv
-from numbarl.envs.control.dispatch import observe_values, reset_values, step_values
+from numbarl.envs.control import ControlEnv, EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     AdamState,
@@ -476,14 +476,14 @@ def all_finite(a: np.ndarray) -> bool:
 class RunState(NamedTuple):
     """What the training loop carries from one chunk of env steps to the next.
 
-    ``state`` float64[4] the env's state slots (``numbarl.envs.control.dispatch``); ``obs``
-    float64[obs_dim] the observation to act on; ``next_obs`` float64[obs_dim] and ``action``
-    float64[A] scratch; ``ou`` float64[A] the OU noise state; ``t`` int64[1] steps into the
-    episode; ``ep_return`` float64[1] its return so far; ``counters`` int64[4] = (env steps,
-    critic updates, actor updates, episodes finished); ``metrics`` float64[7] sums since the
-    caller last zeroed them = (critic loss, mean Q, critic updates, actor loss, actor updates,
-    finished training-episode returns, episodes finished); ``actor_ws``, ``tanh_out``,
-    ``actions`` the one-row actor forward scratch."""
+    ``state`` float64[state_dim] the env's state (``ControlEnv.state_dim``; float64[1], unused,
+    on the Gymnasium path); ``obs`` float64[obs_dim] the observation to act on; ``next_obs``
+    float64[obs_dim] and ``action`` float64[A] scratch; ``ou`` float64[A] the OU noise state;
+    ``t`` int64[1] steps into the episode; ``ep_return`` float64[1] its return so far;
+    ``counters`` int64[4] = (env steps, critic updates, actor updates, episodes finished);
+    ``metrics`` float64[7] sums since the caller last zeroed them = (critic loss, mean Q,
+    critic updates, actor loss, actor updates, finished training-episode returns, episodes
+    finished); ``actor_ws``, ``tanh_out``, ``actions`` the one-row actor forward scratch."""
 
     state: np.ndarray
     obs: np.ndarray
@@ -503,22 +503,29 @@ N_METRICS = 7
 
 
 @njit(cache=True)
-def make_run_state(code: int, nets: ActorCritic, rng: np.random.Generator) -> RunState:
-    """A fresh run: the env of ``code`` reset with draws from ``rng``, counters at zero."""
-    run = _blank_run_state(nets)
-    s0, s1, s2, s3 = reset_values(code, rng)
-    run.state[0], run.state[1], run.state[2], run.state[3] = s0, s1, s2, s3
-    observe_values(code, s0, s1, s2, s3, run.obs)
+def make_run_state(
+    fns: EnvFns,
+    env_params: np.ndarray,
+    state_dim: int,
+    nets: ActorCritic,
+    rng: np.random.Generator,
+) -> RunState:
+    """A fresh run on the control env ``fns`` with constants ``env_params`` and a
+    float64[state_dim] state (``ControlEnv.fns``/``.params``/``.state_dim``): the env reset with
+    draws from ``rng``, counters at zero."""
+    run = _blank_run_state(nets, state_dim)
+    fns.reset(env_params, run.state, rng)
+    fns.observe(env_params, run.state, run.obs)
     scale_obs(nets, run.obs)
     return run
 
 
 @njit(cache=True)
-def _blank_run_state(nets: ActorCritic) -> RunState:
+def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
     d = nets.actor_layout[0, 0]
     n_act = nets.action_low.shape[0]
     run = RunState(
-        np.zeros(4),
+        np.zeros(state_dim),
         np.zeros(d),
         np.zeros(d),
         np.zeros(n_act),
@@ -611,7 +618,7 @@ def end_episode(run: RunState) -> None:
 
 @njit(cache=True)
 def explore_step(
-    code: int,
+    fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
     nets: ActorCritic,
@@ -624,15 +631,14 @@ def explore_step(
     ou_dt: float,
     rng: np.random.Generator,
 ) -> None:
-    """One env step on ControlEnv ``code`` with the behaviour action, stored in ``buf``.
+    """One env step on the control env ``fns`` (constants ``env_params``, state ``run.state``)
+    with the behaviour action, stored in ``buf``.
 
     At a time-limit cut the row has truncated True, terminated False and next_obs the real final
     observation (so the critic bootstraps from it); the env is then reset (draws from ``rng``)."""
     explore_action(nets, run, run.obs, uniform, kind, sigma, ou_theta, ou_dt, rng)
-    s0, s1, s2, s3, r, terminated = step_values(
-        code, env_params[0], run.state[0], run.state[1], run.state[2], run.state[3], run.action[0]
-    )
-    observe_values(code, s0, s1, s2, s3, run.next_obs)
+    r, terminated = fns.step(env_params, run.state, run.action, rng)
+    fns.observe(env_params, run.state, run.next_obs)
     scale_obs(nets, run.next_obs)
     run.t[0] += 1
     truncated = max_steps > 0 and run.t[0] >= max_steps
@@ -641,12 +647,11 @@ def explore_step(
     run.counters[0] += 1
     if terminated or truncated:
         end_episode(run)
-        s0, s1, s2, s3 = reset_values(code, rng)
-        observe_values(code, s0, s1, s2, s3, run.obs)
+        fns.reset(env_params, run.state, rng)
+        fns.observe(env_params, run.state, run.obs)
         scale_obs(nets, run.obs)
     else:
         run.obs[:] = run.next_obs
-    run.state[0], run.state[1], run.state[2], run.state[3] = s0, s1, s2, s3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,20 +741,22 @@ def update_targets(nets: ActorCritic, tau: float) -> None:
 
 @njit(cache=True)
 def evaluate_actor(
-    code: int,
+    fns: EnvFns,
     env_params: np.ndarray,
+    state_dim: int,
     max_steps: int,
     nets: ActorCritic,
     episodes: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) on ControlEnv
-    ``code``: episodes run side by side (one batched forward per step), start states drawn from
-    ``rng`` in episode order, each until termination or ``max_steps``."""
+    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) on the control
+    env ``fns`` (constants ``env_params``, float64[state_dim] states): episodes run side by
+    side (one batched forward per step), start states drawn from ``rng`` in episode order, each
+    until termination or ``max_steps``."""
     n = episodes
     d = nets.actor_layout[0, 0]
     n_act = nets.action_low.shape[0]
-    states = np.zeros((n, 4))
+    states = np.zeros((n, state_dim))
     obs = np.zeros((n, d))
     tanh_out = np.zeros((n, n_act))
     acts = np.zeros((n, n_act))
@@ -757,9 +764,8 @@ def evaluate_actor(
     returns = np.zeros(n)
     ws = mlp_workspace(nets.actor_layout, n)
     for i in range(n):
-        s0, s1, s2, s3 = reset_values(code, rng)
-        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-        observe_values(code, s0, s1, s2, s3, obs[i])
+        fns.reset(env_params, states[i], rng)
+        fns.observe(env_params, states[i], obs[i])
         scale_obs(nets, obs[i])
     t = 0
     remaining = n
@@ -773,12 +779,8 @@ def evaluate_actor(
         for i in range(n):
             if done[i]:
                 continue
-            s0, s1, s2, s3, r, term = step_values(
-                code, env_params[0], states[i, 0], states[i, 1], states[i, 2], states[i, 3],
-                acts[i, 0],
-            )  # fmt: skip
-            states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-            observe_values(code, s0, s1, s2, s3, obs[i])
+            r, term = fns.step(env_params, states[i], acts[i], rng)
+            fns.observe(env_params, states[i], obs[i])
             scale_obs(nets, obs[i])
             returns[i] += r
             if term or (max_steps > 0 and t >= max_steps):
@@ -907,7 +909,9 @@ def _evaluate(
     nets: ActorCritic, env: Any, info: EnvInfo, episodes: int, rng: np.random.Generator
 ) -> np.ndarray:
     if info.is_control:
-        return evaluate_actor(int(env.code), env.params, int(env.max_steps), nets, episodes, rng)
+        return evaluate_actor(
+            env.fns, env.params, int(env.state_dim), int(env.max_steps), nets, episodes, rng
+        )
     seed = int(rng.integers(2**31))
     act = int(nets.activation[0])
     ws = mlp_workspace(nets.actor_layout, 1)
@@ -990,7 +994,7 @@ def train_loop(
 
     Builds the networks (from the first of three ``SeedSequence(seed)`` children), optimisers,
     replay and workspaces; runs ``eval_every`` env steps at a time: the compiled loop
-    ``run_loop(code, env_params, max_steps, nets, critic_adam, actor_adam, buf, ws, hp, run,
+    ``run_loop(fns, env_params, max_steps, nets, critic_adam, actor_adam, buf, ws, hp, run,
     n_steps, rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling
     the compiled ``update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)`` (Gymnasium);
     then evaluates (third child's draws), records a history row and stops at
@@ -1033,9 +1037,9 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
     buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim)
     ws = make_workspace(nets, cfg.batch_size)
     if info.is_control:
-        run = make_run_state(int(env.code), nets, rng)
+        run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng)
     else:
-        run = _blank_run_state(nets)
+        run = _blank_run_state(nets, 1)
         first, _ = env.reset(seed=seed)
         run.obs[:] = np.asarray(first, dtype=np.float64)
         scale_obs(nets, run.obs)
@@ -1054,7 +1058,7 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
         run.metrics[:] = 0.0
         if info.is_control:
             status, bad_step = run_loop(
-                int(env.code), env.params, int(env.max_steps), nets, critic_adam, actor_adam,
+                env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam,
                 buf, ws, hp, run, n, rng,
             )  # fmt: skip
         else:

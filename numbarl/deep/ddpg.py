@@ -51,6 +51,7 @@ from numbarl.deep.actor_critic import (
 )
 from numbarl.deep.actor_critic import evaluate as evaluate
 from numbarl.deep.replay import ReplayBuffer
+from numbarl.envs.control import EnvFns
 from numbarl.nn import AdamState
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -166,7 +167,7 @@ def ddpg_update(
 
 @njit(cache=True)
 def run_ddpg(
-    code: int,
+    fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
     nets: ActorCritic,
@@ -179,8 +180,9 @@ def run_ddpg(
     n_steps: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
-    """``n_steps`` env steps of DDPG on ControlEnv ``code``, each followed (once ``learning_starts``
-    steps have been taken) by ``hp.gradient_steps`` updates.
+    """``n_steps`` env steps of DDPG on the control env ``fns`` (constants ``env_params``;
+    ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
+    taken) by ``hp.gradient_steps`` updates.
 
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there)."""
@@ -188,7 +190,7 @@ def run_ddpg(
         step = run.counters[0]
         uniform = step < hp.learning_starts
         explore_step(
-            code, env_params, max_steps, nets, run, buf, uniform, hp.noise,
+            fns, env_params, max_steps, nets, run, buf, uniform, hp.noise,
             hp.exploration_noise, hp.ou_theta, hp.ou_dt, rng,
         )  # fmt: skip
         if uniform:

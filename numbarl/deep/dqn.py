@@ -57,7 +57,7 @@ from numbarl.deep.replay import (
     sumtree_sample,
     sumtree_update,
 )
-from numbarl.envs.control.dispatch import STATE_DIMS, observe_env, reset_env, step_env
+from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn.mlp import ACTIVATIONS, RELU, mlp_backward, mlp_forward, mlp_init, mlp_layout
 from numbarl.nn.mlp import mlp_workspace as _mlp_workspace
@@ -101,6 +101,21 @@ TUNED: dict[str, dict[str, Any]] = {
         "n_atoms": 51,
         "v_min": -100.0,
         "v_max": 0.0,
+    },
+    # The discrete example env written through the public door (examples/catch.py); the row
+    # applies once a user's module registers it.
+    "Catch-v0": {
+        "total_steps": 10_000,
+        "buffer_size": 10_000,
+        "batch_size": 32,
+        "learning_starts": 500,
+        "lr": 1e-3,
+        "target_update_every": 100,
+        "exploration_fraction": 0.2,
+        "epsilon_end": 0.02,
+        "eval_every": 1_000,
+        "eval_episodes": 20,
+        "stop_at_return": 1.0,
     },
 }
 
@@ -865,9 +880,11 @@ def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
 class DQNState(NamedTuple):
     """Everything the compiled loop carries between chunks (built by ``_make_state``).
 
-    ``counters`` int64[4] = (env steps, steps in the current episode, updates, episodes);
-    ``ep_return`` float64[1] the current episode's return so far. Batch arrays have B rows:
-    ``index`` int64[2, B] = (sampled rows, greedy next actions a*), ``batch`` float64[5, B] =
+    ``env_state`` float64[state_dim] the control env's state (``ControlEnv.state_dim``;
+    float64[1], unused, on the Gymnasium path). ``counters`` int64[4] = (env steps, steps in
+    the current episode, updates, episodes); ``ep_return`` float64[1] the current episode's
+    return so far. Batch arrays have B rows:
+    ``index`` int64[2, B] = (sampled rows, C51's greedy next actions a*), ``batch`` float64[5, B] =
     (n-step return G, discount, importance weight, TD error (C51: loss), target y), ``b_obs``,
     ``b_next`` float64[B, obs_dim], ``b_action`` float64[B, 1], ``target_dist`` float64[B, K]
     (projected C51 targets), ``g_out`` float64[B, A*K]; ``q`` float64[A] and ``p`` float64[K]
@@ -1076,7 +1093,7 @@ def dqn_observe(
 
 @njit(cache=True)
 def dqn_run_control(
-    code: int,
+    fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
     hp: DQNHyper,
@@ -1088,7 +1105,8 @@ def dqn_run_control(
     n_steps: int,
     metrics: np.ndarray,
 ) -> int:
-    """Run ``n_steps`` env steps of DQN on control env ``code`` (state in ``st``, resumable).
+    """Run ``n_steps`` env steps of DQN on the control env ``fns`` with constants
+    ``env_params`` (``ControlEnv.fns``/``.params``; state in ``st``, resumable).
 
     metrics float64[5] accumulates (loss sum, mean-Q sum, updates, episode-return sum, episodes
     finished). Returns -1, or the update number at which the parameters became non-finite."""
@@ -1096,10 +1114,10 @@ def dqn_run_control(
         epsilon = dqn_epsilon(hp, st.counters[0])
         a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
         st.action[0] = float(a)
-        reward, terminated = step_env(code, env_params, st.env_state, st.action)
+        reward, terminated = fns.step(env_params, st.env_state, st.action, rng)
         st.counters[1] += 1
         truncated = st.counters[1] >= max_steps
-        observe_env(code, st.env_state, st.next_obs)
+        fns.observe(env_params, st.env_state, st.next_obs)
         st.ep_return[0] += reward
         status = dqn_observe(
             hp, net, st, buf, tree, rng, st.obs, st.action, reward, st.next_obs, terminated,
@@ -1111,8 +1129,8 @@ def dqn_run_control(
             st.counters[3] += 1
             st.ep_return[0] = 0.0
             st.counters[1] = 0
-            reset_env(code, st.env_state, rng)
-            observe_env(code, st.env_state, st.obs)
+            fns.reset(env_params, st.env_state, rng)
+            fns.observe(env_params, st.env_state, st.obs)
         else:
             st.obs[:] = st.next_obs
         if status >= 0:
@@ -1122,8 +1140,9 @@ def dqn_run_control(
 
 @njit(cache=True)
 def greedy_returns(
-    code: int,
+    fns: EnvFns,
     env_params: np.ndarray,
+    state_dim: int,
     max_steps: int,
     net: QNet,
     params: np.ndarray,
@@ -1131,26 +1150,27 @@ def greedy_returns(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Undiscounted returns float64[episodes] of the greedy policy (noisy nets: mean weights)
-    on control env ``code``; start states drawn from ``rng``."""
+    on the control env ``fns`` with constants ``env_params`` and a float64[state_dim] state
+    (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``."""
     work = qnet_work(net, 1)
     noise = np.zeros(net.n_noise)
     q = np.zeros(net.n_actions)
-    state = np.zeros(STATE_DIMS[code])
+    state = np.zeros(state_dim)
     obs = np.zeros((1, net.obs_dim))
     action = np.zeros(1)
     returns = np.zeros(episodes)
     for ep in range(episodes):
-        reset_env(code, state, rng)
-        observe_env(code, state, obs[0])
+        fns.reset(env_params, state, rng)
+        fns.observe(env_params, state, obs[0])
         for _ in range(max_steps):
             out = qnet_forward(params, net, obs, noise, work)
             q_values(net, out, 0, q)
             action[0] = float(np.argmax(q))
-            reward, terminated = step_env(code, env_params, state, action)
+            reward, terminated = fns.step(env_params, state, action, rng)
             returns[ep] += reward
             if terminated:
                 break
-            observe_env(code, state, obs[0])
+            fns.observe(env_params, state, obs[0])
     return returns
 
 
@@ -1279,8 +1299,8 @@ def train(
     eval_env = env if is_control else _separate_env(env)
     gym = None if is_control else _GymLoop(env, int(np.random.SeedSequence(seed).entropy))
     if is_control:
-        reset_env(env.code, st.env_state, rng)
-        observe_env(env.code, st.env_state, st.obs)
+        env.reset(st.env_state, rng)
+        env.observe(st.env_state, st.obs)
     else:
         st.obs[:] = gym.reset()
 
@@ -1303,7 +1323,7 @@ def train(
         metrics = np.zeros(5)
         if is_control:
             status = dqn_run_control(
-                env.code, env.params, env.max_steps, hp, net, st, buf, tree, rng, n, metrics
+                env.fns, env.params, env.max_steps, hp, net, st, buf, tree, rng, n, metrics
             )
         else:
             status = gym.run(hp, net, st, buf, tree, rng, n, metrics)
@@ -1343,7 +1363,9 @@ def _evaluate_with(
     is_control: bool,
 ) -> np.ndarray:
     if is_control:
-        return greedy_returns(env.code, env.params, env.max_steps, net, params, episodes, rng)
+        return greedy_returns(
+            env.fns, env.params, env.state_dim, env.max_steps, net, params, episodes, rng
+        )
     return _gym_greedy_returns(net, params, env, episodes, int(rng.integers(2**31)))
 
 

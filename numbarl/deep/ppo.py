@@ -137,6 +137,37 @@ class PPOConfig(NamedTuple):
     ``reward_scale``: rewards are multiplied by it before GAE (returns are recorded raw).
     ``eval_every``: env steps between greedy evaluations (and history rows), rounded up to
     whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
+    # The two example envs written through the public door (examples/catch.py,
+    # examples/point_mass.py); these rows apply once a user's module registers them.
+    "Catch-v0": dict(
+        total_steps=30_000,
+        n_envs=8,
+        n_steps=32,
+        n_epochs=4,
+        n_minibatches=4,
+        lr=2.5e-3,
+        gamma=0.99,
+        gae_lambda=0.95,
+        hidden=64,
+        eval_every=2048,
+        stop_at_return=1.0,
+    ),
+    "PointMass-v0": dict(
+        total_steps=200_000,
+        n_envs=8,
+        n_steps=128,
+        n_epochs=10,
+        n_minibatches=8,
+        lr=1e-3,
+        anneal_lr=False,
+        gamma=0.98,
+        gae_lambda=0.95,
+        ent_coef=0.0,
+        hidden=64,
+        log_std_init=-0.5,
+        eval_every=8192,
+        stop_at_return=-7.0,  # margin over the -10 threshold for a fresh evaluation
+    ),
 
     variant: str = "clip"
     total_steps: int = 500_000

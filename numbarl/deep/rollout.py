@@ -1,7 +1,8 @@
 """Shared policy-gradient machinery: an actor-critic as data, rollouts and greedy evaluation.
 
 Everything here is data plus ``@njit(cache=True)`` functions, so one cached compiled learner
-serves every env (see design.md: no functions are passed into compiled code).
+serves every env: envs reach compiled code as data plus ``env.fns``, their functions as
+first-class function pointers (``numbarl.envs.control.core``), which keep Numba's cache valid.
 
 Actor-critic as data: ``Policy`` (NamedTuple of arrays)
 --------------------------------------------------------
@@ -44,7 +45,7 @@ Step ``t`` of copy ``i`` is the transition (s_t, a_t) -> (r_t, s_{t+1}):
   undiscounted return and length of each episode that ended during the rollout (first
   ``n_ended[0]`` entries; episodes span rollouts).
 
-Env copies: ``VecEnv`` (NamedTuple) holds a ControlEnv's ``code``/``params``/``max_steps``, the
+Env copies: ``VecEnv`` (NamedTuple) holds a ControlEnv's ``fns``/``params``/``max_steps``, the
 states of N copies, their step counters and current raw observations, the running episode
 return/length, and the forward-pass workspaces. ``make_vec_env(env, n_envs, policy, rng)``
 builds and resets one (copies reset in order with draws from ``rng``).
@@ -59,7 +60,7 @@ Functions
 - ``policy_act(policy, x, actor_ws, critic_ws, rng, actions, log_probs, values)`` (njit): sample
   actions for a batch of policy inputs ``x`` float64[B, obs_dim]; ``policy_greedy`` the argmax /
   Gaussian mean; ``policy_value`` V(x); ``normalize_obs`` / ``update_obs_stats``.
-- ``evaluate_greedy(code, params, max_steps, policy, episodes, rng)`` (njit): greedy returns
+- ``evaluate_greedy(fns, params, max_steps, policy, episodes, rng)`` (njit): greedy returns
   float64[episodes] on a ControlEnv (all episodes run side by side, no autoreset).
 - Python path for any Gymnasium env with a 1-D ``Box`` observation space and a ``Discrete`` or
   ``Box`` action space (other spaces raise ValueError): ``GymVec(env, seed)`` wraps a single env
@@ -91,13 +92,7 @@ except ImportError:  # pragma: no cover - other Numba versions: fall back to rng
     random_interval = None
 
 from numbarl.envs.control import ControlEnv
-from numbarl.envs.control.dispatch import (
-    observe_values,
-    reset_values,
-    step_values,
-    store_state,
-    vec_step,
-)
+from numbarl.envs.control.dispatch import vec_step
 from numbarl.nn import (
     activation_code,
     mlp_forward,
@@ -168,12 +163,13 @@ class VecEnv(NamedTuple):
     """N copies of a ControlEnv and the collector's scratch (built by ``make_vec_env``).
 
     ``states`` float64[N, state_dim], ``t`` int64[N], ``obs``/``final_obs`` float64[N, obs_dim]
-    raw observations, ``x`` float64[N, obs_dim] policy input, ``env_actions`` float64[N, 1]
-    (clipped), ``step_rewards`` float64[N], ``step_terminated``/``step_truncated`` bool[N],
-    ``ep_return`` float64[N], ``ep_length`` int64[N], ``actor_ws``/``critic_ws`` workspaces for
-    batches of N, ``act_buf`` float64[N, action_dim], ``logp_buf``/``value_buf`` float64[N]."""
+    raw observations, ``x`` float64[N, obs_dim] policy input, ``env_actions``
+    float64[N, action_dim] (clipped), ``step_rewards`` float64[N],
+    ``step_terminated``/``step_truncated`` bool[N], ``ep_return`` float64[N], ``ep_length``
+    int64[N], ``actor_ws``/``critic_ws`` workspaces for batches of N, ``act_buf``
+    float64[N, action_dim], ``logp_buf``/``value_buf`` float64[N]."""
 
-    code: int
+    fns: Any  # EnvFns: the env's functions as pointers
     params: np.ndarray
     max_steps: int
     states: np.ndarray
@@ -374,7 +370,7 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
     n = int(n_envs)
     action_dim = int(policy.head[2])
     vec = VecEnv(
-        int(env.code),
+        env.fns,
         np.asarray(env.params, dtype=np.float64).copy(),
         int(env.max_steps),
         np.zeros((n, env.state_dim)),
@@ -382,7 +378,7 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
         np.zeros((n, env.obs_dim)),
         np.zeros((n, env.obs_dim)),
         np.zeros((n, env.obs_dim)),
-        np.zeros((n, 1)),
+        np.zeros((n, action_dim)),
         np.zeros(n),
         np.zeros(n, dtype=np.bool_),
         np.zeros(n, dtype=np.bool_),
@@ -407,9 +403,8 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
 def reset_vec_env(vec: VecEnv, rng: np.random.Generator) -> None:
     """Reset every copy (draws from ``rng`` in copy order); zero the episode bookkeeping."""
     for i in range(vec.states.shape[0]):
-        s0, s1, s2, s3 = reset_values(vec.code, rng)
-        store_state(vec.code, vec.states[i], s0, s1, s2, s3)
-        observe_values(vec.code, s0, s1, s2, s3, vec.obs[i])
+        vec.fns.reset(vec.params, vec.states[i], rng)
+        vec.fns.observe(vec.params, vec.states[i], vec.obs[i])
         vec.t[i] = 0
         vec.ep_return[i] = 0.0
         vec.ep_length[i] = 0
@@ -584,7 +579,7 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
             if t > 0 and not (buf.terminated[t - 1, i] or buf.truncated[t - 1, i]):
                 buf.next_values[t - 1, i] = vec.value_buf[i]
         vec_step(
-            vec.code, vec.params, vec.states, vec.env_actions, vec.step_rewards,
+            vec.fns, vec.params, vec.states, vec.env_actions, vec.step_rewards,
             vec.step_terminated, vec.step_truncated, vec.t, vec.max_steps, rng, True, vec.obs,
             vec.final_obs,
         )  # fmt: skip
@@ -676,20 +671,22 @@ def rollout_gae(
 
 @njit(cache=True)
 def evaluate_greedy(
-    code: int,
+    fns: Any,
     params: np.ndarray,
     max_steps: int,
+    state_dim: int,
     policy: Policy,
     episodes: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Undiscounted returns float64[episodes] of greedy episodes on ControlEnv ``code``.
+    """Undiscounted returns float64[episodes] of greedy episodes on the ControlEnv whose
+    functions are ``fns`` (``env.fns``; ``params`` and ``state_dim`` its data).
 
     Episodes run side by side (one batched forward per step); start states are drawn from
     ``rng`` in episode order; each runs until termination or ``max_steps``."""
     n = episodes
     d = policy.obs_mean.shape[0]
-    states = np.zeros((n, 4))
+    states = np.zeros((n, state_dim))
     obs = np.zeros((n, d))
     x = np.zeros((n, d))
     done = np.zeros(n, dtype=np.bool_)
@@ -697,9 +694,8 @@ def evaluate_greedy(
     acts = np.zeros((n, policy.head[2]))
     ws = mlp_workspace(policy.actor_layout, n)
     for i in range(n):
-        s0, s1, s2, s3 = reset_values(code, rng)
-        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-        observe_values(code, s0, s1, s2, s3, obs[i])
+        fns.reset(params, states[i], rng)
+        fns.observe(params, states[i], obs[i])
     t = 0
     remaining = n
     while remaining > 0:
@@ -709,12 +705,8 @@ def evaluate_greedy(
         for i in range(n):
             if done[i]:
                 continue
-            s0, s1, s2, s3, r, term = step_values(
-                code, params[0], states[i, 0], states[i, 1], states[i, 2], states[i, 3],
-                acts[i, 0],
-            )  # fmt: skip
-            states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-            observe_values(code, s0, s1, s2, s3, obs[i])
+            r, term = fns.step(params, states[i], acts[i], rng)
+            fns.observe(params, states[i], obs[i])
             returns[i] += r
             if term or (max_steps > 0 and t >= max_steps):
                 done[i] = True
@@ -882,7 +874,13 @@ def evaluate_policy(
     single env for one that has a spec)."""
     if info.is_control:
         return evaluate_greedy(
-            int(env.code), env.params, int(env.max_steps), policy, int(episodes), rng
+            env.fns,
+            env.params,
+            int(env.max_steps),
+            int(env.state_dim),
+            policy,
+            int(episodes),
+            rng,
         )
     if info.n_envs > 1:
         return np.full(episodes, math.nan)

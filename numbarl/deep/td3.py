@@ -54,6 +54,7 @@ from numbarl.deep.actor_critic import (
 )
 from numbarl.deep.actor_critic import evaluate as evaluate
 from numbarl.deep.replay import ReplayBuffer
+from numbarl.envs.control import EnvFns
 from numbarl.nn import AdamState
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -61,6 +62,10 @@ from numbarl.nn import AdamState
 _SMALL = dict(learning_starts=1_000, batch_size=64, hidden=64, actor_lr=1e-3, critic_lr=1e-3)
 TUNED: dict[str, dict[str, Any]] = {
     "Pendulum-v1": dict(total_steps=20_000, **_SMALL, eval_every=1_000),
+    # The continuous example env written through the public door (examples/point_mass.py).
+    "PointMass-v0": dict(
+        total_steps=20_000, **_SMALL, gamma=0.98, eval_every=2_000, stop_at_return=-6.0
+    ),
     # Exploration is the hard part: OU noise with dt 0.1 (persistent pushes reach the flag in
     # most noise-only episodes; Gaussian noise almost never does), velocity scaled to [-1, 1].
     "MountainCarContinuous-v0": dict(
@@ -196,7 +201,7 @@ def td3_update(
 
 @njit(cache=True)
 def run_td3(
-    code: int,
+    fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
     nets: ActorCritic,
@@ -209,8 +214,9 @@ def run_td3(
     n_steps: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
-    """``n_steps`` env steps of TD3 on ControlEnv ``code``, each followed (once ``learning_starts``
-    steps have been taken) by ``hp.gradient_steps`` updates.
+    """``n_steps`` env steps of TD3 on the control env ``fns`` (constants ``env_params``;
+    ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
+    taken) by ``hp.gradient_steps`` updates.
 
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there)."""
@@ -218,7 +224,7 @@ def run_td3(
         step = run.counters[0]
         uniform = step < hp.learning_starts
         explore_step(
-            code, env_params, max_steps, nets, run, buf, uniform, hp.noise,
+            fns, env_params, max_steps, nets, run, buf, uniform, hp.noise,
             hp.exploration_noise, hp.ou_theta, hp.ou_dt, rng,
         )  # fmt: skip
         if uniform:

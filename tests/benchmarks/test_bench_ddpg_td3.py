@@ -55,10 +55,10 @@ def _setup(algo: str, hidden: tuple[int, int]):
     rng = np.random.default_rng(0)
     n_critics = 1 if algo == "ddpg" else 2
     nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, hidden, n_critics)
-    run = ac.make_run_state(env.code, nets, rng)
+    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(5_000, 3, 1)
     for _ in range(5_000):
-        ac.explore_step(env.code, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
+        ac.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
     return nets, adams, buf, ac.make_workspace(nets, batch), hp, run, rng
