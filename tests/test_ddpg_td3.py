@@ -397,3 +397,35 @@ def test_ddpg_solves_mountain_car_continuous():
         arrays, _ = ddpg.train(env, None, seed=seed)
         finals.append(ddpg.evaluate(arrays, env, 20, seed=10_000 + seed).mean())
     assert sum(f >= 90.0 for f in finals) >= 2, finals
+
+
+@pytest.mark.slow
+def test_ou_noise_reaches_mountain_car_flag_where_gaussian_noise_does_not():
+    """The README's exploration figure: noise-only episodes (actor output 0, then
+    ``add_exploration_noise`` with TUNED['MountainCarContinuous-v0']'s sigma 0.5, OU theta 0.15 and
+    dt 0.1, against Gaussian noise of the same sigma) reach the flag within Gymnasium's 999
+    steps in most OU episodes and almost no Gaussian ones (200 episodes each; measured 77% vs
+    1%). Bounds at 3 standard errors."""
+    import gymnasium
+
+    env = gymnasium.make("MountainCarContinuous-v0").unwrapped
+    low, high = np.array([-1.0]), np.array([1.0])
+    rates = {}
+    for kind in (ac.OU_NOISE, ac.GAUSSIAN_NOISE):
+        rng = np.random.default_rng(7)
+        reached = 0
+        episodes = 200
+        for ep in range(episodes):
+            env.reset(seed=1_000 + ep)
+            ou = np.zeros(1)
+            for _ in range(999):
+                action = np.zeros(1)
+                ac.add_exploration_noise(action, kind, 0.5, ou, 0.15, 0.1, low, high, rng)
+                _, _, terminated, _, _ = env.step(action.astype(np.float32))
+                if terminated:
+                    reached += 1
+                    break
+        rates[kind] = reached / episodes
+    se = {k: np.sqrt(max(p * (1 - p), 0.01) / 200) for k, p in rates.items()}
+    assert rates[ac.OU_NOISE] - 3 * se[ac.OU_NOISE] > 0.5, rates
+    assert rates[ac.GAUSSIAN_NOISE] + 3 * se[ac.GAUSSIAN_NOISE] < 0.1, rates
