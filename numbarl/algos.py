@@ -3,8 +3,9 @@
 A row names the module that hosts the algorithm, its config NamedTuple (``"module:Class"``, or a
 factory taking the algorithm's name) and the kind of environment it serves. The family module
 that runs a row follows from where it lives: ``tabular.*`` runs through ``numbarl.tabular.train``,
-``deep.*`` through ``numbarl.deep.train``. Tuned per-environment defaults live in
-`numbarl.tuned`, loaded only when a config is built (so ``import numbarl`` stays light).
+``deep.*`` through ``numbarl.deep.train``, ``approx.*`` through ``numbarl.approx.train``. Tuned
+per-environment defaults live in `numbarl.tuned`, loaded only when a config is built (so
+``import numbarl`` stays light).
 
 This module imports nothing from numbarl: `numbarl.api`, `numbarl.deep.train` and the CLI read it.
 To add an algorithm, append a row.
@@ -103,6 +104,16 @@ _ROWS: list[tuple[str, str, str, str, str]] = [
      "TD3: twin critics, delayed actor updates, target policy smoothing"),
     ("sac", "deep.sac", "deep.sac:SACConfig", "continuous",
      "SAC: tanh-Gaussian actor, twin soft Q critics, temperature tuned toward -dim(A)"),
+    # Linear function approximation with tile coding (Chapters 10, 12) on discrete control envs
+    ("sarsa_tiles", "approx.train", "approx.train:SarsaTilesConfig", "discrete",
+     "Semi-gradient Sarsa with tile coding (S&B 10.1)"),
+    ("n_step_sarsa_tiles", "approx.train", "approx.train:NStepSarsaTilesConfig", "discrete",
+     "Semi-gradient n-step Sarsa with tile coding (S&B 10.2)"),
+    ("sarsa_lambda_tiles", "approx.train", "approx.train:SarsaLambdaTilesConfig", "discrete",
+     "Sarsa(lambda) with tile coding: replacing, accumulating or clearing traces (S&B 12.7)"),
+    ("true_online_sarsa_lambda_tiles", "approx.train",
+     "approx.train:TrueOnlineSarsaLambdaTilesConfig", "discrete",
+     "True online Sarsa(lambda) with tile coding (S&B 12.8)"),
 ]
 # fmt: on
 

@@ -72,6 +72,10 @@ def tuned_table(algo: str) -> dict[str, dict] | None:
     learner's module is imported only here."""
     if algo in TABULAR:
         return TABULAR[algo]
+    if algo.endswith("_tiles"):  # linear learners keep their table beside them
+        import importlib
+
+        return importlib.import_module("numbarl.approx.train").TUNED.get(algo)
     if algo == "ppo_kl":
         ppo = _deep("ppo") or {}
         return {"*": {"variant": "kl"}} | {env: row | {"variant": "kl"} for env, row in ppo.items()}
