@@ -182,6 +182,37 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .check import SuiteError, run_suite
+    from .sweep import SweepInterrupted
+
+    try:
+        report = run_suite(
+            args.suite,
+            args.baseline,
+            update_baseline=args.update_baseline,
+            workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            out=args.out,
+            strict_speed=args.strict_speed,
+        )
+    except SuiteError as exc:
+        print(f"numbarl: error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, SweepInterrupted) as exc:
+        print(f"numbarl: check interrupted ({exc or 'Ctrl-C'})", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    print(report.text())
+    if args.out is not None:
+        print(f"wrote {args.out}/runs.csv and {args.out}/table.csv")
+    if args.update_baseline:
+        print(f"baseline {args.baseline} updated")
+    held = int(report.table["holds"].sum())
+    print(f"{report.suite.name}: {held} of {len(report.table)} cases hold")
+    return 0 if report.ok else 1
+
+
 def _reward_threshold(env: str) -> float | None:
     """Gymnasium's reward_threshold for ``env`` (the 'solved' level), if it has one."""
     try:
@@ -376,6 +407,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate each final policy on N fresh episodes (column final_return)",
     )
     w.set_defaults(func=_cmd_sweep)
+
+    c = sub.add_parser("check", help="learning and speed regression checks of a suite file")
+    c.add_argument("suite", help="suite TOML file (see numbarl.check)")
+    c.add_argument("--baseline", default=None, help="runs CSV of an earlier check to compare with")
+    c.add_argument(
+        "--update-baseline", action="store_true", help="write this run's runs to --baseline"
+    )
+    c.add_argument("--workers", type=int, default=None, help="local processes")
+    c.add_argument("--backend", choices=("local", "ray"), default="local")
+    c.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)")
+    c.add_argument("--out", default=None, help="directory for runs.csv and table.csv")
+    c.add_argument(
+        "--strict-speed", action="store_true", help="a speed regression fails (default: warns)"
+    )
+    c.set_defaults(func=_cmd_check)
 
     u = sub.add_parser("tune", help="search configs with Optuna (seeded TPE, pruning, storage)")
     u.add_argument("algo")
