@@ -11,6 +11,8 @@ import pytest
 from numbarl.deep import dqn, replay
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from numbarl.nn import distributional, noisy
+from numbarl.nn import qnet as qn
 
 H = 1e-6  # central-difference step
 RTOL = 1e-6  # relative error allowed between analytic and numerical gradients
@@ -265,27 +267,27 @@ def test_dueling_aggregation_and_its_gradient():
     v = np.array([[1.0], [-2.0]])
     adv = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 6.0]])
     out = np.zeros((2, 3))
-    dqn.dueling_aggregate(v, adv, 1, out)
+    qn.dueling_aggregate(v, adv, 1, out)
     np.testing.assert_allclose(out, [[0.0, 1.0, 2.0], [-4.0, -4.0, 2.0]])
     g_v, g_adv = np.zeros((2, 1)), np.zeros((2, 3))
-    dqn.dueling_backward(np.array([[1.0, 0.0, 0.0], [0.0, 3.0, 3.0]]), 1, g_v, g_adv)
+    qn.dueling_backward(np.array([[1.0, 0.0, 0.0], [0.0, 3.0, 3.0]]), 1, g_v, g_adv)
     np.testing.assert_allclose(g_v, [[1.0], [6.0]])
     np.testing.assert_allclose(g_adv, [[2 / 3, -1 / 3, -1 / 3], [-2.0, 1.0, 1.0]])
     # Per atom (K = 2, A = 2): each atom's advantages are centred separately.
     v2 = np.array([[10.0, 20.0]])
     adv2 = np.array([[1.0, 4.0, 3.0, 0.0]])  # a0: (1, 4), a1: (3, 0)
     out2 = np.zeros((1, 4))
-    dqn.dueling_aggregate(v2, adv2, 2, out2)
+    qn.dueling_aggregate(v2, adv2, 2, out2)
     np.testing.assert_allclose(out2, [[9.0, 22.0, 11.0, 18.0]])
     rng = np.random.default_rng(0)
     upstream = rng.standard_normal((1, 4))
 
     def f():
-        dqn.dueling_aggregate(v2, adv2, 2, out2)
+        qn.dueling_aggregate(v2, adv2, 2, out2)
         return float((out2 * upstream).sum())
 
     gv2, gadv2 = np.zeros((1, 2)), np.zeros((1, 4))
-    dqn.dueling_backward(upstream, 2, gv2, gadv2)
+    qn.dueling_backward(upstream, 2, gv2, gadv2)
     assert rel_err(gv2, central_diff(f, v2)) < RTOL
     assert rel_err(gadv2, central_diff(f, adv2)) < RTOL
 
@@ -295,18 +297,18 @@ def test_categorical_projection_hand_example():
     p = np.array([0.2, 0.3, 0.5])
     m = np.zeros(3)
     # r + z = (-0.5, 0.5, 1.5 -> clipped to 1): split, split, and all on the top atom.
-    dqn.categorical_projection(z, 0.5, 1.0, p, m)
+    distributional.categorical_projection(z, 0.5, 1.0, p, m)
     np.testing.assert_allclose(m, [0.1, 0.25, 0.65])
     # Discounted: 0.5 * z = (-0.5, 0, 0.5): the middle atom lands exactly on an atom.
-    dqn.categorical_projection(z, 0.0, 0.5, p, m)
+    distributional.categorical_projection(z, 0.0, 0.5, p, m)
     np.testing.assert_allclose(m, [0.1, 0.1 + 0.3 + 0.25, 0.25])
     # Terminal (discount 0): all mass at r, split between its neighbours...
-    dqn.categorical_projection(z, 0.25, 0.0, p, m)
+    distributional.categorical_projection(z, 0.25, 0.0, p, m)
     np.testing.assert_allclose(m, [0.0, 0.75, 0.25])
     # ...or clipped to the support's ends.
-    dqn.categorical_projection(z, -3.0, 0.0, p, m)
+    distributional.categorical_projection(z, -3.0, 0.0, p, m)
     np.testing.assert_allclose(m, [1.0, 0.0, 0.0])
-    dqn.categorical_projection(z, 2.0, 0.9, p, m)  # everything above v_max
+    distributional.categorical_projection(z, 2.0, 0.9, p, m)  # everything above v_max
     np.testing.assert_allclose(m, [0.0, 0.0, 1.0])
     # A 51-atom support keeps the mass and the (unclipped) mean r + gamma E[Z].
     z51 = np.linspace(-10.0, 10.0, 51)
@@ -314,7 +316,7 @@ def test_categorical_projection_hand_example():
     p51[:5] = p51[-5:] = 0.0
     p51 /= p51.sum()
     m51 = np.zeros(51)
-    dqn.categorical_projection(z51, 0.3, 0.9, p51, m51)
+    distributional.categorical_projection(z51, 0.3, 0.9, p51, m51)
     assert m51.sum() == pytest.approx(1.0, abs=1e-12)
     assert (m51 * z51).sum() == pytest.approx(0.3 + 0.9 * (p51 * z51).sum(), abs=1e-12)
 
@@ -324,17 +326,17 @@ def test_categorical_cross_entropy_gradient():
     logits = rng.standard_normal(7)
     m = rng.dirichlet(np.ones(7))
     g = np.zeros(7)
-    loss = dqn.categorical_cross_entropy(logits, m, g)
+    loss = distributional.categorical_cross_entropy(logits, m, g)
     logp = logits - np.log(np.exp(logits).sum())
     assert loss == pytest.approx(-(m * logp).sum(), rel=1e-12)
     scratch = np.zeros(7)
-    num = central_diff(lambda: dqn.categorical_cross_entropy(logits, m, scratch), logits)
+    num = central_diff(lambda: distributional.categorical_cross_entropy(logits, m, scratch), logits)
     assert rel_err(g, num) < RTOL
 
 
 def test_scaled_noise_is_sign_sqrt_of_normals():
     out = np.zeros(1000)
-    dqn.scaled_noise(np.random.default_rng(5), out)
+    noisy.scaled_noise(np.random.default_rng(5), out)
     e = np.random.default_rng(5).standard_normal(1000)
     np.testing.assert_allclose(out, np.sign(e) * np.sqrt(np.abs(e)), rtol=1e-15)
 
@@ -351,14 +353,14 @@ def test_noisy_linear_layer_forward_and_gradients():
     s_in, s_out = np.zeros((b, n_in)), np.zeros((b, n_out))
 
     def f():
-        dqn.noisy_linear_forward(mu_w, sigma_w, mu_b, sigma_b, f_in, f_out, x, out, s_in, s_out)
+        noisy.noisy_linear_forward(mu_w, sigma_w, mu_b, sigma_b, f_in, f_out, x, out, s_in, s_out)
         return float((out * upstream).sum())
 
     f()
     w = mu_w + sigma_w * np.outer(f_in, f_out)
     np.testing.assert_allclose(out, x @ w + mu_b + sigma_b * f_out, rtol=1e-12)
     grads = [np.full_like(a, 0.25) for a in (mu_w, sigma_w, mu_b, sigma_b, x)]  # accumulate
-    dqn.noisy_linear_backward(
+    noisy.noisy_linear_backward(
         mu_w, sigma_w, f_in, f_out, x, upstream, *grads,
         s_in, s_out, np.zeros((n_in, n_out)), np.zeros((b, n_in)),
     )  # fmt: skip
@@ -366,7 +368,7 @@ def test_noisy_linear_layer_forward_and_gradients():
         assert rel_err(g - 0.25, central_diff(f, a)) < RTOL
     # Zero noise is the mean layer.
     zin, zout = np.zeros(n_in), np.zeros(n_out)
-    dqn.noisy_linear_forward(mu_w, sigma_w, mu_b, sigma_b, zin, zout, x, out, s_in, s_out)
+    noisy.noisy_linear_forward(mu_w, sigma_w, mu_b, sigma_b, zin, zout, x, out, s_in, s_out)
     np.testing.assert_allclose(out, x @ mu_w + mu_b, rtol=1e-12)
 
 
@@ -376,33 +378,33 @@ def test_noisy_linear_layer_forward_and_gradients():
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_qnet_backward_matches_finite_differences(dueling, noisy, n_atoms, activation):
     rng = np.random.default_rng(2)
-    net = dqn.make_qnet(3, 2, 6, 2, activation, dueling, noisy, n_atoms, -1.0, 1.0)
-    params = dqn.qnet_init(net, rng, 0.5) + 0.1 * rng.standard_normal(net.n_params)
+    net = qn.make_qnet(3, 2, 6, 2, activation, dueling, noisy, n_atoms, -1.0, 1.0)
+    params = qn.qnet_init(net, rng, 0.5) + 0.1 * rng.standard_normal(net.n_params)
     noise = np.zeros(net.n_noise)
-    dqn.sample_noise(net, rng, noise)
+    qn.sample_noise(net, rng, noise)
     x = rng.standard_normal((4, 3))
     upstream = rng.standard_normal((4, net.n_actions * n_atoms))
-    work = dqn.qnet_work(net, 6)
+    work = qn.qnet_work(net, 6)
 
     def f():
-        return float((dqn.qnet_forward(params, net, x, noise, work) * upstream).sum())
+        return float((qn.qnet_forward(params, net, x, noise, work) * upstream).sum())
 
     f()
     grad = np.zeros(net.n_params)
-    dqn.qnet_backward(params, net, noise, work, upstream, grad)
+    qn.qnet_backward(params, net, noise, work, upstream, grad)
     num = central_diff(f, params)
     assert rel_err(grad, num) < 1e-5  # ReLU kinks are measure-zero; tanh is smooth
     if not noisy:
         assert net.n_noise > 0  # noise is ignored by plain heads: same output with zeros
-        out_noisy = dqn.qnet_forward(params, net, x, noise, work).copy()
-        out_zero = dqn.qnet_forward(params, net, x, np.zeros(net.n_noise), work)
+        out_noisy = qn.qnet_forward(params, net, x, noise, work).copy()
+        out_zero = qn.qnet_forward(params, net, x, np.zeros(net.n_noise), work)
         np.testing.assert_array_equal(out_noisy, out_zero)
 
 
 def test_plain_qnet_is_the_4_64_64_2_mlp():
-    net = dqn.make_qnet(4, 2)
+    net = qn.make_qnet(4, 2)
     assert net.n_params == 4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
-    params = dqn.qnet_init(net, np.random.default_rng(0))
+    params = qn.qnet_init(net, np.random.default_rng(0))
     x = np.random.default_rng(1).standard_normal((3, 4))
     w1 = params[:256].reshape(4, 64)
     b1 = params[256:320]
@@ -411,7 +413,7 @@ def test_plain_qnet_is_the_4_64_64_2_mlp():
     w3 = params[4480:4608].reshape(64, 2)
     b3 = params[4608:]
     h = np.maximum(np.maximum(x @ w1 + b1, 0) @ w2 + b2, 0)
-    out = dqn.qnet_forward(params, net, x, np.zeros(net.n_noise), dqn.qnet_work(net, 3))
+    out = qn.qnet_forward(params, net, x, np.zeros(net.n_noise), qn.qnet_work(net, 3))
     np.testing.assert_allclose(out, h @ w3 + b3, rtol=1e-12)
 
 

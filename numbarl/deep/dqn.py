@@ -27,10 +27,13 @@ The update, for a batch of n-step transitions (s_t, a_t, G_t, discount_t, s_{t+n
   (|delta| + eps)^alpha, delta the TD error (C51: the cross-entropy), importance weights
   annealed from ``per_beta0`` to 1 over ``total_steps``.
 
-All switches on is Rainbow (``RAINBOW``). Networks are flat float64 parameter arrays (see
-``QNet``): ``params = [torso MLP | advantage (or only) head | value head]``. A plain head h -> m
-is W float64[h*m] (C-ordered [h, m]) then b float64[m]; a noisy head is mu_W, mu_b, sigma_W,
-sigma_b in that order (so its first h*m + m numbers are laid out as a plain head).
+All switches on is Rainbow (``RAINBOW``). The Q network (torso, plain or noisy heads, dueling,
+C51 logits) is ``numbarl.nn.qnet``, a flat float64 parameter array; the noisy layer is
+``numbarl.nn.noisy`` and the C51 projection and loss ``numbarl.nn.distributional``.
+
+This file reads top to bottom as the algorithm: tuned rows, the config, the one-step target
+and loss kernels, the training state, the update, acting and storing, the compiled loop on a
+numbarl env, the Python shell (``train``/``evaluate``) and the Gymnasium loop.
 """
 
 from __future__ import annotations
@@ -59,9 +62,20 @@ from numbarl.deep.replay import (
 )
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
-from numbarl.nn.mlp import ACTIVATIONS, RELU, mlp_backward, mlp_forward, mlp_init, mlp_layout
-from numbarl.nn.mlp import mlp_workspace as _mlp_workspace
+from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
+from numbarl.nn.mlp import ACTIVATIONS
 from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_norm, polyak_update
+from numbarl.nn.qnet import (
+    QNet,
+    QWork,
+    make_qnet,
+    q_values,
+    qnet_backward,
+    qnet_forward,
+    qnet_init,
+    qnet_work,
+    sample_noise,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Tuned configs (overrides of DQNConfig's defaults), per env id
@@ -98,6 +112,31 @@ TUNED: dict[str, dict[str, Any]] = {
         "eval_every": 2_500,
         "eval_episodes": 20,
         "stop_at_return": -85.0,
+        "n_atoms": 51,
+        "v_min": -100.0,
+        "v_max": 0.0,
+    },
+    # rl-zoo3's row (256-256 nets, Adam 4e-3, batch 128, 8 updates every 16 steps, a target
+    # copied every 600 steps, gamma 0.98, epsilon to 0.07 over the first 20% of steps). The
+    # reward is -1 per step until the flag, so nothing is learned until epsilon-greedy play has
+    # reached it; after that the greedy return swings between -100 and -180 from one evaluation
+    # to the next, so the run stops at the first evaluation (20 episodes) of -103 or better.
+    "MountainCar-v0": {
+        "total_steps": 120_000,
+        "buffer_size": 10_000,
+        "batch_size": 128,
+        "learning_starts": 1_000,
+        "train_frequency": 16,
+        "gradient_steps": 8,
+        "lr": 4e-3,
+        "gamma": 0.98,
+        "hidden": 256,
+        "target_update_every": 600,
+        "exploration_fraction": 0.2,
+        "epsilon_end": 0.07,
+        "eval_every": 5_000,
+        "eval_episodes": 20,
+        "stop_at_return": -103.0,
         "n_atoms": 51,
         "v_min": -100.0,
         "v_max": 0.0,
@@ -380,498 +419,6 @@ def td_loss(delta: float, loss: int) -> tuple[float, float]:
     return -delta - 0.5, -1.0
 
 
-@njit(cache=True)
-def dueling_aggregate(v: np.ndarray, adv: np.ndarray, n_atoms: int, out: np.ndarray) -> None:
-    """Q = V + A - mean_a A (Wang et al. 2016, eq. 9), per atom.
-
-    v float64[B, K]; adv, out float64[B, A*K] (action a's K outputs at columns a*K .. a*K+K-1;
-    K = 1 for scalar Q)."""
-    k_atoms = n_atoms
-    n_act = adv.shape[1] // k_atoms
-    for b in range(adv.shape[0]):
-        for i in range(k_atoms):
-            mean = 0.0
-            for a in range(n_act):
-                mean += adv[b, a * k_atoms + i]
-            mean /= n_act
-            for a in range(n_act):
-                out[b, a * k_atoms + i] = v[b, i] + adv[b, a * k_atoms + i] - mean
-
-
-@njit(cache=True)
-def dueling_backward(g_out: np.ndarray, n_atoms: int, g_v: np.ndarray, g_adv: np.ndarray) -> None:
-    """Gradients of ``dueling_aggregate``: g_v[b, i] = sum_a g_out[b, a*K+i] and
-    g_adv[b, a*K+i] = g_out[b, a*K+i] - (1/A) sum_a' g_out[b, a'*K+i] (overwritten)."""
-    k_atoms = n_atoms
-    n_act = g_out.shape[1] // k_atoms
-    for b in range(g_out.shape[0]):
-        for i in range(k_atoms):
-            total = 0.0
-            for a in range(n_act):
-                total += g_out[b, a * k_atoms + i]
-            g_v[b, i] = total
-            mean = total / n_act
-            for a in range(n_act):
-                g_adv[b, a * k_atoms + i] = g_out[b, a * k_atoms + i] - mean
-
-
-@njit(cache=True)
-def categorical_projection(
-    z: np.ndarray, r_t: float, discount_t: float, p_t: np.ndarray, out: np.ndarray
-) -> None:
-    """Project the distribution of r_t + discount_t Z on the support z (Bellemare et al. 2017,
-    Algorithm 1).
-
-    z float64[K] evenly spaced from v_min to v_max; p_t float64[K] the next state's
-    probabilities (under the greedy next action); out float64[K] receives m. Shifted atoms are
-    clipped to [v_min, v_max]; atom j's mass goes to its neighbours l = floor(b_j), u = ceil(b_j)
-    in proportion to closeness (all of it to l when b_j is an atom). Termination: discount_t = 0
-    puts all mass at r_t."""
-    k_atoms = z.shape[0]
-    v_min, v_max = z[0], z[k_atoms - 1]
-    dz = (v_max - v_min) / (k_atoms - 1)
-    out[:] = 0.0
-    for j in range(k_atoms):
-        tz = min(max(r_t + discount_t * z[j], v_min), v_max)
-        bj = min((tz - v_min) / dz, k_atoms - 1.0)
-        lo = int(math.floor(bj))
-        up = int(math.ceil(bj))
-        if lo == up:
-            out[lo] += p_t[j]
-        else:
-            out[lo] += p_t[j] * (up - bj)
-            out[up] += p_t[j] * (bj - lo)
-
-
-@njit(cache=True)
-def categorical_cross_entropy(logits: np.ndarray, m: np.ndarray, g_logits: np.ndarray) -> float:
-    """-sum_i m_i log softmax(logits)_i for logits, m float64[K] (m sums to 1); writes its
-    gradient softmax(logits) - m into g_logits float64[K]."""
-    mx = logits.max()
-    total = 0.0
-    for i in range(logits.shape[0]):
-        total += math.exp(logits[i] - mx)
-    log_z = mx + math.log(total)
-    loss = 0.0
-    for i in range(logits.shape[0]):
-        logp = logits[i] - log_z
-        loss -= m[i] * logp
-        g_logits[i] = math.exp(logp) - m[i]
-    return loss
-
-
-@njit(cache=True)
-def softmax(logits: np.ndarray, out: np.ndarray) -> None:
-    """out = softmax(logits), both float64[K]."""
-    mx = logits.max()
-    total = 0.0
-    for i in range(logits.shape[0]):
-        out[i] = math.exp(logits[i] - mx)
-        total += out[i]
-    for i in range(logits.shape[0]):
-        out[i] /= total
-
-
-@njit(cache=True)
-def scaled_noise(rng: np.random.Generator, out: np.ndarray) -> None:
-    """out[i] = f(e_i), e_i ~ N(0, 1), f(x) = sign(x) sqrt(|x|) (Fortunato et al. 2018, eq. 11)."""
-    for i in range(out.shape[0]):
-        e = rng.standard_normal()
-        out[i] = math.sqrt(e) if e >= 0.0 else -math.sqrt(-e)
-
-
-@njit(cache=True)
-def noisy_linear_forward(
-    mu_w: np.ndarray,
-    sigma_w: np.ndarray,
-    mu_b: np.ndarray,
-    sigma_b: np.ndarray,
-    f_in: np.ndarray,
-    f_out: np.ndarray,
-    x: np.ndarray,
-    out: np.ndarray,
-    scratch_in: np.ndarray,
-    scratch_out: np.ndarray,
-) -> None:
-    """Factorised noisy linear layer: out = x (mu_w + sigma_w * f_in f_out^T) + mu_b +
-    sigma_b * f_out (Fortunato et al. 2018, eqs. 9-11), without forming the noisy weight:
-    x (sigma_w * f_in f_out^T) = ((x * f_in) sigma_w) * f_out.
-
-    mu_w, sigma_w float64[n_in, n_out]; mu_b, sigma_b, f_out float64[n_out]; f_in float64[n_in];
-    x float64[B, n_in]; out float64[B, n_out]; scratch_in float64[B, n_in] and scratch_out
-    float64[B, n_out] (C-contiguous). f_in = f_out = 0 gives the mean network."""
-    np.dot(x, mu_w, out)
-    for r in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            scratch_in[r, i] = x[r, i] * f_in[i]
-    np.dot(scratch_in, sigma_w, scratch_out)
-    for r in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[r, j] += scratch_out[r, j] * f_out[j] + mu_b[j] + sigma_b[j] * f_out[j]
-
-
-@njit(cache=True)
-def noisy_linear_backward(
-    mu_w: np.ndarray,
-    sigma_w: np.ndarray,
-    f_in: np.ndarray,
-    f_out: np.ndarray,
-    x: np.ndarray,
-    g: np.ndarray,
-    g_mu_w: np.ndarray,
-    g_sigma_w: np.ndarray,
-    g_mu_b: np.ndarray,
-    g_sigma_b: np.ndarray,
-    g_x: np.ndarray,
-    scratch_in: np.ndarray,
-    scratch_out: np.ndarray,
-    scratch_w: np.ndarray,
-    scratch_x: np.ndarray,
-) -> None:
-    """Backward of ``noisy_linear_forward`` for g = dL/dout float64[B, n_out].
-
-    Accumulates dL/dmu_w = x^T g, dL/dsigma_w = (x * f_in)^T (g * f_out), dL/dmu_b = sum_r g,
-    dL/dsigma_b = sum_r g * f_out into the g_* arrays (shapes of the parameters) and
-    dL/dx = g mu_w^T + ((g * f_out) sigma_w^T) * f_in into g_x float64[B, n_in]. Scratch:
-    scratch_in [B, n_in], scratch_out [B, n_out], scratch_w [n_in, n_out], scratch_x [B, n_in]."""
-    n_rows, n_in = x.shape
-    n_out = g.shape[1]
-    np.dot(x.T, g, scratch_w)
-    for i in range(n_in):
-        for j in range(n_out):
-            g_mu_w[i, j] += scratch_w[i, j]
-    for r in range(n_rows):
-        for i in range(n_in):
-            scratch_in[r, i] = x[r, i] * f_in[i]
-        for j in range(n_out):
-            scratch_out[r, j] = g[r, j] * f_out[j]
-            g_mu_b[j] += g[r, j]
-            g_sigma_b[j] += scratch_out[r, j]
-    np.dot(scratch_in.T, scratch_out, scratch_w)
-    for i in range(n_in):
-        for j in range(n_out):
-            g_sigma_w[i, j] += scratch_w[i, j]
-    np.dot(g, mu_w.T, scratch_x)
-    for r in range(n_rows):
-        for i in range(n_in):
-            g_x[r, i] += scratch_x[r, i]
-    np.dot(scratch_out, sigma_w.T, scratch_x)
-    for r in range(n_rows):
-        for i in range(n_in):
-            g_x[r, i] += scratch_x[r, i] * f_in[i]
-
-
-# ---------------------------------------------------------------------------------------------
-# The Q network: ReLU torso (numbarl.nn MLP) + linear or noisy heads, optional dueling, C51
-# ---------------------------------------------------------------------------------------------
-
-
-class QNet(NamedTuple):
-    """Shape of a Q network; its parameters are a separate float64[n_params].
-
-    ``torso`` int64[L, 4] is an ``mlp_layout((obs_dim, hidden, ..., hidden))`` whose output
-    layer is also passed through the activation (so every torso layer is a hidden layer);
-    ``n_atoms`` K = 1 for scalar Q; ``support`` float64[K] the C51 atoms (``[0.0]`` if K = 1).
-    The output is float64[B, n_actions * K]: Q values (K = 1) or per-action logits over atoms.
-    Noise arrays for noisy heads are float64[n_noise] = (f_in adv [H], f_out adv [A*K],
-    f_in value [H], f_out value [K])."""
-
-    torso: np.ndarray
-    act: int
-    obs_dim: int
-    hidden: int
-    n_actions: int
-    n_atoms: int
-    dueling: bool
-    noisy: bool
-    n_torso: int
-    adv_off: int
-    val_off: int
-    n_params: int
-    n_noise: int
-    support: np.ndarray
-
-
-class QWork(NamedTuple):
-    """Scratch for forward/backward of a QNet on batches of up to B rows (``qnet_work``).
-
-    ``torso`` is the MLP workspace; ``buf`` float64 holds the other buffers back to back, buffer
-    k starting at ``off[k]`` (k = _H, _ADV, ...), each viewed as [b, width] for b rows. Few
-    arrays on purpose: Numba passes every array of a NamedTuple as separate arguments, and
-    compile time grows with their number."""
-
-    torso: np.ndarray
-    buf: np.ndarray
-    off: np.ndarray
-
-
-# Buffers in QWork.buf: torso output h [B, H], advantage (or only) head [B, A*K], value head
-# [B, K], dueling output [B, A*K], noisy/backward scratch ([B, H], [B, A*K], [B, H], [H, A*K]),
-# gradients w.r.t. h [B, H], the advantage head [B, A*K] and the value head [B, K].
-_H, _ADV, _VAL, _OUT, _S_IN, _S_OUT, _S_X, _S_W, _G_H, _G_ADV, _G_VAL = range(11)
-
-
-def _head_size(n_in: int, n_out: int, noisy: bool) -> int:
-    return (2 if noisy else 1) * (n_in * n_out + n_out)
-
-
-def make_qnet(
-    obs_dim: int,
-    n_actions: int,
-    hidden: int = 64,
-    depth: int = 2,
-    activation: str = "relu",
-    dueling: bool = False,
-    noisy: bool = False,
-    n_atoms: int = 1,
-    v_min: float = 0.0,
-    v_max: float = 1.0,
-) -> QNet:
-    """The shape of a Q network obs_dim -> hidden x depth -> heads -> n_actions * n_atoms."""
-    torso = mlp_layout([obs_dim] + [hidden] * depth)
-    n_torso = int(torso[-1, 3] + torso[-1, 1])
-    m = n_actions * n_atoms
-    adv_off = n_torso
-    val_off = adv_off + _head_size(hidden, m, noisy)
-    n_params = val_off + (_head_size(hidden, n_atoms, noisy) if dueling else 0)
-    support = np.linspace(v_min, v_max, n_atoms) if n_atoms > 1 else np.zeros(1)
-    return QNet(
-        torso,
-        ACTIVATIONS[activation],
-        int(obs_dim),
-        int(hidden),
-        int(n_actions),
-        int(n_atoms),
-        bool(dueling),
-        bool(noisy),
-        n_torso,
-        int(adv_off),
-        int(val_off),
-        int(n_params),
-        2 * hidden + m + n_atoms,
-        support,
-    )
-
-
-def qnet_init(net: QNet, rng: np.random.Generator, sigma0: float = 0.5) -> np.ndarray:
-    """Parameters float64[n_params]: PyTorch's nn.Linear default for the torso and plain heads
-    (U(-1/sqrt(n_in), 1/sqrt(n_in))), Fortunato et al.'s factorised init for noisy heads
-    (mu as before, sigma = sigma0 / sqrt(n_in))."""
-    params = np.zeros(net.n_params)
-    params[: net.n_torso] = mlp_init(net.torso, rng, init="uniform")
-    heads = [(net.adv_off, net.n_actions * net.n_atoms)]
-    if net.dueling:
-        heads.append((net.val_off, net.n_atoms))
-    h = net.hidden
-    bound = 1.0 / math.sqrt(h)
-    for off, m in heads:
-        params[off : off + h * m] = rng.uniform(-bound, bound, size=(m, h)).T.ravel()
-        params[off + h * m : off + h * m + m] = rng.uniform(-bound, bound, size=m)
-        if net.noisy:
-            params[off + h * m + m : off + 2 * (h * m + m)] = sigma0 / math.sqrt(h)
-    return params
-
-
-@njit(cache=True)
-def qnet_work(net: QNet, batch: int) -> QWork:
-    """Scratch for batches of up to ``batch`` rows."""
-    h = net.hidden
-    k = net.n_atoms
-    m = net.n_actions * k
-    sizes = np.array([h, m, k, m, h, m, h, 0, h, m, k], dtype=np.int64) * batch
-    sizes[_S_W] = h * m
-    off = np.zeros(12, dtype=np.int64)
-    for i in range(11):
-        off[i + 1] = off[i] + sizes[i]
-    return QWork(_mlp_workspace(net.torso, batch), np.zeros(off[11]), off)
-
-
-@njit(cache=True, inline="always")  # called with 11 literal ``k``: one compile each if not inlined
-def _view(work: QWork, k: int, rows: int, width: int) -> np.ndarray:
-    """Buffer k of ``work`` as a C-contiguous float64[rows, width]."""
-    start = work.off[k]
-    return work.buf[start : start + rows * width].reshape((rows, width))
-
-
-@njit(cache=True)
-def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
-    b = x.shape[0]
-    hm = n_in * n_out
-    w = params[off : off + hm].reshape((n_in, n_out))
-    bias = params[off + hm : off + hm + n_out]
-    if noisy:
-        sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
-        sigma_b = params[off + 2 * hm + n_out : off + 2 * hm + 2 * n_out]
-        noisy_linear_forward(
-            w,
-            sigma_w,
-            bias,
-            sigma_b,
-            f_in,
-            f_out,
-            x,
-            out,
-            _view(work, _S_IN, b, n_in),
-            _view(work, _S_OUT, b, n_out),
-        )
-    else:
-        np.dot(x, w, out)
-        for r in range(b):
-            for j in range(n_out):
-                out[r, j] += bias[j]
-
-
-@njit(cache=True)
-def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x, work):
-    b = x.shape[0]
-    hm = n_in * n_out
-    w = params[off : off + hm].reshape((n_in, n_out))
-    g_w = grad[off : off + hm].reshape((n_in, n_out))
-    g_b = grad[off + hm : off + hm + n_out]
-    s_w = _view(work, _S_W, n_in, n_out)
-    s_x = _view(work, _S_X, b, n_in)
-    if noisy:
-        sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
-        g_sigma_w = grad[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
-        g_sigma_b = grad[off + 2 * hm + n_out : off + 2 * hm + 2 * n_out]
-        noisy_linear_backward(
-            w,
-            sigma_w,
-            f_in,
-            f_out,
-            x,
-            g,
-            g_w,
-            g_sigma_w,
-            g_b,
-            g_sigma_b,
-            g_x,
-            _view(work, _S_IN, b, n_in),
-            _view(work, _S_OUT, b, n_out),
-            s_w,
-            s_x,
-        )
-    else:
-        np.dot(x.T, g, s_w)
-        for i in range(n_in):
-            for j in range(n_out):
-                g_w[i, j] += s_w[i, j]
-        for r in range(b):
-            for j in range(n_out):
-                g_b[j] += g[r, j]
-        np.dot(g, w.T, s_x)
-        for r in range(b):
-            for i in range(n_in):
-                g_x[r, i] += s_x[r, i]
-
-
-@njit(cache=True)
-def qnet_forward(
-    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
-) -> np.ndarray:
-    """Outputs float64[B, n_actions * n_atoms] for x float64[B, obs_dim] (B <= the work's batch):
-    Q values, or C51 logits (action a's atoms at columns a*K .. a*K + K - 1).
-
-    ``noise`` float64[n_noise] (used by noisy heads; zeros = mean network). The result is a view
-    into ``work``; ``work`` keeps what ``qnet_backward`` needs."""
-    b = x.shape[0]
-    h_dim = net.hidden
-    k_atoms = net.n_atoms
-    m = net.n_actions * k_atoms
-    t = mlp_forward(params[: net.n_torso], net.torso, net.act, x, work.torso)
-    h = _view(work, _H, b, h_dim)
-    for r in range(b):  # the MLP's last layer is linear: apply the torso's activation here
-        for i in range(h_dim):
-            v = t[r, i]
-            if net.act == RELU:
-                h[r, i] = 0.0 if v <= 0.0 else v  # NaN stays NaN
-            else:
-                h[r, i] = math.tanh(v)
-    adv = _view(work, _ADV, b, m)
-    _head_forward(
-        params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
-        adv, work,
-    )  # fmt: skip
-    if not net.dueling:
-        return adv
-    val = _view(work, _VAL, b, k_atoms)
-    _head_forward(
-        params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
-        noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], val, work,
-    )  # fmt: skip
-    out = _view(work, _OUT, b, m)
-    dueling_aggregate(val, adv, k_atoms, out)
-    return out
-
-
-@njit(cache=True)
-def qnet_backward(
-    params: np.ndarray,
-    net: QNet,
-    noise: np.ndarray,
-    work: QWork,
-    g_out: np.ndarray,
-    grad: np.ndarray,
-) -> None:
-    """Backpropagate g_out = dL/d(output) float64[B, n_actions * n_atoms] through the last
-    ``qnet_forward`` on ``work``; accumulates dL/dparams into grad float64[n_params]."""
-    b = g_out.shape[0]
-    h_dim = net.hidden
-    k_atoms = net.n_atoms
-    m = net.n_actions * k_atoms
-    h = _view(work, _H, b, h_dim)
-    g_h = _view(work, _G_H, b, h_dim)
-    g_h[:] = 0.0
-    g_adv = g_out
-    if net.dueling:
-        g_adv = _view(work, _G_ADV, b, m)
-        g_val = _view(work, _G_VAL, b, k_atoms)
-        dueling_backward(g_out, k_atoms, g_val, g_adv)
-        _head_backward(
-            params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
-            noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], g_val, grad, g_h, work,
-        )  # fmt: skip
-    _head_backward(
-        params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
-        g_adv, grad, g_h, work,
-    )  # fmt: skip
-    for r in range(b):  # through the torso's output activation
-        for i in range(h_dim):
-            if net.act == RELU:
-                if h[r, i] <= 0.0:
-                    g_h[r, i] = 0.0
-            else:
-                g_h[r, i] *= 1.0 - h[r, i] * h[r, i]
-    mlp_backward(params[: net.n_torso], net.torso, net.act, work.torso, g_h, grad[: net.n_torso])
-
-
-@njit(cache=True)
-def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray) -> None:
-    """Fresh factorised noise f(e) for every noisy head (noise float64[n_noise])."""
-    scaled_noise(rng, noise)
-
-
-@njit(cache=True)
-def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
-    """q float64[A] = Q(s_row, .) from a forward's output: the output itself (K = 1) or the
-    C51 expectation sum_i z_i p_i(s, a)."""
-    k_atoms = net.n_atoms
-    if k_atoms == 1:
-        for a in range(net.n_actions):
-            q[a] = out[row, a]
-        return
-    for a in range(net.n_actions):
-        logits = out[row, a * k_atoms : (a + 1) * k_atoms]
-        mx = logits.max()
-        total = 0.0
-        acc = 0.0
-        for i in range(k_atoms):
-            e = math.exp(logits[i] - mx)
-            total += e
-            acc += e * net.support[i]
-        q[a] = acc / total
-
-
 # ---------------------------------------------------------------------------------------------
 # Training state and the update
 # ---------------------------------------------------------------------------------------------
@@ -881,8 +428,8 @@ class DQNState(NamedTuple):
     """Everything the compiled loop carries between chunks (built by ``_make_state``).
 
     ``env_state`` float64[state_dim] the control env's state (``ControlEnv.state_dim``;
-    float64[1], unused, on the Gymnasium path). ``counters`` int64[4] = (env steps, steps in
-    the current episode, updates, episodes); ``ep_return`` float64[1] the current episode's
+    float64[1], unused, on the Gymnasium path). ``counters`` int64[4] indexed by ``STEPS``,
+    ``EPISODE_STEPS``, ``UPDATES``, ``EPISODES``; ``ep_return`` float64[1] the current episode's
     return so far. Batch arrays have B rows:
     ``index`` int64[2, B] = (sampled rows, C51's greedy next actions a*), ``batch`` float64[5, B] =
     (n-step return G, discount, importance weight, TD error (C51: loss), target y), ``b_obs``,
@@ -920,6 +467,9 @@ class DQNState(NamedTuple):
 # Rows of DQNState.index and DQNState.batch.
 _ROWS, _A_STAR = 0, 1
 _RET, _DISCOUNT, _WEIGHT, _TD, _Y = range(5)
+# Slots of DQNState.counters: env steps so far, steps into the current episode, gradient
+# updates so far, episodes finished.
+STEPS, EPISODE_STEPS, UPDATES, EPISODES = range(4)
 
 
 @njit(cache=True)
@@ -1070,8 +620,8 @@ def dqn_observe(
     i = replay_add(buf, obs, action, reward, next_obs, terminated, truncated)
     if hp.prioritized:
         sumtree_update(tree, i, tree.max_priority[0])
-    st.counters[0] += 1
-    step = st.counters[0]
+    st.counters[STEPS] += 1
+    step = st.counters[STEPS]
     if (
         step > hp.learning_starts
         and step % hp.train_frequency == 0
@@ -1080,12 +630,12 @@ def dqn_observe(
         beta = hp.per_beta0 + (1.0 - hp.per_beta0) * min(1.0, step / hp.total_steps)
         for _ in range(hp.gradient_steps):
             loss, q_mean = dqn_update(hp, net, st, buf, tree, rng, beta)
-            st.counters[2] += 1
+            st.counters[UPDATES] += 1
             metrics[0] += loss
             metrics[1] += q_mean
             metrics[2] += 1.0
             if not (math.isfinite(loss) and _all_finite(st.params)):
-                return st.counters[2]
+                return st.counters[UPDATES]
     if step % hp.target_update_every == 0:
         polyak_update(st.target, st.params, hp.tau)
     return -1
@@ -1111,12 +661,12 @@ def dqn_run_control(
     metrics float64[5] accumulates (loss sum, mean-Q sum, updates, episode-return sum, episodes
     finished). Returns -1, or the update number at which the parameters became non-finite."""
     for _ in range(n_steps):
-        epsilon = dqn_epsilon(hp, st.counters[0])
+        epsilon = dqn_epsilon(hp, st.counters[STEPS])
         a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
         st.action[0] = float(a)
         reward, terminated = fns.step(env_params, st.env_state, st.action, rng)
-        st.counters[1] += 1
-        truncated = st.counters[1] >= max_steps
+        st.counters[EPISODE_STEPS] += 1
+        truncated = st.counters[EPISODE_STEPS] >= max_steps
         fns.observe(env_params, st.env_state, st.next_obs)
         st.ep_return[0] += reward
         status = dqn_observe(
@@ -1126,9 +676,9 @@ def dqn_run_control(
         if terminated or truncated:
             metrics[3] += st.ep_return[0]
             metrics[4] += 1.0
-            st.counters[3] += 1
+            st.counters[EPISODES] += 1
             st.ep_return[0] = 0.0
-            st.counters[1] = 0
+            st.counters[EPISODE_STEPS] = 0
             fns.reset(env_params, st.env_state, rng)
             fns.observe(env_params, st.env_state, st.obs)
         else:
@@ -1185,31 +735,31 @@ def _make_state(
     b = cfg.batch_size
     m = net.n_actions * net.n_atoms
     return DQNState(
-        params,
-        params.copy(),
-        np.zeros(net.n_params),
-        adam_init(net.n_params),
-        np.zeros(state_dim),
-        np.zeros(obs_dim),
-        np.zeros(obs_dim),
-        np.zeros(1),
-        np.zeros(4, dtype=np.int64),
-        np.zeros(1),
-        np.zeros(net.n_noise),
-        np.zeros(net.n_noise),
-        qnet_work(net, 1),
-        qnet_work(net, b),
-        qnet_work(net, b),
-        qnet_work(net, b),
-        np.zeros(net.n_actions),
-        np.zeros(net.n_atoms),
-        np.zeros((2, b), dtype=np.int64),
-        np.zeros((5, b)),
-        np.zeros((b, obs_dim)),
-        np.zeros((b, 1)),
-        np.zeros((b, obs_dim)),
-        np.zeros((b, net.n_atoms)),
-        np.zeros((b, m)),
+        params=params,
+        target=params.copy(),
+        grad=np.zeros(net.n_params),
+        adam=adam_init(net.n_params),
+        env_state=np.zeros(state_dim),
+        obs=np.zeros(obs_dim),
+        next_obs=np.zeros(obs_dim),
+        action=np.zeros(1),
+        counters=np.zeros(4, dtype=np.int64),
+        ep_return=np.zeros(1),
+        noise=np.zeros(net.n_noise),
+        noise_target=np.zeros(net.n_noise),
+        work_act=qnet_work(net, 1),
+        work=qnet_work(net, b),
+        work_next=qnet_work(net, b),
+        work_target=qnet_work(net, b),
+        q=np.zeros(net.n_actions),
+        p=np.zeros(net.n_atoms),
+        index=np.zeros((2, b), dtype=np.int64),
+        batch=np.zeros((5, b)),
+        b_obs=np.zeros((b, obs_dim)),
+        b_action=np.zeros((b, 1)),
+        b_next=np.zeros((b, obs_dim)),
+        target_dist=np.zeros((b, net.n_atoms)),
+        g_out=np.zeros((b, m)),
     )
 
 
@@ -1252,10 +802,14 @@ def _net_from_arrays(arrays: dict[str, np.ndarray]) -> QNet:
     for key in ("params", "net", "support"):
         if key not in arrays:
             raise ValueError(f"arrays must hold {key!r} (as returned by dqn.train)")
-    d = [int(v) for v in arrays["net"]]
+    obs_dim, hidden, depth, n_actions, n_atoms, dueling, noisy, act = (
+        int(v) for v in arrays["net"]
+    )  # as _net_arrays writes them
     support = np.asarray(arrays["support"], dtype=np.float64)
-    activation = {v: k for k, v in ACTIVATIONS.items()}[d[7]]
-    net = make_qnet(d[0], d[3], d[1], d[2], activation, bool(d[5]), bool(d[6]), d[4])
+    activation = {v: k for k, v in ACTIVATIONS.items()}[act]
+    net = make_qnet(
+        obs_dim, n_actions, hidden, depth, activation, bool(dueling), bool(noisy), n_atoms
+    )
     net = net._replace(support=support.copy())
     if np.asarray(arrays["params"]).shape != (net.n_params,):
         raise ValueError(f"arrays['params'] must be float64[{net.n_params}] for this network")
@@ -1330,11 +884,11 @@ def train(
         if status >= 0:
             raise TrainingDiverged(
                 f"DQN diverged: parameters became non-finite at update {status} "
-                f"(env step {int(st.counters[0])})",
+                f"(env step {int(st.counters[STEPS])})",
                 arrays(),
                 history(),
             )
-        done = int(st.counters[0])
+        done = int(st.counters[STEPS])
         returns = _evaluate_with(net, st.params, eval_env, cfg.eval_episodes, eval_rng, is_control)
         updates = metrics[2]
         cols["step"].append(done)
@@ -1419,7 +973,7 @@ class _GymLoop:
 
     def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray) -> int:
         for _ in range(n_steps):
-            epsilon = dqn_epsilon(hp, int(st.counters[0]))
+            epsilon = dqn_epsilon(hp, int(st.counters[STEPS]))
             a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
             st.action[0] = float(a)
             obs, reward, terminated, truncated, _ = self.env.step(a)
@@ -1432,7 +986,7 @@ class _GymLoop:
             if terminated or truncated:
                 metrics[3] += self.ep_return
                 metrics[4] += 1.0
-                st.counters[3] += 1
+                st.counters[EPISODES] += 1
                 self.ep_return = 0.0
                 obs, _ = self.env.reset()
                 st.obs[:] = obs
@@ -1474,36 +1028,19 @@ __all__ = [
     "DQNState",
     "HUBER",
     "MSE",
-    "QNet",
-    "QWork",
     "RAINBOW",
     "TUNED",
-    "categorical_cross_entropy",
-    "categorical_projection",
     "make_dqn_config",
     "double_q_target",
     "dqn_act",
     "dqn_observe",
     "dqn_run_control",
     "dqn_update",
-    "dueling_aggregate",
-    "dueling_backward",
     "evaluate",
     "greedy_returns",
     "hyper",
     "linear_schedule",
-    "make_qnet",
-    "noisy_linear_backward",
-    "noisy_linear_forward",
     "q_learning_target",
-    "q_values",
-    "qnet_backward",
-    "qnet_forward",
-    "qnet_init",
-    "qnet_work",
-    "sample_noise",
-    "scaled_noise",
-    "softmax",
     "td_loss",
     "run",
     "train",

@@ -14,6 +14,7 @@ import pytest
 
 from numbarl.deep import dqn, replay
 from numbarl.envs import make
+from numbarl.nn import qnet as qn
 
 BATCH = 64
 OBS_DIM, N_ACTIONS = 4, 2
@@ -60,7 +61,7 @@ def test_bench_dqn_gradient_step(benchmark, switches):
         overrides.update({**dqn.RAINBOW, "n_atoms": 51, "v_min": 0.0, "v_max": 100.0})
     cfg = dqn.make_dqn_config(None, overrides)
     net = dqn._net_for(cfg, OBS_DIM, N_ACTIONS)
-    st = dqn._make_state(net, cfg, dqn.qnet_init(net, rng), OBS_DIM, OBS_DIM)
+    st = dqn._make_state(net, cfg, qn.qnet_init(net, rng), OBS_DIM, OBS_DIM)
     buf = _filled_buffer(rng)
     tree = replay.sumtree_init(10_000)
     for i in range(replay.replay_size(buf)):

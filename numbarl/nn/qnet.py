@@ -1,0 +1,364 @@
+"""The Q network of DQN and its Rainbow switches, as data: a ReLU (or tanh) torso (a
+``numbarl.nn`` MLP) followed by a plain or noisy (``numbarl.nn.noisy``) linear head, optionally
+a second value head combined with the advantage head as in dueling networks (Wang et al. 2016,
+eq. 9: Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a')), and for C51 K logits per action
+(``numbarl.nn.distributional``).
+
+Parameters are one flat float64 array: ``params = [torso MLP | advantage (or only) head | value
+head]``. A plain head h -> m is W float64[h*m] (C-ordered [h, m]) then b float64[m]; a noisy
+head is mu_W, mu_b, sigma_W, sigma_b in that order (so its first h*m + m numbers are laid out as a
+plain head).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from numbarl.nn.mlp import ACTIVATIONS, RELU, mlp_backward, mlp_forward, mlp_init, mlp_layout
+from numbarl.nn.mlp import mlp_workspace as _mlp_workspace
+from numbarl.nn.noisy import noisy_linear_backward, noisy_linear_forward, scaled_noise
+
+
+@njit(cache=True)
+def dueling_aggregate(v: np.ndarray, adv: np.ndarray, n_atoms: int, out: np.ndarray) -> None:
+    """Q = V + A - mean_a A (Wang et al. 2016, eq. 9), per atom.
+
+    v float64[B, K]; adv, out float64[B, A*K] (action a's K outputs at columns a*K .. a*K+K-1;
+    K = 1 for scalar Q)."""
+    k_atoms = n_atoms
+    n_act = adv.shape[1] // k_atoms
+    for b in range(adv.shape[0]):
+        for i in range(k_atoms):
+            mean = 0.0
+            for a in range(n_act):
+                mean += adv[b, a * k_atoms + i]
+            mean /= n_act
+            for a in range(n_act):
+                out[b, a * k_atoms + i] = v[b, i] + adv[b, a * k_atoms + i] - mean
+
+
+@njit(cache=True)
+def dueling_backward(g_out: np.ndarray, n_atoms: int, g_v: np.ndarray, g_adv: np.ndarray) -> None:
+    """Gradients of ``dueling_aggregate``: g_v[b, i] = sum_a g_out[b, a*K+i] and
+    g_adv[b, a*K+i] = g_out[b, a*K+i] - (1/A) sum_a' g_out[b, a'*K+i] (overwritten)."""
+    k_atoms = n_atoms
+    n_act = g_out.shape[1] // k_atoms
+    for b in range(g_out.shape[0]):
+        for i in range(k_atoms):
+            total = 0.0
+            for a in range(n_act):
+                total += g_out[b, a * k_atoms + i]
+            g_v[b, i] = total
+            mean = total / n_act
+            for a in range(n_act):
+                g_adv[b, a * k_atoms + i] = g_out[b, a * k_atoms + i] - mean
+
+
+class QNet(NamedTuple):
+    """Shape of a Q network; its parameters are a separate float64[n_params].
+
+    ``torso`` int64[L, 4] is an ``mlp_layout((obs_dim, hidden, ..., hidden))`` whose output
+    layer is also passed through the activation (so every torso layer is a hidden layer);
+    ``n_atoms`` K = 1 for scalar Q; ``support`` float64[K] the C51 atoms (``[0.0]`` if K = 1).
+    The output is float64[B, n_actions * K]: Q values (K = 1) or per-action logits over atoms.
+    Noise arrays for noisy heads are float64[n_noise] = (f_in adv [H], f_out adv [A*K],
+    f_in value [H], f_out value [K])."""
+
+    torso: np.ndarray
+    act: int
+    obs_dim: int
+    hidden: int
+    n_actions: int
+    n_atoms: int
+    dueling: bool
+    noisy: bool
+    n_torso: int
+    adv_off: int
+    val_off: int
+    n_params: int
+    n_noise: int
+    support: np.ndarray
+
+
+class QWork(NamedTuple):
+    """Scratch for forward/backward of a QNet on batches of up to B rows (``qnet_work``).
+
+    ``torso`` is the MLP workspace; ``buf`` float64 holds the other buffers back to back, buffer
+    k starting at ``off[k]`` (k = _H, _ADV, ...), each viewed as [b, width] for b rows. Few
+    arrays on purpose: Numba passes every array of a NamedTuple as separate arguments, and
+    compile time grows with their number."""
+
+    torso: np.ndarray
+    buf: np.ndarray
+    off: np.ndarray
+
+
+# Buffers in QWork.buf: torso output h [B, H], advantage (or only) head [B, A*K], value head
+# [B, K], dueling output [B, A*K], noisy/backward scratch ([B, H], [B, A*K], [B, H], [H, A*K]),
+# gradients w.r.t. h [B, H], the advantage head [B, A*K] and the value head [B, K].
+_H, _ADV, _VAL, _OUT, _S_IN, _S_OUT, _S_X, _S_W, _G_H, _G_ADV, _G_VAL = range(11)
+
+
+def _head_size(n_in: int, n_out: int, noisy: bool) -> int:
+    return (2 if noisy else 1) * (n_in * n_out + n_out)
+
+
+def make_qnet(
+    obs_dim: int,
+    n_actions: int,
+    hidden: int = 64,
+    depth: int = 2,
+    activation: str = "relu",
+    dueling: bool = False,
+    noisy: bool = False,
+    n_atoms: int = 1,
+    v_min: float = 0.0,
+    v_max: float = 1.0,
+) -> QNet:
+    """The shape of a Q network obs_dim -> hidden x depth -> heads -> n_actions * n_atoms."""
+    torso = mlp_layout([obs_dim] + [hidden] * depth)
+    n_torso = int(torso[-1, 3] + torso[-1, 1])
+    m = n_actions * n_atoms
+    adv_off = n_torso
+    val_off = adv_off + _head_size(hidden, m, noisy)
+    n_params = val_off + (_head_size(hidden, n_atoms, noisy) if dueling else 0)
+    support = np.linspace(v_min, v_max, n_atoms) if n_atoms > 1 else np.zeros(1)
+    return QNet(
+        torso,
+        ACTIVATIONS[activation],
+        int(obs_dim),
+        int(hidden),
+        int(n_actions),
+        int(n_atoms),
+        bool(dueling),
+        bool(noisy),
+        n_torso,
+        int(adv_off),
+        int(val_off),
+        int(n_params),
+        2 * hidden + m + n_atoms,
+        support,
+    )
+
+
+def qnet_init(net: QNet, rng: np.random.Generator, sigma0: float = 0.5) -> np.ndarray:
+    """Parameters float64[n_params]: PyTorch's nn.Linear default for the torso and plain heads
+    (U(-1/sqrt(n_in), 1/sqrt(n_in))), Fortunato et al.'s factorised init for noisy heads
+    (mu as before, sigma = sigma0 / sqrt(n_in))."""
+    params = np.zeros(net.n_params)
+    params[: net.n_torso] = mlp_init(net.torso, rng, init="uniform")
+    heads = [(net.adv_off, net.n_actions * net.n_atoms)]
+    if net.dueling:
+        heads.append((net.val_off, net.n_atoms))
+    h = net.hidden
+    bound = 1.0 / math.sqrt(h)
+    for off, m in heads:
+        params[off : off + h * m] = rng.uniform(-bound, bound, size=(m, h)).T.ravel()
+        params[off + h * m : off + h * m + m] = rng.uniform(-bound, bound, size=m)
+        if net.noisy:
+            params[off + h * m + m : off + 2 * (h * m + m)] = sigma0 / math.sqrt(h)
+    return params
+
+
+@njit(cache=True)
+def qnet_work(net: QNet, batch: int) -> QWork:
+    """Scratch for batches of up to ``batch`` rows."""
+    h = net.hidden
+    k = net.n_atoms
+    m = net.n_actions * k
+    sizes = np.array([h, m, k, m, h, m, h, 0, h, m, k], dtype=np.int64) * batch
+    sizes[_S_W] = h * m
+    off = np.zeros(12, dtype=np.int64)
+    for i in range(11):
+        off[i + 1] = off[i] + sizes[i]
+    return QWork(_mlp_workspace(net.torso, batch), np.zeros(off[11]), off)
+
+
+@njit(cache=True, inline="always")  # called with 11 literal ``k``: one compile each if not inlined
+def _view(work: QWork, k: int, rows: int, width: int) -> np.ndarray:
+    """Buffer k of ``work`` as a C-contiguous float64[rows, width]."""
+    start = work.off[k]
+    return work.buf[start : start + rows * width].reshape((rows, width))
+
+
+@njit(cache=True)
+def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
+    b = x.shape[0]
+    hm = n_in * n_out
+    w = params[off : off + hm].reshape((n_in, n_out))
+    bias = params[off + hm : off + hm + n_out]
+    if noisy:
+        sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
+        sigma_b = params[off + 2 * hm + n_out : off + 2 * hm + 2 * n_out]
+        noisy_linear_forward(
+            w,
+            sigma_w,
+            bias,
+            sigma_b,
+            f_in,
+            f_out,
+            x,
+            out,
+            _view(work, _S_IN, b, n_in),
+            _view(work, _S_OUT, b, n_out),
+        )
+    else:
+        np.dot(x, w, out)
+        for r in range(b):
+            for j in range(n_out):
+                out[r, j] += bias[j]
+
+
+@njit(cache=True)
+def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x, work):
+    b = x.shape[0]
+    hm = n_in * n_out
+    w = params[off : off + hm].reshape((n_in, n_out))
+    g_w = grad[off : off + hm].reshape((n_in, n_out))
+    g_b = grad[off + hm : off + hm + n_out]
+    s_w = _view(work, _S_W, n_in, n_out)
+    s_x = _view(work, _S_X, b, n_in)
+    if noisy:
+        sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
+        g_sigma_w = grad[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
+        g_sigma_b = grad[off + 2 * hm + n_out : off + 2 * hm + 2 * n_out]
+        noisy_linear_backward(
+            w,
+            sigma_w,
+            f_in,
+            f_out,
+            x,
+            g,
+            g_w,
+            g_sigma_w,
+            g_b,
+            g_sigma_b,
+            g_x,
+            _view(work, _S_IN, b, n_in),
+            _view(work, _S_OUT, b, n_out),
+            s_w,
+            s_x,
+        )
+    else:
+        np.dot(x.T, g, s_w)
+        for i in range(n_in):
+            for j in range(n_out):
+                g_w[i, j] += s_w[i, j]
+        for r in range(b):
+            for j in range(n_out):
+                g_b[j] += g[r, j]
+        np.dot(g, w.T, s_x)
+        for r in range(b):
+            for i in range(n_in):
+                g_x[r, i] += s_x[r, i]
+
+
+@njit(cache=True)
+def qnet_forward(
+    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
+) -> np.ndarray:
+    """Outputs float64[B, n_actions * n_atoms] for x float64[B, obs_dim] (B <= the work's batch):
+    Q values, or C51 logits (action a's atoms at columns a*K .. a*K + K - 1).
+
+    ``noise`` float64[n_noise] (used by noisy heads; zeros = mean network). The result is a view
+    into ``work``; ``work`` keeps what ``qnet_backward`` needs."""
+    b = x.shape[0]
+    h_dim = net.hidden
+    k_atoms = net.n_atoms
+    m = net.n_actions * k_atoms
+    t = mlp_forward(params[: net.n_torso], net.torso, net.act, x, work.torso)
+    h = _view(work, _H, b, h_dim)
+    for r in range(b):  # the MLP's last layer is linear: apply the torso's activation here
+        for i in range(h_dim):
+            v = t[r, i]
+            if net.act == RELU:
+                h[r, i] = 0.0 if v <= 0.0 else v  # NaN stays NaN
+            else:
+                h[r, i] = math.tanh(v)
+    adv = _view(work, _ADV, b, m)
+    _head_forward(
+        params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
+        adv, work,
+    )  # fmt: skip
+    if not net.dueling:
+        return adv
+    val = _view(work, _VAL, b, k_atoms)
+    _head_forward(
+        params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
+        noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], val, work,
+    )  # fmt: skip
+    out = _view(work, _OUT, b, m)
+    dueling_aggregate(val, adv, k_atoms, out)
+    return out
+
+
+@njit(cache=True)
+def qnet_backward(
+    params: np.ndarray,
+    net: QNet,
+    noise: np.ndarray,
+    work: QWork,
+    g_out: np.ndarray,
+    grad: np.ndarray,
+) -> None:
+    """Backpropagate g_out = dL/d(output) float64[B, n_actions * n_atoms] through the last
+    ``qnet_forward`` on ``work``; accumulates dL/dparams into grad float64[n_params]."""
+    b = g_out.shape[0]
+    h_dim = net.hidden
+    k_atoms = net.n_atoms
+    m = net.n_actions * k_atoms
+    h = _view(work, _H, b, h_dim)
+    g_h = _view(work, _G_H, b, h_dim)
+    g_h[:] = 0.0
+    g_adv = g_out
+    if net.dueling:
+        g_adv = _view(work, _G_ADV, b, m)
+        g_val = _view(work, _G_VAL, b, k_atoms)
+        dueling_backward(g_out, k_atoms, g_val, g_adv)
+        _head_backward(
+            params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
+            noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], g_val, grad, g_h, work,
+        )  # fmt: skip
+    _head_backward(
+        params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
+        g_adv, grad, g_h, work,
+    )  # fmt: skip
+    for r in range(b):  # through the torso's output activation
+        for i in range(h_dim):
+            if net.act == RELU:
+                if h[r, i] <= 0.0:
+                    g_h[r, i] = 0.0
+            else:
+                g_h[r, i] *= 1.0 - h[r, i] * h[r, i]
+    mlp_backward(params[: net.n_torso], net.torso, net.act, work.torso, g_h, grad[: net.n_torso])
+
+
+@njit(cache=True)
+def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray) -> None:
+    """Fresh factorised noise f(e) for every noisy head (noise float64[n_noise])."""
+    scaled_noise(rng, noise)
+
+
+@njit(cache=True)
+def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
+    """q float64[A] = Q(s_row, .) from a forward's output: the output itself (K = 1) or the
+    C51 expectation sum_i z_i p_i(s, a)."""
+    k_atoms = net.n_atoms
+    if k_atoms == 1:
+        for a in range(net.n_actions):
+            q[a] = out[row, a]
+        return
+    for a in range(net.n_actions):
+        logits = out[row, a * k_atoms : (a + 1) * k_atoms]
+        mx = logits.max()
+        total = 0.0
+        acc = 0.0
+        for i in range(k_atoms):
+            e = math.exp(logits[i] - mx)
+            total += e
+            acc += e * net.support[i]
+        q[a] = acc / total
