@@ -366,11 +366,40 @@ def run_all(
     if unknown:
         raise ValueError(f"unknown experiment(s) {unknown}; known: {', '.join(sorted(scripts))}")
     summaries = []
-    for name in chosen:
+    for i, name in enumerate(chosen, 1):
         argv = ["--out", os.fspath(out), "--seed", str(seed)]
         if runs is not None:
             argv += ["--runs", str(runs)]
         if warmup:
             argv.append("--warmup")
-        summaries.append(scripts[name].main(argv))
+        print(f"[{i}/{len(chosen)}] {scripts[name].FIGURE}: {name} ...", flush=True)
+        with _heartbeat(name):
+            summaries.append(scripts[name].main(argv))
     return summaries
+
+
+class _heartbeat:
+    """While the block runs, print "<name> still running (N s)" every ``every`` seconds, so a
+    long experiment never leaves the terminal silent."""
+
+    def __init__(self, name: str, every: float = 10.0) -> None:
+        import threading
+
+        self.name, self.every = name, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        start = time.perf_counter()
+        while not self.stop.wait(self.every):
+            print(
+                f"    {self.name} still running ({time.perf_counter() - start:.0f} s)", flush=True
+            )
+
+    def __enter__(self) -> _heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
