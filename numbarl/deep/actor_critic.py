@@ -47,6 +47,7 @@ import numpy as np
 from numba import njit
 
 from numbarl.config import make_config
+from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.replay import (
     ReplayBuffer,
     replay_add,
@@ -55,7 +56,6 @@ from numbarl.deep.replay import (
     replay_newest,
     replay_sample_uniform,
 )
-from numbarl.deep.rollout import EnvInfo, env_info
 from numbarl.envs.control import ControlEnv, EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (

@@ -765,7 +765,7 @@ def _make_state(
 
 def _env_spaces(env: Any) -> tuple[int, int, bool]:
     """(obs_dim, n_actions, is_control) of a discrete-action ControlEnv or Gymnasium env."""
-    from numbarl.deep.rollout import env_info
+    from numbarl.deep.env_info import env_info
 
     info = env_info(env)
     if info.n_actions < 1:

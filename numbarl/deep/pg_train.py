@@ -20,21 +20,16 @@ from typing import Any
 import numpy as np
 
 from numbarl.config import make_config
-from numbarl.deep.rollout import (
-    EnvInfo,
-    GymVec,
+from numbarl.deep.env_info import EnvInfo, env_info
+from numbarl.deep.gym_rollout import GymVec, collect_rollout_gym, evaluate_policy, evaluation_env
+from numbarl.deep.policy import (
     Policy,
-    collect_rollout_gym,
-    env_info,
-    evaluate_policy,
-    evaluation_env,
     make_policy,
-    make_rollout,
-    make_vec_env,
     params_finite,
     policy_arrays,
     policy_from_arrays,
 )
+from numbarl.deep.rollout import make_rollout, make_vec_env
 from numbarl.errors import TrainingDiverged
 
 

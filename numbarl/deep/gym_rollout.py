@@ -1,0 +1,200 @@
+"""The Python path for Gymnasium envs (a 1-D ``Box`` observation space, a ``Discrete`` or
+``Box`` action space): ``GymVec(env, seed)`` wraps a single env or a ``gymnasium.vector`` env
+(``AutoresetMode.SAME_STEP``); ``collect_rollout_gym(vec, policy, buf, rng)`` fills the same
+``Rollout`` with the same draws from ``rng`` as the compiled path (except resets, which the
+Gymnasium env draws itself), so one compiled update serves both; ``evaluate_gym(policy, env,
+episodes, seed)`` is the greedy evaluation; ``evaluate_policy(policy, env, info, episodes, rng)``
+picks the compiled or the Python one; ``evaluation_env(env, info)`` the env to evaluate on (a
+fresh ``gymnasium.make(env.spec)``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from numbarl.deep.env_info import EnvInfo, env_info
+from numbarl.deep.policy import (
+    CATEGORICAL,
+    Policy,
+    clip_actions,
+    normalize_obs,
+    policy_act,
+    policy_greedy,
+    policy_value,
+    update_obs_stats,
+)
+from numbarl.deep.rollout import Rollout, evaluate_greedy
+from numbarl.nn import (
+    mlp_workspace,
+)
+
+
+class GymVec:
+    """A Gymnasium env (single, or ``gymnasium.vector`` with SAME_STEP autoreset) seen as N
+    copies for ``collect_rollout_gym``; reset with ``seed`` on construction."""
+
+    def __init__(self, env: Any, policy: Policy, seed: int | None = None) -> None:
+        import gymnasium
+
+        self.info = env_info(env)
+        self.env = env
+        self.is_vector = isinstance(env, gymnasium.vector.VectorEnv)
+        n = self.info.n_envs
+        obs, _ = env.reset(seed=seed)
+        self.obs = np.array(obs, dtype=np.float64).reshape(n, self.info.obs_dim)
+        self.x = np.zeros_like(self.obs)
+        self.ep_return = np.zeros(n)
+        self.ep_length = np.zeros(n, dtype=np.int64)
+        self.actor_ws = mlp_workspace(policy.actor_layout, n)
+        self.critic_ws = mlp_workspace(policy.critic_layout, n)
+        self.act_buf = np.zeros((n, int(policy.head[2])))
+        self.env_actions = np.zeros_like(self.act_buf)
+        self.logp_buf = np.zeros(n)
+        self.value_buf = np.zeros(n)
+
+    def step(self, actions: np.ndarray, discrete: bool):
+        """Step with float64[N, action_dim] actions; returns (next obs, rewards, terminated,
+        truncated, final obs) as float64/bool arrays, resetting finished single envs."""
+        n = self.info.n_envs
+        if discrete:
+            act = actions[:, 0].astype(np.int64)
+            act = act if self.is_vector else int(act[0])
+        else:
+            act = actions if self.is_vector else actions[0]
+        obs, r, term, trunc, info = self.env.step(act)
+        obs = np.array(obs, dtype=np.float64).reshape(n, -1)
+        r = np.array(r, dtype=np.float64).reshape(n)
+        term = np.array(term, dtype=np.bool_).reshape(n)
+        trunc = np.array(trunc, dtype=np.bool_).reshape(n)
+        final = obs.copy()
+        if self.is_vector:
+            if "final_obs" in info:
+                for i in np.flatnonzero(term | trunc):
+                    final[i] = np.asarray(info["final_obs"][i], dtype=np.float64)
+        elif term[0] or trunc[0]:
+            first, _ = self.env.reset()
+            obs = np.array(first, dtype=np.float64).reshape(1, -1)
+        return obs, r, term, trunc, final
+
+
+def collect_rollout_gym(
+    vec: GymVec, policy: Policy, buf: Rollout, rng: np.random.Generator
+) -> None:
+    """``collect_rollout`` for a Gymnasium env: the same buffer contents and the same draws
+    from ``rng`` for actions (Gymnasium draws its own resets). Slower: one Python step per
+    env step."""
+    n_steps, n = buf.rewards.shape
+    discrete = int(policy.head[0]) == CATEGORICAL
+    norm = policy.obs_norm[0] != 0.0
+    buf.n_ended[0] = 0
+    for t in range(n_steps):
+        if norm:
+            update_obs_stats(policy, vec.obs)
+        normalize_obs(policy, vec.obs, vec.x)
+        policy_act(
+            policy, vec.x, vec.actor_ws, vec.critic_ws, rng, vec.act_buf, vec.logp_buf,
+            vec.value_buf,
+        )  # fmt: skip
+        clip_actions(policy, vec.act_buf, vec.env_actions)
+        buf.obs[t] = vec.x
+        buf.actions[t] = vec.act_buf
+        buf.log_probs[t] = vec.logp_buf
+        buf.values[t] = vec.value_buf
+        if t > 0:
+            cont = ~(buf.terminated[t - 1] | buf.truncated[t - 1])
+            buf.next_values[t - 1, cont] = vec.value_buf[cont]
+        obs, r, term, trunc, final = vec.step(vec.env_actions, discrete)
+        trunc = trunc & ~term
+        buf.rewards[t] = r
+        buf.terminated[t] = term
+        buf.truncated[t] = trunc
+        buf.next_values[t] = 0.0
+        vec.ep_return += r
+        vec.ep_length += 1
+        for i in np.flatnonzero(term | trunc):
+            k = int(buf.n_ended[0])
+            buf.ended_returns[k] = vec.ep_return[i]
+            buf.ended_lengths[k] = vec.ep_length[i]
+            buf.n_ended[0] = k + 1
+            vec.ep_return[i] = 0.0
+            vec.ep_length[i] = 0
+        if trunc.any():
+            normalize_obs(policy, final, vec.x)
+            policy_value(policy, vec.x, vec.critic_ws, vec.value_buf)
+            buf.next_values[t, trunc] = vec.value_buf[trunc]
+        vec.obs = obs
+    normalize_obs(policy, vec.obs, vec.x)
+    policy_value(policy, vec.x, vec.critic_ws, vec.value_buf)
+    cont = ~(buf.terminated[-1] | buf.truncated[-1])
+    buf.next_values[-1, cont] = vec.value_buf[cont]
+
+
+def evaluate_gym(policy: Policy, env: Any, episodes: int, seed: int) -> np.ndarray:
+    """Greedy undiscounted returns float64[episodes] on a single Gymnasium env; episode k is
+    reset with seed ``seed + k``."""
+    import gymnasium
+
+    if isinstance(env, gymnasium.vector.VectorEnv):
+        raise ValueError("evaluate_gym needs a single Gymnasium env, not a vector env")
+    info = env_info(env)
+    discrete = int(policy.head[0]) == CATEGORICAL
+    ws = mlp_workspace(policy.actor_layout, 1)
+    x = np.zeros((1, info.obs_dim))
+    act = np.zeros((1, int(policy.head[2])))
+    out = np.zeros(episodes)
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        done = False
+        while not done:
+            normalize_obs(policy, np.asarray(obs, dtype=np.float64).reshape(1, -1), x)
+            policy_greedy(policy, x, ws, act)
+            a = int(act[0, 0]) if discrete else act[0].copy()
+            obs, r, term, trunc, _ = env.step(a)
+            out[k] += float(r)
+            done = bool(term or trunc)
+    return out
+
+
+def evaluation_env(env: Any, info: EnvInfo) -> tuple[Any, bool]:
+    """(env to evaluate greedily on, whether it is the training env itself).
+
+    A ControlEnv is its own evaluation env (compiled evaluation keeps no state in it). A
+    Gymnasium env is recreated by ``gymnasium.make(env.spec)`` (a vector env's single-env spec
+    id) when it can be, so the training env's episodes are left alone; otherwise ``env`` itself
+    is returned (training then has to restart its episodes after each evaluation)."""
+    if info.is_control:
+        return env, False
+    import gymnasium
+
+    spec = getattr(env, "spec", None)
+    if spec is not None:
+        try:
+            return gymnasium.make(spec if info.n_envs == 1 else spec.id), False
+        except Exception:  # wrappers that cannot be recreated from the spec
+            pass
+    return env, True
+
+
+def evaluate_policy(
+    policy: Policy, env: Any, info: EnvInfo, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Greedy returns float64[episodes] on ``env`` (``info = env_info(env)``): compiled on a
+    ControlEnv (start states from ``rng``), ``evaluate_gym`` on a single Gymnasium env (episode
+    seeds from one draw of ``rng``), NaN for a Gymnasium vector env (``evaluation_env`` gives a
+    single env for one that has a spec)."""
+    if info.is_control:
+        return evaluate_greedy(
+            env.fns,
+            env.params,
+            int(env.max_steps),
+            int(env.state_dim),
+            policy,
+            int(episodes),
+            rng,
+        )
+    if info.n_envs > 1:
+        return np.full(episodes, math.nan)
+    return evaluate_gym(policy, env, episodes, int(rng.integers(2**31)))

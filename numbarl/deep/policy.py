@@ -1,0 +1,306 @@
+"""An actor-critic as data, acting and greedy actions, observation normalisation.
+
+Actor-critic as data: ``Policy`` (NamedTuple of arrays)
+--------------------------------------------------------
+- ``params`` float64[P]: every trainable number, ``[actor | log_std | critic]``; ``actor``,
+  ``log_std`` and ``critic`` are contiguous views of it, so one Adam state and one gradient
+  buffer (``grad_views(policy, grad)`` gives the matching views) serve both networks and
+  global-norm clipping covers them jointly (as CleanRL does).
+- ``actor`` float64[Pa] with ``actor_layout`` int64[La, 4] (``numbarl.nn`` MLP): the logits
+  float64[B, n_actions] of a categorical head, or the mean float64[B, action_dim] of a diagonal
+  Gaussian whose state-independent ``log_std`` is float64[action_dim] (length 0 if discrete).
+- ``critic`` float64[Pc] with ``critic_layout``: V(s) float64[B, 1].
+- ``head`` int64[4] = ``(kind, n_actions, action_dim, activation)``: kind ``CATEGORICAL`` (0)
+  or ``GAUSSIAN`` (1); activation ``numbarl.nn.TANH``/``RELU`` for hidden layers.
+- ``action_low``/``action_high`` float64[action_dim]: Gaussian samples are clipped to these
+  when stepping the env; the unclipped sample is stored and used for log-probabilities.
+- Observation normalisation (running mean/var, as SB3's ``VecNormalize``): ``obs_mean``,
+  ``obs_var`` float64[obs_dim], ``obs_count`` float64[1], ``obs_norm`` float64[2] =
+  ``(enabled 0/1, clip)``. When enabled, each observation batch about to be acted on first
+  updates the statistics, then is normalised: ``clip((o - mean) / sqrt(var + 1e-8), -clip,
+  clip)``. Evaluation uses the statistics without updating them.
+
+``make_policy(info, rng, ...)`` builds one, ``policy_arrays``/``policy_from_arrays`` convert to
+and from a flat ``dict[str, ndarray]`` (what ``train`` returns and ``.npz`` files hold).
+
+``policy_act(policy, x, actor_ws, critic_ws, rng, actions, log_probs, values)`` (njit) samples
+actions for a batch of policy inputs ``x`` float64[B, obs_dim]; ``policy_greedy`` the argmax /
+Gaussian mean; ``policy_value`` V(x); ``normalize_obs`` / ``update_obs_stats``;
+``params_finite(policy)`` the divergence check the training loops run per update.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from numbarl.deep.env_info import EnvInfo
+from numbarl.nn import (
+    activation_code,
+    mlp_forward,
+    mlp_init,
+    mlp_layout,
+    mlp_n_params,
+)
+
+CATEGORICAL = 0
+GAUSSIAN = 1
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+class Policy(NamedTuple):
+    """An actor-critic as arrays (see the module docstring)."""
+
+    params: np.ndarray
+    actor: np.ndarray
+    actor_layout: np.ndarray
+    log_std: np.ndarray
+    critic: np.ndarray
+    critic_layout: np.ndarray
+    head: np.ndarray
+    action_low: np.ndarray
+    action_high: np.ndarray
+    obs_mean: np.ndarray
+    obs_var: np.ndarray
+    obs_count: np.ndarray
+    obs_norm: np.ndarray
+
+
+def make_policy(
+    info: EnvInfo,
+    rng: np.random.Generator,
+    hidden: Sequence[int] = (64, 64),
+    critic_hidden: Sequence[int] | None = None,
+    activation: str = "tanh",
+    log_std_init: float = 0.0,
+    obs_norm: bool = False,
+    obs_clip: float = 10.0,
+) -> Policy:
+    """A fresh actor-critic for ``info`` (orthogonal init as CleanRL: hidden gain sqrt(2), policy
+    output 0.01, value output 1.0). The actor is drawn from ``rng`` first, then the critic."""
+    act = activation_code(activation)
+    critic_hidden = tuple(hidden) if critic_hidden is None else tuple(critic_hidden)
+    kind = CATEGORICAL if info.n_actions > 0 else GAUSSIAN
+    n_out = info.n_actions if kind == CATEGORICAL else info.action_dim
+    a_layout = mlp_layout([info.obs_dim, *hidden, n_out])
+    c_layout = mlp_layout([info.obs_dim, *critic_hidden, 1])
+    actor = mlp_init(a_layout, rng, output_gain=0.01)
+    critic = mlp_init(c_layout, rng, output_gain=1.0)
+    n_std = info.action_dim if kind == GAUSSIAN else 0
+    params = np.concatenate([actor, np.full(n_std, float(log_std_init)), critic])
+    return _assemble(
+        params,
+        a_layout,
+        c_layout,
+        np.array([kind, info.n_actions, info.action_dim, act], dtype=np.int64),
+        info.action_low,
+        info.action_high,
+        np.zeros(info.obs_dim),
+        np.ones(info.obs_dim),
+        np.array([1e-4]),
+        np.array([1.0 if obs_norm else 0.0, float(obs_clip)]),
+    )
+
+
+def _assemble(params, a_layout, c_layout, head, low, high, mean, var, count, norm) -> Policy:
+    pa = int(mlp_n_params(a_layout))
+    pc = int(mlp_n_params(c_layout))
+    n_std = int(head[2]) if int(head[0]) == GAUSSIAN else 0
+    if params.shape != (pa + n_std + pc,):
+        raise ValueError(f"params must be float64[{pa + n_std + pc}], got shape {params.shape}")
+    return Policy(
+        params,
+        params[:pa],
+        a_layout,
+        params[pa : pa + n_std],
+        params[pa + n_std :],
+        c_layout,
+        head,
+        np.ascontiguousarray(low, dtype=np.float64),
+        np.ascontiguousarray(high, dtype=np.float64),
+        mean,
+        var,
+        count,
+        norm,
+    )
+
+
+def policy_arrays(policy: Policy) -> dict[str, np.ndarray]:
+    """The policy as independent arrays: ``params``, ``actor``, ``actor_layout``, ``log_std``,
+    ``critic``, ``critic_layout``, ``head``, ``action_low``, ``action_high``, ``obs_mean``,
+    ``obs_var``, ``obs_count``, ``obs_norm``."""
+    return {k: np.array(v, copy=True) for k, v in policy._asdict().items()}
+
+
+def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
+    """Rebuild a ``Policy`` (views into a fresh copy of ``params``) from ``policy_arrays``."""
+    missing = [f for f in Policy._fields if f not in arrays]
+    if missing:
+        raise ValueError(f"arrays lack the policy field(s) {', '.join(missing)}")
+
+    def f64(k: str) -> np.ndarray:
+        return np.array(arrays[k], dtype=np.float64, copy=True)
+
+    def i64(k: str) -> np.ndarray:
+        return np.array(arrays[k], dtype=np.int64, copy=True)
+
+    return _assemble(
+        f64("params"),
+        i64("actor_layout"),
+        i64("critic_layout"),
+        i64("head"),
+        f64("action_low"),
+        f64("action_high"),
+        f64("obs_mean"),
+        f64("obs_var"),
+        f64("obs_count"),
+        f64("obs_norm"),
+    )
+
+
+@njit(cache=True)
+def grad_views(policy: Policy, grad: np.ndarray):
+    """(g_actor, g_log_std, g_critic): views of ``grad`` float64[P] laid out like ``params``."""
+    pa = policy.actor.shape[0]
+    ps = policy.log_std.shape[0]
+    return grad[:pa], grad[pa : pa + ps], grad[pa + ps :]
+
+
+@njit(cache=True)
+def params_finite(policy: Policy) -> bool:
+    """Whether every parameter and observation-normalisation statistic is finite."""
+    for k in range(policy.params.shape[0]):
+        if not np.isfinite(policy.params[k]):
+            return False
+    for j in range(policy.obs_mean.shape[0]):
+        if not (np.isfinite(policy.obs_mean[j]) and np.isfinite(policy.obs_var[j])):
+            return False
+    return True
+
+
+@njit(cache=True)
+def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
+    """Merge the batch ``obs`` float64[B, D] into the running mean/var (parallel algorithm,
+    as SB3's RunningMeanStd)."""
+    b, d = obs.shape
+    n = policy.obs_count[0]
+    tot = n + b
+    for j in range(d):
+        m = 0.0
+        for i in range(b):
+            m += obs[i, j]
+        m /= b
+        v = 0.0
+        for i in range(b):
+            v += (obs[i, j] - m) ** 2
+        v /= b
+        delta = m - policy.obs_mean[j]
+        m2 = policy.obs_var[j] * n + v * b + delta * delta * n * b / tot
+        policy.obs_mean[j] += delta * b / tot
+        policy.obs_var[j] = m2 / tot
+    policy.obs_count[0] = tot
+
+
+@njit(cache=True)
+def normalize_obs(policy: Policy, obs: np.ndarray, out: np.ndarray) -> None:
+    """out float64[B, D] = the policy input for raw ``obs`` (a copy if normalisation is off)."""
+    b, d = obs.shape
+    if policy.obs_norm[0] == 0.0:
+        for i in range(b):
+            for j in range(d):
+                out[i, j] = obs[i, j]
+        return
+    clip = policy.obs_norm[1]
+    for j in range(d):
+        scale = 1.0 / np.sqrt(policy.obs_var[j] + 1e-8)
+        for i in range(b):
+            out[i, j] = min(max((obs[i, j] - policy.obs_mean[j]) * scale, -clip), clip)
+
+
+@njit(cache=True)
+def policy_value(policy: Policy, x: np.ndarray, critic_ws: np.ndarray, out: np.ndarray) -> None:
+    """out float64[B] = V(x) for policy inputs x float64[B, D]."""
+    v = mlp_forward(policy.critic, policy.critic_layout, policy.head[3], x, critic_ws)
+    for i in range(x.shape[0]):
+        out[i] = v[i, 0]
+
+
+@njit(cache=True)
+def policy_act(
+    policy: Policy,
+    x: np.ndarray,
+    actor_ws: np.ndarray,
+    critic_ws: np.ndarray,
+    rng: np.random.Generator,
+    actions: np.ndarray,
+    log_probs: np.ndarray,
+    values: np.ndarray,
+) -> None:
+    """Sample a_i ~ pi(. | x_i) for x float64[B, D]: writes actions float64[B, action_dim]
+    (unclipped; the index as a float if categorical), log_probs float64[B], values float64[B].
+
+    Draws: categorical one ``rng.random()`` per row (inverse CDF); Gaussian ``action_dim``
+    ``rng.standard_normal()`` per row, in row order."""
+    batch = x.shape[0]
+    out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
+    if policy.head[0] == CATEGORICAL:
+        n = out.shape[1]
+        for i in range(batch):
+            mx = out[i, 0]
+            for a in range(1, n):
+                mx = max(mx, out[i, a])
+            total = 0.0
+            for a in range(n):
+                total += np.exp(out[i, a] - mx)
+            u = rng.random() * total
+            acc = 0.0
+            chosen = n - 1
+            for a in range(n - 1):
+                acc += np.exp(out[i, a] - mx)
+                if u < acc:
+                    chosen = a
+                    break
+            actions[i, 0] = float(chosen)
+            log_probs[i] = out[i, chosen] - mx - np.log(total)
+    else:
+        n = out.shape[1]
+        for i in range(batch):
+            lp = 0.0
+            for a in range(n):
+                eps = rng.standard_normal()
+                actions[i, a] = out[i, a] + np.exp(policy.log_std[a]) * eps
+                lp += -0.5 * eps * eps - policy.log_std[a] - 0.5 * _LOG_2PI
+            log_probs[i] = lp
+    policy_value(policy, x, critic_ws, values)
+
+
+@njit(cache=True)
+def policy_greedy(policy: Policy, x: np.ndarray, actor_ws: np.ndarray, actions: np.ndarray):
+    """Greedy actions float64[B, action_dim] for x float64[B, D]: argmax of the logits (lowest
+    index on ties) or the Gaussian mean clipped to the action bounds."""
+    out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
+    for i in range(x.shape[0]):
+        if policy.head[0] == CATEGORICAL:
+            best = 0
+            for a in range(1, out.shape[1]):
+                if out[i, a] > out[i, best]:
+                    best = a
+            actions[i, 0] = float(best)
+        else:
+            for a in range(out.shape[1]):
+                actions[i, a] = min(max(out[i, a], policy.action_low[a]), policy.action_high[a])
+
+
+@njit(cache=True)
+def clip_actions(policy: Policy, actions: np.ndarray, out: np.ndarray) -> None:
+    """out = actions clipped to the action bounds (categorical indices are copied)."""
+    for i in range(actions.shape[0]):
+        for a in range(actions.shape[1]):
+            v = actions[i, a]
+            if policy.head[0] == GAUSSIAN:
+                v = min(max(v, policy.action_low[a]), policy.action_high[a])
+            out[i, a] = v
