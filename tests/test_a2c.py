@@ -10,6 +10,7 @@ from numbarl.deep import a2c
 from numbarl.deep.rollout import CATEGORICAL, GAUSSIAN, make_rollout, rollout_gae
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from numbarl.testing import assert_learns
 
 H = 1e-6
 RTOL = 1e-6
@@ -116,7 +117,5 @@ def test_continuous_actions_train_and_evaluate():
 
 @pytest.mark.slow
 def test_a2c_solves_cartpole_with_tuned_defaults():
-    env = make("CartPole-v1")
-    for seed in range(3):
-        arrays, _ = a2c.train(env, None, seed)
-        assert float(a2c.evaluate(arrays, env, 20, seed=12345).mean()) >= 475.0, seed
+    # every one of 3 seeds: mean greedy return >= 475 over 20 fresh episodes
+    assert_learns("a2c", "CartPole-v1", threshold=475.0, seeds=3)
