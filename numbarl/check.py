@@ -33,7 +33,7 @@ are stochastically smaller for ``final_return``, larger for ``steps_to_threshold
 without ties and for samples under 8, normal approximation with tie correction otherwise). A case
 fails when p < ``alpha`` (default 0.01). If new and baseline seeds come from the same
 distribution, a case fails with probability at most about ``alpha``: measured over 4,000
-simulated pairs of 10-seed samples, 0.8% for continuous returns and 0.4% for returns with heavy
+simulated pairs of 10-seed samples, 0.65% for continuous returns and 0.85% for returns with heavy
 ties at a cap (tests/test_check.py checks <= alpha + 3 standard errors). With ``K`` such cases,
 expect about ``K x alpha`` false alarms per suite run. Seeds are not paired: a rerun with new
 seeds is a fair comparison.
