@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from numbarl import nn
+from numbarl.deep import ac_train, ddpg, td3
 from numbarl.deep import actor_critic as ac
-from numbarl.deep import ddpg, td3
+from numbarl.deep import exploration as ex
 from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.envs.control import pendulum_env
@@ -154,10 +155,10 @@ def test_time_limit_rows_keep_the_final_observation():
     env = make("Pendulum-v1")
     nets = small_nets(nn.RELU, env.action_low, env.action_high)
     rng = np.random.default_rng(0)
-    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
+    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(300, 3, 1)
     for _ in range(250):
-        ac.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
+        ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
     assert buf.truncated[199] and not buf.truncated[:199].any() and not buf.terminated.any()
     # Replay the first episode with the stored actions from its first observation.
@@ -175,12 +176,12 @@ def test_time_limit_rows_keep_the_final_observation():
 def test_exploration_noise_draws():
     rng, ref = np.random.default_rng(9), np.random.default_rng(9)
     x = np.array([0.5, -1.0])
-    ac.ou_noise_step(x, 0.15, 0.3, 0.01, rng)
+    ex.ou_noise_step(x, 0.15, 0.3, 0.01, rng)
     expected = np.array([0.5, -1.0]) * (1 - 0.15 * 0.01) + 0.3 * 0.1 * ref.standard_normal(2)
     np.testing.assert_allclose(x, expected, rtol=0, atol=1e-15)
     low, high = np.array([-2.0, 0.0]), np.array([2.0, 1.0])
     a = np.array([0.1, 0.9])
-    ac.add_exploration_noise(a, ac.GAUSSIAN_NOISE, 0.2, np.zeros(2), 0.15, 0.01, low, high, rng)
+    ex.add_exploration_noise(a, ex.GAUSSIAN_NOISE, 0.2, np.zeros(2), 0.15, 0.01, low, high, rng)
     z = ref.standard_normal(2)
     np.testing.assert_allclose(a, np.clip([0.1 + 2 * 0.2 * z[0], 0.9 + 0.5 * 0.2 * z[1]],
                                           low, high), rtol=0, atol=1e-15)  # fmt: skip
@@ -196,9 +197,9 @@ def test_obs_scaling_maps_the_observation_box_onto_minus_one_one():
         ac.scale_obs(nets, o)
         np.testing.assert_allclose(o, [scaled, scaled], rtol=0, atol=1e-12)
     # position U(-0.6, -0.4), velocity 0
-    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
+    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     assert -0.34 <= run.obs[0] <= -0.11 and run.obs[1] == 0.0
-    returns = ac.evaluate(ac.actor_critic_arrays(nets), env, 2, seed=0)
+    returns = ac_train.evaluate(ac.actor_critic_arrays(nets), env, 2, seed=0)
     assert returns.shape == (2,)
     gym_env = make("Pendulum-v1")._replace(obs_high=np.array([1.0, 1.0, np.inf]))
     with pytest.raises(ValueError, match="obs_scaling"):
@@ -216,10 +217,10 @@ def td3_setup(**overrides):
     hp = td3._hyper(cfg)
     rng = np.random.default_rng(1)
     nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, (16, 16), 2, nn.RELU)
-    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
+    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(500, 3, 1)
     for _ in range(300):
-        ac.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
+        ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
     adams = nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size)
     return nets, adams, buf, ac.make_workspace(nets, 16), hp, run, rng
@@ -282,7 +283,7 @@ def test_same_seed_same_bytes(mod):
     for k in h1:
         assert h1[k].tobytes() == h2[k].tobytes(), k
     assert a1["actor"].tobytes() != a3["actor"].tobytes()
-    assert list(h1) == list(ac.HISTORY_COLUMNS)
+    assert list(h1) == list(ac_train.HISTORY_COLUMNS)
     np.testing.assert_array_equal(h1["step"], [300, 600])
     assert np.isnan(h1["critic_loss"][0]) and np.isfinite(h1["critic_loss"][1])
     assert h1["critic_updates"][-1] == 300
@@ -291,7 +292,7 @@ def test_same_seed_same_bytes(mod):
     # loop: the env comes in as function pointers typed by their signature.
     mod.train(make("MountainCarContinuous-v0"), dict(TINY, total_steps=300), seed=0)
     assert len(mod.run_ddpg.signatures if mod is ddpg else mod.run_td3.signatures) == 1
-    assert len(ac.evaluate_actor.signatures) == 1
+    assert len(ex.evaluate_actor.signatures) == 1
     returns = mod.evaluate(a1, env, 3, seed=0)
     assert returns.shape == (3,) and returns.dtype == np.float64
     np.testing.assert_array_equal(returns, mod.evaluate(a1, env, 3, seed=0))
@@ -411,7 +412,7 @@ def test_ou_noise_reaches_mountain_car_flag_where_gaussian_noise_does_not():
     env = gymnasium.make("MountainCarContinuous-v0").unwrapped
     low, high = np.array([-1.0]), np.array([1.0])
     rates = {}
-    for kind in (ac.OU_NOISE, ac.GAUSSIAN_NOISE):
+    for kind in (ex.OU_NOISE, ex.GAUSSIAN_NOISE):
         rng = np.random.default_rng(7)
         reached = 0
         episodes = 200
@@ -420,12 +421,12 @@ def test_ou_noise_reaches_mountain_car_flag_where_gaussian_noise_does_not():
             ou = np.zeros(1)
             for _ in range(999):
                 action = np.zeros(1)
-                ac.add_exploration_noise(action, kind, 0.5, ou, 0.15, 0.1, low, high, rng)
+                ex.add_exploration_noise(action, kind, 0.5, ou, 0.15, 0.1, low, high, rng)
                 _, _, terminated, _, _ = env.step(action.astype(np.float32))
                 if terminated:
                     reached += 1
                     break
         rates[kind] = reached / episodes
     se = {k: np.sqrt(max(p * (1 - p), 0.01) / 200) for k, p in rates.items()}
-    assert rates[ac.OU_NOISE] - 3 * se[ac.OU_NOISE] > 0.5, rates
-    assert rates[ac.GAUSSIAN_NOISE] + 3 * se[ac.GAUSSIAN_NOISE] < 0.1, rates
+    assert rates[ex.OU_NOISE] - 3 * se[ex.OU_NOISE] > 0.5, rates
+    assert rates[ex.GAUSSIAN_NOISE] + 3 * se[ex.GAUSSIAN_NOISE] < 0.1, rates

@@ -1,10 +1,12 @@
-"""What DDPG and TD3 share: a deterministic actor, Q critics, their updates, the parts of one
-gradient step (sampling, critic targets, the critic and actor steps, target averaging; each
-algorithm's update puts them together with its own equations), exploration noise and the env
-step, evaluation, and the Python training shell (config merging, checks, the chunked loop, the
-Gymnasium path, history, divergence). The compiled loops ``run_ddpg``/``run_td3`` stay with
-their algorithms: njit dispatchers are not passed into cached compiled code (only the env's
-function pointers ``ControlEnv.fns``, typed by their signature, so the cache serves every env).
+"""What DDPG, TD3 and SAC share, as data: the actor and Q critics (``ActorCritic``), their
+workspaces, the actor/critic kernels and their updates, and the parts of one gradient step
+(sampling, critic targets, the critic and actor steps, target averaging; each algorithm's update
+puts them together with its own equations). Exploration noise, the env step and the evaluation
+of the deterministic actor are ``numbarl.deep.exploration``; the Python training shell (config
+merging, checks, the chunked loop, the Gymnasium path, history, divergence) is
+``numbarl.deep.ac_train``. The compiled loops ``run_ddpg``/``run_td3`` stay with their
+algorithms: njit dispatchers are not passed into cached compiled code (only the env's function
+pointers ``ControlEnv.fns``, typed by their signature, so the cache serves every env).
 
 Networks as data: ``ActorCritic`` (NamedTuple of arrays)
 --------------------------------------------------------
@@ -39,29 +41,19 @@ Equations (Lillicrap et al. 2016, "DDPG"; Fujimoto et al. 2018, "TD3"):
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, get_type_hints
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
-from numbarl.config import make_config
-from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.replay import (
     ReplayBuffer,
-    replay_add,
     replay_gather,
-    replay_init,
-    replay_newest,
     replay_sample_uniform,
 )
-from numbarl.envs.control import ControlEnv, EnvFns
-from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     AdamState,
-    activation_code,
-    adam_init,
     adam_step,
     mlp_backward,
     mlp_forward,
@@ -72,11 +64,7 @@ from numbarl.nn import (
     mlp_workspace_size,
     polyak_update,
 )
-from numbarl.nn.threads import single_threaded_blas
-
-GAUSSIAN_NOISE = 0
-OU_NOISE = 1
-NOISES = {"gaussian": GAUSSIAN_NOISE, "ou": OU_NOISE}
+from numbarl.nn.threads import single_threaded_blas  # noqa: F401 (tests/test_sac.py: ac.single_threaded_blas)
 
 
 class ActorCritic(NamedTuple):
@@ -131,9 +119,33 @@ class Workspace(NamedTuple):
     next_obs: np.ndarray
 
 
-# ---------------------------------------------------------------------------------------------
-# Building (Python)
-# ---------------------------------------------------------------------------------------------
+class RunState(NamedTuple):
+    """What the training loop carries from one chunk of env steps to the next.
+
+    ``state`` float64[state_dim] the env's state (``ControlEnv.state_dim``; float64[1], unused,
+    on the Gymnasium path); ``obs`` float64[obs_dim] the observation to act on; ``next_obs``
+    float64[obs_dim] and ``action`` float64[A] scratch; ``ou`` float64[A] the OU noise state;
+    ``t`` int64[1] steps into the episode; ``ep_return`` float64[1] its return so far;
+    ``counters`` int64[4] = (env steps, critic updates, actor updates, episodes finished);
+    ``metrics`` float64[7] sums since the caller last zeroed them = (critic loss, mean Q,
+    critic updates, actor loss, actor updates, finished training-episode returns, episodes
+    finished); ``actor_ws``, ``tanh_out``, ``actions`` the one-row actor forward scratch."""
+
+    state: np.ndarray
+    obs: np.ndarray
+    next_obs: np.ndarray
+    action: np.ndarray
+    ou: np.ndarray
+    t: np.ndarray
+    ep_return: np.ndarray
+    counters: np.ndarray
+    metrics: np.ndarray
+    actor_ws: np.ndarray
+    tanh_out: np.ndarray
+    actions: np.ndarray
+
+
+N_METRICS = 7
 
 
 def make_actor_critic(
@@ -258,11 +270,6 @@ def _make_workspace(nets: ActorCritic, batch: int) -> Workspace:
         np.zeros(batch),
         np.zeros((batch, n_in - n_act)),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Actor and critics
-# ---------------------------------------------------------------------------------------------
 
 
 @njit(cache=True, error_model="numpy")
@@ -468,199 +475,11 @@ def all_finite(a: np.ndarray) -> bool:
     return s == 0.0
 
 
-# ---------------------------------------------------------------------------------------------
-# Exploration
-# ---------------------------------------------------------------------------------------------
-
-
-class RunState(NamedTuple):
-    """What the training loop carries from one chunk of env steps to the next.
-
-    ``state`` float64[state_dim] the env's state (``ControlEnv.state_dim``; float64[1], unused,
-    on the Gymnasium path); ``obs`` float64[obs_dim] the observation to act on; ``next_obs``
-    float64[obs_dim] and ``action`` float64[A] scratch; ``ou`` float64[A] the OU noise state;
-    ``t`` int64[1] steps into the episode; ``ep_return`` float64[1] its return so far;
-    ``counters`` int64[4] = (env steps, critic updates, actor updates, episodes finished);
-    ``metrics`` float64[7] sums since the caller last zeroed them = (critic loss, mean Q,
-    critic updates, actor loss, actor updates, finished training-episode returns, episodes
-    finished); ``actor_ws``, ``tanh_out``, ``actions`` the one-row actor forward scratch."""
-
-    state: np.ndarray
-    obs: np.ndarray
-    next_obs: np.ndarray
-    action: np.ndarray
-    ou: np.ndarray
-    t: np.ndarray
-    ep_return: np.ndarray
-    counters: np.ndarray
-    metrics: np.ndarray
-    actor_ws: np.ndarray
-    tanh_out: np.ndarray
-    actions: np.ndarray
-
-
-N_METRICS = 7
-
-
-@njit(cache=True)
-def make_run_state(
-    fns: EnvFns,
-    env_params: np.ndarray,
-    state_dim: int,
-    nets: ActorCritic,
-    rng: np.random.Generator,
-) -> RunState:
-    """A fresh run on the control env ``fns`` with constants ``env_params`` and a
-    float64[state_dim] state (``ControlEnv.fns``/``.params``/``.state_dim``): the env reset with
-    draws from ``rng``, counters at zero."""
-    run = _blank_run_state(nets, state_dim)
-    fns.reset(env_params, run.state, rng)
-    fns.observe(env_params, run.state, run.obs)
-    scale_obs(nets, run.obs)
-    return run
-
-
-@njit(cache=True)
-def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
-    d = nets.actor_layout[0, 0]
-    n_act = nets.action_low.shape[0]
-    run = RunState(
-        np.zeros(state_dim),
-        np.zeros(d),
-        np.zeros(d),
-        np.zeros(n_act),
-        np.zeros(n_act),
-        np.zeros(1, dtype=np.int64),
-        np.zeros(1),
-        np.zeros(4, dtype=np.int64),
-        np.zeros(N_METRICS),
-        mlp_workspace(nets.actor_layout, 1),
-        np.zeros((1, n_act)),
-        np.zeros((1, n_act)),
-    )
-    return run
-
-
-@njit(cache=True)
-def ou_noise_step(
-    x: np.ndarray, theta: float, sigma: float, dt: float, rng: np.random.Generator
-) -> None:
-    """One Ornstein-Uhlenbeck step in place, x float64[A] (Lillicrap et al. 2016; SB3's form):
-    x += theta (0 - x) dt + sigma sqrt(dt) N(0, 1)."""
-    for j in range(x.shape[0]):
-        x[j] += -theta * x[j] * dt + sigma * math.sqrt(dt) * rng.standard_normal()
-
-
-@njit(cache=True)
-def add_exploration_noise(
-    action: np.ndarray,
-    kind: int,
-    sigma: float,
-    ou_state: np.ndarray,
-    ou_theta: float,
-    ou_dt: float,
-    low: np.ndarray,
-    high: np.ndarray,
-    rng: np.random.Generator,
-) -> None:
-    """action float64[A] += half * noise, then clipped to [low, high].
-
-    ``kind`` GAUSSIAN_NOISE: noise ~ N(0, sigma^2) per step (CleanRL: std = action_scale *
-    exploration_noise); OU_NOISE: the OU process ``ou_state`` float64[A] (reset to 0 by the caller
-    at each episode start) advanced by one step with that sigma."""
-    if kind == OU_NOISE:
-        ou_noise_step(ou_state, ou_theta, sigma, ou_dt, rng)
-    for j in range(action.shape[0]):
-        e = ou_state[j] if kind == OU_NOISE else sigma * rng.standard_normal()
-        a = action[j] + 0.5 * (high[j] - low[j]) * e
-        action[j] = min(max(a, low[j]), high[j])
-
-
-@njit(cache=True)
-def explore_action(
-    nets: ActorCritic,
-    run: RunState,
-    obs: np.ndarray,
-    uniform: bool,
-    kind: int,
-    sigma: float,
-    ou_theta: float,
-    ou_dt: float,
-    rng: np.random.Generator,
-) -> None:
-    """Write the behaviour action for obs float64[obs_dim] into ``run.action`` float64[A]:
-    U(low, high) while ``uniform`` (before learning starts), else mu(obs) plus exploration
-    noise (``add_exploration_noise``), clipped to the bounds."""
-    low, high = nets.action_low, nets.action_high
-    if uniform:
-        for j in range(low.shape[0]):
-            run.action[j] = rng.uniform(low[j], high[j])
-        return
-    actor_actions(
-        nets.actor, nets.actor_layout, nets.activation[0], obs.reshape((1, obs.shape[0])),
-        run.actor_ws, low, high, run.tanh_out, run.actions,
-    )  # fmt: skip
-    for j in range(low.shape[0]):
-        run.action[j] = run.actions[0, j]
-    add_exploration_noise(run.action, kind, sigma, run.ou, ou_theta, ou_dt, low, high, rng)
-
-
-@njit(cache=True)
-def end_episode(run: RunState) -> None:
-    """Book-keeping when an episode ends: count it, log its return, zero the OU noise."""
-    run.metrics[5] += run.ep_return[0]
-    run.metrics[6] += 1.0
-    run.counters[3] += 1
-    run.ep_return[0] = 0.0
-    run.t[0] = 0
-    run.ou[:] = 0.0
-
-
-@njit(cache=True)
-def explore_step(
-    fns: EnvFns,
-    env_params: np.ndarray,
-    max_steps: int,
-    nets: ActorCritic,
-    run: RunState,
-    buf: ReplayBuffer,
-    uniform: bool,
-    kind: int,
-    sigma: float,
-    ou_theta: float,
-    ou_dt: float,
-    rng: np.random.Generator,
-) -> None:
-    """One env step on the control env ``fns`` (constants ``env_params``, state ``run.state``)
-    with the behaviour action, stored in ``buf``.
-
-    At a time-limit cut the row has truncated True, terminated False and next_obs the real final
-    observation (so the critic bootstraps from it); the env is then reset (draws from ``rng``)."""
-    explore_action(nets, run, run.obs, uniform, kind, sigma, ou_theta, ou_dt, rng)
-    r, terminated = fns.step(env_params, run.state, run.action, rng)
-    fns.observe(env_params, run.state, run.next_obs)
-    scale_obs(nets, run.next_obs)
-    run.t[0] += 1
-    truncated = max_steps > 0 and run.t[0] >= max_steps
-    replay_add(buf, run.obs, run.action, r, run.next_obs, terminated, truncated)
-    run.ep_return[0] += r
-    run.counters[0] += 1
-    if terminated or truncated:
-        end_episode(run)
-        fns.reset(env_params, run.state, rng)
-        fns.observe(env_params, run.state, run.obs)
-        scale_obs(nets, run.obs)
-    else:
-        run.obs[:] = run.next_obs
-
-
-# ---------------------------------------------------------------------------------------------
-# Parts of one gradient step (``ddpg_update`` and ``td3_update`` put them together)
-# ---------------------------------------------------------------------------------------------
-
 # What an update returns: OK, or which update left non-finite parameters (nothing after it ran).
 OK = 0
+
 CRITIC_DIVERGED = 1
+
 ACTOR_DIVERGED = 2
 
 
@@ -732,370 +551,3 @@ def update_targets(nets: ActorCritic, tau: float) -> None:
     """Polyak averaging of every target network: target <- tau online + (1 - tau) target."""
     polyak_update(nets.actor_target, nets.actor, tau)
     polyak_update(nets.critics_target.reshape(-1), nets.critics.reshape(-1), tau)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def evaluate_actor(
-    fns: EnvFns,
-    env_params: np.ndarray,
-    state_dim: int,
-    max_steps: int,
-    nets: ActorCritic,
-    episodes: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) on the control
-    env ``fns`` (constants ``env_params``, float64[state_dim] states): episodes run side by
-    side (one batched forward per step), start states drawn from ``rng`` in episode order, each
-    until termination or ``max_steps``."""
-    n = episodes
-    d = nets.actor_layout[0, 0]
-    n_act = nets.action_low.shape[0]
-    states = np.zeros((n, state_dim))
-    obs = np.zeros((n, d))
-    tanh_out = np.zeros((n, n_act))
-    acts = np.zeros((n, n_act))
-    done = np.zeros(n, dtype=np.bool_)
-    returns = np.zeros(n)
-    ws = mlp_workspace(nets.actor_layout, n)
-    for i in range(n):
-        fns.reset(env_params, states[i], rng)
-        fns.observe(env_params, states[i], obs[i])
-        scale_obs(nets, obs[i])
-    t = 0
-    remaining = n
-    act = nets.activation[0]
-    while remaining > 0:
-        actor_actions(
-            nets.actor, nets.actor_layout, act, obs, ws, nets.action_low, nets.action_high,
-            tanh_out, acts,
-        )  # fmt: skip
-        t += 1
-        for i in range(n):
-            if done[i]:
-                continue
-            r, term = fns.step(env_params, states[i], acts[i], rng)
-            fns.observe(env_params, states[i], obs[i])
-            scale_obs(nets, obs[i])
-            returns[i] += r
-            if term or (max_steps > 0 and t >= max_steps):
-                done[i] = True
-                remaining -= 1
-    return returns
-
-
-# ---------------------------------------------------------------------------------------------
-# Python shell shared by ddpg.py and td3.py
-# ---------------------------------------------------------------------------------------------
-
-# Config checks both DDPGConfig and TD3Config declare; a range is (low, high, low_inclusive,
-# high_inclusive) as ``numbarl.config`` reads it, None = unbounded.
-POSITIVE = (0.0, None, False, True)
-NON_NEGATIVE = (0.0, None, True, True)
-AT_LEAST_ONE = (1.0, None, True, True)
-CONFIG_CHOICES = {
-    "activation": ("tanh", "relu"),
-    "init": ("uniform", "orthogonal"),
-    "noise": tuple(NOISES),
-}
-CONFIG_RANGES = {
-    "learning_starts": NON_NEGATIVE,
-    "buffer_size": AT_LEAST_ONE,
-    "tau": (0.0, 1.0, False, True),
-    "actor_lr": POSITIVE,
-    "critic_lr": POSITIVE,
-    "hidden": AT_LEAST_ONE,
-    "n_layers": NON_NEGATIVE,
-    "exploration_noise": NON_NEGATIVE,
-    "ou_theta": NON_NEGATIVE,
-    "ou_dt": POSITIVE,
-    "gradient_steps": AT_LEAST_ONE,
-    "eval_every": AT_LEAST_ONE,
-    "eval_episodes": AT_LEAST_ONE,
-}
-
-
-def merge_config(
-    config_cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict
-) -> Any:
-    """A checked ``config_cls`` (``DDPGConfig``/``TD3Config``): its defaults, then ``tuned[env
-    id]`` when ``cfg`` is None or a dict (dict values and ``overrides`` win). A ``config_cls``
-    given is re-checked as is."""
-    if isinstance(cfg, config_cls):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(
-                f"cfg must be a {config_cls.__name__}, a dict or None, got {type(cfg).__name__}"
-            )
-        spec = getattr(env, "spec", None)
-        env_id = getattr(spec, "id", None) or getattr(env, "id", None) or ""
-        values = dict(tuned.get(env_id, {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(config_cls, values)
-
-
-def make_hyper(hyper_cls: type, cfg: Any) -> Any:
-    """``hyper_cls`` (``DDPGHyper``/``TD3Hyper``) from the same-named fields of ``cfg``, each cast
-    to its declared int/float (``noise`` mapped to its code in ``NOISES``), so that the compiled
-    code always sees one signature."""
-    values = {}
-    for field, kind in get_type_hints(hyper_cls).items():
-        value = getattr(cfg, field)
-        values[field] = NOISES[value] if field == "noise" else kind(value)
-    return hyper_cls(**values)
-
-
-HISTORY_COLUMNS = (
-    "step",
-    "eval_return",
-    "episode_return",
-    "critic_loss",
-    "actor_loss",
-    "q_mean",
-    "critic_updates",
-    "actor_updates",
-)
-_UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor"}
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def check_env(env: Any) -> EnvInfo:
-    """The spaces of a continuous-action env: a numbarl ``ControlEnv`` (Pendulum-v1,
-    MountainCarContinuous-v0) or a single Gymnasium env with 1-D Box observations and actions.
-    Anything else raises ValueError saying what is allowed."""
-    info = env_info(env)
-    if info.n_actions > 0:
-        name = getattr(env, "id", None) or getattr(getattr(env, "spec", None), "id", None) or env
-        raise ValueError(
-            f"DDPG/TD3 need a continuous (Box) action space; {name!r} has {info.n_actions} "
-            "discrete actions. Allowed: Pendulum-v1, MountainCarContinuous-v0 or a Gymnasium env "
-            "with a 1-D Box action space"
-        )
-    if info.n_envs > 1 or (not info.is_control and not hasattr(env, "reset")):
-        raise ValueError("DDPG/TD3 take a single env, not a gymnasium.vector env")
-    if not info.is_control and info.action_dim < 1:
-        raise ValueError("the Box action space must have at least one dimension")
-    return info
-
-
-def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
-    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) in ``arrays``
-    on a continuous-action ControlEnv (start states from ``default_rng(seed)``) or a single
-    Gymnasium env (episode k reset with seed ``seed + k``)."""
-    seed = check_seed(seed)
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    nets = actor_critic_from_arrays(arrays)
-    info = check_env(env)
-    if info.obs_dim != nets.actor_layout[0, 0] or info.action_dim != nets.action_low.shape[0]:
-        raise ValueError("the actor in arrays does not fit env's observation/action spaces")
-    with single_threaded_blas():
-        return _evaluate(nets, env, info, int(episodes), np.random.default_rng(seed))
-
-
-def _evaluate(
-    nets: ActorCritic, env: Any, info: EnvInfo, episodes: int, rng: np.random.Generator
-) -> np.ndarray:
-    if info.is_control:
-        return evaluate_actor(
-            env.fns, env.params, int(env.state_dim), int(env.max_steps), nets, episodes, rng
-        )
-    seed = int(rng.integers(2**31))
-    act = int(nets.activation[0])
-    ws = mlp_workspace(nets.actor_layout, 1)
-    tanh_out = np.zeros((1, info.action_dim))
-    action = np.zeros((1, info.action_dim))
-    out = np.zeros(episodes)
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        done = False
-        while not done:
-            x = np.array(obs, dtype=np.float64).reshape(1, -1)
-            scale_obs(nets, x[0])
-            actor_actions(
-                nets.actor, nets.actor_layout, act, x, ws, nets.action_low, nets.action_high,
-                tanh_out, action,
-            )  # fmt: skip
-            obs, r, term, trunc, _ = env.step(action[0].copy())
-            out[k] += float(r)
-            done = bool(term or trunc)
-    return out
-
-
-def _obs_bounds(env: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The observation-space box of a ControlEnv or a Gymnasium env."""
-    if isinstance(env, ControlEnv):
-        return env.obs_low, env.obs_high
-    space = env.observation_space
-    return np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
-
-
-def _gym_chunk(
-    env, nets, critic_adam, actor_adam, buf, ws, hp, run, n_steps, update, rng
-) -> tuple[int, int]:
-    """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels: the same
-    rows, draws and updates as ``explore_step`` plus the compiled loop (the env draws its own
-    resets)."""
-    for _ in range(n_steps):
-        step = int(run.counters[0])
-        uniform = step < hp.learning_starts
-        explore_action(
-            nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta, hp.ou_dt,
-            rng,
-        )  # fmt: skip
-        obs, r, term, trunc, _ = env.step(run.action.copy())
-        run.next_obs[:] = np.asarray(obs, dtype=np.float64)
-        scale_obs(nets, run.next_obs)
-        replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
-        run.ep_return[0] += float(r)
-        run.t[0] += 1
-        run.counters[0] += 1
-        if term or trunc:
-            end_episode(run)
-            first, _ = env.reset()
-            run.obs[:] = np.asarray(first, dtype=np.float64)
-            scale_obs(nets, run.obs)
-        else:
-            run.obs[:] = run.next_obs
-        if uniform:
-            continue
-        for _ in range(hp.gradient_steps):
-            status = update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
-            if status != OK:
-                return status, step
-    return OK, -1
-
-
-def train_loop(
-    name: str,
-    env: Any,
-    cfg: Any,
-    hp: Any,
-    n_critics: int,
-    seed: int,
-    run_loop: Callable[..., tuple[int, int]],
-    update: Callable[..., int],
-    progress: Callable[[float], None] | None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
-    1/2, ``cfg`` its checked config, ``hp`` the compiled hyperparameters).
-
-    Builds the networks (from the first of three ``SeedSequence(seed)`` children), optimisers,
-    replay and workspaces; runs ``eval_every`` env steps at a time: the compiled loop
-    ``run_loop(fns, env_params, max_steps, nets, critic_adam, actor_adam, buf, ws, hp, run,
-    n_steps, rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling
-    the compiled ``update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)`` (Gymnasium);
-    then evaluates (third child's draws), records a history row and stops at
-    ``cfg.stop_at_return``.
-
-    Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
-    ``actor``, ``critics`` float64[n_critics, Pc], their targets, layouts, ``activation``, action
-    bounds) for ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return``
-    (mean return of the deterministic actor over ``cfg.eval_episodes``), ``episode_return``
-    (mean return of training episodes ended since the previous row, NaN if none),
-    ``critic_loss`` (summed over the critics), ``actor_loss``, ``q_mean`` (of Q_1; means over
-    the updates since the previous row, NaN before learning starts), ``critic_updates`` and
-    ``actor_updates`` (totals), one row every ``eval_every`` env steps. ``progress(fraction)``
-    is called after each row. Raises TrainingDiverged (naming the update and step, with the
-    arrays and history so far) when ``run_loop``/``update`` report non-finite parameters."""
-    with single_threaded_blas():
-        return _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
-
-
-def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress):
-    seed = check_seed(seed)
-    info = check_env(env)
-    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
-    nets = make_actor_critic(
-        info.obs_dim,
-        info.action_low,
-        info.action_high,
-        np.random.default_rng(init_seq),
-        hidden=(cfg.hidden,) * cfg.n_layers,
-        n_critics=n_critics,
-        activation=activation_code(cfg.activation),
-        init=cfg.init,
-        obs_low=_obs_bounds(env)[0] if cfg.obs_scaling else None,
-        obs_high=_obs_bounds(env)[1] if cfg.obs_scaling else None,
-    )
-    rng = np.random.default_rng(train_seq)
-    eval_rng = np.random.default_rng(eval_seq)
-    critic_adam = adam_init(nets.critics.size)
-    actor_adam = adam_init(nets.actor.size)
-    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim)
-    ws = make_workspace(nets, cfg.batch_size)
-    if info.is_control:
-        run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng)
-    else:
-        run = _blank_run_state(nets, 1)
-        first, _ = env.reset(seed=seed)
-        run.obs[:] = np.asarray(first, dtype=np.float64)
-        scale_obs(nets, run.obs)
-    columns: dict[str, list[float]] = {c: [] for c in HISTORY_COLUMNS}
-
-    def history() -> dict[str, np.ndarray]:
-        return {
-            k: np.array(v, dtype=np.int64 if k in ("step", "critic_updates", "actor_updates")
-                        else np.float64)
-            for k, v in columns.items()
-        }  # fmt: skip
-
-    total = int(cfg.total_steps)
-    while run.counters[0] < total:
-        n = min(int(cfg.eval_every), total - int(run.counters[0]))
-        run.metrics[:] = 0.0
-        if info.is_control:
-            status, bad_step = run_loop(
-                env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam,
-                buf, ws, hp, run, n, rng,
-            )  # fmt: skip
-        else:
-            status, bad_step = _gym_chunk(
-                env, nets, critic_adam, actor_adam, buf, ws, hp, run, n, update, rng
-            )
-        if status != OK:
-            which = _UPDATE_NAMES.get(int(status), "an")
-            count = int(run.counters[1] if status == CRITIC_DIVERGED else run.counters[2])
-            raise TrainingDiverged(
-                f"{name} diverged: {which} update {count} (at env step {bad_step}) left "
-                "non-finite parameters; arrays and history hold the values so far",
-                arrays=actor_critic_arrays(nets),
-                history=history(),
-            )
-        returns = _evaluate(nets, env, info, int(cfg.eval_episodes), eval_rng)
-        if not info.is_control:  # evaluation used the training env: start a fresh episode
-            newest = replay_newest(buf)
-            if newest >= 0 and not buf.terminated[newest]:
-                buf.truncated[newest] = True
-            run.ep_return[0] = 0.0
-            run.t[0] = 0
-            run.ou[:] = 0.0
-            first, _ = env.reset()
-            run.obs[:] = np.asarray(first, dtype=np.float64)
-            scale_obs(nets, run.obs)
-        m = run.metrics
-        columns["step"].append(int(run.counters[0]))
-        columns["eval_return"].append(float(returns.mean()))
-        columns["episode_return"].append(m[5] / m[6] if m[6] > 0 else math.nan)
-        columns["critic_loss"].append(m[0] / m[2] if m[2] > 0 else math.nan)
-        columns["q_mean"].append(m[1] / m[2] if m[2] > 0 else math.nan)
-        columns["actor_loss"].append(m[3] / m[4] if m[4] > 0 else math.nan)
-        columns["critic_updates"].append(int(run.counters[1]))
-        columns["actor_updates"].append(int(run.counters[2]))
-        if progress is not None:
-            progress(float(run.counters[0]) / total)
-        if returns.mean() >= cfg.stop_at_return:
-            break
-    return actor_critic_arrays(nets), history()

@@ -46,30 +46,34 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.actor_critic import (
+from numbarl.deep.ac_train import (
     AT_LEAST_ONE,
     CONFIG_RANGES,
     NON_NEGATIVE,
+    _evaluate,
+    _obs_bounds,
+    check_env,
+    check_seed,
+    merge_config,
+)
+from numbarl.deep.ac_train import evaluate as _evaluate_actor
+from numbarl.deep.actor_critic import (
     ActorCritic,
     RunState,
     Workspace,
-    _evaluate,
     _obs_affine,
-    _obs_bounds,
     actor_critic_arrays,
     all_finite,
-    check_env,
-    check_seed,
     critic_input,
     critic_loss_grad,
-    end_episode,
     make_workspace,
-    merge_config,
     min_target_q,
     sample_batch,
     scale_obs,
 )
-from numbarl.deep.actor_critic import evaluate as _evaluate_actor
+from numbarl.deep.exploration import (
+    end_episode,
+)
 from numbarl.deep.replay import ReplayBuffer, replay_add, replay_init, replay_newest
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged

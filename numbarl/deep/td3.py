@@ -29,13 +29,19 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.actor_critic import (
-    ACTOR_DIVERGED,
+from numbarl.deep.ac_train import (
     AT_LEAST_ONE,
     CONFIG_CHOICES,
     CONFIG_RANGES,
-    CRITIC_DIVERGED,
     NON_NEGATIVE,
+    make_hyper,
+    merge_config,
+    train_loop,
+)
+from numbarl.deep.ac_train import evaluate as evaluate
+from numbarl.deep.actor_critic import (
+    ACTOR_DIVERGED,
+    CRITIC_DIVERGED,
     OK,
     ActorCritic,
     RunState,
@@ -43,16 +49,14 @@ from numbarl.deep.actor_critic import (
     actor_step,
     critic_step,
     critic_targets,
-    explore_step,
-    make_hyper,
-    merge_config,
     sample_batch,
     smooth_target_actions,
     target_actor_actions,
-    train_loop,
     update_targets,
 )
-from numbarl.deep.actor_critic import evaluate as evaluate
+from numbarl.deep.exploration import (
+    explore_step,
+)
 from numbarl.deep.replay import ReplayBuffer
 from numbarl.envs.control import EnvFns
 from numbarl.nn import AdamState

@@ -16,8 +16,10 @@ import pytest
 from numbarl import nn
 from numbarl.deep import actor_critic as ac
 from numbarl.deep import ddpg, td3
+from numbarl.deep import exploration as ex
 from numbarl.deep.replay import replay_init
 from numbarl.envs import make
+from numbarl.nn.threads import single_threaded_blas
 
 MODULES = {"ddpg": ddpg, "td3": td3}
 SIZES = {"64x64-b64": (64, 64), "256x256-b256": (256, 256)}
@@ -55,10 +57,10 @@ def _setup(algo: str, hidden: tuple[int, int]):
     rng = np.random.default_rng(0)
     n_critics = 1 if algo == "ddpg" else 2
     nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, hidden, n_critics)
-    run = ac.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
+    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(5_000, 3, 1)
     for _ in range(5_000):
-        ac.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
+        ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
     return nets, adams, buf, ac.make_workspace(nets, batch), hp, run, rng
@@ -70,7 +72,7 @@ def test_bench_gradient_step_numba(benchmark, algo, size):
     nets, (c_adam, a_adam), buf, ws, hp, run, rng = _setup(algo, SIZES[size])
     update = ddpg.ddpg_update if algo == "ddpg" else td3.td3_update
     update(nets, c_adam, a_adam, buf, ws, hp, run, rng)  # compile / load
-    with ac.single_threaded_blas():
+    with single_threaded_blas():
         benchmark(update, nets, c_adam, a_adam, buf, ws, hp, run, rng)
     benchmark.extra_info["updates_per_second"] = 1.0 / benchmark.stats.stats.median
     assert np.isfinite(nets.actor).all() and np.isfinite(nets.critics).all()

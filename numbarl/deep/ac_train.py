@@ -1,0 +1,360 @@
+"""The Python training shell DDPG, TD3 and SAC share (as ``pg_train`` is for the
+policy-gradient learners): config checks and merging, env checks, the chunked compiled loop (or
+the Python loop on a Gymnasium env), evaluation, history and divergence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, get_type_hints
+
+import numpy as np
+
+from numbarl.config import make_config
+from numbarl.deep.actor_critic import (
+    ACTOR_DIVERGED,
+    CRITIC_DIVERGED,
+    OK,
+    ActorCritic,
+    actor_actions,
+    actor_critic_arrays,
+    actor_critic_from_arrays,
+    make_actor_critic,
+    make_workspace,
+    scale_obs,
+)
+from numbarl.deep.env_info import EnvInfo, env_info
+from numbarl.deep.exploration import (
+    NOISES,
+    _blank_run_state,
+    end_episode,
+    evaluate_actor,
+    explore_action,
+    make_run_state,
+)
+from numbarl.deep.replay import (
+    replay_add,
+    replay_init,
+    replay_newest,
+)
+from numbarl.envs.control import ControlEnv
+from numbarl.errors import TrainingDiverged
+from numbarl.nn import (
+    activation_code,
+    adam_init,
+    mlp_workspace,
+)
+from numbarl.nn.threads import single_threaded_blas
+
+# Config checks both DDPGConfig and TD3Config declare; a range is (low, high, low_inclusive,
+# high_inclusive) as ``numbarl.config`` reads it, None = unbounded.
+POSITIVE = (0.0, None, False, True)
+
+NON_NEGATIVE = (0.0, None, True, True)
+
+AT_LEAST_ONE = (1.0, None, True, True)
+
+CONFIG_CHOICES = {
+    "activation": ("tanh", "relu"),
+    "init": ("uniform", "orthogonal"),
+    "noise": tuple(NOISES),
+}
+
+CONFIG_RANGES = {
+    "learning_starts": NON_NEGATIVE,
+    "buffer_size": AT_LEAST_ONE,
+    "tau": (0.0, 1.0, False, True),
+    "actor_lr": POSITIVE,
+    "critic_lr": POSITIVE,
+    "hidden": AT_LEAST_ONE,
+    "n_layers": NON_NEGATIVE,
+    "exploration_noise": NON_NEGATIVE,
+    "ou_theta": NON_NEGATIVE,
+    "ou_dt": POSITIVE,
+    "gradient_steps": AT_LEAST_ONE,
+    "eval_every": AT_LEAST_ONE,
+    "eval_episodes": AT_LEAST_ONE,
+}
+
+
+def merge_config(
+    config_cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict
+) -> Any:
+    """A checked ``config_cls`` (``DDPGConfig``/``TD3Config``): its defaults, then ``tuned[env
+    id]`` when ``cfg`` is None or a dict (dict values and ``overrides`` win). A ``config_cls``
+    given is re-checked as is."""
+    if isinstance(cfg, config_cls):
+        values = cfg._asdict()
+    else:
+        if cfg is not None and not isinstance(cfg, dict):
+            raise TypeError(
+                f"cfg must be a {config_cls.__name__}, a dict or None, got {type(cfg).__name__}"
+            )
+        spec = getattr(env, "spec", None)
+        env_id = getattr(spec, "id", None) or getattr(env, "id", None) or ""
+        values = dict(tuned.get(env_id, {}))
+        values.update(cfg or {})
+    values.update(overrides)
+    return make_config(config_cls, values)
+
+
+def make_hyper(hyper_cls: type, cfg: Any) -> Any:
+    """``hyper_cls`` (``DDPGHyper``/``TD3Hyper``) from the same-named fields of ``cfg``, each cast
+    to its declared int/float (``noise`` mapped to its code in ``NOISES``), so that the compiled
+    code always sees one signature."""
+    values = {}
+    for field, kind in get_type_hints(hyper_cls).items():
+        value = getattr(cfg, field)
+        values[field] = NOISES[value] if field == "noise" else kind(value)
+    return hyper_cls(**values)
+
+
+HISTORY_COLUMNS = (
+    "step",
+    "eval_return",
+    "episode_return",
+    "critic_loss",
+    "actor_loss",
+    "q_mean",
+    "critic_updates",
+    "actor_updates",
+)
+
+_UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor"}
+
+
+def check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_env(env: Any) -> EnvInfo:
+    """The spaces of a continuous-action env: a numbarl ``ControlEnv`` (Pendulum-v1,
+    MountainCarContinuous-v0) or a single Gymnasium env with 1-D Box observations and actions.
+    Anything else raises ValueError saying what is allowed."""
+    info = env_info(env)
+    if info.n_actions > 0:
+        name = getattr(env, "id", None) or getattr(getattr(env, "spec", None), "id", None) or env
+        raise ValueError(
+            f"DDPG/TD3 need a continuous (Box) action space; {name!r} has {info.n_actions} "
+            "discrete actions. Allowed: Pendulum-v1, MountainCarContinuous-v0 or a Gymnasium env "
+            "with a 1-D Box action space"
+        )
+    if info.n_envs > 1 or (not info.is_control and not hasattr(env, "reset")):
+        raise ValueError("DDPG/TD3 take a single env, not a gymnasium.vector env")
+    if not info.is_control and info.action_dim < 1:
+        raise ValueError("the Box action space must have at least one dimension")
+    return info
+
+
+def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) -> np.ndarray:
+    """Undiscounted returns float64[episodes] of the deterministic actor mu(s) in ``arrays``
+    on a continuous-action ControlEnv (start states from ``default_rng(seed)``) or a single
+    Gymnasium env (episode k reset with seed ``seed + k``)."""
+    seed = check_seed(seed)
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    nets = actor_critic_from_arrays(arrays)
+    info = check_env(env)
+    if info.obs_dim != nets.actor_layout[0, 0] or info.action_dim != nets.action_low.shape[0]:
+        raise ValueError("the actor in arrays does not fit env's observation/action spaces")
+    with single_threaded_blas():
+        return _evaluate(nets, env, info, int(episodes), np.random.default_rng(seed))
+
+
+def _evaluate(
+    nets: ActorCritic, env: Any, info: EnvInfo, episodes: int, rng: np.random.Generator
+) -> np.ndarray:
+    if info.is_control:
+        return evaluate_actor(
+            env.fns, env.params, int(env.state_dim), int(env.max_steps), nets, episodes, rng
+        )
+    seed = int(rng.integers(2**31))
+    act = int(nets.activation[0])
+    ws = mlp_workspace(nets.actor_layout, 1)
+    tanh_out = np.zeros((1, info.action_dim))
+    action = np.zeros((1, info.action_dim))
+    out = np.zeros(episodes)
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        done = False
+        while not done:
+            x = np.array(obs, dtype=np.float64).reshape(1, -1)
+            scale_obs(nets, x[0])
+            actor_actions(
+                nets.actor, nets.actor_layout, act, x, ws, nets.action_low, nets.action_high,
+                tanh_out, action,
+            )  # fmt: skip
+            obs, r, term, trunc, _ = env.step(action[0].copy())
+            out[k] += float(r)
+            done = bool(term or trunc)
+    return out
+
+
+def _obs_bounds(env: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The observation-space box of a ControlEnv or a Gymnasium env."""
+    if isinstance(env, ControlEnv):
+        return env.obs_low, env.obs_high
+    space = env.observation_space
+    return np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
+
+
+def _gym_chunk(
+    env, nets, critic_adam, actor_adam, buf, ws, hp, run, n_steps, update, rng
+) -> tuple[int, int]:
+    """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels: the same
+    rows, draws and updates as ``explore_step`` plus the compiled loop (the env draws its own
+    resets)."""
+    for _ in range(n_steps):
+        step = int(run.counters[0])
+        uniform = step < hp.learning_starts
+        explore_action(
+            nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta, hp.ou_dt,
+            rng,
+        )  # fmt: skip
+        obs, r, term, trunc, _ = env.step(run.action.copy())
+        run.next_obs[:] = np.asarray(obs, dtype=np.float64)
+        scale_obs(nets, run.next_obs)
+        replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
+        run.ep_return[0] += float(r)
+        run.t[0] += 1
+        run.counters[0] += 1
+        if term or trunc:
+            end_episode(run)
+            first, _ = env.reset()
+            run.obs[:] = np.asarray(first, dtype=np.float64)
+            scale_obs(nets, run.obs)
+        else:
+            run.obs[:] = run.next_obs
+        if uniform:
+            continue
+        for _ in range(hp.gradient_steps):
+            status = update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+            if status != OK:
+                return status, step
+    return OK, -1
+
+
+def train_loop(
+    name: str,
+    env: Any,
+    cfg: Any,
+    hp: Any,
+    n_critics: int,
+    seed: int,
+    run_loop: Callable[..., tuple[int, int]],
+    update: Callable[..., int],
+    progress: Callable[[float], None] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
+    1/2, ``cfg`` its checked config, ``hp`` the compiled hyperparameters).
+
+    Builds the networks (from the first of three ``SeedSequence(seed)`` children), optimisers,
+    replay and workspaces; runs ``eval_every`` env steps at a time: the compiled loop
+    ``run_loop(fns, env_params, max_steps, nets, critic_adam, actor_adam, buf, ws, hp, run,
+    n_steps, rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling
+    the compiled ``update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)`` (Gymnasium);
+    then evaluates (third child's draws), records a history row and stops at
+    ``cfg.stop_at_return``.
+
+    Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
+    ``actor``, ``critics`` float64[n_critics, Pc], their targets, layouts, ``activation``, action
+    bounds) for ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return``
+    (mean return of the deterministic actor over ``cfg.eval_episodes``), ``episode_return``
+    (mean return of training episodes ended since the previous row, NaN if none),
+    ``critic_loss`` (summed over the critics), ``actor_loss``, ``q_mean`` (of Q_1; means over
+    the updates since the previous row, NaN before learning starts), ``critic_updates`` and
+    ``actor_updates`` (totals), one row every ``eval_every`` env steps. ``progress(fraction)``
+    is called after each row. Raises TrainingDiverged (naming the update and step, with the
+    arrays and history so far) when ``run_loop``/``update`` report non-finite parameters."""
+    with single_threaded_blas():
+        return _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
+
+
+def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress):
+    seed = check_seed(seed)
+    info = check_env(env)
+    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
+    nets = make_actor_critic(
+        info.obs_dim,
+        info.action_low,
+        info.action_high,
+        np.random.default_rng(init_seq),
+        hidden=(cfg.hidden,) * cfg.n_layers,
+        n_critics=n_critics,
+        activation=activation_code(cfg.activation),
+        init=cfg.init,
+        obs_low=_obs_bounds(env)[0] if cfg.obs_scaling else None,
+        obs_high=_obs_bounds(env)[1] if cfg.obs_scaling else None,
+    )
+    rng = np.random.default_rng(train_seq)
+    eval_rng = np.random.default_rng(eval_seq)
+    critic_adam = adam_init(nets.critics.size)
+    actor_adam = adam_init(nets.actor.size)
+    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim)
+    ws = make_workspace(nets, cfg.batch_size)
+    if info.is_control:
+        run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng)
+    else:
+        run = _blank_run_state(nets, 1)
+        first, _ = env.reset(seed=seed)
+        run.obs[:] = np.asarray(first, dtype=np.float64)
+        scale_obs(nets, run.obs)
+    columns: dict[str, list[float]] = {c: [] for c in HISTORY_COLUMNS}
+
+    def history() -> dict[str, np.ndarray]:
+        return {
+            k: np.array(v, dtype=np.int64 if k in ("step", "critic_updates", "actor_updates")
+                        else np.float64)
+            for k, v in columns.items()
+        }  # fmt: skip
+
+    total = int(cfg.total_steps)
+    while run.counters[0] < total:
+        n = min(int(cfg.eval_every), total - int(run.counters[0]))
+        run.metrics[:] = 0.0
+        if info.is_control:
+            status, bad_step = run_loop(
+                env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam,
+                buf, ws, hp, run, n, rng,
+            )  # fmt: skip
+        else:
+            status, bad_step = _gym_chunk(
+                env, nets, critic_adam, actor_adam, buf, ws, hp, run, n, update, rng
+            )
+        if status != OK:
+            which = _UPDATE_NAMES.get(int(status), "an")
+            count = int(run.counters[1] if status == CRITIC_DIVERGED else run.counters[2])
+            raise TrainingDiverged(
+                f"{name} diverged: {which} update {count} (at env step {bad_step}) left "
+                "non-finite parameters; arrays and history hold the values so far",
+                arrays=actor_critic_arrays(nets),
+                history=history(),
+            )
+        returns = _evaluate(nets, env, info, int(cfg.eval_episodes), eval_rng)
+        if not info.is_control:  # evaluation used the training env: start a fresh episode
+            newest = replay_newest(buf)
+            if newest >= 0 and not buf.terminated[newest]:
+                buf.truncated[newest] = True
+            run.ep_return[0] = 0.0
+            run.t[0] = 0
+            run.ou[:] = 0.0
+            first, _ = env.reset()
+            run.obs[:] = np.asarray(first, dtype=np.float64)
+            scale_obs(nets, run.obs)
+        m = run.metrics
+        columns["step"].append(int(run.counters[0]))
+        columns["eval_return"].append(float(returns.mean()))
+        columns["episode_return"].append(m[5] / m[6] if m[6] > 0 else math.nan)
+        columns["critic_loss"].append(m[0] / m[2] if m[2] > 0 else math.nan)
+        columns["q_mean"].append(m[1] / m[2] if m[2] > 0 else math.nan)
+        columns["actor_loss"].append(m[3] / m[4] if m[4] > 0 else math.nan)
+        columns["critic_updates"].append(int(run.counters[1]))
+        columns["actor_updates"].append(int(run.counters[2]))
+        if progress is not None:
+            progress(float(run.counters[0]) / total)
+        if returns.mean() >= cfg.stop_at_return:
+            break
+    return actor_critic_arrays(nets), history()
