@@ -1,11 +1,11 @@
 """What the policy-gradient learners share (REINFORCE, the off-policy IS gradient, TRPO; A2C and
-PPO take GAE from ``numbarl.deep.rollout``).
+PPO take GAE from ``numbarl.deep.rollout.rollout_gae``).
 
 Policies are flat parameter vectors ``theta`` float64[P_actor]: an MLP (``numbarl.nn``) from
 observations to logits (categorical) or to means (Gaussian), followed for a Gaussian policy by
 a state-independent log-std float64[A] stored at ``theta[P_mlp:]``. ``continuous`` selects the
 head. Actions are float64[T, action_dim]: the index as a float for categorical policies (as
-``numbarl.envs`` takes them), the action vector for Gaussian ones. (``numbarl.deep.rollout``'s
+``numbarl.envs`` takes them), the action vector for Gaussian ones. (``numbarl.deep.policy``'s
 ``Policy.params`` = ``[actor | log_std | critic]`` starts with exactly this vector.)
 
 - log-probabilities and their gradient, in chunks of ``CHUNK`` rows: ``policy_log_prob``,

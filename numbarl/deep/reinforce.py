@@ -16,12 +16,8 @@ with Psi_t one of (``returns`` x ``baseline``):
 
 The loss whose gradient is -g is ``reinforce_loss`` = -(1/T) sum_t Psi_t log pi(a_t | s_t).
 
-Policies are flat parameter vectors ``theta`` float64[P_actor]: an MLP (``numbarl.nn``) from
-observations to logits (categorical) or to means (Gaussian), followed for a Gaussian policy by
-a state-independent log-std float64[A] stored at ``theta[P_mlp:]``. ``continuous`` selects the
-head. Actions are float64[T, action_dim]: the index as a float for categorical policies (as
-``numbarl.envs`` takes them), the action vector for Gaussian ones. (``numbarl.deep.rollout``'s
-``Policy.params`` = ``[actor | log_std | critic]`` starts with exactly this vector.)
+Policies are flat parameter vectors ``theta`` float64[P_actor] (MLP, then a Gaussian head's
+log-std), as ``numbarl.deep.pg_common`` describes them.
 
 Batches come from ``numbarl.deep.rollout`` (``n_steps`` steps of ``n_envs`` copies). An episode
 cut by the end of a batch is weighted by its part inside the batch; with ``baseline="value"``
