@@ -84,6 +84,18 @@ def _coord_bounds(num_tilings):
 
 
 @njit(cache=True, inline="always")
+def _log2(n):
+    """log2(n) if n is a power of two, else -1."""
+    if n <= 0 or n & (n - 1):
+        return -1
+    k = 0
+    while n > 1:
+        n >>= 1
+        k += 1
+    return k
+
+
+@njit(cache=True, inline="always")
 def features(iht, memo, num_tilings, x, v, coords, feats, readonly=False):
     """The active tiles of (x, v) for every action, into feats int64[N_ACTIONS, num_tilings]:
     ``tiles(iht, num_tilings, [8 x / (0.5 + 1.2), 8 v / (0.07 + 0.07)], [a])`` for a = 0, 1, 2
@@ -95,9 +107,28 @@ def features(iht, memo, num_tilings, x, v, coords, feats, readonly=False):
     qx = np.int64(np.floor(TILES_PER_DIM * x / POSITION_SPAN * num_tilings))
     qv = np.int64(np.floor(TILES_PER_DIM * v / VELOCITY_SPAN * num_tilings))
     x_lo, x_hi, v_lo, v_hi = _coord_bounds(num_tilings)
-    for tiling in range(num_tilings):  # the coordinates, once for all actions
-        coords[4 + 2 * tiling] = (qx + tiling) // num_tilings
-        coords[5 + 2 * tiling] = (qv + 3 * tiling) // num_tilings
+    shift = _log2(num_tilings)
+    if shift >= 0:  # a power of two (the book's 8): floor division is an arithmetic shift
+        for tiling in range(num_tilings):  # the coordinates, once for all actions
+            coords[4 + 2 * tiling] = (qx + tiling) >> shift
+            coords[5 + 2 * tiling] = (qv + 3 * tiling) >> shift
+    else:
+        for tiling in range(num_tilings):
+            coords[4 + 2 * tiling] = (qx + tiling) // num_tilings
+            coords[5 + 2 * tiling] = (qv + 3 * tiling) // num_tilings
+    known = True  # fast path: every tile already numbered, read tiling by tiling
+    for tiling in range(num_tilings):
+        cx = coords[4 + 2 * tiling] - x_lo
+        cv = coords[5 + 2 * tiling] - v_lo
+        if 0 <= cx <= x_hi - x_lo and 0 <= cv <= v_hi - v_lo:
+            for a in range(N_ACTIONS):
+                k = memo[tiling, cx, cv, a]
+                feats[a, tiling] = k
+                known &= k >= 0
+        else:
+            known = False
+    if known:
+        return feats
     for a in range(N_ACTIONS):  # the reference's order: action by action, tiling by tiling
         for tiling in range(num_tilings):
             cx = coords[4 + 2 * tiling]
