@@ -1,7 +1,7 @@
 """`make demo`: the main job.
 
 Solves every tabular env exactly, reproduces every Sutton & Barto experiment of
-../shared/textbook.md (each script in experiments/ with the book's number of runs), trains PPO on
+docs/textbook.md (each script in experiments/ with the book's number of runs), trains PPO on
 CartPole and runs the toy RLHF pipeline (as they land), writing CSV and PNG to results/ and
 printing one summary table."""
 

@@ -149,6 +149,8 @@ def read_save(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     except (ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         if str(exc).startswith(not_ours):
             raise
+        if "allow_pickle" in str(exc) or "pickled" in str(exc):
+            exc = "it holds Python objects, and numbarl never unpickles"
         raise ValueError(f"{not_ours}: {exc}") from None
     if not isinstance(meta, dict) or any(k not in meta for k in _META_KEYS):
         raise ValueError(f"{not_ours}: its metadata lacks {', '.join(_META_KEYS)}")

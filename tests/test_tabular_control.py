@@ -15,7 +15,6 @@ from numbarl.tabular.control import (
     control,
     double_q_td,
     episodes_by_step,
-    epsilon_greedy_expectation,
     epsilon_greedy_u,
     expected_sarsa_td,
     greedy_actions,
@@ -71,65 +70,146 @@ def optimal_value(mdp, gamma):
 # One-step kernels
 
 
-ALL = np.array([True, True, True])
+ALL = np.array([[True, True, True], [True, True, True]])
 
 
 def test_q_learning_td_hand_computed():
-    q_tm1 = np.array([1.0, 2.0, 3.0])
-    q_t = np.array([0.5, 4.0, -1.0])
-    assert q_learning_td(q_tm1, 1, 1.0, 0.9, q_t, ALL) == pytest.approx(1.0 + 0.9 * 4.0 - 2.0)
-    # the max is over allowed actions only; terminal (discount 0) ignores q_t
-    assert q_learning_td(q_tm1, 1, 1.0, 0.9, q_t, np.array([True, False, True])) == (
-        pytest.approx(1.0 + 0.9 * 0.5 - 2.0)
-    )
-    assert q_learning_td(q_tm1, 2, -1.0, 0.0, q_t, ALL) == -4.0
+    q = np.array([[1.0, 2.0, 3.0], [0.5, 4.0, -1.0]])
+    assert q_learning_td(q, 0, 1, 1.0, 0.9, 1, ALL) == pytest.approx(1.0 + 0.9 * 4.0 - 2.0)
+    # the max is over allowed actions only; terminal (discount 0) ignores row s2
+    some = np.array([[True, True, True], [True, False, True]])
+    assert q_learning_td(q, 0, 1, 1.0, 0.9, 1, some) == pytest.approx(1.0 + 0.9 * 0.5 - 2.0)
+    assert q_learning_td(q, 0, 2, -1.0, 0.0, 1, ALL) == -4.0
+    assert ctl.max_allowed_row(q, 1, np.zeros((2, 3), dtype=bool)) == 0.0
 
 
 def test_sarsa_td_hand_computed():
-    q_tm1 = np.array([1.0, 2.0])
-    q_t = np.array([3.0, 5.0])
-    assert sarsa_td(q_tm1, 0, 2.0, 0.5, q_t, 1) == pytest.approx(2.0 + 2.5 - 1.0)
-    assert sarsa_td(q_tm1, 1, 2.0, 0.0, q_t, 1) == 0.0
+    q = np.array([[1.0, 2.0], [3.0, 5.0]])
+    assert sarsa_td(q, 0, 0, 2.0, 0.5, 1, 1) == pytest.approx(2.0 + 2.5 - 1.0)
+    assert sarsa_td(q, 0, 1, 2.0, 0.0, 1, 1) == 0.0
 
 
 def test_expected_sarsa_td_hand_computed():
-    q_tm1 = np.array([0.0, 1.0, 0.0])
-    q_t = np.array([1.0, 4.0, 2.0])
+    q = np.array([[0.0, 1.0, 0.0], [1.0, 4.0, 2.0]])
     # epsilon = 0.3 over 3 actions: probabilities 0.1, 0.8, 0.1 -> 0.1 + 3.2 + 0.2 = 3.5
-    assert epsilon_greedy_expectation(q_t, ALL, 0.3) == pytest.approx(3.5)
-    assert expected_sarsa_td(q_tm1, 1, 1.0, 0.5, q_t, ALL, 0.3) == pytest.approx(1.0 + 1.75 - 1.0)
+    assert ctl.expectation_row(q, 1, ALL, 0.3) == pytest.approx(3.5)
+    assert expected_sarsa_td(q, 0, 1, 1.0, 0.5, 1, ALL, 0.3) == pytest.approx(1.0 + 1.75 - 1.0)
     # ties share the greedy mass: [2, 2, 0] with epsilon 0 -> 2
-    assert epsilon_greedy_expectation(np.array([2.0, 2.0, 0.0]), ALL, 0.0) == 2.0
+    assert ctl.expectation_row(np.array([[2.0, 2.0, 0.0]]), 0, ALL, 0.0) == 2.0
     # not-allowed actions carry no probability: only actions 0 and 2, epsilon 0.5 -> 0.25*1+0.75*2
-    allowed = np.array([True, False, True])
-    assert epsilon_greedy_expectation(q_t, allowed, 0.5) == pytest.approx(1.75)
+    some = np.array([[True, True, True], [True, False, True]])
+    assert ctl.expectation_row(q, 1, some, 0.5) == pytest.approx(1.75)
     # epsilon = 1 is the uniform policy (Expected Sarsa's target is then the mean)
-    assert epsilon_greedy_expectation(q_t, ALL, 1.0) == pytest.approx(7.0 / 3.0)
+    assert ctl.expectation_row(q, 1, ALL, 1.0) == pytest.approx(7.0 / 3.0)
 
 
 def test_double_q_td_selects_with_one_table_values_with_other():
     rng = np.random.default_rng(0)
-    q_tm1 = np.array([1.0, 0.0])
-    value = np.array([10.0, -5.0])
-    selector = np.array([0.0, 3.0])  # argmax 1, valued -5 by the other table
-    assert double_q_td(q_tm1, 0, 1.0, 1.0, value, selector, np.array([True, True]), rng) == -5.0
-    assert double_q_td(q_tm1, 0, 1.0, 0.0, value, selector, np.array([True, True]), rng) == 0.0
+    both = np.ones((2, 2), dtype=bool)
+    q = np.array([[1.0, 0.0], [0.0, 3.0]])  # the updated table selects argmax 1 in s2 = 1 ...
+    other = np.array([[0.0, 0.0], [10.0, -5.0]])  # ... which the other table values at -5
+    assert double_q_td(q, 0, 0, 1.0, 1.0, 1, other, both, rng) == -5.0
+    assert double_q_td(q, 0, 0, 1.0, 0.0, 1, other, both, rng) == 0.0
+    # swapping the tables' roles selects argmax 0 of `other`, valued 0 by `q`: a different error
+    assert double_q_td(other, 0, 0, 1.0, 1.0, 1, q, both, rng) == 1.0
 
 
-def test_row_helpers_equal_kernels():
-    """The drivers' view-free row helpers compute exactly what the 1-D kernels do."""
-    rng = np.random.default_rng(3)
-    q = rng.normal(size=(6, 4))
-    q[2, :2] = q[2, 3]  # ties
-    allowed = rng.random((6, 4)) < 0.7
-    allowed[5] = False
-    for s in range(6):
-        for eps in (0.0, 0.1, 1.0):
-            assert ctl.expectation_row(q, s, allowed, eps) == epsilon_greedy_expectation(
-                q[s], allowed[s], eps
-            )
-        assert ctl.max_allowed_row(q, s, allowed) == ctl.max_allowed(q[s], allowed[s])
-    assert ctl.max_allowed_row(q, 5, allowed) == 0.0
+# A two-step chain whose episode return tells which action was taken in each state:
+# s0 -a0-> s1 (r 1) | s0 -a1-> s1 (r 10); s1 -a0-> T (r 100) | s1 -a1-> T (r 1000).
+def _chain():
+    P = {
+        0: {0: [(1.0, 1, 1.0, False)], 1: [(1.0, 1, 10.0, False)]},
+        1: {0: [(1.0, 2, 100.0, True)], 1: [(1.0, 2, 1000.0, True)]},
+        2: {0: [], 1: []},
+    }
+    return from_transitions(P, 3, 2, [1.0, 0.0, 0.0], terminal=[False, False, True])
+
+
+def _actions_of(ret: float) -> tuple[int, int]:
+    a0 = 1 if ret % 100 >= 10 else 0
+    a1 = 1 if ret >= 1000 else 0
+    return a0, a1
+
+
+def _expected(algo: str, returns: np.ndarray, alpha: float, gamma: float, eps: float):
+    """The book's update equations (6.7)-(6.9) replayed by hand over the actions each
+    episode's return reveals."""
+    q = np.zeros((3, 2))
+    for ret in returns:
+        a0, a1 = _actions_of(ret)
+        r0, r1 = (1.0, 10.0)[a0], (100.0, 1000.0)[a1]
+        if algo == "q_learning":
+            target = r0 + gamma * q[1].max()
+        elif algo == "sarsa":
+            target = r0 + gamma * q[1, a1]
+        else:  # expected_sarsa: epsilon-greedy expectation, ties sharing the greedy mass
+            target = r0 + gamma * (eps * q[1].mean() + (1 - eps) * q[1].max())
+        q[0, a0] += alpha * (target - q[0, a0])
+        q[1, a1] += alpha * (r1 - q[1, a1])  # terminal: no bootstrap
+    return q
+
+
+@pytest.mark.parametrize("algo", ["q_learning", "sarsa", "expected_sarsa"])
+def test_driver_update_end_to_end_hand_computed(algo):
+    """Each running driver's table equals the update equation replayed by hand over the
+    trajectory it took (exploratory: epsilon 0.5, so the three rules see different targets)."""
+    mdp = _chain()
+    res = control(algo, mdp, 3, episodes=12, alpha=0.5, gamma=0.9, epsilon=0.5)
+    assert len({_actions_of(r) for r in res.returns}) > 2  # the trajectories differ
+    want = _expected(algo, res.returns, 0.5, 0.9, 0.5)
+    np.testing.assert_allclose(res.q, want, rtol=0, atol=1e-12)
+    # the rules are told apart: each other rule's replay misses this table
+    for other in {"q_learning", "sarsa", "expected_sarsa"} - {algo}:
+        assert not np.allclose(res.q, _expected(other, res.returns, 0.5, 0.9, 0.5))
+
+
+def test_double_q_driver_end_to_end_hand_computed():
+    """Double Q-learning on the chain, one episode from zero tables: the first step updates one
+    table at (s0, a) by alpha * r0 (the other table values s1 at 0), the second step one table
+    at (s1, a') by alpha * r1. Over many seeds both tables get each update (a fair coin)."""
+    mdp = _chain()
+    hits = np.zeros(2)
+    for seed in range(40):
+        res = control("double_q_learning", mdp, seed, episodes=1, alpha=0.5, gamma=0.9)
+        a0, a1 = _actions_of(res.returns[0])
+        r0, r1 = (1.0, 10.0)[a0], (100.0, 1000.0)[a1]
+        want = np.zeros((3, 2))
+        want[0, a0], want[1, a1] = 0.5 * r0, 0.5 * r1
+        np.testing.assert_array_equal(res.q1 + res.q2, want)
+        hits += [res.q1[0, a0] != 0, res.q1[1, a1] != 0]
+    assert np.all((hits > 5) & (hits < 35))  # a fair coin: 40 flips, far from 0 or 40
+
+
+def test_second_double_q_episode_values_with_the_other_table():
+    """Episode 2's first update of Double Q-learning bootstraps from the other table's value of
+    the updated table's argmax in s1 (never its own): checked by hand for every coin outcome."""
+    mdp = _chain()
+    seen = set()
+    for seed in range(60):
+        res = control("double_q_learning", mdp, seed, episodes=2, alpha=0.5, gamma=0.9, epsilon=0.0)
+        a0, a1 = _actions_of(res.returns[0])
+        b0, b1 = _actions_of(res.returns[1])
+        r = {(0, 0): 1.0, (0, 1): 10.0, (1, 0): 100.0, (1, 1): 1000.0}
+        # episode 1: each table got at most one of the two updates; rebuild every coin outcome
+        ok = False
+        for c1 in (0, 1):
+            for c2 in (0, 1):
+                for c3 in (0, 1):
+                    for c4 in (0, 1):
+                        t = [np.zeros((3, 2)), np.zeros((3, 2))]
+                        t[c1][0, a0] += 0.5 * (r[0, a0] + 0.0 - t[c1][0, a0])
+                        t[c2][1, a1] += 0.5 * (r[1, a1] - t[c2][1, a1])
+                        own, other = t[c3], t[1 - c3]
+                        best = np.flatnonzero(own[1] == own[1].max())
+                        for a_star in best:  # ties are broken at random
+                            u = [x.copy() for x in t]
+                            u[c3][0, b0] += 0.5 * (r[0, b0] + 0.9 * other[1, a_star] - u[c3][0, b0])
+                            u[c4][1, b1] += 0.5 * (r[1, b1] - u[c4][1, b1])
+                            if np.allclose(u[0], res.q1) and np.allclose(u[1], res.q2):
+                                ok = True
+                                seen.add(c3)
+        assert ok, (seed, res.q1, res.q2)
+    assert seen == {0, 1}
 
 
 def test_epsilon_greedy_u_branches():

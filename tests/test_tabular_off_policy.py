@@ -161,8 +161,7 @@ def test_same_seed_same_bytes_and_compiled_equals_python(blackjack, stick_on_20)
 
 
 def test_off_policy_control_compiled_equals_python():
-    from numbarl.tabular.control import ControlConfig
-    from numbarl.tabular.off_policy import run_off_policy_mc_control
+    from numbarl.tabular.control import ControlConfig, run_off_policy_mc_control
 
     mdp = make("CliffWalking-v1")
     cfg = ControlConfig(episodes=5, epsilon=0.3, max_episode_steps=40)

@@ -1,4 +1,4 @@
-"""Off-policy Monte Carlo with importance sampling (Sutton & Barto, Sections 5.5-5.7 and 5.9).
+"""Off-policy Monte Carlo with importance sampling (Sutton & Barto, Sections 5.5, 5.6 and 5.9).
 
 Episodes follow a behaviour policy ``b`` and estimate the values of a target policy ``pi``.
 With ``rho_t:T-1 = prod_{k=t}^{T-1} pi(A_k|S_k) / b(A_k|S_k)`` and first visits ``T(s)``:
@@ -11,8 +11,7 @@ With ``rho_t:T-1 = prod_{k=t}^{T-1} pi(A_k|S_k) / b(A_k|S_k)`` and first visits 
 
 All three are computed incrementally (Section 5.6) from the same episodes, so they can be
 compared run by run (Figure 5.3). Episodes cut by the time limit end there (no bootstrap).
-Off-policy MC control (Section 5.7) uses weighted importance sampling with an epsilon-greedy
-behaviour policy around its greedy target.
+Off-policy MC control (Section 5.7) is control: `numbarl.tabular.control.run_off_policy_mc_control`.
 """
 
 from __future__ import annotations
@@ -24,20 +23,9 @@ from numba import njit
 
 from numbarl.config import make_config
 from numbarl.envs.tabular import TabularMDP, reset, step
-from numbarl.tabular.control import (
-    ControlConfig,
-    ControlResult,
-    _grow,
-    _outputs,
-    as_generator,
-    as_mdp,
-    check_finished,
-    episode_epsilon,
-    initial_q,
-    make_control_config,
-    time_limit,
-)
-from numbarl.tabular.policies import argmax_random, check_policy, random_allowed, sample_action
+from numbarl.tabular.episodes import as_mdp, check_finished, grow, time_limit
+from numbarl.tabular.policies import check_policy, sample_action
+from numbarl.validation import NON_NEGATIVE, as_generator
 
 
 class OffPolicyConfig(NamedTuple):
@@ -51,7 +39,7 @@ class OffPolicyConfig(NamedTuple):
 
     _ranges = {
         "start_state": (-1.0, None, True, True),
-        "max_episode_steps": (0.0, None, True, True),
+        "max_episode_steps": NON_NEGATIVE,
     }
 
 
@@ -96,9 +84,9 @@ def run_off_policy_prediction(
         while True:
             a = sample_action(behaviour[s], rng)
             if t == ep_states.shape[0]:
-                ep_states = _grow(ep_states)
-                ep_ratios = _grow(ep_ratios)
-                ep_rewards = _grow(ep_rewards)
+                ep_states = grow(ep_states)
+                ep_ratios = grow(ep_ratios)
+                ep_rewards = grow(ep_rewards)
             ep_states[t] = s
             ep_ratios[t] = target[s, a] / behaviour[s, a]
             if seen[s] != episode:
@@ -138,88 +126,6 @@ def run_off_policy_prediction(
                 curve_wis[episode] += mdp.start[k] * v_wis[k]
                 curve_pd[episode] += mdp.start[k] * v_pd[k]
     return v_ord, v_wis, v_pd, curve_ord, curve_wis, curve_pd, n_done
-
-
-@njit(cache=True, nogil=True)
-def run_off_policy_mc_control(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
-    """Off-policy MC control (Section 5.7): weighted importance sampling, incremental (every
-    visit), greedy target pi(s) = argmax Q(s, .) (random ties, kept fixed between updates) and
-    behaviour epsilon-greedy around pi: ``b(a|s) = epsilon/|A(s)| + (1 - epsilon) [a = pi(s)]``.
-    Uses ``gamma``, ``epsilon`` (+ schedule), ``episodes``, ``q0`` and the step limits of
-    ``cfg``; ``alpha`` and ``n`` are not used. Returns (q float64[S, A], returns float64[E],
-    lengths int64[E], first_actions int64[E], n_episodes int)."""
-    S, A = mdp.n_states, mdp.n_actions
-    q = initial_q(mdp, cfg.q0)
-    c = np.zeros((S, A))
-    allowed = mdp.allowed
-    pi = np.zeros(S, dtype=np.int64)
-    n_allowed = np.zeros(S)
-    for s in range(S):
-        for a in range(A):
-            if allowed[s, a]:
-                n_allowed[s] += 1.0
-        pi[s] = argmax_random(q[s], allowed[s], rng) if n_allowed[s] > 0 else 0
-    returns, lengths, first_actions = _outputs(cfg.episodes)
-    limit, stop = time_limit(mdp, cfg.max_episode_steps)
-    budget = cfg.max_total_steps
-    gamma = cfg.gamma
-    cap = limit if limit > 0 else 64
-    ep_states = np.zeros(cap, dtype=np.int64)
-    ep_actions = np.zeros(cap, dtype=np.int64)
-    ep_probs = np.zeros(cap)
-    ep_rewards = np.zeros(cap)
-    total_steps = 0
-    n_done = 0
-    eps_k = cfg.epsilon
-    for episode in range(cfg.episodes):
-        epsilon = episode_epsilon(cfg, eps_k)
-        eps_k *= cfg.epsilon_decay
-        s = reset(mdp, rng)
-        t = 0
-        g_sum = 0.0
-        ended = False
-        while cfg.max_total_steps <= 0 or total_steps < budget:
-            if epsilon > 0.0 and rng.random() < epsilon:
-                a = random_allowed(allowed[s], rng)
-            else:
-                a = pi[s]
-            prob = epsilon / n_allowed[s] + ((1.0 - epsilon) if a == pi[s] else 0.0)
-            if t == 0:
-                first_actions[episode] = a
-            if t == ep_states.shape[0]:
-                ep_states = _grow(ep_states)
-                ep_actions = _grow(ep_actions)
-                ep_probs = _grow(ep_probs)
-                ep_rewards = _grow(ep_rewards)
-            ep_states[t] = s
-            ep_actions[t] = a
-            ep_probs[t] = prob
-            s2, r, terminated = step(mdp, s, a, rng)
-            ep_rewards[t] = r
-            g_sum += r
-            t += 1
-            total_steps += 1
-            s = s2
-            if terminated or t == stop:
-                ended = terminated or limit > 0  # else a runaway episode: stop the run
-                break
-        returns[episode] = g_sum
-        lengths[episode] = t
-        if not ended:
-            break
-        n_done += 1
-        g = 0.0
-        w = 1.0
-        for i in range(t - 1, -1, -1):
-            g = gamma * g + ep_rewards[i]
-            si, ai = ep_states[i], ep_actions[i]
-            c[si, ai] += w
-            q[si, ai] += (w / c[si, ai]) * (g - q[si, ai])
-            pi[si] = argmax_random(q[si], allowed[si], rng)
-            if ai != pi[si]:
-                break
-            w /= ep_probs[i]
-    return q, returns, lengths, first_actions, n_done
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,18 +188,3 @@ def off_policy_prediction(
     *out, n_done = run_off_policy_prediction(mdp, target, behaviour, cfg, rng)
     check_finished("off_policy_prediction", cfg, int(n_done))
     return OffPolicyPrediction(cfg, *out, int(n_done))
-
-
-def off_policy_control(
-    mdp: TabularMDP | str, seed_or_rng: int | np.random.Generator = 0, **config: Any
-) -> ControlResult:
-    """Off-policy MC control (weighted IS) with `ControlConfig` fields; same as
-    ``control("off_policy_mc_control", ...)``."""
-    mdp = as_mdp(mdp)
-    cfg = make_control_config(**config)
-    rng = as_generator(seed_or_rng)
-    q, returns, lengths, first_actions, n_done = run_off_policy_mc_control(mdp, cfg, rng)
-    check_finished("off_policy_mc_control", cfg, int(n_done), int(lengths.sum()))
-    return ControlResult(
-        "off_policy_mc_control", cfg, q, returns, lengths, first_actions, int(n_done)
-    )
