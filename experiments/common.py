@@ -373,12 +373,12 @@ def run_all(
         if warmup:
             argv.append("--warmup")
         print(f"[{i}/{len(chosen)}] {scripts[name].FIGURE}: {name} ...", flush=True)
-        with _heartbeat(name):
+        with heartbeat(name):
             summaries.append(scripts[name].main(argv))
     return summaries
 
 
-class _heartbeat:
+class heartbeat:
     """While the block runs, print "<name> still running (N s)" every ``every`` seconds, so a
     long experiment never leaves the terminal silent."""
 
@@ -396,7 +396,7 @@ class _heartbeat:
                 f"    {self.name} still running ({time.perf_counter() - start:.0f} s)", flush=True
             )
 
-    def __enter__(self) -> _heartbeat:
+    def __enter__(self) -> heartbeat:
         self.thread.start()
         return self
 

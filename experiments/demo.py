@@ -53,7 +53,11 @@ def parallel_sweep(out: Path) -> pd.DataFrame:
 
     runs = out / "sweep_cliff"
     t0 = time.perf_counter()
-    sweep("q_learning", "CliffWalking-v1", range(5), runs, {"alpha": [0.02, 0.1, 0.5]}, workers=2)
+    print("\nParallel sweep (Q-learning on CliffWalking, 15 runs on 2 workers) ...", flush=True)
+    with common.heartbeat("parallel sweep"):
+        sweep(
+            "q_learning", "CliffWalking-v1", range(5), runs, {"alpha": [0.02, 0.1, 0.5]}, workers=2
+        )
     wall = time.perf_counter() - t0
     fig = plot(runs, y="return", by="alpha", smooth=10, out=out / "sweep_cliff_alpha.png")
     table = summarise_runs(runs, "return", by="alpha", last=50)
