@@ -130,15 +130,17 @@ def _parse_grid(items: Sequence[str] | None) -> dict[str, list]:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .sweep import SweepInterrupted, sweep
+    from .sweep import RunsFailed, SweepInterrupted, sweep
 
     grid = _parse_grid(args.grid)
     fixed = _parse_pairs(args.set, "--set")
     bar = tqdm(desc=f"sweep {args.algo} on {args.env}", unit="run", disable=not sys.stderr.isatty())
+    count = {"done": 0, "total": 0}
 
     def progress(done: int, total: int) -> None:
         bar.total = total
-        bar.update(done - bar.n)
+        bar.update(done - count["done"])
+        count.update(done=done, total=total)
 
     try:
         df = sweep(
@@ -158,11 +160,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, SweepInterrupted) as exc:
         bar.close()
         print(
-            f"numbarl: sweep interrupted ({exc or 'Ctrl-C'}); {bar.n} of {bar.total} runs are "
-            f"written in {args.out}; rerun the same command to resume",
+            f"numbarl: sweep interrupted ({exc or 'Ctrl-C'}); {count['done']} of "
+            f"{count['total']} runs are written in {args.out}; rerun the same command to resume",
             file=sys.stderr,
         )
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    except RunsFailed as exc:
+        bar.close()
+        print(f"numbarl: {exc}", file=sys.stderr)
+        return 1
     bar.close()
     points = max(1, len(df.drop_duplicates(list(grid)))) if grid else 1
     print(

@@ -51,6 +51,7 @@ __all__ = [
     "EVAL_SEED_OFFSET",
     "Job",
     "JobResult",
+    "RunsFailed",
     "SweepInterrupted",
     "grid_points",
     "open_runner",
@@ -68,6 +69,15 @@ _RAY_INSTALL = 'Ray is not installed; install it with: pip install "numbarl[ray]
 
 class SweepInterrupted(RuntimeError):
     """A sweep stopped early (Ctrl-C, SIGTERM, a worker died); finished runs are kept."""
+
+
+class RunsFailed(RuntimeError):
+    """Some runs raised (e.g. `numbarl.errors.TrainingDiverged`); every other run finished and
+    is written. ``failures`` holds ``(job, exception)`` pairs."""
+
+    def __init__(self, message: str, failures: list[tuple[Job, BaseException]]) -> None:
+        super().__init__(message)
+        self.failures = failures
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
@@ -169,9 +179,13 @@ class _InProcess:
     def __init__(self) -> None:
         self.workers = 1
 
-    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult]]:
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult | Exception]]:
         for i, job in enumerate(jobs):
-            yield i, run_job(job)
+            try:
+                result: JobResult | Exception = run_job(job)
+            except Exception as exc:  # a failed run does not stop the others
+                result = exc
+            yield i, result
 
     def close(self, error: bool = False) -> None:
         pass
@@ -193,7 +207,7 @@ class _ProcessPool:
         self.workers = workers
         self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
 
-    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult]]:
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult | Exception]]:
         futures: dict[Future, int] = {self.pool.submit(run_job, j): i for i, j in enumerate(jobs)}
         broken: BaseException | None = None
         pending = set(futures)
@@ -205,6 +219,8 @@ class _ProcessPool:
                 except BrokenProcessPool as exc:
                     broken = exc
                     continue
+                except Exception as exc:  # the run raised in its worker
+                    result = exc
                 yield futures[fut], result
         if broken is not None:
             raise SweepInterrupted(
@@ -214,11 +230,18 @@ class _ProcessPool:
     def close(self, error: bool = False) -> None:
         if error:  # stop at once: pending runs are lost, finished ones are written already
             procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            results = getattr(self.pool, "_result_queue", None)  # shutdown() drops it
             self.pool.shutdown(wait=False, cancel_futures=True)
             for p in procs:
                 p.terminate()
             for p in procs:
                 p.join(timeout=5)
+            # A worker killed while sending its result leaves half a message in the result
+            # pipe; the executor's manager thread would wait for the rest forever (and Python
+            # joins that thread at exit). No worker holds the pipe now: closing our write end
+            # turns the wait into EOF, which the executor handles as a broken pool.
+            with contextlib.suppress(Exception):
+                results._writer.close()
         else:
             self.pool.shutdown(wait=True)
 
@@ -266,13 +289,17 @@ class _Ray:
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self.remote = ray.remote(num_cpus=1, max_retries=0)(run_job)
 
-    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult]]:
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult | Exception]]:
         refs = {self.remote.remote(j): i for i, j in enumerate(jobs)}
         self._pending = list(refs)
         while self._pending:
             done, self._pending = self.ray.wait(self._pending, num_returns=1)
             for ref in done:
-                yield refs[ref], self.ray.get(ref)
+                try:
+                    result = self.ray.get(ref)
+                except self.ray.exceptions.RayTaskError as exc:  # the run raised in its task
+                    result = exc.cause if isinstance(exc.cause, Exception) else exc
+                yield refs[ref], result
 
     def close(self, error: bool = False) -> None:
         if error:
@@ -311,7 +338,8 @@ def _check_backend(backend: str, workers: int | None, address: str | None) -> No
 def open_runner(
     backend: str = "local", workers: int | None = None, address: str | None = None, jobs: int = 0
 ):
-    """A runner (``runner.run(jobs)`` yields ``(index, JobResult)`` as runs finish) kept open
+    """A runner (``runner.run(jobs)`` yields ``(index, JobResult or the exception the run
+    raised)`` as runs finish) kept open
     for the block; on an exception (Ctrl-C included) workers are stopped at once. ``jobs``
     caps the local worker count (no more processes than runs)."""
     _check_backend(backend, workers, address)
@@ -414,6 +442,7 @@ def sweep(
     ]
     todo = [r for r in runs if not r[2].exists()]
     done = len(runs) - len(todo)
+    failures: list[tuple[Job, Exception]] = []
     if progress is not None:
         progress(done, len(runs))
     if todo:
@@ -426,8 +455,22 @@ def sweep(
             open_runner(backend, workers, address, jobs=len(jobs)) as runner,
         ):
             for i, result in runner.run(jobs):
+                if isinstance(result, Exception):
+                    failures.append((jobs[i], result))
+                    continue
                 write_csv(result.history, todo[i][2])
                 done += 1
                 if progress is not None:
                     progress(done, len(runs))
+    if failures:
+        shown = "; ".join(
+            f"seed {job.seed}{''.join(f', {k}={job.config[k]}' for k in (grid or {}))}: "
+            f"{type(exc).__name__}: {exc}"
+            for job, exc in failures[:3]
+        )
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        raise RunsFailed(
+            f"{len(failures)} of {len(runs)} runs failed, the others are written: {shown}{more}",
+            failures,
+        )
     return read_results([path for _, _, path in runs])

@@ -299,6 +299,9 @@ def tune(
                 batch = train_seeds[start : start + wave]
                 jobs = [Job(algo, env, s, cfg, env_options, eval_episodes, timed) for s in batch]
                 results = dict(runner.run(jobs))
+                failed = [r for r in results.values() if isinstance(r, Exception)]
+                if failed:  # TrainingDiverged marks the trial failed; anything else stops
+                    raise failed[0]
                 for i in range(len(batch)):  # in seed order, whatever finished first
                     scores.append(score(objective, results[i], threshold or 0.0))
                     seconds += results[i].seconds

@@ -147,3 +147,26 @@ def test_a_dead_writers_temporary_file_is_removed(tmp_path):
     mine.write_text("")
     sweep("q_learning", "CliffWalking-v1", [0], tmp_path, workers=1, episodes=5)
     assert not stale.exists() and mine.exists()
+
+
+def test_a_failed_run_does_not_stop_the_others(tmp_path, monkeypatch):
+    import numbarl.api
+    from numbarl.errors import TrainingDiverged
+    from numbarl.sweep import Job, RunsFailed, open_runner
+
+    train = numbarl.api.train
+
+    def flaky(algo, env, seed=0, **kw):
+        if seed == 1:
+            raise TrainingDiverged("Q became NaN in episode 3")
+        return train(algo, env, seed=seed, **kw)
+
+    monkeypatch.setattr(numbarl.api, "train", flaky)
+    with pytest.raises(RunsFailed, match=r"1 of 3 runs failed.*seed 1: TrainingDiverged"):
+        sweep("q_learning", "CliffWalking-v1", range(3), tmp_path, workers=1, episodes=5)
+    assert len(list(tmp_path.glob("*.csv"))) == 2  # seeds 0 and 2
+    # in worker processes too: the failing job comes back as its exception
+    jobs = [Job("q_learning", "CliffWalking-v1", 0, {"episodes": 5}), Job("sarsa", "nope", 0, {})]
+    with open_runner("local", 2, jobs=2) as runner:
+        results = dict(runner.run(jobs))
+    assert len(results[0].history) == 5 and isinstance(results[1], ValueError)
