@@ -101,3 +101,15 @@ def test_another_env_and_bad_input():
         numbarl.train("sarsa_tiles", "MountainCar-v0", num_tilings=0)
     with pytest.raises(ValueError, match="alpha"):
         numbarl.train("true_online_sarsa_lambda_tiles", "MountainCar-v0", alpha=0.0)
+
+
+def test_cli_train_save_evaluate(tmp_path, capsys):
+    from numbarl.cli import main
+
+    csv, npz = tmp_path / "mc.csv", tmp_path / "mc.npz"
+    args = ["train", "sarsa_lambda_tiles", "MountainCar-v0", "--set", "episodes=4"]
+    assert main([*args, "--set", "trace=accumulating", "--out", str(csv), "--save", str(npz)]) == 0
+    df = pd.read_csv(csv)
+    assert len(df) == 4 and set(df["trace"]) == {"accumulating"}
+    assert main(["evaluate", str(npz), "MountainCar-v0", "--episodes", "2"]) == 0
+    assert main([*args, "--set", "lam=1.5"]) == 2  # out of range: refused before running
