@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from numbarl.cli import main
 def test_every_row_names_an_importable_module_and_config():
     for name, spec in algos.ALGOS.items():
         assert spec.name == name
-        assert spec.family in ("tabular.train", "deep.train")
+        family = importlib.import_module(f"numbarl.{spec.family}")
+        assert callable(family.run) and callable(family.evaluate)
         assert spec.env_kind in ("tabular", "control", "discrete", "continuous")
         assert api.config_class(name)._fields  # a NamedTuple
 

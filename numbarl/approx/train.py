@@ -29,6 +29,8 @@ from numba import njit
 
 from numbarl.approx.control import _q, greedy_action
 from numbarl.approx.features import IHT, tiles_into
+from numbarl.validation import AT_LEAST_ONE as _AT_LEAST_ONE
+from numbarl.validation import POSITIVE as _POSITIVE
 from numbarl.validation import check_seed
 
 __all__ = [
@@ -43,8 +45,6 @@ __all__ = [
     "run_tile_episodes",
 ]
 
-_AT_LEAST_ONE = (1.0, None, True, True)
-_POSITIVE = (0.0, None, False, True)
 _RANGES = {
     "num_tilings": _AT_LEAST_ONE,
     "tiles": _AT_LEAST_ONE,

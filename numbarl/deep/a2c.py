@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
+from numbarl.config import merge_config
+from numbarl.deep.pg_train import evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
@@ -48,6 +49,10 @@ from numbarl.nn import (
     mlp_forward,
     mlp_workspace,
 )
+from numbarl.validation import AT_LEAST_ONE as _ONE
+from numbarl.validation import NON_NEGATIVE as _NONNEG
+from numbarl.validation import POSITIVE as _POS
+from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -83,9 +88,6 @@ TUNED: dict[str, dict[str, Any]] = {
     ),
 }
 
-_POS = (0.0, None, False, True)
-_NONNEG = (0.0, None, True, True)
-_ONE = (1.0, None, True, True)
 METRICS = ("policy_loss", "value_loss", "entropy")
 
 
@@ -286,7 +288,7 @@ def run_a2c(
 def make_a2c_config(env: Any = None, cfg: A2CConfig | dict | None = None, **overrides: Any):
     """A checked ``A2CConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
     (dict values and ``overrides`` win)."""
-    return build_config(A2CConfig, TUNED, env, cfg, overrides)
+    return merge_config(A2CConfig, TUNED, env, cfg, overrides)
 
 
 def _hyper(cfg: A2CConfig, total_updates: int) -> A2CHyper:

@@ -11,7 +11,6 @@ from typing import Any, get_type_hints
 
 import numpy as np
 
-from numbarl.config import make_config
 from numbarl.deep.actor_critic import (
     ACTOR_DIVERGED,
     CRITIC_DIVERGED,
@@ -46,14 +45,10 @@ from numbarl.nn import (
     mlp_workspace,
 )
 from numbarl.nn.threads import single_threaded_blas
+from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, check_seed
 
 # Config checks both DDPGConfig and TD3Config declare; a range is (low, high, low_inclusive,
 # high_inclusive) as ``numbarl.config`` reads it, None = unbounded.
-POSITIVE = (0.0, None, False, True)
-
-NON_NEGATIVE = (0.0, None, True, True)
-
-AT_LEAST_ONE = (1.0, None, True, True)
 
 CONFIG_CHOICES = {
     "activation": ("tanh", "relu"),
@@ -76,27 +71,6 @@ CONFIG_RANGES = {
     "eval_every": AT_LEAST_ONE,
     "eval_episodes": AT_LEAST_ONE,
 }
-
-
-def merge_config(
-    config_cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict
-) -> Any:
-    """A checked ``config_cls`` (``DDPGConfig``/``TD3Config``): its defaults, then ``tuned[env
-    id]`` when ``cfg`` is None or a dict (dict values and ``overrides`` win). A ``config_cls``
-    given is re-checked as is."""
-    if isinstance(cfg, config_cls):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(
-                f"cfg must be a {config_cls.__name__}, a dict or None, got {type(cfg).__name__}"
-            )
-        spec = getattr(env, "spec", None)
-        env_id = getattr(spec, "id", None) or getattr(env, "id", None) or ""
-        values = dict(tuned.get(env_id, {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(config_cls, values)
 
 
 def make_hyper(hyper_cls: type, cfg: Any) -> Any:
@@ -122,12 +96,6 @@ HISTORY_COLUMNS = (
 )
 
 _UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor"}
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def check_env(env: Any) -> EnvInfo:

@@ -65,6 +65,7 @@ from numbarl.nn import (
     polyak_update,
 )
 from numbarl.nn.threads import single_threaded_blas  # noqa: F401 (tests/test_sac.py: ac.single_threaded_blas)
+from numbarl.validation import all_finite
 
 
 class ActorCritic(NamedTuple):
@@ -461,18 +462,6 @@ def actor_update(
     loss = actor_loss_grad(nets, obs, ws, ws.actor_grad)
     adam_step(nets.actor, ws.actor_grad, adam, lr)
     return loss
-
-
-@njit(cache=True, fastmath={"reassoc"})
-def all_finite(a: np.ndarray) -> bool:
-    """True when every entry of the contiguous float64 array ``a`` is finite.
-
-    Sums a * 0.0: 0.0 for finite entries, NaN for NaN or +-inf (so the loop vectorises)."""
-    f = a.reshape(a.size)
-    s = 0.0
-    for k in range(f.size):
-        s += f[k] * 0.0
-    return s == 0.0
 
 
 # What an update returns: OK, or which update left non-finite parameters (nothing after it ran).

@@ -29,11 +29,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.config import merge_config
 from numbarl.deep.ac_train import (
     CONFIG_CHOICES,
     CONFIG_RANGES,
     make_hyper,
-    merge_config,
     train_loop,
 )
 from numbarl.deep.ac_train import evaluate as evaluate

@@ -76,6 +76,10 @@ from numbarl.nn.qnet import (
     qnet_work,
     sample_noise,
 )
+from numbarl.validation import AT_LEAST_ONE as _AT_LEAST_ONE
+from numbarl.validation import POSITIVE as _POSITIVE
+from numbarl.validation import UNIT as _UNIT
+from numbarl.validation import all_finite as _all_finite
 
 # ---------------------------------------------------------------------------------------------
 # Tuned configs (overrides of DQNConfig's defaults), per env id
@@ -223,9 +227,6 @@ class DQNConfig(NamedTuple):
     stop_at_return: float = math.inf
 
 
-_AT_LEAST_ONE = (1.0, None, True, True)
-_UNIT = (0.0, 1.0, True, True)
-_POSITIVE = (0.0, None, False, True)
 DQNConfig._ranges = {
     "buffer_size": _AT_LEAST_ONE,
     "learning_starts": (0.0, None, True, True),
@@ -470,14 +471,6 @@ _RET, _DISCOUNT, _WEIGHT, _TD, _Y = range(5)
 # Slots of DQNState.counters: env steps so far, steps into the current episode, gradient
 # updates so far, episodes finished.
 STEPS, EPISODE_STEPS, UPDATES, EPISODES = range(4)
-
-
-@njit(cache=True)
-def _all_finite(x: np.ndarray) -> bool:
-    total = 0.0
-    for k in range(x.shape[0]):
-        total += x[k] * 0.0  # NaN or inf anywhere makes this NaN
-    return total == 0.0
 
 
 @njit(cache=True)

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from numbarl.config import make_config
+from numbarl.config import env_id
+from numbarl.config import merge_config as build_config  # ppo.py imports it from here
 from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.gym_rollout import GymVec, collect_rollout_gym, evaluate_policy, evaluation_env
 from numbarl.deep.policy import (
@@ -31,38 +32,7 @@ from numbarl.deep.policy import (
 )
 from numbarl.deep.rollout import make_rollout, make_vec_env
 from numbarl.errors import TrainingDiverged
-
-
-def check_seed(seed: Any) -> int:
-    """``seed`` as an int; ValueError unless it is a non-negative integer."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def env_id(env: Any) -> str | None:
-    """The registered id of a ControlEnv or a Gymnasium env (None if it has none)."""
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or getattr(env, "id", None)
-
-
-def build_config(
-    cls: type, tuned: dict[str, dict[str, Any]], env: Any, cfg: Any, overrides: dict[str, Any]
-):
-    """A checked ``cls`` config: defaults, then ``tuned[env id]`` when ``cfg`` is None or a dict
-    (dict values and ``overrides`` win). A ``cls`` instance given is re-checked as is."""
-    if isinstance(cfg, cls):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            article = "an" if cls.__name__[0] in "AEIOU" else "a"
-            raise TypeError(
-                f"cfg must be {article} {cls.__name__}, a dict or None, got {type(cfg).__name__}"
-            )
-        values = dict(tuned.get(env_id(env) or "", {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    return make_config(cls, values)
+from numbarl.validation import check_seed
 
 
 def n_envs_of(cfg: Any, info: EnvInfo) -> int:

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
     BASELINE_VALUE,
     BASELINES,
@@ -54,7 +55,7 @@ from numbarl.deep.pg_common import (
     policy_workspace,
     reinforce_weights,
 )
-from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
+from numbarl.deep.pg_train import evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     GAUSSIAN,
     Policy,
@@ -66,6 +67,10 @@ from numbarl.deep.rollout import (
     params_finite,
 )
 from numbarl.nn import adam_step, clip_by_global_norm
+from numbarl.validation import AT_LEAST_ONE as _ONE
+from numbarl.validation import NON_NEGATIVE as _NONNEG
+from numbarl.validation import POSITIVE as _POS
+from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -78,10 +83,6 @@ TUNED: dict[str, dict[str, Any]] = {
         stop_at_return=490.0,
     ),
 }
-
-_POS = (0.0, None, False, True)
-_NONNEG = (0.0, None, True, True)
-_ONE = (1.0, None, True, True)
 
 
 class ReinforceConfig(NamedTuple):
@@ -271,7 +272,7 @@ def make_reinforce_config(
 ) -> ReinforceConfig:
     """A checked ``ReinforceConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a
     dict (dict values and ``overrides`` win)."""
-    return build_config(ReinforceConfig, TUNED, env, cfg, overrides)
+    return merge_config(ReinforceConfig, TUNED, env, cfg, overrides)
 
 
 def _hyper(cfg: ReinforceConfig) -> ReinforceHyper:

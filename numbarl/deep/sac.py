@@ -46,15 +46,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.config import merge_config
 from numbarl.deep.ac_train import (
-    AT_LEAST_ONE,
     CONFIG_RANGES,
-    NON_NEGATIVE,
     _evaluate,
     _obs_bounds,
     check_env,
-    check_seed,
-    merge_config,
 )
 from numbarl.deep.ac_train import evaluate as _evaluate_actor
 from numbarl.deep.actor_critic import (
@@ -92,6 +89,7 @@ from numbarl.nn import (
     tanh_log_det_jacobian_grad,
 )
 from numbarl.nn.threads import single_threaded_blas
+from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 # Pendulum: rl-zoo3's row (Adam 1e-3, 20k steps) on 64-wide networks with batch 64 (the

@@ -29,13 +29,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.config import merge_config
 from numbarl.deep.ac_train import (
-    AT_LEAST_ONE,
     CONFIG_CHOICES,
     CONFIG_RANGES,
-    NON_NEGATIVE,
     make_hyper,
-    merge_config,
     train_loop,
 )
 from numbarl.deep.ac_train import evaluate as evaluate
@@ -60,6 +58,7 @@ from numbarl.deep.exploration import (
 from numbarl.deep.replay import ReplayBuffer
 from numbarl.envs.control import EnvFns
 from numbarl.nn import AdamState
+from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
 # 64-wide networks, batch 64, Adam 1e-3, 1,000 uniform-random steps before learning.

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
     CHUNK,
     Optimizers,
@@ -49,7 +50,7 @@ from numbarl.deep.pg_common import (
     policy_log_prob_grad,
     policy_workspace,
 )
-from numbarl.deep.pg_train import build_config, check_seed, evaluate, train_policy_gradient
+from numbarl.deep.pg_train import evaluate, train_policy_gradient
 from numbarl.deep.rollout import (
     GAUSSIAN,
     Policy,
@@ -69,6 +70,10 @@ from numbarl.nn.heads import (
     log_softmax,
 )
 from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params
+from numbarl.validation import AT_LEAST_ONE as _ONE
+from numbarl.validation import NON_NEGATIVE as _NONNEG
+from numbarl.validation import POSITIVE as _POS
+from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -94,10 +99,6 @@ TUNED: dict[str, dict[str, Any]] = {
         eval_episodes=10,
     ),
 }
-
-_POS = (0.0, None, False, True)
-_NONNEG = (0.0, None, True, True)
-_ONE = (1.0, None, True, True)
 
 
 class TRPOConfig(NamedTuple):
@@ -583,7 +584,7 @@ def make_trpo_config(
 ) -> TRPOConfig:
     """A checked ``TRPOConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
     (dict values and ``overrides`` win)."""
-    return build_config(TRPOConfig, TUNED, env, cfg, overrides)
+    return merge_config(TRPOConfig, TUNED, env, cfg, overrides)
 
 
 def _hyper(cfg: TRPOConfig) -> TRPOHyper:

@@ -30,6 +30,7 @@ from numbarl.rlhf.task import (
     state_features,
     true_scores,
 )
+from numbarl.validation import all_finite as _finite
 
 # ---------------------------------------------------------------------------------------------
 # PPO kernels on tokens
@@ -202,14 +203,6 @@ def ppo_step(m: RLHFModels, cfg: RLHFConfig, rng: np.random.Generator, row: np.n
         row[6 + c] = sums[c] / count
     if cfg.adaptive_kl:
         m.beta[0] = adaptive_kl_update(beta, kl, cfg.kl_target, cfg.k_beta)
-
-
-@njit(cache=True)
-def _finite(a: np.ndarray) -> bool:
-    for k in range(a.shape[0]):
-        if not np.isfinite(a[k]):
-            return False
-    return True
 
 
 @njit(cache=True)

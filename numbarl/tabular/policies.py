@@ -65,31 +65,6 @@ def epsilon_greedy(
     return argmax_random(values, allowed, rng)
 
 
-@njit(cache=True)
-def epsilon_greedy_probs(values: np.ndarray, allowed: np.ndarray, epsilon: float) -> np.ndarray:
-    """Action probabilities float64[A] of epsilon-greedy over ``values`` (ties share the greedy
-    mass equally), zero for actions not allowed."""
-    A = values.shape[0]
-    probs = np.zeros(A)
-    n_allowed = 0
-    best = -np.inf
-    for a in range(A):
-        if allowed[a]:
-            n_allowed += 1
-            if values[a] > best:
-                best = values[a]
-    n_best = 0
-    for a in range(A):
-        if allowed[a] and values[a] == best:
-            n_best += 1
-    for a in range(A):
-        if allowed[a]:
-            probs[a] = epsilon / n_allowed
-            if values[a] == best:
-                probs[a] += (1.0 - epsilon) / n_best
-    return probs
-
-
 @njit(cache=True, inline="always")
 def sample_action(probs: np.ndarray, rng: np.random.Generator) -> int:
     """Sample an index from probabilities float64[A] (one uniform; first k with cumsum > u)."""

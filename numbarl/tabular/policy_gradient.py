@@ -50,6 +50,7 @@ from numbarl.config import make_config
 from numbarl.envs.tabular import TabularMDP, reset, step, validate
 from numbarl.runs import run_many
 from numbarl.tabular.policies import sample_action
+from numbarl.validation import AT_LEAST_ONE
 
 __all__ = [
     "RETURNS",
@@ -102,7 +103,7 @@ class ReinforceConfig(NamedTuple):
     min_prob: float = 0.0
 
     _choices = {"returns": tuple(RETURNS.values())}
-    _ranges = {"max_steps": (1.0, None, True, True), "min_prob": (0.0, 1.0, True, False)}
+    _ranges = {"max_steps": AT_LEAST_ONE, "min_prob": (0.0, 1.0, True, False)}
 
 
 # ---------------------------------------------------------------------------------------------

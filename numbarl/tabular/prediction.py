@@ -49,6 +49,7 @@ from numbarl import config as _config
 from numbarl.envs.tabular import TabularMDP, reset, step, validate
 from numbarl.runs import run_many, spawn_rngs
 from numbarl.tabular.policies import check_policy, sample_action
+from numbarl.validation import AT_LEAST_ONE, POSITIVE
 
 MC_FIRST_VISIT, MC_EVERY_VISIT, MC_CONSTANT_ALPHA = 0, 1, 2
 TRACE_ACCUMULATING, TRACE_REPLACING = 0, 1
@@ -77,8 +78,8 @@ class PredictionConfig(NamedTuple):
     max_sweeps: int = 1_000_000
 
     _ranges = {  # read by numbarl.config.make_config
-        "tol": (0.0, None, False, True),
-        "max_sweeps": (1.0, None, True, True),
+        "tol": POSITIVE,
+        "max_sweeps": AT_LEAST_ONE,
         "variant": (0.0, 2.0, True, True),
     }
 

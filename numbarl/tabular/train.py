@@ -31,6 +31,7 @@ from numbarl.tabular import off_policy as _off_policy
 from numbarl.tabular import policy_gradient as _pg
 from numbarl.tabular import prediction as _prediction
 from numbarl.tabular.policies import sample_action, uniform_policy
+from numbarl.validation import POSITIVE
 
 CONTROL = _control.ALGOS
 PREDICTION = _prediction.METHODS
@@ -74,10 +75,6 @@ def prediction_config_class(method: str) -> type:
     return _PREDICTION_CLASSES[method]
 
 
-def _make_prediction_class(method: str) -> Callable[[], type]:
-    return lambda: prediction_config_class(method)
-
-
 class ReinforceTrainConfig(NamedTuple):
     """Tabular REINFORCE (``numbarl.tabular.policy_gradient``) through ``numbarl.train``:
     ``features`` is "state_action" (one-hot, a tabular softmax) or "action" (the policy cannot
@@ -94,7 +91,7 @@ class ReinforceTrainConfig(NamedTuple):
     features: str = "state_action"
 
     _choices = {"returns": ("reward_to_go", "total"), "features": ("state_action", "action")}
-    _ranges = {"min_prob": (0.0, 0.5, True, False), "alpha_w": (0.0, None, False, True)}
+    _ranges = {"min_prob": (0.0, 0.5, True, False), "alpha_w": POSITIVE}
 
 
 # ---------------------------------------------------------------------------------------------
