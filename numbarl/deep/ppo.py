@@ -137,24 +137,6 @@ TUNED: dict[str, dict[str, Any]] = {
         eval_every=10_240,
         stop_at_return=-200.0,  # margin over the -250 goal for a fresh evaluation
     ),
-}
-
-CLIP = 0
-KL = 1
-VARIANTS = {"clip": CLIP, "kl": KL}
-_POS = (0.0, None, False, True)
-_NONNEG = (0.0, None, True, True)
-_ONE = (1.0, None, True, True)
-
-
-class PPOConfig(NamedTuple):
-    """PPO hyperparameters (CleanRL's ``ppo.py`` defaults unless noted); fields are CSV columns.
-
-    ``hidden``/``n_layers``: width and number of hidden layers of both actor and critic.
-    ``target_kl``/``kl_beta``: d_targ and the initial beta of the KL variant.
-    ``reward_scale``: rewards are multiplied by it before GAE (returns are recorded raw).
-    ``eval_every``: env steps between greedy evaluations (and history rows), rounded up to
-    whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
     # The two example envs written through the public door (examples/catch.py,
     # examples/point_mass.py); these rows apply once a user's module registers them.
     "Catch-v0": dict(
@@ -186,6 +168,24 @@ class PPOConfig(NamedTuple):
         eval_every=8192,
         stop_at_return=-7.0,  # margin over the -10 threshold for a fresh evaluation
     ),
+}
+
+CLIP = 0
+KL = 1
+VARIANTS = {"clip": CLIP, "kl": KL}
+_POS = (0.0, None, False, True)
+_NONNEG = (0.0, None, True, True)
+_ONE = (1.0, None, True, True)
+
+
+class PPOConfig(NamedTuple):
+    """PPO hyperparameters (CleanRL's ``ppo.py`` defaults unless noted); fields are CSV columns.
+
+    ``hidden``/``n_layers``: width and number of hidden layers of both actor and critic.
+    ``target_kl``/``kl_beta``: d_targ and the initial beta of the KL variant.
+    ``reward_scale``: rewards are multiplied by it before GAE (returns are recorded raw).
+    ``eval_every``: env steps between greedy evaluations (and history rows), rounded up to
+    whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
 
     variant: str = "clip"
     total_steps: int = 500_000
