@@ -496,10 +496,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        if argv and argv[0] == "rlhf":
 def _take_imports(argv: list[str]) -> tuple[list[str], list[str]]:
     """Split ``--import MODULE`` / ``--import=MODULE`` (anywhere, any subcommand) from argv."""
     modules, rest = [], []
@@ -527,11 +523,15 @@ def _load_user_envs(modules: Sequence[str]) -> None:
         envs.load_module(module)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        modules, argv = _take_imports(argv)
+        _load_user_envs(modules)
+        if argv and argv[0] == "rlhf":
             return _cmd_rlhf(argv[1:])
         args = build_parser().parse_args(argv)
         return args.func(args)
-        modules, argv = _take_imports(argv)
-        _load_user_envs(modules)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"numbarl: error: {exc}", file=sys.stderr)
         return 2
