@@ -212,7 +212,9 @@ class _ProcessPool:
         broken: BaseException | None = None
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if not done:
+                self._check_alive()
             for fut in sorted(done, key=futures.__getitem__):
                 try:
                     result = fut.result()
@@ -225,6 +227,18 @@ class _ProcessPool:
         if broken is not None:
             raise SweepInterrupted(
                 f"a worker process died ({broken}); every finished run is kept, rerun to resume"
+            )
+
+    def _check_alive(self) -> None:
+        """A worker killed while sending a result leaves half a message in the result pipe and
+        the executor never notices the death (its manager thread waits for the rest); workers
+        only exit at shutdown, so a dead one here means the pool is broken."""
+        procs = (getattr(self.pool, "_processes", None) or {}).values()
+        dead = [p for p in procs if p.exitcode is not None]
+        if dead:
+            raise SweepInterrupted(
+                f"a worker process died (exit code {dead[0].exitcode}); every finished run is "
+                "kept, rerun to resume"
             )
 
     def close(self, error: bool = False) -> None:
