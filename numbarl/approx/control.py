@@ -354,9 +354,16 @@ def sarsa_lambda(cfg, rng):
                 if not done:
                     delta += cfg.gamma * _q(w, f_next)
                 ad = alpha * delta
-                for i in range(count):
-                    w[i] += ad * z[i]
-                    z[i] *= gl
+                if gl == 0.0:  # lambda 0: only x(S, A) has a trace, and none survives the step
+                    for j in range(nt):  # (skipping w[i] + ad * 0.0 == w[i] changes no byte)
+                        i = f[j]
+                        if z[i] != 0.0:  # a tile listed twice (a full IHT) counts once
+                            w[i] += ad * z[i]
+                            z[i] *= gl
+                else:
+                    for i in range(count):
+                        w[i] += ad * z[i]
+                        z[i] *= gl
             if done:
                 break
             fs[:] = fn
