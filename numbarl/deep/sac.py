@@ -3,9 +3,11 @@ Algorithms and Applications", the version SB3 and CleanRL implement).
 
 Reads top to bottom like CleanRL's ``sac_continuous_action.py``: config, the policy's kernels
 (sample, log-probability, their backward pass), one gradient step, the compiled training loop,
-then the Python shell ``train``/``evaluate``. The pieces shared with DDPG/TD3 (networks as
-arrays, critic kernels, replay, episode book-keeping, deterministic evaluation, config checks)
-come from ``numbarl.deep.actor_critic``; the tanh log-det-Jacobian from ``numbarl.nn.heads``.
+then the Python shell ``train``/``evaluate``. The pieces shared with DDPG/TD3 come from
+``numbarl.deep.actor_critic`` (networks as arrays, critic kernels, batch sampling),
+``numbarl.deep.exploration`` (episode book-keeping) and ``numbarl.deep.ac_train`` (config
+checks, deterministic evaluation); replay from ``numbarl.deep.replay``; the tanh
+log-det-Jacobian from ``numbarl.nn.heads``.
 
 Networks (an ``actor_critic.ActorCritic`` of arrays)
 ---------------------------------------------------
@@ -68,9 +70,7 @@ from numbarl.deep.actor_critic import (
     sample_batch,
     scale_obs,
 )
-from numbarl.deep.exploration import (
-    end_episode,
-)
+from numbarl.deep.exploration import end_episode
 from numbarl.deep.replay import ReplayBuffer, replay_add, replay_init, replay_newest
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
