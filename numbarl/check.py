@@ -53,7 +53,7 @@ import math
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ __all__ = [
     "CheckReport",
     "Suite",
     "SuiteError",
+    "judge",
     "load_suite",
     "no_worse_than",
     "read_baseline",
@@ -518,7 +519,7 @@ def _judge(
         "case": case.name,
         "algorithm": case.algo,
         "env": case.env,
-        "n": len(case.seeds),
+        "n": len(runs) + len(errors),  # runs made (all seeds, unless interrupted)
         "need": case.need,
         "threshold": case.threshold if case.threshold is not None else float("nan"),
         "passing": int(runs["reached"].sum()) if len(runs) else 0,
@@ -578,12 +579,15 @@ def run_suite(
     address: str | None = None,
     out: str | Path | None = None,
     strict_speed: bool = False,
+    on_run: Callable[[pd.DataFrame], None] | None = None,
 ) -> CheckReport:
     """Run every case's seeds in parallel and judge each case (see the module docstring).
 
     ``baseline``: a runs CSV of an earlier run of this suite; with ``update_baseline`` this
     run's runs are written there afterwards (and a missing file is fine). ``out``: a directory
-    that receives ``runs.csv`` (one row per case and seed) and ``table.csv`` (one per case)."""
+    that receives ``runs.csv`` (one row per case and seed) and ``table.csv`` (one per case).
+    ``on_run(runs)`` is called with the runs so far as each run finishes (jobs start seed by
+    seed across cases, so an interrupted check has every case's first seeds)."""
     from .sweep import Job, open_runner, sigterm_as_interrupt
 
     if not isinstance(suite, Suite):
@@ -605,14 +609,14 @@ def run_suite(
                 )
     jobs: list[Job] = []
     owners: list[Case] = []
-    for case in suite.cases:
-        env = _env_ref(suite, case.env)
-        cfg = case.train_config()
-        for seed in case.seeds:
-            jobs.append(
-                Job(case.algo, env, seed, cfg, case.env_options or None, case.eval_episodes, True)
-            )
-            owners.append(case)
+    for k in range(max(len(c.seeds) for c in suite.cases)):  # seed-major: every case advances
+        for case in suite.cases:
+            if k < len(case.seeds):
+                env = _env_ref(suite, case.env)
+                cfg = case.train_config()
+                opts = case.env_options or None
+                jobs.append(Job(case.algo, env, case.seeds[k], cfg, opts, case.eval_episodes, True))
+                owners.append(case)
     host = machine()
     rows: list[dict[str, Any]] = []
     errors: dict[str, list[str]] = {c.name: [] for c in suite.cases}
@@ -621,11 +625,36 @@ def run_suite(
             case = owners[i]
             if isinstance(result, Exception):
                 errors[case.name].append(f"seed {jobs[i].seed}: {type(result).__name__}: {result}")
-                continue
-            rows.append(_run_row(suite, case, jobs[i].seed, result, host))
-    runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-    runs = runs.sort_values(["case", "seed"], kind="stable").reset_index(drop=True)
+            else:
+                rows.append(_run_row(suite, case, jobs[i].seed, result, host))
+            if on_run is not None:
+                on_run(pd.DataFrame(rows, columns=list(RUN_COLUMNS)))
+    report = judge(
+        suite, pd.DataFrame(rows, columns=list(RUN_COLUMNS)), errors, base_df, strict_speed
+    )
+    runs, table = report.runs, report.table
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(runs, out / "runs.csv")
+        write_csv(table, out / "table.csv")
+    if update_baseline and baseline is not None:
+        write_csv(runs, Path(baseline))
+    return report
+
+
+def judge(
+    suite: Suite,
+    runs: pd.DataFrame,
+    errors: dict[str, list[str]] | None = None,
+    baseline: pd.DataFrame | None = None,
+    strict_speed: bool = False,
+) -> CheckReport:
+    """The verdict on ``runs`` (rows as `run_suite` records them; ``errors``: messages of runs
+    that raised, per case) against ``baseline`` (a runs frame of an earlier check)."""
+    errors = errors or {}
     order = {c.name: i for i, c in enumerate(suite.cases)}
+    runs = runs.sort_values(["case", "seed"], kind="stable")
     runs = runs.sort_values("case", key=lambda s: s.map(order), kind="stable")
     runs = runs.reset_index(drop=True)
     warnings: list[str] = []
@@ -635,19 +664,12 @@ def run_suite(
                 suite,
                 case,
                 runs[runs["case"] == case.name],
-                errors[case.name],
-                base_df,
+                errors.get(case.name, []),
+                baseline,
                 strict_speed,
                 warnings,
             )
             for case in suite.cases
         ]
     )
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(runs, out / "runs.csv")
-        write_csv(table, out / "table.csv")
-    if update_baseline and baseline is not None:
-        write_csv(runs, Path(baseline))
     return CheckReport(suite, runs, table, bool(table["holds"].all()), warnings)
