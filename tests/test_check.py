@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from numbarl import sweep
-from numbarl.check import SuiteError, load_suite, no_worse_than, parse_suite, run_suite
+from numbarl.check import SuiteError, judge, load_suite, no_worse_than, parse_suite, run_suite
 from numbarl.cli import main
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -192,3 +192,11 @@ def test_bad_baseline_is_refused_before_any_run(tmp_path, no_runs):
     with pytest.raises(SuiteError, match=r"case 'c1', field 'no_worse_than_baseline'.*--baseline"):
         run_suite(suite)
     assert main(["check", str(suite), "--baseline", str(other)]) == 2
+
+
+def test_on_run_sees_every_finished_run_and_judge_rebuilds_the_table():
+    seen: list[int] = []
+    report = run_suite(_cliff_suite(), workers=1, on_run=lambda runs: seen.append(len(runs)))
+    assert seen == [1, 2, 3]
+    again = judge(report.suite, report.runs.iloc[:2])  # e.g. an interrupted run's rows
+    assert list(again.table["n"]) == [2] and not again.ok  # need = 3 seeds
