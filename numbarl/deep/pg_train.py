@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from numbarl.config import env_id
-from numbarl.config import merge_config as build_config  # ppo.py imports it from here
 from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.gym_rollout import GymVec, collect_rollout_gym, evaluate_policy, evaluation_env
 from numbarl.deep.policy import (
@@ -171,9 +169,7 @@ def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) 
 
 
 __all__ = [
-    "build_config",
     "check_seed",
-    "env_id",
     "evaluate",
     "n_envs_of",
     "train_policy_gradient",

@@ -30,13 +30,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.pg_train import (
-    build_config,
-    check_seed,
-    evaluate,
-    n_envs_of,
-    train_policy_gradient,
-)
+from numbarl.config import merge_config
+from numbarl.deep.pg_train import evaluate, n_envs_of, train_policy_gradient
 from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
@@ -71,6 +66,10 @@ from numbarl.nn import (
     mlp_forward,
     mlp_workspace,
 )
+from numbarl.validation import AT_LEAST_ONE as _ONE
+from numbarl.validation import NON_NEGATIVE as _NONNEG
+from numbarl.validation import POSITIVE as _POS
+from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -173,9 +172,6 @@ TUNED: dict[str, dict[str, Any]] = {
 CLIP = 0
 KL = 1
 VARIANTS = {"clip": CLIP, "kl": KL}
-_POS = (0.0, None, False, True)
-_NONNEG = (0.0, None, True, True)
-_ONE = (1.0, None, True, True)
 
 
 class PPOConfig(NamedTuple):
@@ -590,7 +586,7 @@ def run_ppo(
 def make_ppo_config(env: Any = None, cfg: PPOConfig | dict | None = None, **overrides: Any):
     """A checked ``PPOConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
     (dict values and ``overrides`` win). A ``PPOConfig`` given is re-checked as is."""
-    return build_config(PPOConfig, TUNED, env, cfg, overrides)
+    return merge_config(PPOConfig, TUNED, env, cfg, overrides)
 
 
 def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
