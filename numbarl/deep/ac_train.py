@@ -169,6 +169,26 @@ def _obs_bounds(env: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
 
 
+def gym_store_step(env: Any, nets: Any, run: Any, buf: Any) -> None:
+    """The Python path's ``exploration.store_step``: step a Gymnasium env with ``run.action``,
+    store the transition in ``buf`` and reset at the episode's end (the env draws its own
+    resets). Shared by DDPG/TD3 and SAC."""
+    obs, r, term, trunc, _ = env.step(run.action.copy())
+    run.next_obs[:] = np.asarray(obs, dtype=np.float64)
+    scale_obs(nets, run.next_obs)
+    replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
+    run.ep_return[0] += float(r)
+    run.t[0] += 1
+    run.counters[0] += 1
+    if term or trunc:
+        end_episode(run)
+        first, _ = env.reset()
+        run.obs[:] = np.asarray(first, dtype=np.float64)
+        scale_obs(nets, run.obs)
+    else:
+        run.obs[:] = run.next_obs
+
+
 def _gym_chunk(
     env, nets, critic_adam, actor_adam, buf, ws, hp, run, n_steps, update, rng
 ) -> tuple[int, int]:
@@ -182,20 +202,7 @@ def _gym_chunk(
             nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta, hp.ou_dt,
             rng,
         )  # fmt: skip
-        obs, r, term, trunc, _ = env.step(run.action.copy())
-        run.next_obs[:] = np.asarray(obs, dtype=np.float64)
-        scale_obs(nets, run.next_obs)
-        replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
-        run.ep_return[0] += float(r)
-        run.t[0] += 1
-        run.counters[0] += 1
-        if term or trunc:
-            end_episode(run)
-            first, _ = env.reset()
-            run.obs[:] = np.asarray(first, dtype=np.float64)
-            scale_obs(nets, run.obs)
-        else:
-            run.obs[:] = run.next_obs
+        gym_store_step(env, nets, run, buf)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):

@@ -168,6 +168,21 @@ def explore_step(
     At a time-limit cut the row has truncated True, terminated False and next_obs the real final
     observation (so the critic bootstraps from it); the env is then reset (draws from ``rng``)."""
     explore_action(nets, run, run.obs, uniform, kind, sigma, ou_theta, ou_dt, rng)
+    store_step(fns, env_params, max_steps, nets, run, buf, rng)
+
+
+@njit(cache=True)
+def store_step(
+    fns: EnvFns,
+    env_params: np.ndarray,
+    max_steps: int,
+    nets: ActorCritic,
+    run: RunState,
+    buf: ReplayBuffer,
+    rng: np.random.Generator,
+) -> None:
+    """Step the control env with ``run.action`` (already chosen), store the transition in
+    ``buf``, and reset at the episode's end (shared by DDPG/TD3 and SAC)."""
     r, terminated = fns.step(env_params, run.state, run.action, rng)
     fns.observe(env_params, run.state, run.next_obs)
     scale_obs(nets, run.next_obs)

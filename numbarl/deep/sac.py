@@ -54,6 +54,7 @@ from numbarl.deep.ac_train import (
     _evaluate,
     _obs_bounds,
     check_env,
+    gym_store_step,
 )
 from numbarl.deep.ac_train import evaluate as _evaluate_actor
 from numbarl.deep.actor_critic import (
@@ -70,8 +71,8 @@ from numbarl.deep.actor_critic import (
     sample_batch,
     scale_obs,
 )
-from numbarl.deep.exploration import end_episode
-from numbarl.deep.replay import ReplayBuffer, replay_add, replay_init, replay_newest
+from numbarl.deep.exploration import store_step
+from numbarl.deep.replay import ReplayBuffer, replay_init, replay_newest
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
@@ -616,21 +617,7 @@ def run_sac(
         step = run.counters[0]
         uniform = step < hp.learning_starts
         sac_action(nets, sac, run, run.obs, uniform, rng)
-        r, terminated = fns.step(env_params, run.state, run.action, rng)
-        fns.observe(env_params, run.state, run.next_obs)
-        scale_obs(nets, run.next_obs)
-        run.t[0] += 1
-        truncated = max_steps > 0 and run.t[0] >= max_steps
-        replay_add(buf, run.obs, run.action, r, run.next_obs, terminated, truncated)
-        run.ep_return[0] += r
-        run.counters[0] += 1
-        if terminated or truncated:
-            end_episode(run)
-            fns.reset(env_params, run.state, rng)
-            fns.observe(env_params, run.state, run.obs)
-            scale_obs(nets, run.obs)
-        else:
-            run.obs[:] = run.next_obs
+        store_step(fns, env_params, max_steps, nets, run, buf, rng)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
@@ -745,20 +732,7 @@ def _gym_chunk(env, nets, critic_adam, actor_adam, sac, buf, ws, hp, run, n_step
         step = int(run.counters[0])
         uniform = step < hp.learning_starts
         sac_action(nets, sac, run, run.obs, uniform, rng)
-        obs, r, term, trunc, _ = env.step(run.action.copy())
-        run.next_obs[:] = np.asarray(obs, dtype=np.float64)
-        scale_obs(nets, run.next_obs)
-        replay_add(buf, run.obs, run.action, float(r), run.next_obs, bool(term), bool(trunc))
-        run.ep_return[0] += float(r)
-        run.t[0] += 1
-        run.counters[0] += 1
-        if term or trunc:
-            end_episode(run)
-            first, _ = env.reset()
-            run.obs[:] = np.asarray(first, dtype=np.float64)
-            scale_obs(nets, run.obs)
-        else:
-            run.obs[:] = run.next_obs
+        gym_store_step(env, nets, run, buf)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
