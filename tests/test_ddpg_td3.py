@@ -16,27 +16,9 @@ from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.envs.control import pendulum_env
 from numbarl.errors import TrainingDiverged
+from tests.gradcheck import central_diff, rel_err
 
-H = 1e-6
 RTOL = 1e-6
-
-
-def rel_err(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    return float(np.linalg.norm(analytic - numeric) / max(np.linalg.norm(numeric), 1e-12))
-
-
-def central_diff(f, x: np.ndarray) -> np.ndarray:
-    g = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), g.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + H
-        up = f()
-        flat[k] = old - H
-        down = f()
-        flat[k] = old
-        gflat[k] = (up - down) / (2 * H)
-    return g
 
 
 def small_nets(act: int, low, high, n_critics: int = 1, seed: int = 0) -> ac.ActorCritic:

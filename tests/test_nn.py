@@ -9,28 +9,9 @@ import pytest
 
 from numbarl import nn
 from numbarl.nn.mlp import tanh_inplace
+from tests.gradcheck import central_diff, rel_err
 
-H = 1e-6  # central-difference step (float64)
 RTOL = 1e-6  # allowed relative error of analytic gradients vs central differences
-
-
-def rel_err(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    return float(np.linalg.norm(analytic - numeric) / max(np.linalg.norm(numeric), 1e-12))
-
-
-def central_diff(f, x: np.ndarray) -> np.ndarray:
-    """d f(x) / dx for scalar f by central differences, same shape as x."""
-    g = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), g.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + H
-        up = f(x)
-        flat[k] = old - H
-        down = f(x)
-        flat[k] = old
-        gflat[k] = (up - down) / (2 * H)
-    return g
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,27 +23,9 @@ from numbarl.deep.rollout import (
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
 from numbarl.testing import assert_learns
+from tests.gradcheck import central_diff, rel_err
 
-H = 1e-6
 RTOL = 1e-6
-
-
-def central_diff(f, x: np.ndarray) -> np.ndarray:
-    g = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), g.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + H
-        up = f()
-        flat[k] = old - H
-        down = f()
-        flat[k] = old
-        gflat[k] = (up - down) / (2 * H)
-    return g
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
 
 
 def _batch(kind: int, rng: np.random.Generator, m: int = 7, n: int = 3):

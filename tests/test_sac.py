@@ -15,29 +15,12 @@ from numbarl.deep import sac
 from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from tests.gradcheck import central_diff, rel_err
 
 H = 1e-6
 RTOL = 1e-6
 TINY = dict(total_steps=600, learning_starts=300, batch_size=16, hidden=16, eval_every=300,
             eval_episodes=2)  # fmt: skip
-
-
-def rel_err(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    return float(np.linalg.norm(analytic - numeric) / max(np.linalg.norm(numeric), 1e-12))
-
-
-def central_diff(f, x: np.ndarray) -> np.ndarray:
-    g = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), g.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + H
-        up = f()
-        flat[k] = old - H
-        down = f()
-        flat[k] = old
-        gflat[k] = (up - down) / (2 * H)
-    return g
 
 
 def small_nets(act: int, low, high, seed: int = 0) -> ac.ActorCritic:
