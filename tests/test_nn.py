@@ -374,3 +374,94 @@ def test_tanh_squashing(gauss_batch):
     pre, act = nn.squashed_gaussian_sample(mean, log_std, np.random.default_rng(1))
     np.testing.assert_array_max_ulp(act, np.tanh(pre), maxulp=2)  # numba's libm vs numpy's
     np.testing.assert_array_equal(pre, nn.gaussian_sample(mean, log_std, np.random.default_rng(1)))
+
+
+# --------------------------------------------------------------------------------------------
+# float32 networks (the learners' default) against float64
+# --------------------------------------------------------------------------------------------
+
+
+def test_fast_tanh32_within_one_ulp_of_rounded_tanh_and_propagates_nan():
+    x = np.concatenate(
+        [
+            np.linspace(-25.0, 25.0, 400_001),
+            np.geomspace(1e-30, 1.0, 2001),
+            -np.geomspace(1e-30, 1.0, 2001),
+            [0.0, np.inf, -np.inf, 0.625, -0.625, 9.0, 10.0],
+        ]
+    ).astype(np.float32)
+    y = x.copy()
+    tanh_inplace(y)  # float32 arithmetic (fast_tanh32), as a float32 forward pass uses
+    assert y.dtype == np.float32
+    ref = np.tanh(x.astype(np.float64)).astype(np.float32)
+    ulp = np.spacing(np.maximum(np.abs(ref), np.finfo(np.float32).tiny)).astype(np.float64)
+    assert np.max(np.abs(y.astype(np.float64) - ref) / ulp) <= 1.0
+    assert y[-6] == 1.0 and y[-5] == -1.0 and y[-2] == np.float32(np.tanh(9.0))
+    nan = np.array([np.nan, 1.0], np.float32)
+    tanh_inplace(nan)
+    assert np.isnan(nan[0]) and nan[1] == np.float32(np.tanh(1.0))
+
+
+def test_net_dtype_names_the_allowed_values():
+    assert nn.net_dtype("float32") == np.float32 and nn.net_dtype(np.float64) == np.float64
+    for bad in ("float16", "int64", "complex128", None, "tanh"):
+        with pytest.raises(ValueError, match="float32"):
+            nn.net_dtype(bad)
+
+
+@pytest.mark.parametrize("init", ["orthogonal", "uniform"])
+def test_float32_init_is_the_rounded_float64_init_from_the_same_draws(init):
+    layout = nn.mlp_layout((3, 16, 2))
+    rng64, rng32 = np.random.default_rng(5), np.random.default_rng(5)
+    p64 = nn.mlp_init(layout, rng64, init=init)
+    p32 = nn.mlp_init(layout, rng32, init=init, dtype="float32")
+    assert p32.dtype == np.float32 and p64.dtype == np.float64
+    np.testing.assert_array_equal(p32, p64.astype(np.float32))
+    assert rng64.random() == rng32.random()  # the generator advanced the same way
+
+
+@pytest.mark.parametrize("act", [nn.TANH, nn.RELU])
+def test_float32_forward_backward_agree_with_float64(act):
+    rng = np.random.default_rng(1)
+    layout = nn.mlp_layout((4, 64, 64, 3))
+    p64 = nn.mlp_init(layout, rng)
+    p32 = p64.astype(np.float32)
+    x = rng.standard_normal((32, 4))  # float64 observations enter a float32 net unchanged
+    g_out = rng.standard_normal((32, 3))  # a float64 loss gradient, cast on the way in
+    out, grads = {}, {}
+    for p in (p64, p32):
+        ws = nn.mlp_workspace(layout, 32, p.dtype)
+        out[p.dtype] = nn.mlp_forward(p, layout, act, x, ws).copy()
+        grads[p.dtype] = np.zeros_like(p)
+        g_copy = g_out.copy()
+        nn.mlp_backward(p, layout, act, ws, g_copy, grads[p.dtype])
+        np.testing.assert_array_equal(g_copy, g_out)  # grad_out is read, never written
+    assert out[np.dtype(np.float32)].dtype == np.float32
+    np.testing.assert_allclose(out[np.dtype(np.float32)], out[np.dtype(np.float64)], atol=2e-5)
+    g32, g64 = grads[np.dtype(np.float32)], grads[np.dtype(np.float64)]
+    assert rel_err(g32.astype(np.float64), g64) < 1e-5
+
+
+def test_float32_adam_tracks_float64_adam_and_keeps_its_dtype():
+    rng = np.random.default_rng(2)
+    p64 = rng.standard_normal(1000)
+    p32 = p64.astype(np.float32)
+    s64, s32 = nn.adam_init(p64.size), nn.adam_init(p32.size, np.float32)
+    assert s32.m.dtype == np.float32 and s32.v.dtype == np.float32
+    for _ in range(50):
+        g = rng.standard_normal(1000)
+        nn.adam_step(p64, g, s64, 1e-3)
+        nn.adam_step(p32, g.astype(np.float32), s32, 1e-3)
+    assert p32.dtype == np.float32
+    np.testing.assert_allclose(p32, p64, atol=1e-5)
+
+
+def test_float32_workspace_rejects_a_float64_net_at_compile_time():
+    """The matrix products take one dtype: mixing a float64 net with a float32 workspace fails
+    loudly instead of silently computing in the wrong precision."""
+    layout = nn.mlp_layout((2, 4, 1))
+    params = nn.mlp_init(layout, np.random.default_rng(0))
+    with pytest.raises(Exception, match="same dtype"):
+        nn.mlp_forward(
+            params, layout, nn.TANH, np.ones((1, 2)), nn.mlp_workspace(layout, 1, np.float32)
+        )

@@ -60,15 +60,24 @@ class ReplayBuffer(NamedTuple):
 
 
 @njit(cache=True)
-def replay_init(capacity: int, obs_dim: int, action_dim: int) -> ReplayBuffer:
-    """An empty buffer of ``capacity`` rows (arrays zeroed)."""
+def replay_init(
+    capacity: int,
+    obs_dim: int,
+    action_dim: int,
+    dtype=np.float64,  # noqa: ANN001
+) -> ReplayBuffer:
+    """An empty buffer of ``capacity`` rows (arrays zeroed).
+
+    Observations and actions are stored in ``dtype``, the networks' dtype (float32 halves the
+    buffer's memory; environments compute in float64 and their observations are rounded once,
+    where they enter the buffer); rewards stay float64."""
     if capacity < 1 or obs_dim < 1 or action_dim < 1:
         raise ValueError("replay_init: capacity, obs_dim and action_dim must be >= 1")
     return ReplayBuffer(
-        np.zeros((capacity, obs_dim)),
-        np.zeros((capacity, action_dim)),
+        np.zeros((capacity, obs_dim), dtype),
+        np.zeros((capacity, action_dim), dtype),
         np.zeros(capacity),
-        np.zeros((capacity, obs_dim)),
+        np.zeros((capacity, obs_dim), dtype),
         np.zeros(capacity, dtype=np.bool_),
         np.zeros(capacity, dtype=np.bool_),
         np.zeros(2, dtype=np.int64),

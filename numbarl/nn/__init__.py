@@ -24,6 +24,7 @@ from numbarl.nn.heads import (
 )
 from numbarl.nn.mlp import (
     ACTIVATIONS,
+    DTYPES,
     RELU,
     TANH,
     activation_code,
@@ -37,6 +38,7 @@ from numbarl.nn.mlp import (
     mlp_sizes,
     mlp_workspace,
     mlp_workspace_size,
+    net_dtype,
 )
 from numbarl.nn.optim import (
     AdamState,
@@ -51,6 +53,7 @@ from numbarl.nn.optim import (
 
 __all__ = [
     "ACTIVATIONS",
+    "DTYPES",
     "RELU",
     "TANH",
     "AdamState",
@@ -86,6 +89,7 @@ __all__ = [
     "mlp_sizes",
     "mlp_workspace",
     "mlp_workspace_size",
+    "net_dtype",
     "polyak_update",
     "sgd_step",
     "squashed_gaussian_log_prob",

@@ -24,7 +24,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
+from numpy.typing import DTypeLike
 
 TANH = 0
 RELU = 1
@@ -73,17 +75,75 @@ def fast_tanh(x: float) -> float:
     return small if ax < 0.625 else big
 
 
+# Cephes tanhf and expf constants, float32 throughout so that the loops run 8 lanes wide.
+_F = np.float32
+_T0, _T1, _T2 = _F(-3.33332819422e-1), _F(1.33314422036e-1), _F(-5.37397155531e-2)
+_T3, _T4 = _F(2.06390887954e-2), _F(-5.70498872745e-3)
+_E0, _E1, _E2 = _F(5.0000001201e-1), _F(1.6666665459e-1), _F(4.1665795894e-2)
+_E3, _E4, _E5 = _F(8.3334519073e-3), _F(1.3981999507e-3), _F(1.9875691500e-4)
+_C1, _C2, _LOG2E_F = _F(0.693359375), _F(-2.12194440e-4), _F(1.44269504088896341)
+_ONE_F, _TWO_F, _HALF_F = _F(1.0), _F(2.0), _F(0.5)
+_SMALL_F, _CAP_F = _F(0.625), _F(20.0)  # 1 - 2 / (e**20 + 1) rounds to 1.0 in float32
+
+
+@njit(cache=True, inline="always", fastmath=_FAST, error_model="numpy")
+def fast_tanh32(x: np.float32) -> np.float32:
+    """tanh(x) for float32 x in float32 arithmetic (Cephes tanhf: within 3 ulp of the correctly
+    rounded value), branch-free so that loops calling it vectorise 8 lanes wide."""
+    ax = x if x >= 0 else -x
+    z = x * x
+    small = ((((_T4 * z + _T3) * z + _T2) * z + _T1) * z + _T0) * z * x + x
+    y = _TWO_F * ax
+    y = y if y < _CAP_F else _CAP_F
+    k = np.floor(y * _LOG2E_F + _HALF_F)
+    r = (y - k * _C1) - k * _C2
+    p = (((((_E5 * r + _E4) * r + _E3) * r + _E2) * r + _E1) * r + _E0) * (r * r) + r + _ONE_F
+    e = p * _F(np.int32(1) << np.int32(k))
+    t = _ONE_F - _TWO_F / (e + _ONE_F)
+    big = t if x > 0 else (-t if x <= 0 else x)  # NaN stays NaN
+    return small if ax < _SMALL_F else big
+
+
+def tanh_fast(x: float) -> float:
+    """fast_tanh in the argument's precision: fast_tanh32 for float32, fast_tanh otherwise
+    (compiled code only; chosen when the caller is compiled, so it costs no branch)."""
+    raise NotImplementedError("tanh_fast is called from compiled code only")
+
+
+@overload(tanh_fast, inline="always", fastmath=_FAST)
+def _tanh_fast_overload(x):  # noqa: ANN001, ANN202
+    if x == types.float32:
+        return lambda x: fast_tanh32(x)
+    return lambda x: fast_tanh(x)
+
+
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
 def tanh_inplace(a: np.ndarray) -> None:
-    """a[:] = tanh(a) for a C-contiguous float64 array of any shape (via fast_tanh)."""
+    """a[:] = tanh(a) for a C-contiguous float32 or float64 array of any shape (via tanh_fast)."""
     f = a.reshape(a.size)
     for k in range(f.size):
-        f[k] = fast_tanh(f[k])
+        f[k] = tanh_fast(f[k])
 
 
 # ---------------------------------------------------------------------------------------------
 # Layout, initialisation, workspace (Python side)
 # ---------------------------------------------------------------------------------------------
+
+DTYPES = ("float32", "float64")
+
+
+def net_dtype(dtype: DTypeLike) -> np.dtype:
+    """The numpy dtype of a network for ``dtype`` ("float32", "float64" or either numpy type).
+
+    Networks compute in float32 (learners' default) or float64 (on request, and for
+    finite-difference gradient tests); anything else is a ValueError naming the allowed values."""
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    return dt
 
 
 def mlp_layout(sizes: Sequence[int]) -> np.ndarray:
@@ -152,15 +212,18 @@ def mlp_init(
     init: str = "orthogonal",
     hidden_gain: float = math.sqrt(2.0),
     output_gain: float = 1.0,
+    dtype: DTypeLike = np.float64,
 ) -> np.ndarray:
-    """New parameters float64[P] for ``layout``.
+    """New parameters [P] for ``layout``, in ``dtype`` (float32 or float64).
 
     ``init="orthogonal"``: each weight orthogonal (torch's orthogonal_) times a gain, biases 0,
     as CleanRL/SB3 do: ``hidden_gain`` sqrt(2) for hidden layers, ``output_gain`` 0.01 for a policy
     output, 1.0 for a value output. ``init="uniform"``: PyTorch's nn.Linear default, weights and
     biases U(-1/sqrt(n_in), 1/sqrt(n_in)); the gains are ignored. Same generator state, same bytes.
-    """
+    The values are drawn in float64 and then cast, so the generator advances the same way in either
+    dtype and a float32 network starts as the rounded float64 one."""
     check_layout(layout)
+    dtype = net_dtype(dtype)
     if init not in ("orthogonal", "uniform"):
         raise ValueError(f"init must be one of ['orthogonal', 'uniform'], got {init!r}")
     for name, g in (("hidden_gain", hidden_gain), ("output_gain", output_gain)):
@@ -180,7 +243,7 @@ def mlp_init(
             w = rng.uniform(-bound, bound, size=(n_out, n_in))
             params[w_off : w_off + n_in * n_out] = w.T.ravel()
             params[b_off : b_off + n_out] = rng.uniform(-bound, bound, size=n_out)
-    return params
+    return params.astype(dtype, copy=False)
 
 
 @njit(cache=True)
@@ -204,14 +267,16 @@ def mlp_workspace_size(layout: np.ndarray, batch: int) -> int:
 
 
 @njit(cache=True)
-def mlp_workspace(layout: np.ndarray, batch: int) -> np.ndarray:
-    """A zeroed float64 workspace for forward/backward on batches of up to ``batch`` rows.
+def mlp_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
+    """A zeroed workspace for forward/backward on batches of up to ``batch`` rows.
 
+    ``dtype`` must be the parameters' dtype (``params.dtype``): the matrix products take both
+    operands in one dtype (float32 products run at twice the float64 rate).
     Holds every layer's activations (input copy, hidden outputs, network output), two
     [batch, widest] buffers for the backward deltas and one
     [n_in, n_out] buffer for a weight gradient. One
     workspace per network that must keep its activations between forward and backward."""
-    return np.zeros(mlp_workspace_size(layout, batch))
+    return np.zeros(mlp_workspace_size(layout, batch), dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +302,7 @@ def _bias_activate(out: np.ndarray, bias: np.ndarray, act: int, hidden: bool) ->
     elif act == TANH:
         for b in range(batch):
             for j in range(n_out):
-                out[b, j] = fast_tanh(out[b, j] + bias[j])
+                out[b, j] = tanh_fast(out[b, j] + bias[j])
     else:
         for b in range(batch):
             for j in range(n_out):
@@ -288,10 +353,12 @@ def mlp_backward(
     grad_params: np.ndarray,
     grad_x: np.ndarray | None = None,
 ) -> None:
-    """Backpropagate grad_out = dL/d(output) float64[B, n_out] through the last forward on cache.
+    """Backpropagate grad_out = dL/d(output) [B, n_out] through the last forward on cache.
 
-    Adds dL/dparams into grad_params float64[P] (accumulates: zero it first for a fresh gradient).
-    If grad_x float64[B, n_in] (C-contiguous) is given it is overwritten with dL/dx (e.g. dQ/da for
+    ``grad_out`` may be float32 or float64 whatever the parameters' dtype (it is read, not
+    written). Adds dL/dparams into grad_params [P] (the parameters' dtype; accumulates: zero it
+    first for a fresh gradient). If grad_x [B, n_in] (C-contiguous, the parameters' dtype) is
+    given it is overwritten with dL/dx (e.g. dQ/da for
     DDPG's actor through the critic's input); pass None (the default) to skip that product."""
     batch = grad_out.shape[0]
     n_layers = layout.shape[0]
@@ -304,7 +371,15 @@ def mlp_backward(
         total += layout[layer, 1]
     scratch = batch * total
     end = scratch  # end of the current layer's output block in the cache
-    delta = grad_out
+    # grad_out is copied (cast) into the delta buffer that the last layer's product does not
+    # write, so it may come in another dtype than the parameters (float64 loss gradients of a
+    # float32 network) and is never modified.
+    n_last = layout[n_layers - 1, 1]
+    g_off = scratch + (n_layers % 2) * batch * widest
+    delta = cache[g_off : g_off + batch * n_last].reshape((batch, n_last))
+    for b in range(batch):
+        for j in range(n_last):
+            delta[b, j] = grad_out[b, j]
     for layer in range(n_layers - 1, -1, -1):
         n_in, n_out = layout[layer, 0], layout[layer, 1]
         w_off, b_off = layout[layer, 2], layout[layer, 3]

@@ -14,7 +14,7 @@ from numba import njit
 
 
 class AdamState(NamedTuple):
-    """Adam's moments m, v float64[P] and step counter t int64[1] (steps taken so far)."""
+    """Adam's moments m, v [P] (the parameters' dtype) and step counter t int64[1] (steps taken)."""
 
     m: np.ndarray
     v: np.ndarray
@@ -22,9 +22,12 @@ class AdamState(NamedTuple):
 
 
 @njit(cache=True)
-def adam_init(n_params: int) -> AdamState:
-    """Fresh Adam state for ``n_params`` parameters (zero moments, t = 0)."""
-    return AdamState(np.zeros(n_params), np.zeros(n_params), np.zeros(1, dtype=np.int64))
+def adam_init(n_params: int, dtype=np.float64) -> AdamState:  # noqa: ANN001
+    """Fresh Adam state for ``n_params`` parameters (zero moments, t = 0) in the parameters'
+    dtype (``params.dtype``: float32 or float64)."""
+    return AdamState(
+        np.zeros(n_params, dtype), np.zeros(n_params, dtype), np.zeros(1, dtype=np.int64)
+    )
 
 
 @njit(cache=True, error_model="numpy")
@@ -40,22 +43,28 @@ def adam_step(
 ) -> None:
     """One Adam step in place, as torch.optim.Adam (non-fused, amsgrad=False) computes it.
 
-    params, grad float64[P]. With t the new step count:
+    params float32 or float64 [P] (the moments in the same dtype), grad [P]. With t the new step
+    count:
     g = grad + weight_decay * params (L2, off by default); m = b1 m + (1 - b1) g;
     v = b2 v + (1 - b2) g^2; params -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     Pass floats (``lr=1`` would compile a second specialisation)."""
     m, v = state.m, state.v
     state.t[0] += 1
     t = state.t[0]
-    step_size = lr / (1.0 - beta1**t)
-    bias_correction2_sqrt = np.sqrt(1.0 - beta2**t)
+    # The per-element arithmetic runs in the parameters' dtype, as PyTorch's does (float32 runs
+    # twice as many lanes per vector instruction); the scalars are rounded to it once.
+    real = params.dtype.type
+    step_size = real(lr / (1.0 - beta1**t))
+    bias_correction2_sqrt = real(np.sqrt(1.0 - beta2**t))
+    b1, b2, c1, c2 = real(beta1), real(beta2), real(1.0 - beta1), real(1.0 - beta2)
+    wd, e = real(weight_decay), real(eps)
     for k in range(params.shape[0]):
-        g = grad[k]
+        g = real(grad[k])
         if weight_decay != 0.0:
-            g += weight_decay * params[k]
-        m[k] = beta1 * m[k] + (1.0 - beta1) * g
-        v[k] = beta2 * v[k] + (1.0 - beta2) * g * g
-        params[k] -= step_size * m[k] / (np.sqrt(v[k]) / bias_correction2_sqrt + eps)
+            g += wd * params[k]
+        m[k] = b1 * m[k] + c1 * g
+        v[k] = b2 * v[k] + c2 * g * g
+        params[k] -= step_size * m[k] / (np.sqrt(v[k]) / bias_correction2_sqrt + e)
 
 
 @njit(cache=True)
