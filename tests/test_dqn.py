@@ -317,6 +317,26 @@ def test_categorical_cross_entropy_gradient():
     assert rel_err(g, num) < RTOL
 
 
+def test_categorical_projection_in_float32_keeps_the_mass():
+    # A float32 distribution (as the float32 net's softmax gives it) projected into a float32
+    # and a float64 target: each sums to 1 within float32 rounding and matches the float64
+    # projection of the same numbers.
+    rng = np.random.default_rng(11)
+    z = np.linspace(-10.0, 10.0, 51)
+    for r_t, discount in ((0.3, 0.99), (-4.0, 0.5), (25.0, 0.9), (1.0, 0.0)):
+        p32 = rng.dirichlet(np.full(51, 0.3)).astype(np.float32)
+        m64, m32 = np.zeros(51), np.zeros(51, np.float32)
+        distributional.categorical_projection(z, r_t, discount, p32.astype(np.float64), m64)
+        distributional.categorical_projection(z, r_t, discount, p32, m32)
+        assert abs(float(p32.astype(np.float64).sum()) - 1.0) < 51 * 2**-24
+        assert abs(float(m32.astype(np.float64).sum()) - 1.0) < 2 * 51 * 2**-24
+        np.testing.assert_allclose(m32, m64, rtol=0, atol=4 * 2**-24)
+        logits = rng.standard_normal(51).astype(np.float32)
+        p = np.zeros(51)
+        distributional.softmax(logits, p)  # float32 logits, float64 probabilities
+        assert p.sum() == pytest.approx(1.0, abs=1e-12)
+
+
 def test_scaled_noise_is_sign_sqrt_of_normals():
     out = np.zeros(1000)
     noisy.scaled_noise(np.random.default_rng(5), out)
@@ -382,6 +402,34 @@ def test_qnet_backward_matches_finite_differences(dueling, noisy, n_atoms, activ
         out_noisy = qn.qnet_forward(params, net, x, noise, work).copy()
         out_zero = qn.qnet_forward(params, net, x, np.zeros(net.n_noise), work)
         np.testing.assert_array_equal(out_noisy, out_zero)
+
+
+@pytest.mark.parametrize("switches", ["plain", "rainbow"])
+def test_float32_qnet_agrees_with_float64(switches):
+    # The same (rounded) parameters in float32 and float64: outputs and gradients agree to
+    # float32 precision, and every array the float32 net touches stays float32.
+    rainbow = switches == "rainbow"
+    net = qn.make_qnet(4, 3, 32, 2, "relu", rainbow, rainbow, 11 if rainbow else 1, -5.0, 5.0)
+    p32 = qn.qnet_init(net, np.random.default_rng(3), 0.5, np.float32)
+    p64 = qn.qnet_init(net, np.random.default_rng(3), 0.5, np.float64)
+    assert p32.dtype == np.float32 and p32.tobytes() == p64.astype(np.float32).tobytes()
+    p64 = p32.astype(np.float64)
+    rng = np.random.default_rng(4)
+    noise64 = np.zeros(net.n_noise)
+    qn.sample_noise(net, rng, noise64)
+    noise32 = noise64.astype(np.float32)
+    x = rng.standard_normal((8, 4))
+    up = rng.standard_normal((8, net.n_actions * net.n_atoms))
+    w32, w64 = qn.qnet_work(net, 8, np.float32), qn.qnet_work(net, 8)
+    assert w32.buf.dtype == np.float32 and w32.torso.dtype == np.float32
+    out32 = qn.qnet_forward(p32, net, x, noise32, w32)
+    out64 = qn.qnet_forward(p64, net, x.astype(np.float32).astype(np.float64), noise64, w64)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=1e-4, atol=1e-5)
+    g32, g64 = np.zeros(net.n_params, np.float32), np.zeros(net.n_params)
+    qn.qnet_backward(p32, net, noise32, w32, up.astype(np.float32), g32)
+    qn.qnet_backward(p64, net, noise64, w64, up, g64)
+    assert rel_err(g32.astype(np.float64), g64) < 1e-4
 
 
 def test_plain_qnet_is_the_4_64_64_2_mlp():
@@ -456,6 +504,59 @@ def test_same_seed_same_bytes(switches):
                         "train_return"]  # fmt: skip
     np.testing.assert_array_equal(h1["step"], [500, 1000, 1500])
     assert np.isnan(h1["loss"][0]) and np.all(np.isfinite(h1["loss"][1:]))
+
+
+@pytest.mark.parametrize("switches", [{}, dqn.RAINBOW], ids=["dqn", "rainbow"])
+def test_float32_by_default_same_seed_same_bytes(switches):
+    import numbarl
+
+    runs = [numbarl.train("dqn", "CartPole-v1", seed=3, **SHORT, **switches) for _ in range(2)]
+    for res in runs:
+        assert res.config.dtype == "float32"
+        assert res.arrays["params"].dtype == np.float32
+        assert res.arrays["target_params"].dtype == np.float32
+        assert (res.history["dtype"] == "float32").all()
+    assert runs[0].history.to_csv(index=False) == runs[1].history.to_csv(index=False)
+    for k in runs[0].arrays:
+        assert runs[0].arrays[k].tobytes() == runs[1].arrays[k].tobytes(), k
+    assert np.all(np.isfinite(runs[0].history["loss"].to_numpy()[1:]))
+
+
+def test_float64_on_request_gives_float64_arrays_and_evaluates():
+    env = make("CartPole-v1")
+    a64, h64 = dqn.train(env, {**SHORT, "dtype": "float64"}, 3)
+    a32, h32 = dqn.train(env, SHORT, 3)
+    assert a64["params"].dtype == np.float64 and a64["target_params"].dtype == np.float64
+    # Same init draws, rounded: the float32 run starts as the rounded float64 one, then the two
+    # runs part ways (other roundings, so other updates).
+    assert a64["params"].shape == a32["params"].shape
+    assert a64["params"].tobytes() != a32["params"].astype(np.float64).tobytes()
+    for arrays in (a64, a32):
+        assert dqn.evaluate(arrays, env, 2, 0).shape == (2,)
+    bad = {**a32, "params": a32["params"].astype(np.float16)}
+    with pytest.raises(ValueError, match="float32"):
+        dqn.evaluate(bad, env, 2, 0)
+
+
+def test_bad_dtype_raises_naming_the_field_and_the_choices():
+    for value in ("float16", "double", 32):
+        with pytest.raises((ValueError, TypeError), match="dtype"):
+            dqn.make_dqn_config(None, {"dtype": value})
+    with pytest.raises(ValueError, match="float32.*float64"):
+        dqn.train(make("CartPole-v1"), {**SHORT, "dtype": "float16"}, 0)
+
+
+def test_float32_model_saves_and_loads(tmp_path):
+    import numbarl
+
+    res = numbarl.train("rainbow", "CartPole-v1", seed=1, **SHORT)
+    path = res.save(tmp_path / "rainbow.npz")
+    loaded = numbarl.Result.load(path)
+    assert loaded.arrays["params"].dtype == np.float32 and loaded.config.dtype == "float32"
+    assert loaded.arrays["params"].tobytes() == res.arrays["params"].tobytes()
+    np.testing.assert_array_equal(
+        numbarl.evaluate(path, episodes=3, seed=5), numbarl.evaluate(res, episodes=3, seed=5)
+    )
 
 
 def test_config_layers_tuned_row_dict_and_overrides():

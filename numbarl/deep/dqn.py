@@ -28,8 +28,15 @@ The update, for a batch of n-step transitions (s_t, a_t, G_t, discount_t, s_{t+n
   annealed from ``per_beta0`` to 1 over ``total_steps``.
 
 All switches on is Rainbow (``RAINBOW``). The Q network (torso, plain or noisy heads, dueling,
-C51 logits) is ``numbarl.nn.qnet``, a flat float64 parameter array; the noisy layer is
+C51 logits) is ``numbarl.nn.qnet``, a flat parameter array; the noisy layer is
 ``numbarl.nn.noisy`` and the C51 projection and loss ``numbarl.nn.distributional``.
+
+Precision (``dtype``, float32 by default): the online and target parameters, gradients, Adam's
+moments, every activation and workspace, the noise and the replay buffer's observations are in
+the network's dtype; the env computes in float64 and its observations are rounded where they
+enter the buffer or the net. Returns, TD targets y, the C51 target distributions, the losses and
+their sums over a batch stay float64; only dL/dQ is rounded to the net's dtype for the backward
+pass. ``dtype="float64"`` gives the float64 network.
 
 This file reads top to bottom as the algorithm: tuned rows, the config, the one-step target
 and loss kernels, the training state, the update, acting and storing, the compiled loop on a
@@ -63,7 +70,7 @@ from numbarl.deep.replay import (
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
-from numbarl.nn.mlp import ACTIVATIONS
+from numbarl.nn.mlp import ACTIVATIONS, DTYPES, net_dtype
 from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_norm, polyak_update
 from numbarl.nn.qnet import (
     QNet,
@@ -188,7 +195,8 @@ class DQNConfig(NamedTuple):
     a copy). Every ``train_frequency`` steps after ``learning_starts``, ``gradient_steps``
     updates run. ``max_grad_norm`` 0 disables clipping. ``loss``: "huber" (smooth L1, delta 1)
     or "mse" (mean of delta^2). Training stops early once a greedy evaluation (every
-    ``eval_every`` steps, ``eval_episodes`` episodes) averages at least ``stop_at_return``."""
+    ``eval_every`` steps, ``eval_episodes`` episodes) averages at least ``stop_at_return``.
+    ``dtype``: the networks' precision, "float32" or "float64" (module docstring)."""
 
     total_steps: int = 50_000
     buffer_size: int = 10_000
@@ -225,6 +233,7 @@ class DQNConfig(NamedTuple):
     eval_every: int = 1_000
     eval_episodes: int = 10
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
 
 DQNConfig._ranges = {
@@ -250,7 +259,11 @@ DQNConfig._ranges = {
     "eval_every": _AT_LEAST_ONE,
     "eval_episodes": _AT_LEAST_ONE,
 }
-DQNConfig._choices = {"activation": tuple(ACTIVATIONS), "loss": ("huber", "mse")}
+DQNConfig._choices = {
+    "activation": tuple(ACTIVATIONS),
+    "loss": ("huber", "mse"),
+    "dtype": DTYPES,
+}
 
 HUBER = 0
 MSE = 1
@@ -367,7 +380,7 @@ def linear_schedule(start: float, end: float, duration: int, t: int) -> float:
 
 @njit(cache=True)
 def q_learning_target(r_t: float, discount_t: float, q_t: np.ndarray) -> float:
-    """r_t + discount_t max_a q_t[a], q_t float64[A] from the target net (Mnih et al. 2015)."""
+    """r_t + discount_t max_a q_t[a], q_t [A] from the target net (Mnih et al. 2015); float64."""
     return r_t + discount_t * q_t.max()
 
 
@@ -377,7 +390,8 @@ def double_q_target(
 ) -> float:
     """r_t + discount_t q_t_target[argmax_a q_t_online[a]] (van Hasselt et al. 2016, eq. 4).
 
-    q_t_online, q_t_target float64[A]: the online net selects, the target net evaluates."""
+    q_t_online, q_t_target [A] (the net's dtype): the online net selects, the target net
+    evaluates; the target is float64."""
     return r_t + discount_t * q_t_target[np.argmax(q_t_online)]
 
 
@@ -385,8 +399,8 @@ def double_q_target(
 def q_learning_targets(
     r_t: np.ndarray, discount_t: np.ndarray, q_t: np.ndarray, out: np.ndarray
 ) -> None:
-    """Batch form of ``q_learning_target``: out[b] for float64[B] r_t, discount_t and
-    q_t float64[B, A] (the target net's Q values at s_{t+n})."""
+    """Batch form of ``q_learning_target``: out float64[B] for float64[B] r_t, discount_t and
+    q_t [B, A] (the target net's Q values at s_{t+n}, the net's dtype)."""
     for b in range(r_t.shape[0]):
         out[b] = q_learning_target(r_t[b], discount_t[b], q_t[b])
 
@@ -399,8 +413,8 @@ def double_q_targets(
     q_t_target: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Batch form of ``double_q_target``: out[b] for float64[B] r_t, discount_t and the online
-    and target nets' Q values float64[B, A] at s_{t+n}."""
+    """Batch form of ``double_q_target``: out float64[B] for float64[B] r_t, discount_t and the
+    online and target nets' Q values [B, A] at s_{t+n} (the net's dtype)."""
     for b in range(r_t.shape[0]):
         out[b] = double_q_target(r_t[b], discount_t[b], q_t_online[b], q_t_target[b])
 
@@ -434,9 +448,11 @@ class DQNState(NamedTuple):
     return so far. Batch arrays have B rows:
     ``index`` int64[2, B] = (sampled rows, C51's greedy next actions a*), ``batch`` float64[5, B] =
     (n-step return G, discount, importance weight, TD error (C51: loss), target y), ``b_obs``,
-    ``b_next`` float64[B, obs_dim], ``b_action`` float64[B, 1], ``target_dist`` float64[B, K]
-    (projected C51 targets), ``g_out`` float64[B, A*K]; ``q`` float64[A] and ``p`` float64[K]
-    one row's Q values and probabilities."""
+    ``b_next`` [B, obs_dim], ``b_action`` [B, 1], ``target_dist`` float64[B, K]
+    (projected C51 targets), ``g_out`` [B, A*K]; ``q`` float64[A] and ``p`` float64[K]
+    one row's Q values and probabilities. ``params``, ``target``, ``grad``, ``adam``, the noise,
+    the workspaces, ``b_obs``, ``b_action``, ``b_next`` and ``g_out`` are in the net's dtype;
+    ``obs``/``next_obs`` hold the env's float64 observations."""
 
     params: np.ndarray
     target: np.ndarray
@@ -569,7 +585,8 @@ def dqn_act(
     rng: np.random.Generator,
 ) -> int:
     """Epsilon-greedy action for obs float64[obs_dim]; noisy nets draw fresh noise (into
-    ``noise``) and act greedily. ``work``: a ``qnet_work(net, 1)``; q float64[A] scratch."""
+    ``noise``) and act greedily. ``work``: a ``qnet_work(net, 1, params.dtype)``; q float64[A]
+    scratch."""
     if noisy:
         sample_noise(net, rng, noise)
     elif rng.random() < epsilon:
@@ -695,8 +712,8 @@ def greedy_returns(
     """Undiscounted returns float64[episodes] of the greedy policy (noisy nets: mean weights)
     on the control env ``fns`` with constants ``env_params`` and a float64[state_dim] state
     (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``."""
-    work = qnet_work(net, 1)
-    noise = np.zeros(net.n_noise)
+    work = qnet_work(net, 1, params.dtype)
+    noise = np.zeros(net.n_noise, params.dtype)
     q = np.zeros(net.n_actions)
     state = np.zeros(state_dim)
     obs = np.zeros((1, net.obs_dim))
@@ -727,32 +744,33 @@ def _make_state(
 ) -> DQNState:
     b = cfg.batch_size
     m = net.n_actions * net.n_atoms
+    dt = params.dtype  # the net's: float32 or float64
     return DQNState(
         params=params,
         target=params.copy(),
-        grad=np.zeros(net.n_params),
-        adam=adam_init(net.n_params),
+        grad=np.zeros(net.n_params, dt),
+        adam=adam_init(net.n_params, dt),
         env_state=np.zeros(state_dim),
         obs=np.zeros(obs_dim),
         next_obs=np.zeros(obs_dim),
         action=np.zeros(1),
         counters=np.zeros(4, dtype=np.int64),
         ep_return=np.zeros(1),
-        noise=np.zeros(net.n_noise),
-        noise_target=np.zeros(net.n_noise),
-        work_act=qnet_work(net, 1),
-        work=qnet_work(net, b),
-        work_next=qnet_work(net, b),
-        work_target=qnet_work(net, b),
+        noise=np.zeros(net.n_noise, dt),
+        noise_target=np.zeros(net.n_noise, dt),
+        work_act=qnet_work(net, 1, dt),
+        work=qnet_work(net, b, dt),
+        work_next=qnet_work(net, b, dt),
+        work_target=qnet_work(net, b, dt),
         q=np.zeros(net.n_actions),
         p=np.zeros(net.n_atoms),
         index=np.zeros((2, b), dtype=np.int64),
         batch=np.zeros((5, b)),
-        b_obs=np.zeros((b, obs_dim)),
-        b_action=np.zeros((b, 1)),
-        b_next=np.zeros((b, obs_dim)),
+        b_obs=np.zeros((b, obs_dim), dt),
+        b_action=np.zeros((b, 1), dt),
+        b_next=np.zeros((b, obs_dim), dt),
         target_dist=np.zeros((b, net.n_atoms)),
-        g_out=np.zeros((b, m)),
+        g_out=np.zeros((b, m), dt),
     )
 
 
@@ -804,8 +822,12 @@ def _net_from_arrays(arrays: dict[str, np.ndarray]) -> QNet:
         obs_dim, n_actions, hidden, depth, activation, bool(dueling), bool(noisy), n_atoms
     )
     net = net._replace(support=support.copy())
-    if np.asarray(arrays["params"]).shape != (net.n_params,):
-        raise ValueError(f"arrays['params'] must be float64[{net.n_params}] for this network")
+    params = np.asarray(arrays["params"])
+    if params.shape != (net.n_params,) or params.dtype.name not in DTYPES:
+        raise ValueError(
+            f"arrays['params'] must be float32[{net.n_params}] or float64[{net.n_params}] for "
+            f"this network, got {params.dtype}{list(params.shape)}"
+        )
     return net
 
 
@@ -820,11 +842,12 @@ def train(
     ``env``: a discrete-action numbarl ``ControlEnv`` (compiled loop) or a Gymnasium env with a
     1-D Box observation space and a Discrete action space (Python loop, same compiled update).
     ``cfg``: a DQNConfig, or a dict of overrides of ``TUNED[env id]`` (None: that row). ``arrays``:
-    ``params``/``target_params`` float64[P], ``net`` int64[8] and ``support`` float64[K] (what
-    ``evaluate`` needs). ``history``: columns ``step``, ``eval_return`` (mean greedy return over
-    ``eval_episodes``), ``loss``, ``q_mean`` (means over the chunk's updates; NaN before the
-    first), ``epsilon``, ``episodes`` and ``train_return`` (mean return of the training episodes
-    that ended in the chunk), one row every ``eval_every`` steps. Same seed, same bytes.
+    ``params``/``target_params`` [P] in ``cfg.dtype`` (float32 by default), ``net`` int64[8] and
+    ``support`` float64[K] (what ``evaluate`` needs). ``history``: columns ``step``,
+    ``eval_return`` (mean greedy return over ``eval_episodes``), ``loss``, ``q_mean`` (means
+    over the chunk's updates; NaN before the first), ``epsilon``, ``episodes`` and
+    ``train_return`` (mean return of the training episodes that ended in the chunk), one row
+    every ``eval_every`` steps. Same seed, same bytes.
     Raises TrainingDiverged (with the arrays and history so far) when parameters become
     non-finite."""
     obs_dim, n_actions, is_control = _env_spaces(env)
@@ -834,12 +857,13 @@ def train(
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {progress!r}")
     init_seq, train_seq, eval_seq = np.random.SeedSequence(int(seed)).spawn(3)
+    dt = net_dtype(cfg.dtype)
     net = _net_for(cfg, obs_dim, n_actions)
-    params = qnet_init(net, np.random.default_rng(init_seq), cfg.noisy_sigma0)
+    params = qnet_init(net, np.random.default_rng(init_seq), cfg.noisy_sigma0, dt)
     hp = hyper(cfg)
     state_dim = env.state_dim if is_control else 1
     st = _make_state(net, cfg, params, state_dim, obs_dim)
-    buf = replay_init(cfg.buffer_size, obs_dim, 1)
+    buf = replay_init(cfg.buffer_size, obs_dim, 1, dt)
     tree = sumtree_init(cfg.buffer_size if cfg.prioritized else 1)
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
@@ -930,7 +954,8 @@ def evaluate(
     arrays: dict[str, np.ndarray], env: Any, episodes: int = 20, seed: int = 0
 ) -> np.ndarray:
     """Greedy returns float64[episodes] of the trained network in ``arrays`` (from ``train``) on
-    ``env`` (ControlEnv or Gymnasium env); noisy nets act with their mean weights."""
+    ``env`` (ControlEnv or Gymnasium env), in the parameters' dtype (float32 or float64); noisy
+    nets act with their mean weights."""
     if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -942,7 +967,7 @@ def evaluate(
             f"the network takes obs_dim={net.obs_dim}, n_actions={net.n_actions}; the env has "
             f"obs_dim={obs_dim}, n_actions={n_actions}"
         )
-    params = np.ascontiguousarray(arrays["params"], dtype=np.float64)
+    params = np.ascontiguousarray(arrays["params"])  # float32 or float64, as trained
     rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
     return _evaluate_with(net, params, env, int(episodes), rng, is_control)
 
@@ -993,8 +1018,8 @@ class _GymLoop:
 def _gym_greedy_returns(
     net: QNet, params: np.ndarray, env: Any, episodes: int, seed: int
 ) -> np.ndarray:
-    work = qnet_work(net, 1)
-    noise = np.zeros(net.n_noise)
+    work = qnet_work(net, 1, params.dtype)
+    noise = np.zeros(net.n_noise, params.dtype)
     q = np.zeros(net.n_actions)
     x = np.zeros((1, net.obs_dim))
     returns = np.zeros(episodes)

@@ -19,8 +19,9 @@ def categorical_projection(
     """Project the distribution of r_t + discount_t Z on the support z (Bellemare et al. 2017,
     Algorithm 1).
 
-    z float64[K] evenly spaced from v_min to v_max; p_t float64[K] the next state's
-    probabilities (under the greedy next action); out float64[K] receives m. Shifted atoms are
+    z float64[K] evenly spaced from v_min to v_max; p_t [K] the next state's probabilities
+    (under the greedy next action); out [K] receives m (p_t and out float32 or float64; the
+    atoms' positions are computed in float64, the masses added in out's dtype). Shifted atoms are
     clipped to [v_min, v_max]; atom j's mass goes to its neighbours l = floor(b_j), u = ceil(b_j)
     in proportion to closeness (all of it to l when b_j is an atom). Termination: discount_t = 0
     puts all mass at r_t."""
@@ -42,8 +43,9 @@ def categorical_projection(
 
 @njit(cache=True)
 def categorical_cross_entropy(logits: np.ndarray, m: np.ndarray, g_logits: np.ndarray) -> float:
-    """-sum_i m_i log softmax(logits)_i for logits, m float64[K] (m sums to 1); writes its
-    gradient softmax(logits) - m into g_logits float64[K]."""
+    """-sum_i m_i log softmax(logits)_i for logits [K] (float32 or float64) and m [K] (sums to
+    1); writes its gradient softmax(logits) - m into g_logits [K] (logits' dtype). The loss and
+    the log-normaliser are summed in float64."""
     mx = logits.max()
     total = 0.0
     for i in range(logits.shape[0]):
@@ -59,7 +61,8 @@ def categorical_cross_entropy(logits: np.ndarray, m: np.ndarray, g_logits: np.nd
 
 @njit(cache=True)
 def softmax(logits: np.ndarray, out: np.ndarray) -> None:
-    """out = softmax(logits), both float64[K]."""
+    """out = softmax(logits), logits and out [K] (float32 or float64; the normaliser is summed
+    in float64)."""
     mx = logits.max()
     total = 0.0
     for i in range(logits.shape[0]):

@@ -14,7 +14,8 @@ from numba import njit
 
 @njit(cache=True)
 def scaled_noise(rng: np.random.Generator, out: np.ndarray) -> None:
-    """out[i] = f(e_i), e_i ~ N(0, 1), f(x) = sign(x) sqrt(|x|) (Fortunato et al. 2018, eq. 11)."""
+    """out[i] = f(e_i), e_i ~ N(0, 1), f(x) = sign(x) sqrt(|x|) (Fortunato et al. 2018, eq. 11),
+    computed in float64 and rounded once into ``out`` (float32 or float64)."""
     for i in range(out.shape[0]):
         e = rng.standard_normal()
         out[i] = math.sqrt(e) if e >= 0.0 else -math.sqrt(-e)
@@ -37,9 +38,9 @@ def noisy_linear_forward(
     sigma_b * f_out (Fortunato et al. 2018, eqs. 9-11), without forming the noisy weight:
     x (sigma_w * f_in f_out^T) = ((x * f_in) sigma_w) * f_out.
 
-    mu_w, sigma_w float64[n_in, n_out]; mu_b, sigma_b, f_out float64[n_out]; f_in float64[n_in];
-    x float64[B, n_in]; out float64[B, n_out]; scratch_in float64[B, n_in] and scratch_out
-    float64[B, n_out] (C-contiguous). f_in = f_out = 0 gives the mean network."""
+    mu_w, sigma_w [n_in, n_out]; mu_b, sigma_b, f_out [n_out]; f_in [n_in]; x [B, n_in];
+    out [B, n_out]; scratch_in [B, n_in] and scratch_out [B, n_out] (C-contiguous), all in one
+    dtype (float32 or float64: the products take one). f_in = f_out = 0 gives the mean network."""
     np.dot(x, mu_w, out)
     for r in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -68,11 +69,12 @@ def noisy_linear_backward(
     scratch_w: np.ndarray,
     scratch_x: np.ndarray,
 ) -> None:
-    """Backward of ``noisy_linear_forward`` for g = dL/dout float64[B, n_out].
+    """Backward of ``noisy_linear_forward`` for g = dL/dout [B, n_out] (every array in the
+    layer's dtype).
 
     Accumulates dL/dmu_w = x^T g, dL/dsigma_w = (x * f_in)^T (g * f_out), dL/dmu_b = sum_r g,
     dL/dsigma_b = sum_r g * f_out into the g_* arrays (shapes of the parameters) and
-    dL/dx = g mu_w^T + ((g * f_out) sigma_w^T) * f_in into g_x float64[B, n_in]. Scratch:
+    dL/dx = g mu_w^T + ((g * f_out) sigma_w^T) * f_in into g_x [B, n_in]. Scratch:
     scratch_in [B, n_in], scratch_out [B, n_out], scratch_w [n_in, n_out], scratch_x [B, n_in]."""
     n_rows, n_in = x.shape
     n_out = g.shape[1]

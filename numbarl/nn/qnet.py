@@ -4,10 +4,14 @@ a second value head combined with the advantage head as in dueling networks (Wan
 eq. 9: Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a')), and for C51 K logits per action
 (``numbarl.nn.distributional``).
 
-Parameters are one flat float64 array: ``params = [torso MLP | advantage (or only) head | value
-head]``. A plain head h -> m is W float64[h*m] (C-ordered [h, m]) then b float64[m]; a noisy
-head is mu_W, mu_b, sigma_W, sigma_b in that order (so its first h*m + m numbers are laid out as a
-plain head).
+Parameters are one flat array: ``params = [torso MLP | advantage (or only) head | value
+head]``. A plain head h -> m is W [h*m] (C-ordered [h, m]) then b [m]; a noisy head is mu_W,
+mu_b, sigma_W, sigma_b in that order (so its first h*m + m numbers are laid out as a plain head).
+
+Precision: the parameters' dtype (float32, DQN's default, or float64) is the network's; the
+workspace (``qnet_work(net, batch, params.dtype)``), the noise arrays and the gradients are in
+it too, and every matrix product runs in it. Inputs x may be float32 or float64 (copied into the
+workspace); ``support`` and ``q_values``' output stay float64.
 """
 
 from __future__ import annotations
@@ -17,8 +21,17 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike
 
-from numbarl.nn.mlp import ACTIVATIONS, RELU, mlp_backward, mlp_forward, mlp_init, mlp_layout
+from numbarl.nn.mlp import (
+    ACTIVATIONS,
+    RELU,
+    mlp_backward,
+    mlp_forward,
+    mlp_init,
+    mlp_layout,
+    net_dtype,
+)
 from numbarl.nn.mlp import mlp_workspace as _mlp_workspace
 from numbarl.nn.noisy import noisy_linear_backward, noisy_linear_forward, scaled_noise
 
@@ -27,16 +40,17 @@ from numbarl.nn.noisy import noisy_linear_backward, noisy_linear_forward, scaled
 def dueling_aggregate(v: np.ndarray, adv: np.ndarray, n_atoms: int, out: np.ndarray) -> None:
     """Q = V + A - mean_a A (Wang et al. 2016, eq. 9), per atom.
 
-    v float64[B, K]; adv, out float64[B, A*K] (action a's K outputs at columns a*K .. a*K+K-1;
-    K = 1 for scalar Q)."""
+    v [B, K]; adv, out [B, A*K] (action a's K outputs at columns a*K .. a*K+K-1; K = 1 for
+    scalar Q), all in the net's dtype; the mean over actions is taken in float64."""
     k_atoms = n_atoms
     n_act = adv.shape[1] // k_atoms
+    real = out.dtype.type
     for b in range(adv.shape[0]):
         for i in range(k_atoms):
             mean = 0.0
             for a in range(n_act):
                 mean += adv[b, a * k_atoms + i]
-            mean /= n_act
+            mean = real(mean / n_act)
             for a in range(n_act):
                 out[b, a * k_atoms + i] = v[b, i] + adv[b, a * k_atoms + i] - mean
 
@@ -53,20 +67,20 @@ def dueling_backward(g_out: np.ndarray, n_atoms: int, g_v: np.ndarray, g_adv: np
             for a in range(n_act):
                 total += g_out[b, a * k_atoms + i]
             g_v[b, i] = total
-            mean = total / n_act
+            mean = g_adv.dtype.type(total / n_act)
             for a in range(n_act):
                 g_adv[b, a * k_atoms + i] = g_out[b, a * k_atoms + i] - mean
 
 
 class QNet(NamedTuple):
-    """Shape of a Q network; its parameters are a separate float64[n_params].
+    """Shape of a Q network; its parameters are a separate float32 or float64 [n_params].
 
     ``torso`` int64[L, 4] is an ``mlp_layout((obs_dim, hidden, ..., hidden))`` whose output
     layer is also passed through the activation (so every torso layer is a hidden layer);
     ``n_atoms`` K = 1 for scalar Q; ``support`` float64[K] the C51 atoms (``[0.0]`` if K = 1).
-    The output is float64[B, n_actions * K]: Q values (K = 1) or per-action logits over atoms.
-    Noise arrays for noisy heads are float64[n_noise] = (f_in adv [H], f_out adv [A*K],
-    f_in value [H], f_out value [K])."""
+    The output is [B, n_actions * K] in the parameters' dtype: Q values (K = 1) or per-action
+    logits over atoms. Noise arrays for noisy heads are [n_noise] (the parameters' dtype) =
+    (f_in adv [H], f_out adv [A*K], f_in value [H], f_out value [K])."""
 
     torso: np.ndarray
     act: int
@@ -87,7 +101,8 @@ class QNet(NamedTuple):
 class QWork(NamedTuple):
     """Scratch for forward/backward of a QNet on batches of up to B rows (``qnet_work``).
 
-    ``torso`` is the MLP workspace; ``buf`` float64 holds the other buffers back to back, buffer
+    ``torso`` is the MLP workspace; ``buf`` (both in the net's dtype) holds the other buffers back
+    to back, buffer
     k starting at ``off[k]`` (k = _H, _ADV, ...), each viewed as [b, width] for b rows. Few
     arrays on purpose: Numba passes every array of a NamedTuple as separate arguments, and
     compile time grows with their number."""
@@ -145,10 +160,14 @@ def make_qnet(
     )
 
 
-def qnet_init(net: QNet, rng: np.random.Generator, sigma0: float = 0.5) -> np.ndarray:
-    """Parameters float64[n_params]: PyTorch's nn.Linear default for the torso and plain heads
-    (U(-1/sqrt(n_in), 1/sqrt(n_in))), Fortunato et al.'s factorised init for noisy heads
-    (mu as before, sigma = sigma0 / sqrt(n_in))."""
+def qnet_init(
+    net: QNet, rng: np.random.Generator, sigma0: float = 0.5, dtype: DTypeLike = np.float64
+) -> np.ndarray:
+    """Parameters [n_params] in ``dtype`` (float32 or float64): PyTorch's nn.Linear default for
+    the torso and plain heads (U(-1/sqrt(n_in), 1/sqrt(n_in))), Fortunato et al.'s factorised
+    init for noisy heads (mu as before, sigma = sigma0 / sqrt(n_in)). Drawn in float64, then
+    cast: the generator advances the same way in either dtype."""
+    dtype = net_dtype(dtype)
     params = np.zeros(net.n_params)
     params[: net.n_torso] = mlp_init(net.torso, rng, init="uniform")
     heads = [(net.adv_off, net.n_actions * net.n_atoms)]
@@ -161,12 +180,13 @@ def qnet_init(net: QNet, rng: np.random.Generator, sigma0: float = 0.5) -> np.nd
         params[off + h * m : off + h * m + m] = rng.uniform(-bound, bound, size=m)
         if net.noisy:
             params[off + h * m + m : off + 2 * (h * m + m)] = sigma0 / math.sqrt(h)
-    return params
+    return params.astype(dtype, copy=False)
 
 
 @njit(cache=True)
-def qnet_work(net: QNet, batch: int) -> QWork:
-    """Scratch for batches of up to ``batch`` rows."""
+def qnet_work(net: QNet, batch: int, dtype=np.float64) -> QWork:  # noqa: ANN001
+    """Scratch for batches of up to ``batch`` rows; ``dtype`` the parameters' (``params.dtype``
+    or a NumPy float type, never a string)."""
     h = net.hidden
     k = net.n_atoms
     m = net.n_actions * k
@@ -175,12 +195,12 @@ def qnet_work(net: QNet, batch: int) -> QWork:
     off = np.zeros(12, dtype=np.int64)
     for i in range(11):
         off[i + 1] = off[i] + sizes[i]
-    return QWork(_mlp_workspace(net.torso, batch), np.zeros(off[11]), off)
+    return QWork(_mlp_workspace(net.torso, batch, dtype), np.zeros(off[11], dtype), off)
 
 
 @njit(cache=True, inline="always")  # called with 11 literal ``k``: one compile each if not inlined
 def _view(work: QWork, k: int, rows: int, width: int) -> np.ndarray:
-    """Buffer k of ``work`` as a C-contiguous float64[rows, width]."""
+    """Buffer k of ``work`` as a C-contiguous [rows, width] (the net's dtype)."""
     start = work.off[k]
     return work.buf[start : start + rows * width].reshape((rows, width))
 
@@ -261,10 +281,11 @@ def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x
 def qnet_forward(
     params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
 ) -> np.ndarray:
-    """Outputs float64[B, n_actions * n_atoms] for x float64[B, obs_dim] (B <= the work's batch):
-    Q values, or C51 logits (action a's atoms at columns a*K .. a*K + K - 1).
+    """Outputs [B, n_actions * n_atoms] (the parameters' dtype) for x [B, obs_dim] (float32 or
+    float64; B <= the work's batch): Q values, or C51 logits (action a's atoms at columns
+    a*K .. a*K + K - 1).
 
-    ``noise`` float64[n_noise] (used by noisy heads; zeros = mean network). The result is a view
+    ``noise`` [n_noise] (used by noisy heads; zeros = mean network). The result is a view
     into ``work``; ``work`` keeps what ``qnet_backward`` needs."""
     b = x.shape[0]
     h_dim = net.hidden
@@ -272,11 +293,12 @@ def qnet_forward(
     m = net.n_actions * k_atoms
     t = mlp_forward(params[: net.n_torso], net.torso, net.act, x, work.torso)
     h = _view(work, _H, b, h_dim)
+    zero = h.dtype.type(0.0)
     for r in range(b):  # the MLP's last layer is linear: apply the torso's activation here
         for i in range(h_dim):
             v = t[r, i]
             if net.act == RELU:
-                h[r, i] = 0.0 if v <= 0.0 else v  # NaN stays NaN
+                h[r, i] = zero if v <= zero else v  # NaN stays NaN
             else:
                 h[r, i] = math.tanh(v)
     adv = _view(work, _ADV, b, m)
@@ -305,8 +327,9 @@ def qnet_backward(
     g_out: np.ndarray,
     grad: np.ndarray,
 ) -> None:
-    """Backpropagate g_out = dL/d(output) float64[B, n_actions * n_atoms] through the last
-    ``qnet_forward`` on ``work``; accumulates dL/dparams into grad float64[n_params]."""
+    """Backpropagate g_out = dL/d(output) [B, n_actions * n_atoms] through the last
+    ``qnet_forward`` on ``work``; accumulates dL/dparams into grad [n_params]. g_out, grad and
+    noise in the parameters' dtype."""
     b = g_out.shape[0]
     h_dim = net.hidden
     k_atoms = net.n_atoms
@@ -327,26 +350,27 @@ def qnet_backward(
         params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
         g_adv, grad, g_h, work,
     )  # fmt: skip
+    zero, one = g_h.dtype.type(0.0), g_h.dtype.type(1.0)
     for r in range(b):  # through the torso's output activation
         for i in range(h_dim):
             if net.act == RELU:
-                if h[r, i] <= 0.0:
-                    g_h[r, i] = 0.0
+                if h[r, i] <= zero:
+                    g_h[r, i] = zero
             else:
-                g_h[r, i] *= 1.0 - h[r, i] * h[r, i]
+                g_h[r, i] *= one - h[r, i] * h[r, i]
     mlp_backward(params[: net.n_torso], net.torso, net.act, work.torso, g_h, grad[: net.n_torso])
 
 
 @njit(cache=True)
 def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray) -> None:
-    """Fresh factorised noise f(e) for every noisy head (noise float64[n_noise])."""
+    """Fresh factorised noise f(e) for every noisy head (noise [n_noise], the net's dtype)."""
     scaled_noise(rng, noise)
 
 
 @njit(cache=True)
 def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
-    """q float64[A] = Q(s_row, .) from a forward's output: the output itself (K = 1) or the
-    C51 expectation sum_i z_i p_i(s, a)."""
+    """q float64[A] = Q(s_row, .) from a forward's output (either dtype): the output itself
+    (K = 1) or the C51 expectation sum_i z_i p_i(s, a), summed in float64."""
     k_atoms = net.n_atoms
     if k_atoms == 1:
         for a in range(net.n_actions):
