@@ -10,6 +10,7 @@ import pytest
 
 from numbarl import dp
 from numbarl.tabular import planning as P
+from numbarl.tabular import trajectory_sampling
 
 UP, DOWN, LEFT, RIGHT = range(4)
 
@@ -226,7 +227,7 @@ def test_greedy_start_value_matches_a_linear_solve() -> None:
         r = reward[np.arange(n), greedy].mean(1)
         exact = np.linalg.solve(np.eye(n) - 0.9 * p, r)[0]
         work = (np.zeros(n, bool), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n))
-        got = P.greedy_start_value(q, nxt, reward, 0.9, np.zeros(n), 1e-10, *work)
+        got = trajectory_sampling.greedy_start_value(q, nxt, reward, 0.9, np.zeros(n), 1e-10, *work)
         assert got == pytest.approx(exact, abs=1e-8)
         assert not work[0].any()  # left all False for the next call
 
