@@ -43,17 +43,9 @@ from numbarl.rlhf import (
 )
 
 # A small but complete pipeline: every stage runs, in well under a second once compiled.
-TINY = dict(
-    sft_demos=256,
-    sft_epochs=2,
-    rm_pairs=128,
-    rm_eval_pairs=64,
-    rm_epochs=2,
-    ppo_steps=3,
-    batch_prompts=8,
-    n_minibatches=2,
-    eval_samples=16,
-)
+TINY_DATA = dict(sft_demos=256, sft_epochs=2, rm_pairs=128, rm_eval_pairs=64, rm_epochs=2)
+TINY = dict(TINY_DATA, ppo_steps=3, batch_prompts=8, n_minibatches=2, eval_samples=16)
+NETS = ("actor", "ref", "critic", "reward")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +288,8 @@ def test_adaptive_kl_controller_by_hand():
         (dict(window=9), ValueError, "window"),
         (dict(ppo_steps=1.5), TypeError, "ppo_steps"),
         (dict(adaptive_kl="maybe"), TypeError, "adaptive_kl"),
+        (dict(dtype="float16"), ValueError, "dtype must be one of 'float32', 'float64'"),
+        (dict(dtype=32), TypeError, "dtype"),
     ],
 )
 def test_bad_config_names_the_field(overrides, error, words):
@@ -307,22 +301,45 @@ def test_config_floats_are_floats_and_seed_is_checked():
     cfg = make_rlhf_config(dict(lr=1, kl_coef=0))
     assert isinstance(cfg.lr, float) and isinstance(cfg.kl_coef, float)
     for name, value in RLHFConfig()._asdict().items():
-        assert type(value) in (int, float, bool), name
+        assert type(value) in (int, float, bool, str), name
     with pytest.raises(ValueError, match="seed"):
         run_rlhf(TINY, seed=-1)
 
 
-def test_same_seed_same_bytes(tmp_path):
-    a = run_rlhf(TINY, seed=3)
-    b = run_rlhf(TINY, seed=3)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_same_seed_same_bytes_in_each_dtype(tmp_path, dtype):
+    """The networks (and so the saved parameters) are float32 by default, float64 on request;
+    either way the same seed gives the same bytes, in the history CSV and in the saved arrays."""
+    cfg = dict(TINY) if dtype == "float32" else dict(TINY, dtype=dtype)
+    a = run_rlhf(cfg, seed=3)
+    b = run_rlhf(cfg, seed=3)
+    for k in NETS:
+        assert a.arrays[k].dtype == np.dtype(dtype), k
+    assert a.arrays["reward_norm"].dtype == np.float64
+    assert (a.history["dtype"] == dtype).all()
     a.to_csv(tmp_path / "a.csv")
     b.to_csv(tmp_path / "b.csv")
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     for k in a.arrays:
         assert a.arrays[k].tobytes() == b.arrays[k].tobytes(), k
     assert a.evaluation == b.evaluation and a.rm_accuracy == b.rm_accuracy
-    c = run_rlhf(TINY, seed=4)
+    c = run_rlhf(dict(cfg), seed=4)
     assert c.arrays["actor"].tobytes() != a.arrays["actor"].tobytes()
+    # Saved parameters keep their dtype and load without unpickling.
+    with np.load(a.save(tmp_path / "m.npz"), allow_pickle=False) as saved:
+        for k, v in a.arrays.items():
+            assert saved[k].dtype == v.dtype and saved[k].tobytes() == v.tobytes(), k
+
+
+def test_float32_and_float64_runs_start_from_the_same_draws():
+    """mlp_init draws in float64 then casts: the float32 nets start as the rounded float64 ones.
+    With no training at all (0 SFT epochs, 0 PPO steps) the two dtypes give the same start."""
+    cfg = dict(TINY, sft_epochs=0, ppo_steps=0)
+    a = run_rlhf(cfg, seed=5)
+    b = run_rlhf(dict(cfg, dtype="float64"), seed=5)
+    np.testing.assert_array_equal(a.arrays["actor"], b.arrays["actor"].astype(np.float32))
+    np.testing.assert_array_equal(a.arrays["critic"], b.arrays["critic"].astype(np.float32))
+    assert a.evaluation["ref_true_score"] == b.evaluation["ref_true_score"]
 
 
 def test_history_is_tidy():

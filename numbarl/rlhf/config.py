@@ -7,9 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from numbarl.config import make_config
-from numbarl.nn import (
-    AdamState,
-)
+from numbarl.nn import DTYPES, AdamState
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT
 
 _TWO = (2.0, None, True, True)
@@ -29,7 +27,9 @@ class RLHFConfig(NamedTuple):
     seq_len tokens) with ``n_epochs`` x ``n_minibatches`` Adam steps; ``kl_coef`` is beta (its
     start value if ``adaptive_kl``), ``kl_target`` the controller's target sequence KL in nats,
     ``k_beta`` its gain. ``eval_samples`` completions from each of pi_ref and pi for the final
-    comparison."""
+    comparison. ``dtype``: the four networks' precision ("float32" or "float64"): parameters,
+    activations, gradients and Adam's moments; features, log-probabilities, rewards, GAE, losses
+    and KL estimates stay float64 (the features are cast where they enter a network)."""
 
     vocab: int = 12
     seq_len: int = 8
@@ -64,7 +64,9 @@ class RLHFConfig(NamedTuple):
     kl_target: float = 2.0
     k_beta: float = 0.1
     eval_samples: int = 512
+    dtype: str = "float32"
 
+    _choices = {"dtype": DTYPES}
     _ranges = {
         "vocab": _TWO,
         "seq_len": AT_LEAST_ONE,
@@ -99,9 +101,9 @@ class RLHFConfig(NamedTuple):
 
 
 class RLHFModels(NamedTuple):
-    """Everything PPO reads and writes: parameters float64[P_*], layouts int64[L, 4] (actor and
-    reference share ``policy_layout``), the reward model's normalisation (mean, std) float64[2],
-    beta float64[1] and the two Adam states."""
+    """Everything PPO reads and writes: parameters [P_*] in the config's dtype, layouts
+    int64[L, 4] (actor and reference share ``policy_layout``), the reward model's normalisation
+    (mean, std) float64[2], beta float64[1] and the two Adam states."""
 
     actor: np.ndarray
     ref: np.ndarray

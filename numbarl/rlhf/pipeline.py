@@ -19,6 +19,7 @@ from numbarl.nn import (
     mlp_init,
     mlp_layout,
     mlp_workspace,
+    net_dtype,
 )
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.results import write_csv
@@ -49,8 +50,9 @@ class RLHFResult:
 
     - ``history``: tidy DataFrame, one row per PPO step (``algorithm``, ``env``, ``seed``,
       ``step`` = updates done before the row's batch was sampled, ``METRICS``, config columns);
-    - ``arrays``: ``actor``, ``ref``, ``critic``, ``reward`` (float64 parameters), their layouts
-      ``policy_layout``, ``critic_layout``, ``reward_layout`` and ``reward_norm`` (mean, std);
+    - ``arrays``: ``actor``, ``ref``, ``critic``, ``reward`` (parameters in the config's dtype),
+      their layouts ``policy_layout``, ``critic_layout``, ``reward_layout`` and ``reward_norm``
+      (mean, std);
     - ``rm_accuracy``: the reward model's accuracy on held-out preference pairs;
     - ``sft_loss``, ``rm_loss``: mean training loss per epoch;
     - ``evaluation``: ``eval_samples`` fresh completions from each of pi_ref and the trained pi:
@@ -128,9 +130,10 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
     policy_layout = mlp_layout([n_feat, cfg.hidden, cfg.hidden, cfg.vocab])
     critic_layout = mlp_layout([n_feat, cfg.hidden, cfg.hidden, 1])
     reward_layout = mlp_layout([cfg.vocab * (cfg.seq_len + 1), cfg.rm_hidden, 1])
-    actor = mlp_init(policy_layout, init_rng, output_gain=0.01)
-    critic = mlp_init(critic_layout, init_rng, output_gain=1.0)
-    reward = mlp_init(reward_layout, init_rng, output_gain=1.0)
+    dt = net_dtype(cfg.dtype)
+    actor = mlp_init(policy_layout, init_rng, output_gain=0.01, dtype=dt)
+    critic = mlp_init(critic_layout, init_rng, output_gain=1.0, dtype=dt)
+    reward = mlp_init(reward_layout, init_rng, output_gain=1.0, dtype=dt)
 
     # 1. Supervised fine-tuning on demonstrations.
     sft_rng = np.random.default_rng(sft_seq)
@@ -139,7 +142,7 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
     )
     x_demo = state_features(d_prompts, d_comp, cfg.vocab, cfg.window)
     sft_loss = train_sft(
-        actor, policy_layout, adam_init(actor.shape[0]), x_demo, d_comp.reshape(-1).copy(),
+        actor, policy_layout, adam_init(actor.shape[0], dt), x_demo, d_comp.reshape(-1).copy(),
         cfg.sft_epochs, cfg.sft_batch, cfg.sft_lr, cfg.max_grad_norm, sft_rng,
     )  # fmt: skip
     ref = actor.copy()
@@ -152,11 +155,11 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
     xr = reward_features(p_prompts, rejected, cfg.vocab)
     tr = slice(0, cfg.rm_pairs)
     rm_loss = train_reward_model(
-        reward, reward_layout, adam_init(reward.shape[0]), xc[tr].copy(), xr[tr].copy(),
+        reward, reward_layout, adam_init(reward.shape[0], dt), xc[tr].copy(), xr[tr].copy(),
         cfg.rm_epochs, cfg.rm_batch, cfg.rm_lr, cfg.rm_weight_decay, rm_rng,
     )  # fmt: skip
     held = slice(cfg.rm_pairs, n_pairs)
-    ws = mlp_workspace(reward_layout, cfg.rm_eval_pairs)
+    ws = mlp_workspace(reward_layout, cfg.rm_eval_pairs, dt)
     r_c = mlp_forward(reward, reward_layout, TANH, xc[held].copy(), ws)[:, 0].copy()
     r_r = mlp_forward(reward, reward_layout, TANH, xr[held].copy(), ws)[:, 0].copy()
     rm_accuracy = float(np.mean(r_c > r_r))
@@ -172,7 +175,7 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
     # 3. PPO against the reward model with the KL penalty.
     models = RLHFModels(
         actor, ref, critic, reward, policy_layout, critic_layout, reward_layout, reward_norm,
-        np.array([cfg.kl_coef]), adam_init(actor.shape[0]), adam_init(critic.shape[0]),
+        np.array([cfg.kl_coef]), adam_init(actor.shape[0], dt), adam_init(critic.shape[0], dt),
     )  # fmt: skip
     ppo_rng = np.random.default_rng(ppo_seq)
     metrics = np.full((cfg.ppo_steps, len(METRICS)), np.nan)

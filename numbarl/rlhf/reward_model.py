@@ -77,7 +77,7 @@ def bradley_terry_loss_grad(
     loss = 0.0
     correct = 0.0
     for b in range(m):
-        d = r_chosen[b] - r_rejected[b]
+        d = float(r_chosen[b]) - float(r_rejected[b])  # float64 from a float32 network too
         # -log sigmoid(d) = softplus(-d); sigmoid(-d) = 1 / (1 + e^d)
         if d >= 0.0:
             e = math.exp(-d)
@@ -136,9 +136,9 @@ def train_reward_model(
     n_batches = n // mb
     xc = np.empty((mb, d))
     xr = np.empty((mb, d))
-    ws_c = mlp_workspace(layout, mb)
-    ws_r = mlp_workspace(layout, mb)
-    grad = np.zeros(params.shape[0])
+    ws_c = mlp_workspace(layout, mb, params.dtype)
+    ws_r = mlp_workspace(layout, mb, params.dtype)
+    grad = np.zeros_like(params)
     losses = np.zeros(epochs)
     for e in range(epochs):
         perm = rng.permutation(n)

@@ -43,10 +43,10 @@ def train_sft(
     xb = np.empty((mb, f))
     yb = np.empty(mb, dtype=np.int64)
     w = np.full(mb, -1.0 / mb)  # dL/dlogp_b of L = -mean logp
-    grad = np.zeros(params.shape[0])
+    grad = np.zeros_like(params)
     n_out = layout[layout.shape[0] - 1, 1]
     grad_logits = np.empty((mb, n_out))
-    ws = mlp_workspace(layout, mb)
+    ws = mlp_workspace(layout, mb, params.dtype)
     losses = np.zeros(epochs)
     for e in range(epochs):
         perm = rng.permutation(n)

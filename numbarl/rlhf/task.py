@@ -138,7 +138,7 @@ def generate(
     batch = prompts.shape[0]
     completions = np.zeros((batch, seq_len), dtype=np.int64)
     x = np.zeros((batch, n_state_features(vocab, window, seq_len)))
-    ws = mlp_workspace(layout, batch)
+    ws = mlp_workspace(layout, batch, params.dtype)
     for t in range(seq_len):
         for b in range(batch):
             _write_state(x[b], prompts[b], completions[b], t, vocab, window)
@@ -159,7 +159,7 @@ def reward_scores(
 ) -> np.ndarray:
     """Normalised reward-model scores float64[B] = (r(p, x) - norm[0]) / norm[1]."""
     x = reward_features(prompts, completions, vocab)
-    raw = mlp_forward(params, layout, TANH, x, mlp_workspace(layout, x.shape[0]))
+    raw = mlp_forward(params, layout, TANH, x, mlp_workspace(layout, x.shape[0], params.dtype))
     out = np.empty(x.shape[0])
     for b in range(x.shape[0]):
         out[b] = (raw[b, 0] - norm[0]) / norm[1]
@@ -177,7 +177,7 @@ def sample_scores(
     params = m.ref if use_ref else m.actor
     comp = generate(params, m.policy_layout, prompts, cfg.vocab, cfg.window, cfg.seq_len, rng)
     x = state_features(prompts, comp, cfg.vocab, cfg.window)
-    ws = mlp_workspace(m.policy_layout, n * cfg.seq_len)
+    ws = mlp_workspace(m.policy_layout, n * cfg.seq_len, m.actor.dtype)
     logits = mlp_forward(m.actor, m.policy_layout, TANH, x, ws).copy()
     ref_logits = mlp_forward(m.ref, m.policy_layout, TANH, x, ws)
     kl_tok = categorical_kl(logits, ref_logits)
