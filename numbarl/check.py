@@ -23,9 +23,11 @@ states what must hold::
     env_options = {}               # options of numbarl.envs.make
 
 Every (case, seed) job runs through `numbarl.sweep`'s runners (local worker processes, or Ray),
-all cases at once. Each run records its final return, env steps, training seconds, env steps per
-second, and the step (and seconds) at which its greedy evaluation during training first reached
-the threshold (learners that evaluate during training: the deep ones).
+all cases at once; each worker imports the suite's ``import`` modules (and ``--import`` ones)
+before its first run, so a user's envs exist there too. Each run records its final return, env
+steps, training seconds, env steps per second, and the step (and seconds) at which its greedy
+evaluation during training first reached the threshold (learners that evaluate during training:
+the deep ones).
 
 **Baseline test.** "No worse than baseline" is a one-sided Mann-Whitney U test of the new seeds'
 values against the baseline's seeds (``scipy.stats.mannwhitneyu``, alternative: the new values
@@ -386,38 +388,6 @@ def machine() -> str:
     return f"{platform.node()} | {cpu} | {os.cpu_count()} cores"
 
 
-class _EnvId(str):
-    """An env id that, unpickled in a worker process, first imports the suite's env modules
-    (so user envs registered in this process exist there too); a plain str otherwise."""
-
-    modules: tuple[str, ...] = ()
-    dirs: tuple[str, ...] = ()
-
-    def __reduce__(self):
-        return (_worker_env_id, (str(self), self.modules, self.dirs))
-
-
-def _worker_env_id(env: str, modules: tuple[str, ...], dirs: tuple[str, ...]) -> str:
-    from numbarl import envs
-
-    for d in dirs:
-        if d not in sys.path:
-            sys.path.insert(0, d)
-    for module in modules:
-        envs.load_module(module)
-    return env
-
-
-def _env_ref(suite: Suite, env: str) -> str:
-    if not suite.imports:
-        return env
-    ref = _EnvId(env)
-    ref.modules = suite.imports
-    dirs = [str(Path.cwd())] + ([str(suite.path.parent.resolve())] if suite.path else [])
-    ref.dirs = tuple(dirs)
-    return ref
-
-
 def _run_row(suite: Suite, case: Case, seed: int, result: Any, host: str) -> dict[str, Any]:
     h = result.history
     if "length" in h.columns:
@@ -579,6 +549,7 @@ def run_suite(
     address: str | None = None,
     out: str | Path | None = None,
     strict_speed: bool = False,
+    imports: Sequence[str] = (),
     on_run: Callable[[pd.DataFrame], None] | None = None,
 ) -> CheckReport:
     """Run every case's seeds in parallel and judge each case (see the module docstring).
@@ -586,12 +557,18 @@ def run_suite(
     ``baseline``: a runs CSV of an earlier run of this suite; with ``update_baseline`` this
     run's runs are written there afterwards (and a missing file is fine). ``out``: a directory
     that receives ``runs.csv`` (one row per case and seed) and ``table.csv`` (one per case).
+    ``imports``: modules that register user envs, beyond the suite's own ``import`` list; every
+    worker imports both before its first run.
     ``on_run(runs)`` is called with the runs so far as each run finishes (jobs start seed by
     seed across cases, so an interrupted check has every case's first seeds)."""
-    from .sweep import Job, open_runner, sigterm_as_interrupt
+    from .sweep import Job, open_runner, resolve_imports, sigterm_as_interrupt
 
     if not isinstance(suite, Suite):
         suite = load_suite(suite)
+    try:
+        refs = resolve_imports([*suite.imports, *imports])
+    except ValueError as exc:
+        raise SuiteError(f"field 'import': {exc}") from None
     base_df: pd.DataFrame | None = None
     if baseline is not None:
         path = Path(baseline)
@@ -612,10 +589,18 @@ def run_suite(
     for k in range(max(len(c.seeds) for c in suite.cases)):  # seed-major: every case advances
         for case in suite.cases:
             if k < len(case.seeds):
-                env = _env_ref(suite, case.env)
-                cfg = case.train_config()
-                opts = case.env_options or None
-                jobs.append(Job(case.algo, env, case.seeds[k], cfg, opts, case.eval_episodes, True))
+                jobs.append(
+                    Job(
+                        case.algo,
+                        case.env,
+                        case.seeds[k],
+                        case.train_config(),
+                        env_options=case.env_options or None,
+                        eval_episodes=case.eval_episodes,
+                        warm_up=True,  # speed is measured: no cache loading in `seconds`
+                        imports=refs,
+                    )
+                )
                 owners.append(case)
     host = machine()
     rows: list[dict[str, Any]] = []

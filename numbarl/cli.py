@@ -154,6 +154,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             address=args.address,
             eval_episodes=args.eval_episodes,
             env_options=_parse_pairs(args.env_opt, "--env-opt"),
+            imports=args.imports,
             progress=progress,
             **fixed,
         )
@@ -202,6 +203,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             address=args.address,
             out=args.out,
             strict_speed=args.strict_speed,
+            imports=args.imports,
         )
     except SuiteError as exc:
         print(f"numbarl: error: {exc}", file=sys.stderr)
@@ -259,6 +261,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             study_name=args.study_name,
             out=args.out,
             env_options=_parse_pairs(args.env_opt, "--env-opt"),
+            imports=args.imports,
             progress=progress,
             **_parse_pairs(args.set, "--set"),
         )
@@ -513,24 +516,27 @@ def _take_imports(argv: list[str]) -> tuple[list[str], list[str]]:
     return modules, rest
 
 
-def _load_user_envs(modules: Sequence[str]) -> None:
+def _load_user_envs(modules: Sequence[str]) -> list[str]:
     """Import the packages advertised under the ``numbarl.envs`` entry point, then each
-    ``--import`` module: their envs register themselves (``numbarl.envs.register``)."""
+    ``--import`` module: their envs register themselves (``numbarl.envs.register``). Returns
+    them all, for the worker processes of sweep, tune and check to import too."""
     from . import envs
 
-    envs.load_plugins()
+    plugins = [value.partition(":")[0] for value in envs.load_plugins()]
     for module in modules:
         envs.load_module(module)
+    return [*plugins, *modules]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         modules, argv = _take_imports(argv)
-        _load_user_envs(modules)
+        imports = _load_user_envs(modules)
         if argv and argv[0] == "rlhf":
             return _cmd_rlhf(argv[1:])
         args = build_parser().parse_args(argv)
+        args.imports = imports
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"numbarl: error: {exc}", file=sys.stderr)

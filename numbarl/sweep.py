@@ -17,6 +17,10 @@ Where runs execute (``backend``):
 - ``"ray"``: every run is a Ray task (``ray.init(address)``; ``address=None`` reads
   ``RAY_ADDRESS`` or starts a local Ray), so the same command uses a whole cluster.
 
+A worker is a fresh process that knows only the built-in envs: ``imports`` (modules or ``.py``
+files, as ``--import`` takes them) lists the modules every worker imports before its first run,
+so envs that a user module registers exist there too (`resolve_imports`).
+
 Either way the workers only compute: each run's history comes back to this process, which
 writes it atomically (`numbarl.results.write_csv`: a temporary file renamed into place), so the
 files are byte-identical whatever the backend or worker count, and an interruption (Ctrl-C,
@@ -26,12 +30,14 @@ SIGTERM, a worker killed) leaves every finished run and no partial file.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import multiprocessing
 import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -51,10 +57,13 @@ __all__ = [
     "EVAL_SEED_OFFSET",
     "Job",
     "JobResult",
+    "ModuleRef",
     "RunsFailed",
     "SweepInterrupted",
     "grid_points",
+    "import_modules",
     "open_runner",
+    "resolve_imports",
     "run_job",
     "run_path",
     "sweep",
@@ -103,6 +112,66 @@ def run_path(out: Path, algo: str, env: str, point: Mapping[str, Any], seed: int
     return out / f"{_slug(algo)}__{_slug(env)}__{_slug('_'.join(parts))}.csv"
 
 
+# --- user modules: what a worker imports first ---------------------------------------------------
+
+
+class ModuleRef(NamedTuple):
+    """A module that a worker imports before running (it registers a user's envs): its name and
+    the directory it was imported from here ("" if found on the default path)."""
+
+    name: str
+    directory: str = ""
+
+
+def _root(module: Any) -> str:
+    """The ``sys.path`` directory ``module`` was found in ("" if unknown, e.g. a namespace)."""
+    top = sys.modules.get(module.__name__.partition(".")[0])
+    file = getattr(top, "__file__", None)
+    if not file:
+        return ""
+    where = Path(file).resolve().parent
+    return str(where.parent if hasattr(top, "__path__") else where)
+
+
+def resolve_imports(modules: Iterable[str | ModuleRef] = ()) -> tuple[ModuleRef, ...]:
+    """Import each of ``modules`` (a dotted name or a ``.py`` path, as ``--import`` takes them;
+    `numbarl.envs.load_module`) in this process and describe it for the workers: a module that
+    does not exist fails here, before any run starts."""
+    from numbarl import envs
+
+    if isinstance(modules, str):
+        raise TypeError(f"imports must be a list of module names, got the string {modules!r}")
+    refs: list[ModuleRef] = []
+    for module in modules:
+        if isinstance(module, ModuleRef):
+            refs.append(module)
+            continue
+        if not isinstance(module, str):
+            raise TypeError(f"imports must hold module names or .py paths, got {module!r}")
+        loaded = envs.load_module(module)
+        refs.append(ModuleRef(loaded.__name__, _root(loaded)))
+    return tuple(dict.fromkeys(refs))  # in order, each once
+
+
+def import_modules(refs: Iterable[ModuleRef]) -> None:
+    """Worker side of `resolve_imports`: put each module's directory on ``sys.path`` and import
+    it (a module already imported is not run again)."""
+    for ref in refs:
+        if ref.directory and ref.directory not in sys.path:
+            sys.path.insert(0, ref.directory)
+        try:
+            importlib.import_module(ref.name)
+        except ModuleNotFoundError as exc:
+            if exc.name != ref.name.partition(".")[0]:
+                raise  # the module itself imports something missing
+            where = f" in {ref.directory}" if ref.directory else ""
+            raise ValueError(
+                f"worker on {socket.gethostname()} cannot import {ref.name!r} (looked{where} "
+                "and on sys.path); on a cluster, install the module on every node or ship it "
+                "with Ray's runtime_env"
+            ) from None
+
+
 # --- one run: what a worker computes ------------------------------------------------------------
 
 
@@ -117,6 +186,7 @@ class Job(NamedTuple):
     env_options: dict[str, Any] | None = None
     eval_episodes: int = 0
     warm_up: bool = False  # train once briefly first, so `seconds` holds no cache loading
+    imports: tuple[ModuleRef, ...] = ()  # imported before the run (user envs): resolve_imports
 
 
 class JobResult(NamedTuple):
@@ -150,6 +220,7 @@ def _warm_up(job: Job) -> None:
 
 def run_job(job: Job) -> JobResult:
     """Train (and optionally evaluate) one run; pure computation, no files."""
+    import_modules(job.imports)
     if job.warm_up:
         _warm_up(job)
     t0 = time.perf_counter()
@@ -417,6 +488,7 @@ def sweep(
     address: str | None = None,
     eval_episodes: int = 0,
     env_options: dict[str, Any] | None = None,
+    imports: Sequence[str | ModuleRef] = (),
     progress: Callable[[int, int], None] | None = None,
     **config: Any,
 ) -> pd.DataFrame:
@@ -427,7 +499,8 @@ def sweep(
     ``backend="ray"`` runs each job as a Ray task on the cluster at ``address`` (default
     ``RAY_ADDRESS``, else a local Ray). ``eval_episodes`` > 0 adds the columns
     ``final_return`` (mean greedy return of the final policy over that many fresh episodes) and
-    ``final_episodes`` to each run's file.
+    ``final_episodes`` to each run's file. ``imports``: modules (names or ``.py`` paths) that
+    register user envs, imported here and by every worker before its runs.
 
     Every configuration (and the backend) is checked before the first run starts, so a typo in
     the grid fails at once rather than after hours of finished runs. ``progress(done, total)``
@@ -444,6 +517,7 @@ def sweep(
         raise ValueError(f"fields {overlap} are both fixed and swept; give each in one place")
     if isinstance(eval_episodes, bool) or not isinstance(eval_episodes, int) or eval_episodes < 0:
         raise ValueError(f"eval_episodes must be an integer >= 0, got {eval_episodes!r}")
+    refs = resolve_imports(imports)  # first: they may register ``env``
     for point in points:  # validate everything first (raises ValueError/TypeError)
         api.build_config(algo, env, {**config, **point})
     api.resolve_env(env, env_options)  # an unknown env or option fails here, not in a worker
@@ -461,7 +535,7 @@ def sweep(
         progress(done, len(runs))
     if todo:
         jobs = [
-            Job(algo, env, seed, {**config, **point}, env_options, eval_episodes)
+            Job(algo, env, seed, {**config, **point}, env_options, eval_episodes, imports=refs)
             for point, seed, _ in todo
         ]
         with (

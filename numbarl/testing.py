@@ -24,6 +24,7 @@ with the table unless every case holds::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,14 @@ def assert_learns(
     first_seed: int = 0,
     env_options: dict[str, Any] | None = None,
     workers: int | None = None,
+    imports: Sequence[str] = (),
     **config: Any,
 ) -> CheckReport:
     """Fail (AssertionError with the table) unless ``need`` of ``seeds`` seeds reach
     ``threshold`` on fresh episodes (default: every seed). ``config`` overrides the algorithm's
-    tuned defaults. Returns the report (``report.runs`` holds one row per seed)."""
+    tuned defaults. ``imports``: modules (names or ``.py`` paths) that register a user's
+    ``env``; the worker processes import them too. Returns the report (``report.runs`` holds
+    one row per seed)."""
     case: dict[str, Any] = {
         "name": f"{algo}-{env}",
         "algo": algo,
@@ -64,7 +68,9 @@ def assert_learns(
         case["need"] = need
     if max_steps is not None:
         case["max_steps"] = max_steps
-    suite = parse_suite({"name": "assert_learns", "case": [case]}, "assert_learns")
+    modules = [imports] if isinstance(imports, str) else list(imports)
+    raw = {"name": "assert_learns", "import": modules, "case": [case]}
+    suite = parse_suite(raw, "assert_learns")
     report = run_suite(suite, workers=workers)
     if not report.ok:
         raise AssertionError(f"{algo} does not learn {env}:\n{report.text()}")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,7 +37,7 @@ import pandas as pd
 from . import api
 from .errors import TrainingDiverged
 from .results import write_csv
-from .sweep import Job, JobResult, open_runner
+from .sweep import Job, JobResult, ModuleRef, open_runner, resolve_imports
 
 __all__ = ["OBJECTIVES", "SPACES", "TuneResult", "best_row", "sample_config", "tune"]
 
@@ -228,6 +228,7 @@ def tune(
     study_name: str | None = None,
     out: str | Path | None = None,
     env_options: dict[str, Any] | None = None,
+    imports: Sequence[str | ModuleRef] = (),
     progress: Callable[[int, int], None] | None = None,
     **config: Any,
 ) -> TuneResult:
@@ -236,8 +237,9 @@ def tune(
     Each trial trains seeds ``0 .. seeds - 1`` (the same seeds for every trial, so trials are
     compared on the same draws) and scores each run by ``objective``. ``seed`` seeds the TPE
     sampler. ``config`` fields are fixed for every trial (and left out of the search). ``out``
-    receives the trials as tidy CSV (rewritten after every trial). ``progress(done, total)`` is
-    called per trial."""
+    receives the trials as tidy CSV (rewritten after every trial). ``imports``: modules that
+    register user envs, imported here and by every worker (as `numbarl.sweep.sweep`).
+    ``progress(done, total)`` is called per trial."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
     for name, value, low in (
@@ -252,6 +254,7 @@ def tune(
     unknown = sorted(set(fields) - set(api.config_class(algo)._fields))
     if unknown:  # the table and the config drifted apart
         raise ValueError(f"SPACES[{algo!r}] names fields {unknown} that {algo} does not have")
+    refs = resolve_imports(imports)  # first: they may register ``env``
     api.build_config(algo, env, dict(config))  # bad fixed fields fail before anything runs
     api.resolve_env(env, env_options)
     if objective != "final_return":
@@ -297,7 +300,9 @@ def tune(
             wave = max(1, runner.workers)
             for start in range(0, seeds, wave):
                 batch = train_seeds[start : start + wave]
-                jobs = [Job(algo, env, s, cfg, env_options, eval_episodes, timed) for s in batch]
+                jobs = [
+                    Job(algo, env, s, cfg, env_options, eval_episodes, timed, refs) for s in batch
+                ]
                 results = dict(runner.run(jobs))
                 failed = [r for r in results.values() if isinstance(r, Exception)]
                 if failed:  # TrainingDiverged marks the trial failed; anything else stops

@@ -130,6 +130,12 @@ def test_user_env_from_the_suite_import_list_runs_in_worker_processes(tmp_path):
     )
     report = run_suite(tmp_path / "user.toml", workers=2)
     assert report.ok, report.text()
+    # the same case in a suite without an import list: `numbarl check --import MODULE`
+    (tmp_path / "plain.toml").write_text(
+        '[[case]]\nalgo = "ppo"\nenv = "Catch-v0"\nseeds = 2\nthreshold = 0.9\n'
+    )
+    catch = str(EXAMPLES / "catch.py")
+    assert main(["check", str(tmp_path / "plain.toml"), "--import", catch, "--workers", "2"]) == 0
 
 
 # --- bad input: named, and refused before any run -------------------------------------------------

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from numbarl.cli import main
-from numbarl.sweep import sweep
+from numbarl.sweep import Job, ModuleRef, open_runner, sweep
 
 GRID = {"alpha": [0.2, 0.5]}
+CATCH = Path(__file__).resolve().parent.parent / "examples" / "catch.py"  # registers Catch-v0
 # epsilon = 1 walks at random on the cliff: ~0.1 s per run, long enough to interrupt mid-sweep.
 SLOW = ["--set", "episodes=300", "--set", "epsilon=1.0", "--grid", "alpha=0.2,0.5"]
 
@@ -41,6 +42,32 @@ def test_final_policy_evaluation_adds_run_columns(tmp_path):
     assert (finals == 1).all().all()  # one value per run, repeated on its rows
     assert set(df["final_episodes"]) == {3}
     assert df["final_return"].between(-17.0, -13.0).all()  # greedy: the shortest path costs 13
+
+
+def test_worker_processes_import_the_user_env_modules_they_are_given(tmp_path):
+    # A worker process knows only the built-in envs: Catch-v0 exists there because each worker
+    # imports the sweep's `imports` (the CLI's --import) before its first run.
+    args = ["sweep", "ppo", "Catch-v0", "--import", str(CATCH), "--seeds", "2"]
+    args += ["--set", "total_steps=1024", "--eval-episodes", "2"]
+    assert main([*args, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    one = sweep(
+        "ppo",
+        "Catch-v0",
+        range(2),
+        tmp_path / "one",
+        workers=1,
+        imports=[str(CATCH)],
+        eval_episodes=2,
+        total_steps=1024,
+    )
+    assert set(one["env"]) == {"Catch-v0"} and set(one["seed"]) == {0, 1}
+    assert _bytes(tmp_path / "two") == _bytes(tmp_path / "one")
+    # a worker that cannot import a module says which, where it looked, and what to do
+    job = Job("ppo", "Catch-v0", 0, {}, imports=(ModuleRef("no_such_env_mod", str(tmp_path)),))
+    with open_runner("local", 2, jobs=2) as runner:
+        results = dict(runner.run([job, job]))
+    assert all(isinstance(r, ValueError) for r in results.values())
+    assert "cannot import 'no_such_env_mod'" in str(results[0]) and str(tmp_path) in str(results[0])
 
 
 def _children() -> dict[int, list[int]]:
@@ -137,6 +164,11 @@ def test_bad_sweep_input_exits_2_naming_the_problem(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # nothing written
     with pytest.raises(ValueError, match="is empty"):
         sweep("q_learning", "CliffWalking-v1", [0], tmp_path / "o", {"alpha": []})
+    assert main([*base, "--import", "no_such_env_mod"]) == 2
+    assert "no module named 'no_such_env_mod'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no module named 'no_such_env_mod'"):
+        sweep("q_learning", "CliffWalking-v1", [0], tmp_path / "o", imports=["no_such_env_mod"])
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_dead_writers_temporary_file_is_removed(tmp_path):
@@ -152,7 +184,7 @@ def test_a_dead_writers_temporary_file_is_removed(tmp_path):
 def test_a_failed_run_does_not_stop_the_others(tmp_path, monkeypatch):
     import numbarl.api
     from numbarl.errors import TrainingDiverged
-    from numbarl.sweep import Job, RunsFailed, open_runner
+    from numbarl.sweep import RunsFailed
 
     train = numbarl.api.train
 

@@ -1,34 +1,56 @@
-"""The Ray backend: a real local Ray writes the same bytes as local workers."""
+"""The Ray backend: a real local Ray writes the same bytes as local workers, and runs a check
+suite whose user env exists in the Ray workers only through the suite's import list."""
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from numbarl.check import run_suite
 from numbarl.cli import main
 from numbarl.sweep import sweep
 
 GRID = {"alpha": [0.2, 0.5]}
+CATCH = Path(__file__).resolve().parent.parent / "examples" / "catch.py"  # registers Catch-v0
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One real local Ray (2 CPUs) for the module's Ray tests: starting one takes seconds."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
 
 
 def _bytes(directory):
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
-def test_ray_sweep_writes_the_local_bytes_and_resumes(tmp_path):
-    ray = pytest.importorskip("ray")
+def test_ray_sweep_writes_the_local_bytes_and_resumes(tmp_path, local_ray):
     local = sweep("q_learning", "CliffWalking-v1", [0, 1], tmp_path / "local", GRID, episodes=50)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        out = tmp_path / "ray"
-        df = sweep("q_learning", "CliffWalking-v1", [0, 1], out, GRID, backend="ray", episodes=50)
-        assert _bytes(out) == _bytes(tmp_path / "local")
-        assert df.equals(local)
-        lost = sorted(out.glob("*.csv"))[0]
-        lost.unlink()  # an interrupted sweep; rerunning on Ray completes it
-        sweep("q_learning", "CliffWalking-v1", [0, 1], out, GRID, backend="ray", episodes=50)
-        assert _bytes(out) == _bytes(tmp_path / "local")
-    finally:
-        ray.shutdown()
+    out = tmp_path / "ray"
+    df = sweep("q_learning", "CliffWalking-v1", [0, 1], out, GRID, backend="ray", episodes=50)
+    assert _bytes(out) == _bytes(tmp_path / "local")
+    assert df.equals(local)
+    lost = sorted(out.glob("*.csv"))[0]
+    lost.unlink()  # an interrupted sweep; rerunning on Ray completes it
+    sweep("q_learning", "CliffWalking-v1", [0, 1], out, GRID, backend="ray", episodes=50)
+    assert _bytes(out) == _bytes(tmp_path / "local")
+
+
+def test_check_suite_on_ray_with_a_user_env(tmp_path, local_ray):
+    suite = tmp_path / "ray.toml"
+    suite.write_text(
+        f'name = "on-ray"\nimport = [{json.dumps(str(CATCH))}]\n'
+        '[[case]]\nalgo = "ppo"\nenv = "Catch-v0"\nseeds = 2\nthreshold = 0.9\n'
+        '[[case]]\nalgo = "q_learning"\nenv = "CliffWalking-v1"\nseeds = 2\nthreshold = -13.0\n'
+        "eval_episodes = 1\n"
+    )
+    report = run_suite(suite, backend="ray", out=tmp_path / "out")
+    assert report.ok, report.text()
+    assert list(report.table["passing"]) == [2, 2]
 
 
 def test_ray_address_that_does_not_answer_fails_fast(tmp_path, capsys, monkeypatch):

@@ -1,5 +1,7 @@
 """Optuna tuning: seeded, resumable through real sqlite storage, clear errors."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -54,6 +56,14 @@ def test_cli_tune_prints_a_tuned_table_row(tmp_path, capsys):
     assert '"CliffWalking-v1": dict(alpha=' in text and "2 trials" in text
     assert len(pd.read_csv(out)) == 2
     assert best_row("X-v0", {"lr": 0.0012345678, "n": 4}) == '"X-v0": dict(lr=0.00123, n=4),'
+
+
+def test_cli_tune_imports_a_user_env_module_in_every_worker(tmp_path, capsys):
+    catch = Path(__file__).resolve().parent.parent / "examples" / "catch.py"  # Catch-v0
+    args = ["tune", "ppo", "Catch-v0", "--import", str(catch), "--trials", "2", "--seeds", "2"]
+    args += ["--eval-episodes", "2", "--set", "total_steps=1024", "--workers", "2"]
+    assert main(args) == 0
+    assert '"Catch-v0": dict(lr=' in capsys.readouterr().out
 
 
 def test_bad_tune_input(tmp_path, capsys):
