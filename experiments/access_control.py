@@ -83,24 +83,18 @@ def plot(df: pd.DataFrame, r_bar: np.ndarray):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (df, r_bar), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df, r_bar))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df, r_bar = job.result
+    job.write(df, plot(df, r_bar))
     busy = df[df["free_servers"] > 0]
     accept8 = float(busy[busy["priority"] == 8]["accept"].mean())
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "learned average reward R-bar (share of free-server states accepting priority 8)",
         f"{float(r_bar.mean()):.2f} ({accept8:.0%})",
         BOOK_R_BAR,
-        args.runs,
-        seconds,
         average_reward=float(r_bar.mean()),
         accept_priority8=accept8,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

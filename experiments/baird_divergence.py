@@ -92,25 +92,19 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     norms = final_norms(df).groupby("method")["norm"].mean()
     last = df[(df["step"] == STEPS) & (df["run"] == 0)]
     w8 = last[last["component"] == 8].set_index("method")["weight"]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"|w| after {STEPS} steps / sweeps (from 10.4): TD / DP",
         f"{norms['semi_gradient_td']:.0f} / {norms['semi_gradient_dp']:.0f}",
         BOOK,
-        args.runs,
-        seconds,
         **{f"{m}_norm": float(norms[m]) for m in METHODS},
         **{f"{m}_w8": float(w8[m]) for m in METHODS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

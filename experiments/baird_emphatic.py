@@ -55,25 +55,20 @@ def plot(weights, errors):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (weights, errors), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, weights, plot(weights, errors))
-    common.write_outputs(args.out, NAME, errors, None, suffix="_errors")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    weights, errors = job.result
+    job.write(weights, plot(weights, errors))
+    job.write(errors, None, suffix="_errors")
     ve = errors.set_index("step")["ve"]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"sqrt(VE) after {STEPS} sweeps (from {ve[0]:.2f})",
         f"{ve[STEPS]:.2g}",
         BOOK,
-        1,
-        seconds,
+        runs=1,
         ve_100=float(ve[100]),
         ve_end=float(ve[STEPS]),
         max_ve=float(ve.max()),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -34,17 +34,11 @@ BOOK = "PBE -> 0, VE stays > 0 (figure)"
 
 def errors_frame(method: str, hist: np.ndarray) -> pd.DataFrame:
     """sqrt(VE) and sqrt(PBE) of ``hist`` float64[runs, steps + 1, 8]."""
-    runs, steps, _ = hist.shape
-    flat = hist.reshape(-1, hist.shape[2])
-    return pd.DataFrame(
-        {
-            "method": method,
-            "run": np.repeat(np.arange(runs), steps),
-            "step": np.tile(np.arange(steps), runs),
-            "ve": baird.value_error(flat),
-            "pbe": baird.projected_bellman_error(flat),
-        }
-    )
+    runs, steps, d = hist.shape
+    flat = hist.reshape(-1, d)
+    ve = baird.value_error(flat).reshape(runs, steps)
+    frame = common.per_run_frame(ve, "ve", "step", first=0, method=method)
+    return frame.assign(pbe=baird.projected_bellman_error(flat))
 
 
 def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -83,27 +77,21 @@ def plot(weights: pd.DataFrame, errors: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (weights, errors), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, weights, plot(weights, errors))
-    common.write_outputs(args.out, NAME, errors, None, suffix="_errors")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    weights, errors = job.result
+    job.write(weights, plot(weights, errors))
+    job.write(errors, None, suffix="_errors")
     last = errors[errors["step"] == STEPS].groupby("method")[["ve", "pbe"]].mean()
     first = errors[errors["step"] == 0].groupby("method")[["ve", "pbe"]].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "sqrt(VE) / sqrt(PBE) after 1,000 steps, TDC (expected TDC)",
         f"{last.loc['tdc', 've']:.2f} / {last.loc['tdc', 'pbe']:.3f} "
         f"({last.loc['expected_tdc', 've']:.2f} / {last.loc['expected_tdc', 'pbe']:.4f})",
         BOOK,
-        args.runs,
-        seconds,
         initial_ve=float(first.loc["tdc", "ve"]),
         initial_pbe=float(first.loc["tdc", "pbe"]),
         **{f"{m}_{k}": float(last.loc[m, k]) for m in METHODS for k in ("ve", "pbe")},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Shared by the Chapter 2 scripts (bandit_*.py): play a set of bandit methods on one testbed
-and turn the runs into the tidy per-step table and the book's two-panel figure.
+and turn the runs into the tidy per-step table and the book's two-panel figure
+(`TestbedFigure` holds one figure's methods, testbed and title, and does all of it).
 
 Not an experiment script itself (it defines no ``NAME``). Per-step CSVs hold the mean over runs
 and its standard error rather than one row per run and step (2,000 runs x 1,000 steps x 3
@@ -11,7 +12,8 @@ percent. Every method's runs use the same spawned seeds, so curves compare on th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import common
 import numpy as np
@@ -121,3 +123,40 @@ def plot_two_panels(df: pd.DataFrame, title: str, panels: tuple[str, ...] = ("re
         if panel == "optimal":
             ax.set_ylim(0, 100)
     return fig
+
+
+def label_means(df: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
+    """Per label (rows in the table's order): the mean of ``average_reward`` and
+    ``optimal_action`` over steps ``window`` (1-based, inclusive) of a per-step table."""
+    late = df[df["step"].between(*window)].groupby("label", sort=False)
+    return late[["average_reward", "optimal_action"]].mean()
+
+
+class TestbedFigure(NamedTuple):
+    """One Chapter 2 figure: labelled methods (``settings``) played on ``testbed`` over the same
+    spawned seeds, tabulated every ``every``-th step and drawn in ``panels`` under ``title``."""
+
+    name: str
+    figure: str
+    runs: int
+    settings: Mapping[str, BanditConfig]
+    testbed: Testbed
+    title: str
+    panels: tuple[str, ...] = ("reward", "optimal")
+    every: int = 1
+
+    def simulate(self, runs: int | None = None, seed: int = 0) -> dict[str, BanditRuns]:
+        """``{label: BanditRuns}``, every setting on the same spawned seeds (``runs`` defaults to
+        the book's)."""
+        return simulate(self.settings, self.testbed, self.runs if runs is None else runs, seed)
+
+    def run(self, runs: int | None = None, seed: int = 0) -> pd.DataFrame:
+        """The figure's per-step table (`per_step_table`)."""
+        results = self.simulate(runs, seed)
+        return per_step_table(self.settings, results, seed, self.testbed, every=self.every)
+
+    def start(self, argv: Sequence[str] | None, description: str | None) -> common.Job:
+        """`common.start` with `run`, then the table and the figure written to ``--out``."""
+        job = common.start(argv, self.name, self.figure, self.runs, self.run, description)
+        job.write(job.result, plot_two_panels(job.result, self.title, self.panels))
+        return job

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import bandit_curves as bc
 import common
-import pandas as pd
 
 from numbarl.bandits import EpsilonGreedyConfig, Testbed
 
@@ -28,39 +27,29 @@ SETTINGS = {
 WINDOW = (501, 1000)
 BOOK = "greedy finds the optimal arm in about 1/3 of tasks; epsilon 0.1 highest"
 
-
-def simulate(runs: int = RUNS, seed: int = 0):
-    """``{label: BanditRuns}`` for the three settings, same spawned seeds."""
-    return bc.simulate(SETTINGS, TESTBED, runs, seed)
-
-
-def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
-    """The per-step table of the figure."""
-    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed, TESTBED)
+EXPERIMENT = bc.TestbedFigure(
+    NAME,
+    FIGURE,
+    RUNS,
+    SETTINGS,
+    TESTBED,
+    "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed",
+)
+simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    fig = bc.plot_two_panels(df, "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed")
-    common.write_outputs(args.out, NAME, df, fig)
-    late = df[df["step"].between(*WINDOW)].groupby("label", sort=False)
-    reward = late["average_reward"].mean()
-    optimal = late["optimal_action"].mean()
+    job = EXPERIMENT.start(argv, __doc__)
+    means = bc.label_means(job.result, WINDOW)
+    reward, optimal = means["average_reward"], means["optimal_action"]
     labels = list(SETTINGS)
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "steps 501-1000, eps 0/0.01/0.1: avg reward; greedy % optimal",
         "/".join(f"{reward[lab]:.2f}" for lab in labels) + f"; {optimal[labels[0]]:.0f}%",
         BOOK,
-        args.runs,
-        seconds,
         **{f"reward_{SETTINGS[lab].epsilon}": float(reward[lab]) for lab in labels},
         **{f"optimal_{SETTINGS[lab].epsilon}": float(optimal[lab]) for lab in labels},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

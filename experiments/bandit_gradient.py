@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 import bandit_curves as bc
 import common
-import pandas as pd
 
 from numbarl.bandits import GradientBanditConfig, Testbed
 
@@ -34,39 +33,30 @@ SETTINGS = {
 WINDOW = (501, 1000)
 BOOK = "with baseline far above without, at both step sizes"
 
-
-def simulate(runs: int = RUNS, seed: int = 0):
-    """``{label: BanditRuns}`` for the four settings, same spawned seeds."""
-    return bc.simulate(SETTINGS, TESTBED, runs, seed)
-
-
-def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
-    """The per-step table of the figure."""
-    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed, TESTBED)
+EXPERIMENT = bc.TestbedFigure(
+    NAME,
+    FIGURE,
+    RUNS,
+    SETTINGS,
+    TESTBED,
+    "Figure 2.5: gradient bandit, q*(a) ~ N(4, 1)",
+    ("optimal",),
+)
+simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    fig = bc.plot_two_panels(df, "Figure 2.5: gradient bandit, q*(a) ~ N(4, 1)", ("optimal",))
-    common.write_outputs(args.out, NAME, df, fig)
-    optimal = df[df["step"].between(*WINDOW)].groupby("label", sort=False)["optimal_action"]
-    optimal = optimal.mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    job = EXPERIMENT.start(argv, __doc__)
+    optimal = bc.label_means(job.result, WINDOW)["optimal_action"]
+    return job.report(
         "% optimal, steps 501-1000, with baseline a=0.1/0.4; without a=0.1/0.4",
         "/".join(f"{optimal[lab]:.0f}%" for lab in SETTINGS),
         BOOK,
-        args.runs,
-        seconds,
         **{
             f"{'baseline' if c.baseline else 'no_baseline'}_{c.alpha}": float(optimal[lab])
             for lab, c in SETTINGS.items()
         },
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import bandit_curves as bc
 import common
-import pandas as pd
 
 from numbarl.bandits import EpsilonGreedyConfig, Testbed
 
@@ -30,38 +29,30 @@ WINDOW = (5001, 10_000)
 EVERY = 10
 BOOK = "constant step size better than sample averages (the exercise's expected answer)"
 
-
-def simulate(runs: int = RUNS, seed: int = 0):
-    """``{label: BanditRuns}`` for the two settings, same spawned seeds."""
-    return bc.simulate(SETTINGS, TESTBED, runs, seed)
-
-
-def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
-    """The per-step table (every `EVERY`-th step)."""
-    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed, TESTBED, every=EVERY)
+EXPERIMENT = bc.TestbedFigure(
+    NAME,
+    FIGURE,
+    RUNS,
+    SETTINGS,
+    TESTBED,
+    "Exercise 2.5: nonstationary testbed (random-walk q*)",
+    every=EVERY,
+)
+simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    fig = bc.plot_two_panels(df, "Exercise 2.5: nonstationary testbed (random-walk q*)")
-    common.write_outputs(args.out, NAME, df, fig)
-    late = df[df["step"].between(*WINDOW)].groupby("label")
-    reward, optimal = late["average_reward"].mean(), late["optimal_action"].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    job = EXPERIMENT.start(argv, __doc__)
+    means = bc.label_means(job.result, WINDOW)
+    reward, optimal = means["average_reward"], means["optimal_action"]
+    return job.report(
         "steps 5001-10000, sample average / constant alpha: avg reward (% optimal)",
         f"{reward[AVERAGE]:.2f} ({optimal[AVERAGE]:.0f}%) / "
         f"{reward[CONSTANT]:.2f} ({optimal[CONSTANT]:.0f}%)",
         BOOK,
-        args.runs,
-        seconds,
         sample_average=float(reward[AVERAGE]),
         constant=float(reward[CONSTANT]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import bandit_curves as bc
 import common
-import pandas as pd
 
 from numbarl.bandits import EpsilonGreedyConfig, Testbed
 
@@ -30,37 +29,23 @@ SETTINGS = {
 WINDOW = (501, 1000)
 BOOK = "optimistic worse early, better later (spike near step 11)"
 
-
-def simulate(runs: int = RUNS, seed: int = 0):
-    """``{label: BanditRuns}`` for the two settings, same spawned seeds."""
-    return bc.simulate(SETTINGS, TESTBED, runs, seed)
-
-
-def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
-    """The per-step table of the figure."""
-    return bc.per_step_table(SETTINGS, simulate(runs, seed), seed, TESTBED)
+EXPERIMENT = bc.TestbedFigure(
+    NAME, FIGURE, RUNS, SETTINGS, TESTBED, "Figure 2.3: optimistic initial values", ("optimal",)
+)
+simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    fig = bc.plot_two_panels(df, "Figure 2.3: optimistic initial values", panels=("optimal",))
-    common.write_outputs(args.out, NAME, df, fig)
-    optimal = df[df["step"].between(*WINDOW)].groupby("label")["optimal_action"].mean()
-    at = df.set_index(["label", "step"])["optimal_action"]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    job = EXPERIMENT.start(argv, __doc__)
+    optimal = bc.label_means(job.result, WINDOW)["optimal_action"]
+    at = job.result.set_index(["label", "step"])["optimal_action"]
+    return job.report(
         "% optimal, steps 501-1000, optimistic / realistic; optimistic at step 11",
         f"{optimal[OPTIMISTIC]:.1f}% / {optimal[REALISTIC]:.1f}%; {at[OPTIMISTIC, 11]:.0f}%",
         BOOK,
-        args.runs,
-        seconds,
         optimistic=float(optimal[OPTIMISTIC]),
         realistic=float(optimal[REALISTIC]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -117,9 +117,9 @@ def best_by_method(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     best = best_by_method(df).set_index("algorithm")
     short = {m: m.split(" with ")[0] for m in METHODS}
     text = "; ".join(
@@ -127,18 +127,12 @@ def main(argv: Sequence[str] | None = None) -> common.Summary:
         f"{best.loc[m, 'mean']:.2f}"
         for m in METHODS
     )
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best parameter and average reward per method",
         text,
         BOOK,
-        args.runs,
-        seconds,
         **{f"best_{short[m].replace(' ', '_')}": float(best.loc[m, "mean"]) for m in METHODS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -99,27 +99,21 @@ def plot(curve: pd.DataFrame, runs: int):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (df, exact), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df, exact = job.result
     curve = mse(df)
-    common.write_outputs(args.out, NAME, df, plot(curve, args.runs))
-    common.write_outputs(args.out, NAME, curve, None, suffix="_mse")
+    job.write(df, plot(curve, job.runs))
+    job.write(curve, None, suffix="_mse")
     at = curve.set_index(["method", "episode"])["mse"]
     last = EPISODES
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"MSE after {last:,} episodes: ordinary / weighted",
         f"{at['ordinary', last]:.4f} / {at['weighted', last]:.4f}",
         BOOK,
-        args.runs,
-        seconds,
         exact_value=exact,
         book_value=TRUE_VALUE,
         **{f"mse_{m}_{e}": float(at[m, e]) for m in METHODS for e in KEY_EPISODES},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from blackjack_mc_prediction import DEALER_CARDS, PLAYER_SUMS, book_blackjack, b
 from matplotlib.figure import Figure
 
 from numbarl import dp
-from numbarl.runs import run_many
 from numbarl.tabular import control
 
 NAME = "blackjack_mc_es"
@@ -40,9 +39,7 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
     optimal_action, action_gap`` over the book's 200 states."""
     mdp = book_blackjack()
     cfg = control.make_control_config(episodes=EPISODES)
-    q, _, lengths, _, n_done = run_many(control.run_mc_exploring_starts, runs, seed, mdp, cfg)
-    for n, steps in zip(n_done, lengths.sum(axis=1), strict=True):
-        control.check_finished("mc_exploring_starts", cfg, int(n), int(steps))
+    q, *_ = common.control_runs("mc_exploring_starts", runs, seed, mdp, cfg)
     v_star, _ = dp.value_iteration(mdp, gamma=1.0, theta=1e-12)
     q_star = dp.q_from_v(mdp, v_star, gamma=1.0)
     states = book_states()
@@ -107,26 +104,20 @@ def plot(df: pd.DataFrame) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     bad = mismatches(df)
-    per_run = bad.groupby("run").size().reindex(range(args.runs), fill_value=0)
+    per_run = bad.groupby("run").size().reindex(range(job.runs), fill_value=0)
     rms = float(np.sqrt(((df["value"] - df["optimal_value"]) ** 2).mean()))
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "states (of 200) where MC ES's greedy action differs from value iteration's",
         f"{per_run.mean():.4g} (largest margin {bad['action_gap'].max() if len(bad) else 0:.3f})",
         BOOK_MISMATCHES,
-        args.runs,
-        seconds,
         mismatches=float(per_run.mean()),
         mismatch_max_gap=float(bad["action_gap"].max()) if len(bad) else 0.0,
         value_rms_error=rms,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -149,25 +149,19 @@ def plot(df: pd.DataFrame) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     rms = rms_by_episodes(df)
     key_state = df[(df["usable_ace"] == 1) & (df["player_sum"] == 13) & (df["dealer_card"] == 2)]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "RMS error vs exact v_pi over the 200 states after 10,000 / 500,000 episodes",
         " / ".join(f"{rms[e]:.3f}" for e in EPISODES),
         BOOK,
-        args.runs,
-        seconds,
         **{f"rms_{e}": float(rms[e]) for e in EPISODES},
         exact_v_13_2_usable=float(key_state["true_value"].iloc[0]),
         book_v_13_2_usable=-0.27726,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -234,24 +234,18 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     last = int(df["policy"].max())
     v = grid(df, last, "value")
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "improvements to the optimal policy; v(20, 20); max / min of v",
         f"{last}; {v[20, 20]:.1f}; {v.max():.1f} / {v.min():.1f}",
         f"{BOOK_ITERATIONS}; about {BOOK_V_20_20}; 612 / about 420",
-        args.runs,
-        seconds,
         iterations=last,
         v_20_20=float(v[20, 20]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

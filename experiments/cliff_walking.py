@@ -24,7 +24,6 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from numbarl.envs import TabularMDP, make
-from numbarl.runs import run_many
 from numbarl.tabular import control
 
 NAME = "cliff_walking"
@@ -35,11 +34,6 @@ ALPHA = 0.5
 EPSILON = 0.1
 SHAPE = (4, 12)
 ALGORITHMS = ("sarsa", "q_learning", "expected_sarsa")
-DRIVERS = {
-    "sarsa": control.run_sarsa,
-    "q_learning": control.run_q_learning,
-    "expected_sarsa": control.run_expected_sarsa,
-}
 LABELS = {"sarsa": "Sarsa", "q_learning": "Q-learning", "expected_sarsa": "Expected Sarsa"}
 SMOOTH = 10  # episodes in the plot's moving average
 WINDOW = (100, EPISODES)  # episodes (1-based, inclusive) of the key number: after learning
@@ -59,22 +53,8 @@ def learn(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(returns float64[runs, episodes], q of run 0 float64[S, A]) of ``algorithm``."""
     cfg = control.make_control_config(alpha=alpha, epsilon=epsilon, episodes=episodes)
-    q, returns, lengths, _, n_done = run_many(DRIVERS[algorithm], runs, seed, mdp, cfg)
-    for n, steps in zip(n_done, lengths.sum(axis=1), strict=True):
-        control.check_finished(algorithm, cfg, int(n), int(steps))
+    q, returns, *_ = common.control_runs(algorithm, runs, seed, mdp, cfg)
     return returns, q[0]
-
-
-def greedy_path(mdp: TabularMDP, q: np.ndarray, cap: int = PATH_CAP) -> list[int]:
-    """States visited by the greedy policy of ``q`` (first action on ties) from the start state
-    of a deterministic MDP, the start included, until a terminal state or ``cap`` steps."""
-    actions = control.greedy_actions(q, mdp.allowed)
-    s = int(np.argmax(mdp.start))
-    path = [s]
-    while not mdp.terminal[s] and len(path) <= cap:
-        s = int(np.argmax(mdp.p[s, actions[s]]))
-        path.append(s)
-    return path
 
 
 def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -84,18 +64,11 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     for algorithm in ALGORITHMS:
         returns, q0 = learn(algorithm, runs, seed, mdp)
         curves.append(
-            pd.DataFrame(
-                {
-                    "algorithm": algorithm,
-                    "run": np.repeat(np.arange(runs), EPISODES),
-                    "episode": np.tile(np.arange(1, EPISODES + 1), runs),
-                    "return": returns.ravel(),
-                    "alpha": ALPHA,
-                    "epsilon": EPSILON,
-                }
+            common.per_run_frame(returns, "return", algorithm=algorithm).assign(
+                alpha=ALPHA, epsilon=EPSILON
             )
         )
-        states = np.array(greedy_path(mdp, q0))
+        states = np.array(common.greedy_path(mdp, q0, PATH_CAP))
         rows, cols = np.divmod(states, SHAPE[1])
         paths.append(
             pd.DataFrame(
@@ -107,9 +80,7 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def window_means(curves: pd.DataFrame, window: tuple[int, int] = WINDOW) -> pd.DataFrame:
     """Per algorithm and run: the mean return over episodes ``window`` (inclusive)."""
-    lo, hi = window
-    sub = curves[(curves["episode"] >= lo) & (curves["episode"] <= hi)]
-    return sub.groupby(["algorithm", "run"], as_index=False)["return"].mean()
+    return common.per_run_means(curves, "return", ["algorithm"], window)
 
 
 def plot(curves: pd.DataFrame, paths: pd.DataFrame):
@@ -154,25 +125,19 @@ def plot(curves: pd.DataFrame, paths: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (curves, paths), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, curves, plot(curves, paths))
-    common.write_outputs(args.out, NAME, paths, None, suffix="_paths")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    curves, paths = job.result
+    job.write(curves, plot(curves, paths))
+    job.write(paths, None, suffix="_paths")
     means = window_means(curves).groupby("algorithm")["return"].mean()
     path_steps = paths.groupby("algorithm")["step"].max()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"mean return, episodes {WINDOW[0]}-{WINDOW[1]}: Sarsa / Q-learning / Expected Sarsa",
         " / ".join(f"{means[a]:.1f}" for a in ALGORITHMS),
         BOOK,
-        args.runs,
-        seconds,
         **{f"{a}_return": float(means[a]) for a in ALGORITHMS},
         **{f"{a}_greedy_steps": int(path_steps[a]) for a in ALGORITHMS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from numbarl.envs import TabularMDP, make
-from numbarl.runs import run_many
 from numbarl.tabular import control
 
 NAME = "cliff_walking_alpha"
@@ -36,11 +35,6 @@ ASYMPTOTIC_EPISODES = 100_000
 EPSILON = 0.1
 ALPHAS = tuple(round(0.1 * k, 1) for k in range(1, 11))
 ALGORITHMS = ("sarsa", "expected_sarsa", "q_learning")
-DRIVERS = {
-    "sarsa": control.run_sarsa,
-    "expected_sarsa": control.run_expected_sarsa,
-    "q_learning": control.run_q_learning,
-}
 LABELS = {"sarsa": "Sarsa", "expected_sarsa": "Expected Sarsa", "q_learning": "Q-learning"}
 PHASES = ("interim", "asymptotic")
 KEY_ALPHA = 1.0
@@ -66,9 +60,7 @@ def mean_returns(
 ) -> np.ndarray:
     """float64[runs]: each run's mean return per episode over ``episodes`` episodes."""
     cfg = control.make_control_config(alpha=alpha, epsilon=epsilon, episodes=episodes)
-    _, returns, lengths, _, n_done = run_many(DRIVERS[algorithm], runs, seed, mdp, cfg)
-    for n, steps in zip(n_done, lengths.sum(axis=1), strict=True):
-        control.check_finished(algorithm, cfg, int(n), int(steps))
+    _, returns, *_ = common.control_runs(algorithm, runs, seed, mdp, cfg)
     return returns.mean(axis=1)
 
 
@@ -153,9 +145,9 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     stats = setting_means(df).set_index(["algorithm", "phase", "alpha"])["mean"]
     extra = {
         f"{a}_{p}_{alpha}": float(stats[a, p, alpha])
@@ -164,18 +156,12 @@ def main(argv: Sequence[str] | None = None) -> common.Summary:
         for alpha in ALPHAS
     }
     order = ("expected_sarsa", "sarsa", "q_learning")
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"interim return at alpha = {KEY_ALPHA}: Expected Sarsa / Sarsa / Q-learning",
         " / ".join(f"{stats[a, 'interim', KEY_ALPHA]:.1f}" for a in order),
         BOOK,
-        args.runs,
-        seconds,
         **extra,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

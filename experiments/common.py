@@ -1,5 +1,6 @@
 """What every experiment script shares: its command line, output paths, timing, the summary
-line and dict, plotting helpers, and discovery of the scripts for the `make demo` driver.
+line and dict, tidy frames, plotting helpers, and discovery of the scripts for the `make demo`
+driver.
 
 The convention of a script ``experiments/<name>.py`` (see ``gridworld_policy_evaluation.py``):
 
@@ -10,7 +11,11 @@ The convention of a script ``experiments/<name>.py`` (see ``gridworld_policy_eva
 - ``plot(...) -> matplotlib.figure.Figure``: the figure, from the frame(s) only;
 - ``main(argv=None) -> dict``: parses ``[--runs N] [--seed S] [--out DIR] [--warmup]``, times
   ``run``, writes ``DIR/<name>.csv`` (`numbarl.results.write_csv`, atomic and byte-stable) and
-  ``DIR/<name>.png``, prints one `summary_line` and returns the `summary` dict.
+  ``DIR/<name>.png``, prints one `summary_line` and returns the `summary` dict: `start` parses
+  and times, its `Job` writes (`Job.write`) and summarises (`Job.report`).
+
+Shared by several scripts: tidy per-run frames (`per_run_frame`, `per_run_means`), tabular
+control runs checked for early stops (`control_runs`) and greedy paths (`greedy_path`).
 
 A driver runs every script with `discover` and `run_all`, and prints `summary_table`.
 """
@@ -27,7 +32,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import matplotlib
 
@@ -42,17 +47,23 @@ from numbarl.results import write_csv  # noqa: E402
 
 __all__ = [
     "DEFAULT_OUT",
+    "control_runs",
     "EXPERIMENTS_DIR",
     "Summary",
     "discover",
     "finish_axes",
+    "greedy_path",
+    "Job",
     "load",
     "new_figure",
     "output_paths",
     "parse_args",
+    "per_run_frame",
+    "per_run_means",
     "plot_mean_curves",
     "run_all",
     "save_figure",
+    "start",
     "summary",
     "summary_line",
     "summary_table",
@@ -74,24 +85,19 @@ T = TypeVar("T")
 # Command line and paths
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def _int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: the text as an int, rejected below ``low``."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+    return parse
 
 
 def parse_args(
@@ -103,9 +109,9 @@ def parse_args(
     ``argv=None`` reads ``sys.argv[1:]``."""
     ap = argparse.ArgumentParser(prog=f"{name}.py", description=description)
     ap.add_argument(
-        "--runs", type=_positive_int, default=runs, help=f"independent runs (book: {runs})"
+        "--runs", type=_int_at_least(1), default=runs, help=f"independent runs (book: {runs})"
     )
-    ap.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    ap.add_argument("--seed", type=_int_at_least(0), default=0, help="root seed (default 0)")
     ap.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})"
     )
@@ -203,6 +209,118 @@ def summary_table(summaries: Sequence[Summary]) -> pd.DataFrame:
         row["ours"] = _fmt(row["ours"])
         row["book"] = _fmt(row["book"])
     return pd.DataFrame(rows, columns=cols)
+
+
+class Job(NamedTuple):
+    """One command-line run of a script: its parsed arguments, what ``run`` returned and the
+    seconds it took. Made by `start`; `write` and `report` fill in the script's name, figure,
+    output directory and run count."""
+
+    name: str
+    figure: str
+    args: argparse.Namespace
+    result: Any
+    seconds: float
+
+    @property
+    def runs(self) -> int:
+        return self.args.runs
+
+    def write(
+        self, df: pd.DataFrame, fig: Figure | None, suffix: str = ""
+    ) -> tuple[Path, Path | None]:
+        """`write_outputs` into ``--out`` under the script's name."""
+        return write_outputs(self.args.out, self.name, df, fig, suffix)
+
+    def report(
+        self, key: str, ours: float | str, book: float | str, runs: int | None = None, **extra: Any
+    ) -> Summary:
+        """The `summary` dict (``runs`` defaults to ``--runs``), printed as its `summary_line`."""
+        s = summary(
+            self.name, self.figure, key, ours, book, self.runs if runs is None else runs,
+            self.seconds, **extra,
+        )  # fmt: skip
+        print(summary_line(s))
+        return s
+
+
+def start(
+    argv: Sequence[str] | None,
+    name: str,
+    figure: str,
+    runs: int,
+    run: Callable[[int, int], Any],
+    description: str | None = None,
+) -> Job:
+    """What every ``main`` does first: `parse_args`, then ``run(--runs, --seed)`` timed by
+    `timed_run` (``--warmup`` honoured)."""
+    args = parse_args(argv, name, runs, description)
+    result, seconds = timed_run(run, args.runs, args.seed, args.warmup)
+    return Job(name, figure, args, result, seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tidy frames
+
+
+def per_run_frame(
+    values: np.ndarray, column: str, index: str = "episode", first: int = 1, **labels: Any
+) -> pd.DataFrame:
+    """Tidy ``**labels, run, <index>, <column>`` from ``values[runs, n]``: one row per run and
+    entry, ``index`` counting from ``first``."""
+    runs, n = values.shape
+    return pd.DataFrame(
+        {
+            **labels,
+            "run": np.repeat(np.arange(runs), n),
+            index: np.tile(np.arange(first, first + n), runs),
+            column: values.ravel(),
+        }
+    )
+
+
+def control_runs(
+    algorithm: str, runs: int, seed: Any, mdp: Any, cfg: Any
+) -> tuple[np.ndarray, ...]:
+    """``numbarl.tabular.control.run_<algorithm>`` over ``runs`` spawned seeds (`run_many`):
+    its outputs stacked over runs (q, returns, lengths, first actions, episodes done). A run
+    that stopped early for any reason but its step budget raises (``control.check_finished``)."""
+    from numbarl.runs import run_many
+    from numbarl.tabular import control
+
+    out = run_many(getattr(control, f"run_{algorithm}"), runs, seed, mdp, cfg)
+    lengths, n_done = out[2], out[-1]
+    for n, steps in zip(n_done, lengths.sum(axis=1), strict=True):
+        control.check_finished(algorithm, cfg, int(n), int(steps))
+    return out
+
+
+def per_run_means(
+    df: pd.DataFrame,
+    column: str,
+    by: Sequence[str],
+    window: tuple[int, int],
+    index: str = "episode",
+) -> pd.DataFrame:
+    """Per (``by``, run): the mean of ``column`` over the rows whose ``index`` is in ``window``
+    (first, last; inclusive). Columns ``*by, run, <column>``."""
+    sub = df[df[index].between(*window)]
+    return sub.groupby([*by, "run"], as_index=False, observed=True)[column].mean()
+
+
+def greedy_path(mdp: Any, q: np.ndarray, cap: int) -> list[int]:
+    """States visited by the greedy policy of ``q`` (first action on ties) from the start state
+    of a deterministic tabular MDP, the start included, until a terminal state or ``cap`` steps
+    (a looping path is cut there)."""
+    from numbarl.tabular.control import greedy_actions  # only the tabular scripts need it
+
+    actions = greedy_actions(q, mdp.allowed)
+    s = int(np.argmax(mdp.start))
+    path = [s]
+    while not mdp.terminal[s] and len(path) <= cap:
+        s = int(np.argmax(mdp.p[s, actions[s]]))
+        path.append(s)
+    return path
 
 
 # ---------------------------------------------------------------------------------------------

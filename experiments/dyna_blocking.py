@@ -123,41 +123,27 @@ def plot_changing(df: pd.DataFrame, switch: int, title: str):
 
 
 def summarise(
-    name: str,
-    figure: str,
-    df: pd.DataFrame,
-    switch: int,
-    runs: int,
-    seconds: float,
-    book: str,
-    **extra: float,
+    job: common.Job, df: pd.DataFrame, switch: int, book: str, **extra: float
 ) -> common.Summary:
     """The summary dict (printed): cumulative reward at the end and gained after the switch."""
     g = gain_after(df, switch).groupby("algorithm")
     after, total = g["after"].mean(), g["total"].mean()
-    s = common.summary(
-        name,
-        figure,
+    return job.report(
         "cumulative reward at the end, Dyna-Q / Dyna-Q+",
         f"{total['dyna_q']:.1f} / {total['dyna_q_plus']:.1f}",
         book,
-        runs,
-        seconds,
         **{f"{a}_total": float(total[a]) for a in ALGORITHMS},
         **{f"{a}_after_switch": float(after[a]) for a in ALGORITHMS},
         **extra,
     )
-    print(common.summary_line(s))
-    return s
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    n_runs = df["run"].nunique()
-    fig = plot_changing(df, SWITCH, f"Figure 8.4: blocking maze ({n_runs} runs)")
-    common.write_outputs(args.out, NAME, df, fig)
-    return summarise(NAME, FIGURE, df, SWITCH, args.runs, seconds, BOOK)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    fig = plot_changing(df, SWITCH, f"Figure 8.4: blocking maze ({df['run'].nunique()} runs)")
+    job.write(df, fig)
+    return summarise(job, df, SWITCH, BOOK)
 
 
 if __name__ == "__main__":

@@ -55,16 +55,8 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
         if np.any(n_done != EPISODES):
             raise RuntimeError(f"Dyna-Q with n = {n} did not finish {EPISODES} episodes")
         curves.append(
-            pd.DataFrame(
-                {
-                    "planning_steps": n,
-                    "run": np.repeat(np.arange(runs), EPISODES),
-                    "episode": np.tile(np.arange(1, EPISODES + 1), runs),
-                    "steps": lengths.ravel(),
-                    "alpha": ALPHA,
-                    "epsilon": EPSILON,
-                    "gamma": GAMMA,
-                }
+            common.per_run_frame(lengths, "steps", planning_steps=n).assign(
+                alpha=ALPHA, epsilon=EPSILON, gamma=GAMMA
             )
         )
         paths = [planning.greedy_path_length(q[i], m, 10 * OPTIMAL) for i in range(runs)]
@@ -108,27 +100,21 @@ def plot(curves: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (curves, greedy), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, curves, plot(curves))
-    common.write_outputs(args.out, NAME, greedy, None, suffix="_greedy")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    curves, greedy = job.result
+    job.write(curves, plot(curves))
+    job.write(greedy, None, suffix="_greedy")
     reach = episodes_to_reach(curves)
     second = curves[curves["episode"] == 2].groupby("planning_steps")["steps"].mean()
     share = float((greedy["greedy_steps"] == OPTIMAL).mean())
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "episodes to reach the final level, n = 0 / 5 / 50",
         " / ".join(str(reach[n]) for n in PLANNING_STEPS),
         " / ".join(f"~{BOOK_EPISODES[n]}" for n in PLANNING_STEPS),
-        args.runs,
-        seconds,
         **{f"episode2_steps_n{n}": float(second[n]) for n in PLANNING_STEPS},
         **{f"episodes_to_reach_n{n}": reach[n] for n in PLANNING_STEPS},
         share_greedy_optimal=share,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

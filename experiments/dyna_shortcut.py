@@ -59,20 +59,12 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     share = shortcut_share(df)
-    return dyna_blocking.summarise(
-        NAME,
-        FIGURE,
-        df,
-        SWITCH,
-        args.runs,
-        seconds,
-        BOOK,
-        **{f"{a}_share_shortcut": float(share[a]) for a in dyna_blocking.ALGORITHMS},
-    )
+    extra = {f"{a}_share_shortcut": float(share[a]) for a in dyna_blocking.ALGORITHMS}
+    return dyna_blocking.summarise(job, df, SWITCH, BOOK, **extra)
 
 
 if __name__ == "__main__":

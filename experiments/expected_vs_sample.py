@@ -90,19 +90,15 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     key = df[(df["method"] == "sample") & (df["branching"] == KEY_B)]
     row = key.iloc[(key["fraction"] - KEY_FRACTION).abs().argmin()]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"RMS error after {KEY_FRACTION:g}b sample updates, b = {KEY_B} (expected update: 1)",
         f"{row['rms_error']:.4f}",
         f"{row['formula']:.4f} (formula)",
-        args.runs,
-        seconds,
         **{
             f"rms_at_1b_b{b}": float(
                 df[(df["method"] == "sample") & (df["branching"] == b) & (df["fraction"] == 1.0)][
@@ -112,8 +108,6 @@ def main(argv: Sequence[str] | None = None) -> common.Summary:
             for b in BRANCHING
         },
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

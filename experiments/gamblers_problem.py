@@ -79,26 +79,20 @@ def plot(values: pd.DataFrame, policy: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (values, policy), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    values, policy = job.result
     fig = plot(values, policy)
-    common.write_outputs(args.out, NAME, values, fig)
-    common.write_outputs(args.out, NAME, policy, None, suffix="_policy")
+    job.write(values, fig)
+    job.write(policy, None, suffix="_policy")
     at = policy.set_index("capital")["stake"]
     ours = "/".join(str(int(at[c])) for c in KEY_CAPITALS)
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "stakes at capital 25/50/75",
         ours,
         "/".join(map(str, BOOK_STAKES)),
-        args.runs,
-        seconds,
         sweeps=int(values["sweep"].max()),
         v50=float(policy.set_index("capital")["value"][50]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -106,26 +106,20 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     top = {
         p: df[(df["policy"] == p) & (df["row"] == 0)]["value"].to_numpy()
         for p in ("random", "optimal")
     }
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "top row: random policy; optimal",
         " ".join(f"{x:.1f}" for x in top["random"])
         + "; "
         + " ".join(f"{x:.1f}" for x in top["optimal"]),
         " ".join(map(str, BOOK_RANDOM_TOP)) + "; " + " ".join(map(str, BOOK_OPTIMAL_TOP)),
-        args.runs,
-        seconds,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

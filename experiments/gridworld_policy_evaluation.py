@@ -73,23 +73,17 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     grid = converged_grid(df)
     err = float(np.max(np.abs(grid - BOOK_VALUES)))
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "converged values, top row",
         "/".join(f"{x:.0f}" for x in grid[0]),
         "/".join(f"{x:.0f}" for x in BOOK_VALUES[0]),
-        args.runs,
-        seconds,
         max_abs_error=err,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

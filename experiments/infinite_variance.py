@@ -98,23 +98,17 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     last = df[df["episode"] == EPISODES]["ordinary"]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "ordinary IS estimates after 100,000 episodes: min / max over runs",
         f"{last.min():.2f} / {last.max():.2f}",
         BOOK,
-        args.runs,
-        seconds,
         low=float(last.min()),
         high=float(last.max()),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -84,9 +84,9 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     best = best_alphas(df, ["algorithm", "lambda"])
     tops = best.loc[best.groupby("algorithm", sort=False)["mean"].idxmin()].set_index("algorithm")
     tops = tops.loc[list(ALGORITHMS)]
@@ -96,18 +96,12 @@ def main(argv: Sequence[str] | None = None) -> common.Summary:
         f"best_error_{alg}_lambda{lam:g}": float(m)
         for alg, lam, m in zip(best["algorithm"], best["lambda"], best["mean"], strict=True)
     }
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best error (lambda): offline lambda-return / TD(lambda) / true online",
         f"{errors} ({lambdas})",
         BOOK,
-        args.runs,
-        seconds,
         **extra,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from numbarl.envs import TabularMDP, make
-from numbarl.runs import run_many
 from numbarl.tabular import control
 
 NAME = "maximization_bias"
@@ -34,7 +33,6 @@ ALPHA = 0.1
 EPSILON = 0.1
 LEFT = 0  # action "left" in state A
 ALGORITHMS = ("q_learning", "double_q_learning")
-DRIVERS = {"q_learning": control.run_q_learning, "double_q_learning": control.run_double_q_learning}
 LABELS = {"q_learning": "Q-learning", "double_q_learning": "Double Q-learning"}
 OPTIMAL = EPSILON / 2  # the % left of the best epsilon-greedy policy
 EARLY = (1, 20)  # episodes (1-based, inclusive): where Q-learning prefers left
@@ -54,10 +52,7 @@ def left_choices(
 ) -> np.ndarray:
     """int8[runs, episodes]: 1 where the episode's first action (in A) was left."""
     cfg = control.make_control_config(alpha=alpha, epsilon=epsilon, episodes=episodes)
-    out = run_many(DRIVERS[algorithm], runs, seed, mdp, cfg)
-    first_actions, n_done = out[-2], out[-1]
-    if np.any(n_done != episodes):
-        raise RuntimeError(f"{algorithm}: some runs did not finish their {episodes} episodes")
+    *_, first_actions, _ = common.control_runs(algorithm, runs, seed, mdp, cfg)
     return (first_actions == LEFT).astype(np.int8)
 
 
@@ -81,9 +76,7 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 def window_share(df: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
     """Per algorithm and run: the share of left actions over episodes ``window`` (inclusive)."""
-    lo, hi = window
-    sub = df[(df["episode"] >= lo) & (df["episode"] <= hi)]
-    return sub.groupby(["algorithm", "run"], as_index=False, observed=True)["left"].mean()
+    return common.per_run_means(df, "left", ["algorithm"], window)
 
 
 def plot(df: pd.DataFrame):
@@ -105,20 +98,16 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     late = window_share(df, LATE).groupby("algorithm", observed=True)["left"].mean()
     early = window_share(df, EARLY).groupby("algorithm", observed=True)["left"].mean()
     peak = df[df["algorithm"] == "q_learning"].groupby("episode")["left"].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"% left from A, episodes {LATE[0]}-{LATE[1]}: Q-learning / Double Q-learning",
         f"{100 * late['q_learning']:.1f}% / {100 * late['double_q_learning']:.1f}%",
         BOOK,
-        args.runs,
-        seconds,
         q_learning_late=float(late["q_learning"]),
         double_q_learning_late=float(late["double_q_learning"]),
         q_learning_early=float(early["q_learning"]),
@@ -126,8 +115,6 @@ def main(argv: Sequence[str] | None = None) -> common.Summary:
         q_learning_peak=float(peak.max()),
         q_learning_peak_episode=int(peak.idxmax()),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import common
 import numpy as np
 import pandas as pd
-from mountain_car_sarsa import steps_frame
+from mountain_car import steps_frame
 
 from numbarl.approx import control
 from numbarl.runs import run_many
@@ -94,27 +94,21 @@ def start_cost(costs: pd.DataFrame, episode: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (costs, steps), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, costs, plot(costs, steps))
-    common.write_outputs(args.out, NAME, steps, None, suffix="_steps")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    costs, steps = job.result
+    job.write(costs, plot(costs, steps))
+    job.write(steps, None, suffix="_steps")
     last = costs[costs["episode"] == SNAPSHOTS[-1]]["cost_to_go"].max()
     start = start_cost(costs, SNAPSHOTS[-1])
     tail = steps[steps["episode"] > EPISODES - 100]["steps"].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "after 9,000 episodes: max cost-to-go; at the start states; steps (last 100)",
         f"{last:.0f}; {start:.0f}; {tail:.0f}",
         BOOK,
-        args.runs,
-        seconds,
         max_cost_to_go=float(last),
         start_cost_to_go=start,
         late_steps=float(tail),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

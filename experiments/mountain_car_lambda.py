@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import common
-import numpy as np
+import mountain_car as mc
 import pandas as pd
-from mountain_car_nstep_alpha import best_alphas
+from mountain_car import best_alphas
 
 from numbarl.approx import control
 
@@ -28,7 +28,6 @@ NAME = "mountain_car_lambda"
 FIGURE = "Figure 12.10"
 RUNS = 100
 EPISODES = 50
-TILINGS = 8
 MAX_STEPS = 10_000
 ALPHAS = {
     0.0: (0.6, 0.9, 1.2, 1.5, 1.8),
@@ -42,64 +41,37 @@ ALPHAS = {
 BOOK = "an intermediate lambda best, lambda 0 worst"
 
 
-def lambda_frame(label: dict, steps: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            **label,
-            "run": np.arange(steps.shape[0]),
-            "steps": steps.mean(axis=1),
-            "cut": (steps >= MAX_STEPS).sum(axis=1),
-        }
-    )
-
-
 def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
-    frames = []
-    for lam, alphas in ALPHAS.items():
-        for a in alphas:
-            steps = control.sarsa_lambda_many(
-                runs, seed, alpha=a / TILINGS, lam=lam, trace="replacing",
-                episodes=EPISODES, max_steps=MAX_STEPS,
-            )  # fmt: skip
-            frames.append(lambda_frame({"lambda": lam, "alpha": a}, steps))
-    return pd.concat(frames, ignore_index=True)
+    def learn(lam: float, alpha: float):
+        return control.sarsa_lambda_many(
+            runs, seed, alpha=alpha, lam=lam, trace="replacing", episodes=EPISODES,
+            max_steps=MAX_STEPS,
+        )  # fmt: skip
+
+    return mc.alpha_sweep(ALPHAS, "lambda", learn, MAX_STEPS)
 
 
 def plot(df: pd.DataFrame):
-    fig, ax = common.new_figure(size=(6.5, 4.8))
-    common.plot_mean_curves(
-        ax, df, "alpha", "steps", "lambda", label=lambda lam: f"lambda = {lam:g}"
+    title = "Figure 12.10: Sarsa(lambda), replacing traces"
+    return mc.plot_alpha_sweep(
+        df, "lambda", lambda lam: f"lambda = {lam:g}", EPISODES, title, (170, 300)
     )
-    common.finish_axes(
-        ax,
-        "alpha x number of tilings (8)",
-        f"Mountain Car steps per episode, first {EPISODES} episodes and {df['run'].nunique()} runs",
-        "Figure 12.10: Sarsa(lambda), replacing traces",
-        ylim=(170, 300),
-    )
-    return fig
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     best = best_alphas(df, "lambda").set_index("lambda")
     top = best["mean"].idxmin()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best steps/episode: best lambda (alpha x 8) vs lambda 0",
         f"{best.loc[top, 'mean']:.0f} at lambda {top:g} ({best.loc[top, 'alpha']:g}) vs "
         f"{best.loc[0.0, 'mean']:.0f}",
         BOOK,
-        args.runs,
-        seconds,
         cut_episodes=int(df["cut"].sum()),
         **{f"best_steps_lambda{lam:g}": float(best.loc[lam, "mean"]) for lam in ALPHAS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

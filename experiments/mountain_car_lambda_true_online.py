@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import common
-import numpy as np
+import mountain_car as mc
 import pandas as pd
-from mountain_car_nstep_alpha import best_alphas
+from mountain_car import best_alphas
 
 from numbarl.approx import control
 
@@ -25,7 +25,6 @@ NAME = "mountain_car_lambda_true_online"
 FIGURE = "Figure 12.11"
 RUNS = 100
 EPISODES = 20
-TILINGS = 8
 LAMBDA = 0.9
 MAX_STEPS = 10_000
 _GRID = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8)
@@ -45,25 +44,13 @@ BOOK = "true online best, then replacing, clearing; accumulating worst"
 
 
 def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
-    frames = []
-    for method, alphas in ALPHAS.items():
-        for a in alphas:
-            steps = control.sarsa_lambda_many(
-                runs, seed, alpha=a / TILINGS, lam=LAMBDA, trace=method, episodes=EPISODES,
-                max_steps=MAX_STEPS,
-            )  # fmt: skip
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "method": method,
-                        "alpha": a,
-                        "run": np.arange(runs),
-                        "reward": -steps.mean(axis=1),
-                        "cut": (steps >= MAX_STEPS).sum(axis=1),
-                    }
-                )
-            )
-    return pd.concat(frames, ignore_index=True)
+    def learn(method: str, alpha: float):
+        return control.sarsa_lambda_many(
+            runs, seed, alpha=alpha, lam=LAMBDA, trace=method, episodes=EPISODES,
+            max_steps=MAX_STEPS,
+        )  # fmt: skip
+
+    return mc.alpha_sweep(ALPHAS, "method", learn, MAX_STEPS, y="reward")
 
 
 def best_rewards(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,37 +62,22 @@ def best_rewards(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot(df: pd.DataFrame):
-    fig, ax = common.new_figure(size=(6.5, 4.8))
-    common.plot_mean_curves(ax, df, "alpha", "reward", "method", label=LABELS.get)
-    common.finish_axes(
-        ax,
-        "alpha x number of tilings (8)",
-        f"Mountain Car reward per episode, first {EPISODES} episodes and "
-        f"{df['run'].nunique()} runs",
-        f"Figure 12.11: lambda = {LAMBDA}",
-        ylim=(-550, -150),
-    )
-    return fig
+    title = f"Figure 12.11: lambda = {LAMBDA}"
+    return mc.plot_alpha_sweep(df, "method", LABELS.get, EPISODES, title, (-550, -150), "reward")
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     best = best_rewards(df).set_index("method")
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best reward/episode: true online / replacing / clearing / accumulating",
         " / ".join(f"{best.loc[m, 'mean']:.0f}" for m in ALPHAS),
         BOOK,
-        args.runs,
-        seconds,
         cut_episodes=int(df["cut"].sum()),
         **{f"best_reward_{m}": float(best.loc[m, "mean"]) for m in ALPHAS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import common
+import mountain_car as mc
 import pandas as pd
-from mountain_car_sarsa import EPISODES, sarsa_curves, window_means
+from mountain_car import sarsa_curves, window_means
+from mountain_car_sarsa import EPISODES
 
 NAME = "mountain_car_nstep"
 FIGURE = "Figure 10.3"
@@ -30,41 +32,28 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 
 def plot(df: pd.DataFrame):
-    fig, ax = common.new_figure(size=(6.5, 4.8))
     alpha = dict(SETTINGS)
-    common.plot_mean_curves(
-        ax, df, "episode", "steps", "n", label=lambda n: f"n = {n}, alpha = {alpha[n]:g}/8"
-    )
-    ax.set_yscale("log")
-    common.finish_axes(
-        ax,
-        "Episode",
-        f"Mountain Car steps per episode (log scale), averaged over {df['run'].nunique()} runs",
+    return mc.plot_episode_curves(
+        df,
+        "n",
+        lambda n: f"n = {n}, alpha = {alpha[n]:g}/8",
         "Figure 10.3: one-step vs 8-step semi-gradient Sarsa",
-        ylim=(100, 1000),
     )
-    return fig
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     early = window_means(df, ["n"], 1, EARLY).groupby("n")["steps"].mean()
     total = window_means(df, ["n"], 1, EPISODES).groupby("n")["steps"].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "steps/episode over the first 50 (all 500) episodes, n = 1 / n = 8",
         f"{early[1]:.0f} ({total[1]:.0f}) / {early[8]:.0f} ({total[8]:.0f})",
         BOOK,
-        args.runs,
-        seconds,
         early_n1=float(early[1]),
         early_n8=float(early[8]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

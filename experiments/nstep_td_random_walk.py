@@ -94,26 +94,20 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     best = best_alphas(df)
     top = best.loc[best["mean"].idxmin()]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best n (alpha): mean RMS error",
         f"n = {int(top['n'])} (alpha {top['alpha']:.2f}): {top['mean']:.3f}",
         BOOK,
-        args.runs,
-        seconds,
         best_n=int(top["n"]),
         best_alpha=float(top["alpha"]),
         best_error=float(top["mean"]),
         **{f"best_error_n{int(r.n)}": float(r.mean) for r in best.itertuples()},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -129,23 +129,17 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     speed = speedups(df)
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "Dyna-Q / prioritized sweeping updates (median), smallest .. largest maze",
         f"{speed.iloc[0]:.0f}x .. {speed.iloc[-1]:.0f}x",
         BOOK,
-        args.runs,
-        seconds,
         share_solved=float(df["solved"].mean()),
         **{f"speedup_{int(k)}": float(v) for k, v in speed.items()},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -67,8 +67,8 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 def final_errors(df: pd.DataFrame, last: int = 500) -> pd.DataFrame:
     """Per (basis, order, run): mean sqrt(VE) over the last ``last`` episodes."""
-    tail = df[df["episode"] > df["episode"].max() - last]
-    return tail.groupby(["basis", "order", "run"], as_index=False)["rms_error"].mean()
+    end = df["episode"].max()
+    return common.per_run_means(df, "rms_error", ["basis", "order"], (end - last + 1, end))
 
 
 def plot(df: pd.DataFrame):
@@ -89,25 +89,19 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     fin = final_errors(df).groupby(["basis", "order"])["rms_error"].mean()
     ours = ", ".join(
         f"{o}: {fin[('fourier', o)]:.3f} / {fin[('polynomial', o)]:.3f}" for o in ORDERS
     )
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "final sqrt(VE) by order, Fourier / polynomial",
         ours,
         BOOK,
-        args.runs,
-        seconds,
         **{f"final_{b}_{o}": float(fin[(b, o)]) for b in TABLES for o in ORDERS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -99,22 +99,13 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     gap = max_gap(df)
-    s = common.summary(
-        NAME,
-        FIGURE,
-        "max |group value - mu-weighted group mean of v_pi|",
-        f"{gap:.3f}",
-        BOOK,
-        args.runs,
-        seconds,
-        max_gap=gap,
+    return job.report(
+        "max |group value - mu-weighted group mean of v_pi|", f"{gap:.3f}", BOOK, max_gap=gap
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -100,27 +100,21 @@ def plot(right: pd.DataFrame, left: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (right, left), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, right, plot(right, left))
-    common.write_outputs(args.out, NAME, left, None, suffix="_values")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    right, left = job.result
+    job.write(right, plot(right, left))
+    job.write(left, None, suffix="_values")
     best = best_alphas(right)
     top = best.loc[best["mean"].idxmin()]
     n1 = best.loc[best["n"] == 1, "mean"].item()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best n (alpha): RMS error, vs n = 1",
         f"n = {int(top['n'])} ({top['alpha']:g}): {top['mean']:.3f} vs {n1:.3f}",
         BOOK,
-        args.runs,
-        seconds,
         best_n=int(top["n"]),
         best_error=float(top["mean"]),
         n1_error=float(n1),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 def final_errors(df: pd.DataFrame, last: int = 500) -> pd.DataFrame:
     """Per (method, run): mean sqrt(VE) over the last ``last`` episodes."""
-    tail = df[df["episode"] > df["episode"].max() - last]
-    return tail.groupby(["method", "run"], as_index=False)["rms_error"].mean()
+    end = df["episode"].max()
+    return common.per_run_means(df, "rms_error", ["method"], (end - last + 1, end))
 
 
 def plot(df: pd.DataFrame):
@@ -67,24 +67,18 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     fin = final_errors(df).groupby("method")["rms_error"].mean()
     tc, agg = float(fin["tile_coding"]), float(fin["aggregation"])
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "sqrt(VE) over the last 500 of 5,000 episodes, tile coding / aggregation",
         f"{tc:.3f} / {agg:.3f}",
         BOOK,
-        args.runs,
-        seconds,
         final_tile_coding=tc,
         final_aggregation=agg,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -53,23 +53,17 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     final = df[df["episode"] == EPISODES].groupby("algorithm")["rms_error"].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "RMS error at episode 100, batch TD / batch MC",
         f"{final['td0']:.3f} / {final['mc']:.3f}",
         BOOK_FINAL,
-        args.runs,
-        seconds,
         batch_td_final=float(final["td0"]),
         batch_mc_final=float(final["mc"]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

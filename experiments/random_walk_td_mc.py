@@ -89,16 +89,7 @@ def rms_curves(
 
 def curves_frame(algorithm: str, alpha: float, rms: np.ndarray) -> pd.DataFrame:
     """Tidy ``algorithm, alpha, run, episode, rms_error`` from rms float64[runs, E + 1]."""
-    runs, width = rms.shape
-    return pd.DataFrame(
-        {
-            "algorithm": algorithm,
-            "alpha": alpha,
-            "run": np.repeat(np.arange(runs), width),
-            "episode": np.tile(np.arange(width), runs),
-            "rms_error": rms.ravel(),
-        }
-    )
+    return common.per_run_frame(rms, "rms_error", first=0, algorithm=algorithm, alpha=alpha)
 
 
 def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,32 +144,25 @@ def plot(curves: pd.DataFrame, values: pd.DataFrame):
 
 def late_errors(curves: pd.DataFrame, late: int = LATE) -> pd.DataFrame:
     """Per (algorithm, alpha, run): mean RMS error over the last ``late`` episodes."""
-    last = curves["episode"].max()
-    tail = curves[curves["episode"] > last - late]
-    return tail.groupby(["algorithm", "alpha", "run"], as_index=False)["rms_error"].mean()
+    end = curves["episode"].max()
+    return common.per_run_means(curves, "rms_error", ["algorithm", "alpha"], (end - late + 1, end))
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (curves, values), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, curves, plot(curves, values))
-    common.write_outputs(args.out, NAME, values, None, suffix="_values")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    curves, values = job.result
+    job.write(curves, plot(curves, values))
+    job.write(values, None, suffix="_values")
     final = curves[curves["episode"] == curves["episode"].max()]
     by = final.groupby(["algorithm", "alpha"])["rms_error"].mean()
     td, mc = float(by["td0"].min()), float(by["mc"].min())
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "RMS error at episode 100, best TD / best MC",
         f"{td:.3f} / {mc:.3f}",
         BOOK_FINAL,
-        args.runs,
-        seconds,
         best_td_final=td,
         best_mc_final=mc,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

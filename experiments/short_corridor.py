@@ -64,23 +64,17 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     best = df.loc[df["value"].idxmax()]
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "best p(right), its start value",
         f"{best['p_right']:.2f}, {best['value']:.2f}",
         f"{BOOK_P}, {BOOK_VALUE}",
-        args.runs,
-        seconds,
         p_right=float(best["p_right"]),
         value=float(best["value"]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -63,26 +63,20 @@ def window_means(df: pd.DataFrame, first: int, last: int) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     early = window_means(df, 1, FIRST)
     late = window_means(df, EPISODES - 99, EPISODES)
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "with baseline: mean return, last 100 episodes",
         round(float(late["reinforce_baseline"]), 2),
         OPTIMUM,
-        args.runs,
-        seconds,
         first100_reinforce=float(early["reinforce"]),
         first100_baseline=float(early["reinforce_baseline"]),
         last100_reinforce=float(late["reinforce"]),
         last100_baseline=float(late["reinforce_baseline"]),
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -36,16 +36,8 @@ LAST = 100  # the key number averages the last LAST episodes
 
 def returns_frame(algorithm: str, alpha: float, returns: np.ndarray) -> pd.DataFrame:
     """Tidy rows ``algorithm, alpha, run, episode, return`` from returns float64[runs, E]."""
-    runs, episodes = returns.shape
-    return pd.DataFrame(
-        {
-            "algorithm": algorithm,
-            "alpha": alpha,
-            "run": np.repeat(np.arange(runs), episodes),
-            "episode": np.tile(np.arange(1, episodes + 1), runs),
-            "return": returns.ravel().astype(np.int64),  # -1 per step: whole numbers
-        }
-    )
+    whole = returns.astype(np.int64)  # -1 per step: whole numbers
+    return common.per_run_frame(whole, "return", algorithm=algorithm, alpha=alpha)
 
 
 def reinforce_returns(runs: int, seed: int, **config: float | bool) -> np.ndarray:
@@ -94,22 +86,16 @@ def last_mean(df: pd.DataFrame, last: int = LAST) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     tail = last_mean(df)
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         f"mean return, last {LAST} episodes, alpha = 2^-12",
         round(float(tail[2.0**-12]), 2),
         OPTIMUM,
-        args.runs,
-        seconds,
         **{f"last{LAST}_alpha_{ALPHA_LABELS[a]}": float(tail[a]) for a in ALPHAS},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

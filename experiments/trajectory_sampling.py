@@ -114,24 +114,18 @@ def key_values(df: pd.DataFrame, key=None) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    df, seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, df, plot(df))
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    df = job.result
+    job.write(df, plot(df))
     key = key_values(df)
     end = df[df["updates"] == df.groupby(["n_states", "branching"])["updates"].transform("max")]
     final = end.groupby(["n_states", "branching", "method"])["value"].mean()
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "start value after 1,000 updates, 1,000 states, b = 1: on-policy / uniform",
         f"{key['on_policy']:.2f} / {key['uniform']:.2f}",
         BOOK,
-        args.runs,
-        seconds,
         **{f"final_{m}_{n}_b{b}": float(v) for (n, b, m), v in final.items()},
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ ALPHA = 0.5
 EPSILON = 0.1
 SHAPE = (7, 10)
 WIND = (0, 0, 0, 1, 1, 1, 2, 2, 1, 0)
+PATH_CAP = 30  # a greedy path longer than this is cut (it loops)
 LATE_FROM = 7000  # episodes ending after this step give the "late" mean episode length
 VARIANTS: dict[str, dict[str, bool]] = {
     "standard": {},
@@ -111,21 +112,14 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd
         mdp = make("WindyGridworld-v0", **options)
         q, curve, greedy, late = learn(mdp, runs, seed)
         if not options.get("stochastic_wind", False):
-            rows, cols = np.divmod(np.array(greedy_path(mdp, q[0])), SHAPE[1])
+            rows, cols = np.divmod(np.array(common.greedy_path(mdp, q[0], PATH_CAP)), SHAPE[1])
             paths.append(
                 pd.DataFrame(
                     {"variant": variant, "step": np.arange(len(rows)), "row": rows, "col": cols}
                 )
             )
         curves.append(
-            pd.DataFrame(
-                {
-                    "variant": variant,
-                    "run": np.repeat(np.arange(runs), STEPS + 1),
-                    "time_step": np.tile(np.arange(STEPS + 1), runs),
-                    "episodes": curve.ravel(),
-                }
-            )
+            common.per_run_frame(curve, "episodes", "time_step", first=0, variant=variant)
         )
         scores.append(
             pd.DataFrame(
@@ -146,21 +140,9 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd
     )
 
 
-def greedy_path(mdp: TabularMDP, q: np.ndarray, cap: int = 30) -> list[int]:
-    """States of the greedy path (first action on ties) in a deterministic variant, the start
-    included, until the goal or ``cap`` steps (a looping path is cut there)."""
-    actions = control.greedy_actions(q, mdp.allowed)
-    s = int(np.argmax(mdp.start))
-    path = [s]
-    while not mdp.terminal[s] and len(path) <= cap:
-        s = int(np.argmax(mdp.p[s, actions[s]]))
-        path.append(s)
-    return path
-
-
 def plot(curves: pd.DataFrame, scores: pd.DataFrame, paths: pd.DataFrame):
     """Left: episodes against time steps (run average), as in the book; right: the grid, its
-    wind and the greedy paths of run 0 (cut after 30 steps if they loop)."""
+    wind and the greedy paths of run 0 (cut after `PATH_CAP` steps if they loop)."""
     fig, (left, right) = common.new_figure(ncols=2, size=(5.5, 4.5))
     n_runs = curves["run"].nunique()
     for variant in VARIANTS:
@@ -199,11 +181,11 @@ def plot(curves: pd.DataFrame, scores: pd.DataFrame, paths: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    args = common.parse_args(argv, NAME, RUNS, __doc__)
-    (curves, scores, paths), seconds = common.timed_run(run, args.runs, args.seed, args.warmup)
-    common.write_outputs(args.out, NAME, curves, plot(curves, scores, paths))
-    common.write_outputs(args.out, NAME, scores, None, suffix="_greedy")
-    common.write_outputs(args.out, NAME, paths, None, suffix="_paths")
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    curves, scores, paths = job.result
+    job.write(curves, plot(curves, scores, paths))
+    job.write(scores, None, suffix="_greedy")
+    job.write(paths, None, suffix="_paths")
     by = {v: g for v, g in scores.groupby("variant")}
     std = by["standard"]
     optimal = std["greedy_steps"].to_numpy() == std["optimal_steps"].to_numpy()
@@ -214,21 +196,15 @@ def main(argv: Sequence[str] | None = None) -> common.Summary:
         extra[f"{variant}_share_optimal"] = float(
             np.mean(np.isclose(g["greedy_steps"], g["optimal_steps"]))
         )
-    s = common.summary(
-        NAME,
-        FIGURE,
+    return job.report(
         "greedy path steps after 8,000 steps (run 0); episodes completed by then",
         f"{std['greedy_steps'].iloc[0]:.4g}; {std['episodes'].mean():.0f}",
         f"{BOOK_GREEDY}; {BOOK_EPISODES}",
-        args.runs,
-        seconds,
         share_runs_optimal=float(optimal.mean()),
         episodes_by_8000=float(std["episodes"].mean()),
         late_length=float(std["late_length"].mean()),
         **extra,
     )
-    print(common.summary_line(s))
-    return s
 
 
 if __name__ == "__main__":

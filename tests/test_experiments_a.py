@@ -7,22 +7,21 @@ fails with probability below ~0.1%."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-if str(EXPERIMENTS) not in sys.path:
-    sys.path.insert(0, str(EXPERIMENTS))  # the scripts import `common` as a sibling
-common = importlib.import_module("common")
-
-Z = 3.0
-SEED = 0
+from tests.experiment_helpers import (
+    SEED,
+    Z,
+    assert_below,
+    assert_same_csv_whatever_the_threads,
+    common,
+    script,
+    smoke_run,
+)
 
 # name -> (columns the CSV must have, extra CSV suffixes written beside it)
 SCRIPTS = {
@@ -38,44 +37,13 @@ SCRIPTS = {
 }
 
 
-def script(name: str) -> ModuleType:
-    return common.load(name)
-
-
-def paired_gap(better: np.ndarray, worse: np.ndarray) -> tuple[float, float]:
-    """(mean of worse - better, its standard error) over runs."""
-    d = np.asarray(worse, dtype=float) - np.asarray(better, dtype=float)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
-
-
-def assert_better(better: np.ndarray, worse: np.ndarray, what: str) -> None:
-    gap, se = paired_gap(better, worse)
-    assert gap > Z * se, f"{what}: gap {gap:.4f} is not > {Z} SE ({se:.4f})"
-
-
 # ---------------------------------------------------------------------------------------------
 # Smoke: every script with few runs writes its CSV (named columns) and a non-empty PNG
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_script_runs_and_writes_outputs(name: str, tmp_path: Path, capsys) -> None:
-    columns, suffixes = SCRIPTS[name]
-    summary = script(name).main(["--runs", "2", "--seed", "3", "--out", str(tmp_path)])
-    df = pd.read_csv(tmp_path / f"{name}.csv")
-    assert set(columns) <= set(df.columns)
-    assert len(df) > 0
-    if "run" in df.columns:
-        assert sorted(df["run"].unique()) == [0, 1]
-    for suffix in suffixes:
-        assert len(pd.read_csv(tmp_path / f"{name}{suffix}.csv")) > 0
-    png = tmp_path / f"{name}.png"
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for key in ("experiment", "figure", "key", "ours", "book", "runs", "seconds"):
-        assert key in summary
-    assert summary["experiment"] == name
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(name) and "book:" in out[0]
+    smoke_run(name, *SCRIPTS[name], tmp_path, capsys)
 
 
 def test_discover_finds_every_script() -> None:
@@ -101,13 +69,7 @@ def test_bad_arguments_are_rejected() -> None:
 
 @pytest.mark.parametrize("name", ["random_walk_td_mc", "short_corridor_reinforce"])
 def test_csv_bytes_do_not_depend_on_threads(name: str, tmp_path: Path, monkeypatch) -> None:
-    blobs = []
-    for threads in ("1", "2"):
-        monkeypatch.setenv("NUMBARL_THREADS", threads)
-        out = tmp_path / threads
-        script(name).main(["--runs", "6", "--seed", "11", "--out", str(out)])
-        blobs.append((out / f"{name}.csv").read_bytes())
-    assert blobs[0] == blobs[1]
+    assert_same_csv_whatever_the_threads(name, tmp_path, monkeypatch, runs=6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,7 +115,7 @@ def test_figure_6_2_td_beats_mc_late() -> None:
         for _, mc_alpha in [s for s in mod.SETTINGS if s[0] == "mc"]:
             td = late.loc[("td0", td_alpha)].sort_values("run")["rms_error"].to_numpy()
             mc = late.loc[("mc", mc_alpha)].sort_values("run")["rms_error"].to_numpy()
-            assert_better(td, mc, f"TD alpha {td_alpha} vs MC alpha {mc_alpha}")
+            assert_below(td, mc, f"TD alpha {td_alpha} vs MC alpha {mc_alpha}")
 
 
 def test_figure_6_2_right_batch_td_beats_batch_mc() -> None:
@@ -162,7 +124,7 @@ def test_figure_6_2_right_batch_td_beats_batch_mc() -> None:
     final = df[df["episode"] == df["episode"].max()].sort_values("run")
     td = final[final["algorithm"] == "td0"]["rms_error"].to_numpy()
     mc = final[final["algorithm"] == "mc"]["rms_error"].to_numpy()
-    assert_better(td, mc, "batch TD vs batch MC at episode 100")
+    assert_below(td, mc, "batch TD vs batch MC at episode 100")
 
 
 def _at_best_alpha(df: pd.DataFrame, mask: pd.Series) -> np.ndarray:
@@ -182,7 +144,7 @@ def test_figure_7_2_intermediate_n_is_best() -> None:
     best = {n: _at_best_alpha(df, df["n"] == n) for n in ns}
     middle = min((4, 8), key=lambda n: best[n].mean())
     for extreme in (1, 512):
-        assert_better(best[middle], best[extreme], f"n={middle} vs n={extreme}")
+        assert_below(best[middle], best[extreme], f"n={middle} vs n={extreme}")
 
 
 @pytest.mark.parametrize("algorithm", ["lambda_return", "td_lambda", "true_online_td_lambda"])
@@ -197,14 +159,14 @@ def test_figures_12_3_12_6_12_8_intermediate_lambda_beats_td0(algorithm: str) ->
     df = sweep(algorithm, settings, mod.RUNS, SEED, random_walk(19))
     zero = _at_best_alpha(df, df["lam"] == 0.0)
     for lam in (0.8, 0.9):
-        assert_better(_at_best_alpha(df, df["lam"] == lam), zero, f"{algorithm} lambda={lam}")
+        assert_below(_at_best_alpha(df, df["lam"] == lam), zero, f"{algorithm} lambda={lam}")
 
 
 def test_figure_13_2_baseline_learns_faster() -> None:
     mod = script("short_corridor_baseline")
     df = mod.run(mod.RUNS, SEED)
     early = df[df["episode"] <= mod.FIRST].groupby(["algorithm", "run"])["return"].mean()
-    assert_better(
+    assert_below(
         -early["reinforce_baseline"].to_numpy(),
         -early["reinforce"].to_numpy(),
         "mean return over the first 100 episodes, baseline vs none",
@@ -222,4 +184,4 @@ def test_figure_13_1_reinforce_approaches_the_optimum() -> None:
     assert -11.66 - 1.0 - Z * se < mean <= -11.66 + Z * se
     # The larger step size learns faster (the figure's ordering over the first 200 episodes).
     early = df[df["episode"] <= 200].groupby(["alpha", "run"])["return"].mean()
-    assert_better(-early[2.0**-12].to_numpy(), -early[2.0**-14].to_numpy(), "2^-12 vs 2^-14")
+    assert_below(-early[2.0**-12].to_numpy(), -early[2.0**-14].to_numpy(), "2^-12 vs 2^-14")

@@ -9,22 +9,19 @@ at the size the book shows, is several standard errors wide; they were not tuned
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
-import pandas as pd
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-if str(EXPERIMENTS) not in sys.path:
-    sys.path.insert(0, str(EXPERIMENTS))  # the scripts import `common` as a sibling
-common = importlib.import_module("common")
-
-Z = 3.0
-SEED = 0
+from tests.experiment_helpers import (
+    SEED,
+    Z,
+    assert_same_csv_whatever_the_threads,
+    mean_se,
+    script,
+    smoke_run,
+)
 
 # name -> (columns the CSV must have, extra CSV suffixes written beside it)
 SCRIPTS = {
@@ -44,15 +41,6 @@ SCRIPTS = {
 }
 
 
-def script(name: str) -> ModuleType:
-    return common.load(name)
-
-
-def mean_se(x: np.ndarray) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
 # ---------------------------------------------------------------------------------------------
 # Smoke: every script with few runs writes its CSV (named columns) and a non-empty PNG
 
@@ -61,26 +49,9 @@ def mean_se(x: np.ndarray) -> tuple[float, float]:
 def test_script_runs_and_writes_outputs(
     name: str, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    columns, suffixes = SCRIPTS[name]
-    module = script(name)
     if name == "cliff_walking_alpha":  # the asymptotic phase: 100,000 episodes is not a smoke
-        monkeypatch.setattr(module, "ASYMPTOTIC_EPISODES", 500)
-    summary = module.main(["--runs", "2", "--seed", "3", "--out", str(tmp_path)])
-    df = pd.read_csv(tmp_path / f"{name}.csv")
-    assert set(columns) <= set(df.columns)
-    assert len(df) > 0
-    if "run" in df.columns:
-        assert sorted(df["run"].unique()) == [0, 1]
-    for suffix in suffixes:
-        assert len(pd.read_csv(tmp_path / f"{name}{suffix}.csv")) > 0
-    png = tmp_path / f"{name}.png"
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for key in ("experiment", "figure", "key", "ours", "book", "runs", "seconds"):
-        assert key in summary
-    assert summary["experiment"] == name
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(name) and "book:" in out[0]
+        monkeypatch.setattr(script(name), "ASYMPTOTIC_EPISODES", 500)
+    smoke_run(name, *SCRIPTS[name], tmp_path, capsys)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,14 +62,7 @@ def test_script_runs_and_writes_outputs(
 def test_same_seed_same_csv_bytes_whatever_the_threads(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = script(name)
-    blobs = []
-    for threads in ("1", "2"):
-        monkeypatch.setenv("NUMBARL_THREADS", threads)
-        out = tmp_path / threads
-        module.main(["--runs", "5", "--seed", "11", "--out", str(out)])
-        blobs.append((out / f"{name}.csv").read_bytes())
-    assert blobs[0] == blobs[1]
+    assert_same_csv_whatever_the_threads(name, tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,23 +10,22 @@ at the size the book shows, is several standard errors wide; they were not tuned
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 
-import numba
 import numpy as np
 import pandas as pd
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-if str(EXPERIMENTS) not in sys.path:
-    sys.path.insert(0, str(EXPERIMENTS))  # the scripts import `common` as a sibling
-common = importlib.import_module("common")
-
-Z = 3.0
-SEED = 0
+from tests.experiment_helpers import (
+    SEED,
+    Z,
+    assert_above,
+    assert_same_csv_whatever_the_threads,
+    common,
+    mean_se,
+    script,
+    smoke_run,
+)
 
 # name -> (columns the CSV must have, extra CSV suffixes written beside it)
 BANDIT_COLUMNS = ["algorithm", "label", "step", "average_reward", "optimal_action", "runs"]
@@ -43,20 +42,6 @@ SCRIPTS = {
 }
 
 
-def script(name: str) -> ModuleType:
-    return common.load(name)
-
-
-def mean_se(x: np.ndarray) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def assert_above(diff: np.ndarray, what: str) -> None:
-    gap, se = mean_se(diff)
-    assert gap > Z * se, f"{what}: gap {gap:.4f} is not > {Z} SE ({se:.4f})"
-
-
 def window(res, first: int, last: int, what: str = "rewards") -> np.ndarray:
     """Per run, the mean of ``what`` over steps first..last (1-based)."""
     return getattr(res, what)[:, first - 1 : last].mean(axis=1)
@@ -68,21 +53,7 @@ def window(res, first: int, last: int, what: str = "rewards") -> np.ndarray:
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_script_runs_and_writes_outputs(name: str, tmp_path: Path, capsys) -> None:
-    columns, suffixes = SCRIPTS[name]
-    summary = script(name).main(["--runs", "2", "--seed", "3", "--out", str(tmp_path)])
-    df = pd.read_csv(tmp_path / f"{name}.csv")
-    assert set(columns) <= set(df.columns)
-    assert len(df) > 0
-    if "run" in df.columns:
-        assert sorted(df["run"].unique()) == [0, 1]
-    png = tmp_path / f"{name}.png"
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for key in ("experiment", "figure", "key", "ours", "book", "runs", "seconds"):
-        assert key in summary
-    assert summary["experiment"] == name
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(name) and "book:" in out[0]
+    smoke_run(name, *SCRIPTS[name], tmp_path, capsys)
 
 
 def test_scripts_are_discovered_for_make_demo() -> None:
@@ -99,19 +70,7 @@ def test_scripts_are_discovered_for_make_demo() -> None:
 def test_same_seed_same_csv_bytes_whatever_the_threads(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = script(name)
-    blobs = []
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            monkeypatch.setenv("NUMBARL_THREADS", str(threads))  # numbarl.runs' pool
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # prange
-            out = tmp_path / str(threads)
-            module.main(["--runs", "5", "--seed", "11", "--out", str(out)])
-            blobs.append((out / f"{name}.csv").read_bytes())
-    finally:
-        numba.set_num_threads(before)
-    assert blobs[0] == blobs[1]
+    assert_same_csv_whatever_the_threads(name, tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------

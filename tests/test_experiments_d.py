@@ -8,22 +8,20 @@ probability below ~0.1%. Run counts are the book's (or its reference code's) unl
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
-import pandas as pd
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-if str(EXPERIMENTS) not in sys.path:
-    sys.path.insert(0, str(EXPERIMENTS))  # the scripts import `common` as a sibling
-common = importlib.import_module("common")
-
-Z = 3.0
-SEED = 0
+from tests.experiment_helpers import (
+    SEED,
+    Z,
+    assert_same_csv_whatever_the_threads,
+    common,
+    mean_se,
+    script,
+    smoke_run,
+)
 
 # name -> (columns the CSV must have, extra CSV suffixes written beside it)
 SCRIPTS = {
@@ -43,16 +41,8 @@ SMALL = {  # module attributes replaced in smoke runs (full scale is not a smoke
 }
 
 
-def script(name: str) -> ModuleType:
-    return common.load(name)
-
-
-def mean_se(x: np.ndarray) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def _shrink(name: str, module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+def _shrink(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = script(name)
     for attr, value in SMALL.get(name, {}).items():
         monkeypatch.setattr(module, attr, value)
     if name == "trajectory_sampling":
@@ -67,23 +57,8 @@ def _shrink(name: str, module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> N
 def test_script_runs_and_writes_outputs(
     name: str, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    columns, suffixes = SCRIPTS[name]
-    module = script(name)
-    _shrink(name, module, monkeypatch)
-    summary = module.main(["--runs", "2", "--seed", "3", "--out", str(tmp_path)])
-    df = pd.read_csv(tmp_path / f"{name}.csv")
-    assert set(columns) <= set(df.columns)
-    assert len(df) > 0
-    for suffix in suffixes:
-        assert len(pd.read_csv(tmp_path / f"{name}{suffix}.csv")) > 0
-    png = tmp_path / f"{name}.png"
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for key in ("experiment", "figure", "key", "ours", "book", "runs", "seconds"):
-        assert key in summary
-    assert summary["experiment"] == name
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(name) and "book:" in out[0]
+    _shrink(name, monkeypatch)
+    smoke_run(name, *SCRIPTS[name], tmp_path, capsys, check_runs=False)
 
 
 def test_scripts_are_discovered_for_make_demo() -> None:
@@ -99,15 +74,8 @@ def test_scripts_are_discovered_for_make_demo() -> None:
 def test_same_seed_same_csv_bytes_whatever_the_threads(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = script(name)
-    _shrink(name, module, monkeypatch)
-    blobs = []
-    for threads in ("1", "2"):
-        monkeypatch.setenv("NUMBARL_THREADS", threads)
-        out = tmp_path / threads
-        module.main(["--runs", "4", "--seed", "11", "--out", str(out)])
-        blobs.append((out / f"{name}.csv").read_bytes())
-    assert blobs[0] == blobs[1]
+    _shrink(name, monkeypatch)
+    assert_same_csv_whatever_the_threads(name, tmp_path, monkeypatch, runs=4)
 
 
 # ---------------------------------------------------------------------------------------------

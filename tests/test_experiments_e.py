@@ -9,22 +9,21 @@ effect is many standard errors wide at that count; they were not tuned to the se
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
-import pandas as pd
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-if str(EXPERIMENTS) not in sys.path:
-    sys.path.insert(0, str(EXPERIMENTS))  # the scripts import `common` as a sibling
-common = importlib.import_module("common")
-
-Z = 3.0
-SEED = 0
+from tests.experiment_helpers import (
+    SEED,
+    Z,
+    assert_below,
+    assert_same_csv_whatever_the_threads,
+    common,
+    mean_se,
+    script,
+    smoke_run,
+)
 
 # name -> (columns the CSV must have, extra CSV suffixes, {constant: smaller value for a smoke})
 SCRIPTS = {
@@ -50,21 +49,6 @@ SCRIPTS = {
 }  # fmt: skip
 
 
-def script(name: str) -> ModuleType:
-    return common.load(name)
-
-
-def mean_se(x: np.ndarray) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def assert_below(low: np.ndarray, high: np.ndarray, what: str) -> None:
-    """Paired per run: ``low`` below ``high`` by more than Z standard errors."""
-    gap, se = mean_se(np.asarray(high, float) - np.asarray(low, float))
-    assert gap > Z * se, f"{what}: gap {gap:.4f} is not > {Z} SE ({se:.4f})"
-
-
 def test_the_scripts_are_discovered() -> None:
     assert set(SCRIPTS) <= set(common.discover())
 
@@ -86,22 +70,7 @@ def test_script_runs_and_writes_outputs(
         monkeypatch.setattr(module, "error_curves", _short(module.error_curves))
     if name == "access_control":
         monkeypatch.setattr(module, "STEPS", 20_000)
-    summary = module.main(["--runs", "2", "--seed", "3", "--out", str(tmp_path)])
-    df = pd.read_csv(tmp_path / f"{name}.csv")
-    assert set(columns) <= set(df.columns)
-    assert len(df) > 0
-    if "run" in df.columns:
-        assert sorted(df["run"].unique()) == [0, 1]
-    for suffix in suffixes:
-        assert len(pd.read_csv(tmp_path / f"{name}{suffix}.csv")) > 0
-    png = tmp_path / f"{name}.png"
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for key in ("experiment", "figure", "key", "ours", "book", "runs", "seconds"):
-        assert key in summary
-    assert summary["experiment"] == name
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(name) and "book:" in out[0]
+    smoke_run(name, columns, suffixes, tmp_path, capsys)
 
 
 def _short(error_curves):
@@ -119,15 +88,8 @@ def _short(error_curves):
 def test_same_seed_same_csv_bytes_whatever_the_threads(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = script(name)
-    monkeypatch.setattr(module, "EPISODES", 20 if name == "mountain_car_nstep" else 200)
-    blobs = []
-    for threads in ("1", "2"):
-        monkeypatch.setenv("NUMBARL_THREADS", threads)
-        out = tmp_path / threads
-        module.main(["--runs", "5", "--seed", "11", "--out", str(out)])
-        blobs.append((out / f"{name}.csv").read_bytes())
-    assert blobs[0] == blobs[1]
+    monkeypatch.setattr(script(name), "EPISODES", 20 if name == "mountain_car_nstep" else 200)
+    assert_same_csv_whatever_the_threads(name, tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------

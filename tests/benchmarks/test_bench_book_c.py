@@ -9,15 +9,9 @@ them. I/O and plotting are not timed: the benchmark calls each script's ``run(ru
 Run with ``pytest tests/benchmarks/test_bench_book_c.py --benchmark-enable --benchmark-only``.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
-sys.path.insert(0, str(EXPERIMENTS))
-
-import common  # noqa: E402
+from tests.experiment_helpers import bench_books_runs, script
 
 # name -> (goal in seconds, bandit steps at the book's scale or 0)
 SCRIPTS = {
@@ -36,12 +30,8 @@ SLOW = {"bandit_parameter_study", "bandit_nonstationary"}
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_book_c_experiment_at_the_books_scale(benchmark, name):
-    module = common.load(name)
-    module.run(min(2, module.RUNS), 0)  # compile / load from Numba's cache outside the timing
-    rounds = 1 if name in SLOW else 3
-    benchmark.pedantic(module.run, args=(module.RUNS, 0), rounds=rounds, iterations=1)
+    bench_books_runs(benchmark, script(name), rounds=1 if name in SLOW else 3)
     goal, steps = SCRIPTS[name]
-    benchmark.extra_info["runs"] = module.RUNS
     benchmark.extra_info["goal_s"] = goal
     if steps:
         benchmark.extra_info["ns_per_bandit_step"] = benchmark.stats.stats.min / steps * 1e9

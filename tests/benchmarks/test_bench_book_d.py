@@ -10,15 +10,9 @@ updates per second where the script reports them.
 Run with ``pytest tests/benchmarks/test_bench_book_d.py --benchmark-enable --benchmark-only``.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
-sys.path.insert(0, str(EXPERIMENTS))
-
-import common  # noqa: E402
+from tests.experiment_helpers import bench_books_runs, script
 
 # name -> goal in seconds
 SCRIPTS = {
@@ -37,11 +31,7 @@ SLOW = {"prioritized_sweeping", "trajectory_sampling"}
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_book_d_experiment_at_the_books_scale(benchmark, name):
-    module = common.load(name)
-    module.run(min(2, module.RUNS), 0)  # compile / load from Numba's cache outside the timing
-    rounds = 1 if name in SLOW else 3
-    result = benchmark.pedantic(module.run, args=(module.RUNS, 0), rounds=rounds, iterations=1)
-    benchmark.extra_info["runs"] = module.RUNS
+    result = bench_books_runs(benchmark, script(name), rounds=1 if name in SLOW else 3)
     benchmark.extra_info["goal_s"] = SCRIPTS[name]
     if name == "prioritized_sweeping":
         updates = float(result["updates"].sum())

@@ -3,15 +3,9 @@ book's scale, after a warm-up call: the goal is under 2 s of computation each, F
 under 10 s. I/O and plotting are not timed: the benchmark calls each script's
 ``run(RUNS, 0)``; ``extra_info`` records the goal."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
-sys.path.insert(0, str(EXPERIMENTS))
-
-import common  # noqa: E402
+from tests.experiment_helpers import bench_books_runs, script
 
 NAMES = [
     "random_walk_1000_mc",
@@ -32,9 +26,5 @@ HEAVY = {"mountain_car_nstep_alpha", "mountain_car_lambda", "mountain_car_lambda
 
 @pytest.mark.parametrize("name", NAMES)
 def test_book_e_experiment_at_the_books_scale(benchmark, name):
-    module = common.load(name)
-    module.run(min(2, module.RUNS), 0)  # compile / load from Numba's cache outside the timing
-    rounds = 1 if name in HEAVY else 3
-    benchmark.pedantic(module.run, args=(module.RUNS, 0), rounds=rounds, iterations=1)
-    benchmark.extra_info["runs"] = module.RUNS
+    bench_books_runs(benchmark, script(name), rounds=1 if name in HEAVY else 3)
     benchmark.extra_info["goal_seconds"] = GOAL_SECONDS.get(name, 2.0)
