@@ -232,6 +232,19 @@ def test_dqn_update_does_not_bootstrap_from_terminal_states():
         assert loss == 0.0 and not change.any()
 
 
+def test_float32_clip_by_global_norm_matches_the_float64_one():
+    from numbarl.nn.optim import clip_by_global_norm
+
+    g = (np.random.default_rng(6).standard_normal(70_001) * 0.1).astype(np.float32)
+    for max_norm in (1.0, 1e9):  # clipped, and left alone
+        g32, g64 = g.copy(), g.astype(np.float64)
+        n32 = dqn.clip_by_global_norm32(g32, max_norm)
+        n64 = clip_by_global_norm(g64, max_norm)
+        assert n32 == pytest.approx(n64, rel=1e-12)
+        np.testing.assert_allclose(g32, g64, rtol=2**-23)
+    assert dqn.clip_by_global_norm32(g.copy(), 1.0) == dqn.clip_by_global_norm32(g.copy(), 1.0)
+
+
 def test_td_loss_huber_and_mse():
     assert dqn.td_loss(0.5, dqn.HUBER) == (0.125, 0.5)
     assert dqn.td_loss(-3.0, dqn.HUBER) == (2.5, -1.0)
@@ -583,8 +596,12 @@ def test_one_compiled_signature_for_every_config_and_env():
     # Another env (other functions, params and state_dim) reaches the same compiled loop: the
     # env comes in as function pointers typed by their signature.
     dqn.train(make("Acrobot-v1"), {**SHORT, "total_steps": 500}, 0)
-    assert len(dqn.dqn_run_control.signatures) == 1
-    assert len(dqn.greedy_returns.signatures) == 1
+    # One signature per dtype (other tests in this process may have compiled the float64 one);
+    # these float32 runs share one.
+    state_dtypes = [str(sig[5].types[0].dtype) for sig in dqn.dqn_run_control.signatures]
+    params_dtypes = [str(sig[5].dtype) for sig in dqn.greedy_returns.signatures]
+    for dtypes in (state_dtypes, params_dtypes):
+        assert sorted(dtypes) in (["float32"], ["float32", "float64"]), dtypes
 
 
 def test_nan_raises_training_diverged_with_partial_results():
