@@ -70,6 +70,42 @@ class _Bar:
         self.bar.close()
 
 
+class _CountBar:
+    """A tqdm bar over counted items (runs, trials), fed ``bar(done, total)``; silent when
+    stderr is not a terminal."""
+
+    def __init__(self, desc: str, unit: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=desc, unit=unit, disable=not sys.stderr.isatty())
+        self.done = self.total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.update(done - self.done)
+        self.done, self.total = done, total
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where sweep, tune and check run their jobs, and the user modules every worker imports."""
+    return dict(
+        workers=args.workers, backend=args.backend, address=args.address, imports=args.imports
+    )
+
+
+def _add_runner_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers", type=int, default=None, help="local processes (default: NUMBARL_THREADS/cores)"
+    )
+    parser.add_argument("--backend", choices=("local", "ray"), default="local")
+    parser.add_argument(
+        "--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)"
+    )
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from . import api
 
@@ -128,20 +164,11 @@ def _parse_grid(items: Sequence[str] | None) -> dict[str, list]:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .sweep import RunsFailed, SweepInterrupted, sweep
 
     grid = _parse_grid(args.grid)
     fixed = _parse_pairs(args.set, "--set")
-    bar = tqdm(desc=f"sweep {args.algo} on {args.env}", unit="run", disable=not sys.stderr.isatty())
-    count = {"done": 0, "total": 0}
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - count["done"])
-        count.update(done=done, total=total)
-
+    bar = _CountBar(f"sweep {args.algo} on {args.env}", "run")
     try:
         df = sweep(
             args.algo,
@@ -149,20 +176,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             range(args.seed, args.seed + args.seeds),
             args.out,
             grid,
-            workers=args.workers,
-            backend=args.backend,
-            address=args.address,
             eval_episodes=args.eval_episodes,
             env_options=_parse_pairs(args.env_opt, "--env-opt"),
-            imports=args.imports,
-            progress=progress,
+            progress=bar,
+            **_runner_options(args),
             **fixed,
         )
     except (KeyboardInterrupt, SweepInterrupted) as exc:
         bar.close()
         print(
-            f"numbarl: sweep interrupted ({exc or 'Ctrl-C'}); {count['done']} of "
-            f"{count['total']} runs are written in {args.out}; rerun the same command to resume",
+            f"numbarl: sweep interrupted ({exc or 'Ctrl-C'}); {bar.done} of "
+            f"{bar.total} runs are written in {args.out}; rerun the same command to resume",
             file=sys.stderr,
         )
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
@@ -198,12 +222,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
             args.suite,
             args.baseline,
             update_baseline=args.update_baseline,
-            workers=args.workers,
-            backend=args.backend,
-            address=args.address,
             out=args.out,
             strict_speed=args.strict_speed,
-            imports=args.imports,
+            **_runner_options(args),
         )
     except SuiteError as exc:
         print(f"numbarl: error: {exc}", file=sys.stderr)
@@ -232,18 +253,9 @@ def _reward_threshold(env: str) -> float | None:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .tune import best_row, tune
 
-    bar = tqdm(
-        desc=f"tune {args.algo} on {args.env}", unit="trial", disable=not sys.stderr.isatty()
-    )
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
+    bar = _CountBar(f"tune {args.algo} on {args.env}", "trial")
     try:
         res = tune(
             args.algo,
@@ -254,15 +266,12 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             eval_episodes=args.eval_episodes,
             threshold=args.threshold,
             seed=args.seed,
-            workers=args.workers,
-            backend=args.backend,
-            address=args.address,
             storage=args.storage,
             study_name=args.study_name,
             out=args.out,
             env_options=_parse_pairs(args.env_opt, "--env-opt"),
-            imports=args.imports,
-            progress=progress,
+            progress=bar,
+            **_runner_options(args),
             **_parse_pairs(args.set, "--set"),
         )
     finally:
@@ -404,11 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--set", action="append", metavar="KEY=VALUE", help="fixed config field")
     w.add_argument("--env-opt", action="append", metavar="KEY=VALUE", help="env option")
     w.add_argument("--out", required=True, help="directory of per-run CSV files")
-    w.add_argument(
-        "--workers", type=int, default=None, help="local processes (default: NUMBARL_THREADS/cores)"
-    )
-    w.add_argument("--backend", choices=("local", "ray"), default="local")
-    w.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)")
+    _add_runner_options(w)
     w.add_argument(
         "--eval-episodes",
         type=int,
@@ -423,9 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--update-baseline", action="store_true", help="write this run's runs to --baseline"
     )
-    c.add_argument("--workers", type=int, default=None, help="local processes")
-    c.add_argument("--backend", choices=("local", "ray"), default="local")
-    c.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)")
+    _add_runner_options(c)
     c.add_argument("--out", default=None, help="directory for runs.csv and table.csv")
     c.add_argument(
         "--strict-speed", action="store_true", help="a speed regression fails (default: warns)"
@@ -447,9 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=None, help="'solved' return (default: Gymnasium's)"
     )
     u.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler")
-    u.add_argument("--workers", type=int, default=None)
-    u.add_argument("--backend", choices=("local", "ray"), default="local")
-    u.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: RAY_ADDRESS)")
+    _add_runner_options(u)
     u.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
     u.add_argument("--study-name", default=None, help="default: ALGO-ENV-OBJECTIVE")
     u.add_argument("--out", default=None, help="tidy CSV of every trial")
