@@ -18,7 +18,7 @@ The four models (flat-parameter MLPs from ``numbarl.nn``, tanh hidden layers):
 - actor pi (trained) and reference pi_ref (a frozen copy of the actor after SFT) read the state
   features of ``state_features``: one-hot prompt, one-hot of the last ``window`` tokens of
   (prompt, completion so far) with a padding symbol, one-hot position; they output next-token
-  logits float64[vocab];
+  logits [vocab];
 - critic V (trained) reads the same features and outputs one value;
 - reward model r (frozen after its training) reads ``reward_features``: one-hot prompt and a
   one-hot per completion position, and outputs one score, normalised to mean 0 and standard
@@ -46,8 +46,10 @@ The PPO loss kernels are ``numbarl.deep.ppo``'s (``clip_surrogate_grad``, ``valu
 they take flat per-sample arrays, and here a sample is one token.
 
 The package: ``config`` (RLHFConfig, RLHFModels, METRICS), ``task`` (the toy task and
-sampling), ``sft``, ``reward_model``, ``ppo`` (the token-level PPO step) and ``pipeline``
-(``run_rlhf``, ``RLHFResult``, ``summary_text``). ``numbarl rlhf`` is in ``numbarl.cli``.
+sampling), ``update`` (minibatch gathering and the clipped Adam step the three trainings share),
+``sft`` (stage 1, ``run_sft``), ``reward_model`` (stage 2, ``run_reward_model``), ``ppo`` (the
+token-level PPO step) and ``pipeline`` (``run_rlhf``, ``RLHFResult``, ``summary_text``).
+``numbarl rlhf`` is in ``numbarl.cli``.
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ from numbarl.rlhf.reward_model import (
     bradley_terry_loss_grad,
     preference_pairs,
     reward_model_loss_grad,
+    run_reward_model,
     train_reward_model,
 )
-from numbarl.rlhf.sft import train_sft
+from numbarl.rlhf.sft import run_sft, train_sft
 from numbarl.rlhf.task import (
     demonstrations,
     generate,
@@ -100,7 +103,9 @@ __all__ = [
     "reward_model_loss_grad",
     "reward_scores",
     "run_ppo_steps",
+    "run_reward_model",
     "run_rlhf",
+    "run_sft",
     "sample_scores",
     "sequence_gae",
     "sequence_kl",

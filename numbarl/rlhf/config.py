@@ -8,9 +8,14 @@ import numpy as np
 
 from numbarl.config import make_config
 from numbarl.nn import DTYPES, AdamState
-from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT
+from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT, Range
 
-_TWO = (2.0, None, True, True)
+_TWO: Range = (2.0, None, True, True)
+
+
+def _each(names: str, rng: Range) -> dict[str, Range]:
+    """{name: rng} for each space-separated name."""
+    return dict.fromkeys(names.split(), rng)
 
 
 class RLHFConfig(NamedTuple):
@@ -67,36 +72,15 @@ class RLHFConfig(NamedTuple):
     dtype: str = "float32"
 
     _choices = {"dtype": DTYPES}
+    # Ranges by kind (gamma, gae_lambda and lr: implied by their names, numbarl.config).
     _ranges = {
-        "vocab": _TWO,
-        "seq_len": AT_LEAST_ONE,
-        "n_prompts": AT_LEAST_ONE,
-        "window": AT_LEAST_ONE,
-        "hidden": AT_LEAST_ONE,
-        "rm_hidden": AT_LEAST_ONE,
-        "sft_demos": AT_LEAST_ONE,
-        "sft_epochs": NON_NEGATIVE,
-        "sft_batch": AT_LEAST_ONE,
-        "sft_lr": POSITIVE,
-        "demo_noise": UNIT,
-        "rm_pairs": AT_LEAST_ONE,
-        "rm_eval_pairs": AT_LEAST_ONE,
-        "rm_epochs": AT_LEAST_ONE,
-        "rm_batch": AT_LEAST_ONE,
-        "rm_lr": POSITIVE,
-        "rm_weight_decay": NON_NEGATIVE,
-        "ppo_steps": NON_NEGATIVE,
-        "batch_prompts": AT_LEAST_ONE,
-        "n_epochs": AT_LEAST_ONE,
-        "n_minibatches": AT_LEAST_ONE,
-        "critic_lr": POSITIVE,
-        "clip_coef": POSITIVE,
-        "ent_coef": NON_NEGATIVE,
-        "max_grad_norm": POSITIVE,
-        "kl_coef": NON_NEGATIVE,
-        "kl_target": POSITIVE,
-        "k_beta": UNIT,
-        "eval_samples": _TWO,
+        **_each("vocab eval_samples", _TWO),
+        **_each("seq_len n_prompts window hidden rm_hidden sft_demos sft_batch", AT_LEAST_ONE),
+        **_each("rm_pairs rm_eval_pairs rm_epochs rm_batch", AT_LEAST_ONE),
+        **_each("batch_prompts n_epochs n_minibatches", AT_LEAST_ONE),
+        **_each("sft_epochs ppo_steps rm_weight_decay ent_coef kl_coef", NON_NEGATIVE),
+        **_each("sft_lr rm_lr critic_lr clip_coef max_grad_norm kl_target", POSITIVE),
+        **_each("demo_noise k_beta", UNIT),
     }
 
 

@@ -12,35 +12,14 @@ import numpy as np
 import pandas as pd
 
 from numbarl.errors import TrainingDiverged
-from numbarl.nn import (
-    TANH,
-    adam_init,
-    mlp_forward,
-    mlp_init,
-    mlp_layout,
-    mlp_workspace,
-    net_dtype,
-)
+from numbarl.nn import adam_init, mlp_init, mlp_layout, net_dtype
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.results import write_csv
 from numbarl.rlhf.config import METRICS, RLHFConfig, RLHFModels, make_rlhf_config
-from numbarl.rlhf.ppo import (
-    run_ppo_steps,
-)
-from numbarl.rlhf.reward_model import (
-    preference_pairs,
-    train_reward_model,
-)
-from numbarl.rlhf.sft import train_sft
-from numbarl.rlhf.task import (
-    demonstrations,
-    generate,
-    n_state_features,
-    reward_features,
-    reward_scores,
-    sample_scores,
-    state_features,
-)
+from numbarl.rlhf.ppo import run_ppo_steps
+from numbarl.rlhf.reward_model import run_reward_model
+from numbarl.rlhf.sft import run_sft
+from numbarl.rlhf.task import n_state_features, sample_scores
 from numbarl.validation import check_seed
 
 
@@ -135,42 +114,14 @@ def _run_rlhf(cfg: RLHFConfig, seed: int, progress: Callable[[float], None] | No
     critic = mlp_init(critic_layout, init_rng, output_gain=1.0, dtype=dt)
     reward = mlp_init(reward_layout, init_rng, output_gain=1.0, dtype=dt)
 
-    # 1. Supervised fine-tuning on demonstrations.
-    sft_rng = np.random.default_rng(sft_seq)
-    d_prompts, d_comp = demonstrations(
-        cfg.sft_demos, cfg.vocab, cfg.seq_len, cfg.n_prompts, cfg.demo_noise, sft_rng
-    )
-    x_demo = state_features(d_prompts, d_comp, cfg.vocab, cfg.window)
-    sft_loss = train_sft(
-        actor, policy_layout, adam_init(actor.shape[0], dt), x_demo, d_comp.reshape(-1).copy(),
-        cfg.sft_epochs, cfg.sft_batch, cfg.sft_lr, cfg.max_grad_norm, sft_rng,
-    )  # fmt: skip
+    # 1. Supervised fine-tuning on demonstrations; a frozen copy becomes the reference.
+    sft_loss = run_sft(actor, policy_layout, cfg, np.random.default_rng(sft_seq))
     ref = actor.copy()
 
-    # 2. Reward model on preference pairs sampled from the SFT policy.
-    rm_rng = np.random.default_rng(rm_seq)
-    n_pairs = cfg.rm_pairs + cfg.rm_eval_pairs
-    p_prompts, chosen, rejected = preference_pairs(ref, policy_layout, n_pairs, cfg, rm_rng)
-    xc = reward_features(p_prompts, chosen, cfg.vocab)
-    xr = reward_features(p_prompts, rejected, cfg.vocab)
-    tr = slice(0, cfg.rm_pairs)
-    rm_loss = train_reward_model(
-        reward, reward_layout, adam_init(reward.shape[0], dt), xc[tr].copy(), xr[tr].copy(),
-        cfg.rm_epochs, cfg.rm_batch, cfg.rm_lr, cfg.rm_weight_decay, rm_rng,
-    )  # fmt: skip
-    held = slice(cfg.rm_pairs, n_pairs)
-    ws = mlp_workspace(reward_layout, cfg.rm_eval_pairs, dt)
-    r_c = mlp_forward(reward, reward_layout, TANH, xc[held].copy(), ws)[:, 0].copy()
-    r_r = mlp_forward(reward, reward_layout, TANH, xr[held].copy(), ws)[:, 0].copy()
-    rm_accuracy = float(np.mean(r_c > r_r))
-    # Normalise the reward model over reference samples (mean 0, std 1).
-    norm_prompts = rm_rng.integers(0, cfg.n_prompts, 1024)
-    norm_comp = generate(
-        ref, policy_layout, norm_prompts, cfg.vocab, cfg.window, cfg.seq_len, rm_rng
+    # 2. Reward model on preference pairs sampled from the reference, normalised over its samples.
+    rm_loss, rm_accuracy, reward_norm = run_reward_model(
+        reward, reward_layout, ref, policy_layout, cfg, np.random.default_rng(rm_seq)
     )
-    unit = np.array([0.0, 1.0])
-    raw = reward_scores(reward, reward_layout, unit, norm_prompts, norm_comp, cfg.vocab)
-    reward_norm = np.array([raw.mean(), max(raw.std(), 1e-8)])
 
     # 3. PPO against the reward model with the KL penalty.
     models = RLHFModels(

@@ -11,25 +11,18 @@ from numba import njit
 from numbarl.deep.ppo import clip_surrogate_grad, value_loss_grad
 from numbarl.nn import (
     TANH,
-    adam_step,
     categorical_entropy,
     categorical_entropy_grad,
     categorical_kl,
     categorical_log_prob,
     categorical_log_prob_grad,
-    clip_by_global_norm,
-    mlp_backward,
     mlp_forward,
     mlp_workspace,
 )
 from numbarl.returns import gae_kernel
 from numbarl.rlhf.config import RLHFConfig, RLHFModels
-from numbarl.rlhf.task import (
-    generate,
-    reward_scores,
-    state_features,
-    true_scores,
-)
+from numbarl.rlhf.task import generate, reward_scores, state_features, true_scores
+from numbarl.rlhf.update import backward_adam_step, gather_rows
 from numbarl.validation import all_finite as _finite
 
 # ---------------------------------------------------------------------------------------------
@@ -99,9 +92,9 @@ def token_policy_loss_grad(
     grad_logits: np.ndarray,
 ) -> tuple[float, float, float, float]:
     """Actor loss on M tokens: clipped surrogate (``ppo.clip_surrogate_grad``) - ent_coef *
-    mean entropy. logits float64[M, V], actions int64[M], old_logp/adv float64[M]; accumulates
-    dL/dlogits into grad_logits float64[M, V]. Returns (surrogate loss, mean entropy, clip
-    fraction, approx KL to the rollout policy)."""
+    mean entropy. logits [M, V] (either dtype), actions int64[M], old_logp/adv float64[M];
+    accumulates dL/dlogits into grad_logits float64[M, V]. Returns (surrogate loss, mean
+    entropy, clip fraction, approx KL to the rollout policy)."""
     m = logits.shape[0]
     new_logp = categorical_log_prob(logits, actions)
     grad_logp = np.zeros(m)
@@ -167,34 +160,33 @@ def ppo_step(m: RLHFModels, cfg: RLHFConfig, rng: np.random.Generator, row: np.n
     for _ in range(cfg.n_epochs):
         perm = rng.permutation(n)
         for k in range(cfg.n_minibatches):
-            for j in range(mb):
-                s = perm[k * mb + j]
-                xb[j] = x[s]
-                ab[j] = actions[s]
-                lpb[j] = logp[s]
-                advb[j] = adv[s]
-                retb[j] = ret[s]
-                vb[j] = values[s]
+            start = k * mb
+            gather_rows(xb, x, perm, start)
+            gather_rows(ab, actions, perm, start)
+            gather_rows(lpb, logp, perm, start)
+            gather_rows(advb, adv, perm, start)
+            gather_rows(retb, ret, perm, start)
+            gather_rows(vb, values, perm, start)
             if mb > 1:  # advantage whitening per minibatch (torch's unbiased std)
                 mean = advb.mean()
                 std = np.sqrt(((advb - mean) ** 2).sum() / (mb - 1))
                 for j in range(mb):
                     advb[j] = (advb[j] - mean) / (std + 1e-8)
-            g_actor[:] = 0.0
             grad_logits[:] = 0.0
             out = mlp_forward(m.actor, layout, TANH, xb, ws_a)
             pl, _, cf, akl = token_policy_loss_grad(
                 out, ab, lpb, advb, cfg.clip_coef, cfg.ent_coef, grad_logits
             )
-            mlp_backward(m.actor, layout, TANH, ws_a, grad_logits, g_actor)
-            clip_by_global_norm(g_actor, cfg.max_grad_norm)
-            adam_step(m.actor, g_actor, m.actor_adam, cfg.lr, 0.9, 0.999, 1e-5)
-            g_critic[:] = 0.0
+            backward_adam_step(
+                m.actor, layout, ws_a, grad_logits, g_actor, m.actor_adam, cfg.lr,
+                cfg.max_grad_norm, 1e-5,
+            )  # fmt: skip
             v = mlp_forward(m.critic, m.critic_layout, TANH, xb, ws_c)
             vl = value_loss_grad(v[:, 0], vb, retb, cfg.clip_coef, False, grad_v[:, 0])
-            mlp_backward(m.critic, m.critic_layout, TANH, ws_c, grad_v, g_critic)
-            clip_by_global_norm(g_critic, cfg.max_grad_norm)
-            adam_step(m.critic, g_critic, m.critic_adam, cfg.critic_lr, 0.9, 0.999, 1e-5)
+            backward_adam_step(
+                m.critic, m.critic_layout, ws_c, grad_v, g_critic, m.critic_adam, cfg.critic_lr,
+                cfg.max_grad_norm, 1e-5,
+            )  # fmt: skip
             sums[0] += pl
             sums[1] += vl
             sums[2] += cf

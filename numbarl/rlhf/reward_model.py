@@ -10,16 +10,15 @@ from numba import njit
 from numbarl.nn import (
     TANH,
     AdamState,
+    adam_init,
     adam_step,
     mlp_backward,
     mlp_forward,
     mlp_workspace,
 )
 from numbarl.rlhf.config import RLHFConfig
-from numbarl.rlhf.task import (
-    generate,
-    true_scores,
-)
+from numbarl.rlhf.task import generate, reward_features, reward_scores, true_scores
+from numbarl.rlhf.update import gather_rows
 
 # ---------------------------------------------------------------------------------------------
 # Reward model (Bradley-Terry)
@@ -69,7 +68,8 @@ def bradley_terry_loss_grad(
     grad_chosen: np.ndarray,
     grad_rejected: np.ndarray,
 ) -> tuple[float, float]:
-    """Bradley-Terry loss L = mean_b -log sigmoid(r_chosen_b - r_rejected_b), all float64[M].
+    """Bradley-Terry loss L = mean_b -log sigmoid(r_chosen_b - r_rejected_b); scores [M] in
+    either dtype, gradients float64[M], the arithmetic in float64.
 
     Writes grad_chosen = dL/dr_chosen = -sigmoid(-d_b) / M and grad_rejected = +sigmoid(-d_b) / M
     (d_b = r_chosen_b - r_rejected_b). Returns (L, accuracy mean(d_b > 0)). Stable for any d."""
@@ -104,7 +104,8 @@ def reward_model_loss_grad(
     grad: np.ndarray,
 ) -> tuple[float, float]:
     """Bradley-Terry loss of the reward model on feature batches float64[M, D] of the chosen
-    and rejected completions; accumulates dL/dparams into grad float64[P]. Returns (L, acc)."""
+    and rejected completions; accumulates dL/dparams into grad [P] (the parameters' dtype).
+    Returns (L, acc)."""
     m = x_chosen.shape[0]
     rc = mlp_forward(params, layout, TANH, x_chosen, ws_chosen)
     rr = mlp_forward(params, layout, TANH, x_rejected, ws_rejected)
@@ -143,11 +144,44 @@ def train_reward_model(
     for e in range(epochs):
         perm = rng.permutation(n)
         for k in range(n_batches):
-            for j in range(mb):
-                xc[j] = x_chosen[perm[k * mb + j]]
-                xr[j] = x_rejected[perm[k * mb + j]]
+            gather_rows(xc, x_chosen, perm, k * mb)
+            gather_rows(xr, x_rejected, perm, k * mb)
             grad[:] = 0.0
             loss, _ = reward_model_loss_grad(params, layout, xc, xr, ws_c, ws_r, grad)
             losses[e] += loss / n_batches
             adam_step(params, grad, adam, lr, 0.9, 0.999, 1e-8, weight_decay)
     return losses
+
+
+def run_reward_model(
+    reward: np.ndarray,
+    reward_layout: np.ndarray,
+    ref: np.ndarray,
+    policy_layout: np.ndarray,
+    cfg: RLHFConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Stage 2 of the pipeline: ``rm_pairs + rm_eval_pairs`` preference pairs sampled from the
+    reference policy, the reward model fitted in place on the first ``rm_pairs`` (a fresh Adam
+    state in its dtype), its accuracy on the rest, then its normalisation (mean, std) over 1024
+    reference samples (Ziegler et al. section 2.2). Returns (loss per epoch, held-out accuracy,
+    reward_norm float64[2])."""
+    n_pairs = cfg.rm_pairs + cfg.rm_eval_pairs
+    prompts, chosen, rejected = preference_pairs(ref, policy_layout, n_pairs, cfg, rng)
+    xc = reward_features(prompts, chosen, cfg.vocab)
+    xr = reward_features(prompts, rejected, cfg.vocab)
+    tr = slice(0, cfg.rm_pairs)
+    rm_loss = train_reward_model(
+        reward, reward_layout, adam_init(reward.shape[0], reward.dtype), xc[tr].copy(),
+        xr[tr].copy(), cfg.rm_epochs, cfg.rm_batch, cfg.rm_lr, cfg.rm_weight_decay, rng,
+    )  # fmt: skip
+    held = slice(cfg.rm_pairs, n_pairs)
+    ws = mlp_workspace(reward_layout, cfg.rm_eval_pairs, reward.dtype)
+    r_c = mlp_forward(reward, reward_layout, TANH, xc[held].copy(), ws)[:, 0].copy()
+    r_r = mlp_forward(reward, reward_layout, TANH, xr[held].copy(), ws)[:, 0].copy()
+    accuracy = float(np.mean(r_c > r_r))
+    norm_prompts = rng.integers(0, cfg.n_prompts, 1024)
+    norm_comp = generate(ref, policy_layout, norm_prompts, cfg.vocab, cfg.window, cfg.seq_len, rng)
+    unit = np.array([0.0, 1.0])
+    raw = reward_scores(reward, reward_layout, unit, norm_prompts, norm_comp, cfg.vocab)
+    return rm_loss, accuracy, np.array([raw.mean(), max(raw.std(), 1e-8)])

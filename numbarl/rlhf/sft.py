@@ -8,18 +8,15 @@ from numba import njit
 from numbarl.nn import (
     TANH,
     AdamState,
-    adam_step,
+    adam_init,
     categorical_log_prob,
     categorical_log_prob_grad,
-    clip_by_global_norm,
-    mlp_backward,
     mlp_forward,
     mlp_workspace,
 )
-
-# ---------------------------------------------------------------------------------------------
-# Supervised fine-tuning (maximum likelihood)
-# ---------------------------------------------------------------------------------------------
+from numbarl.rlhf.config import RLHFConfig
+from numbarl.rlhf.task import demonstrations, state_features
+from numbarl.rlhf.update import backward_adam_step, gather_rows
 
 
 @njit(cache=True)
@@ -51,15 +48,27 @@ def train_sft(
     for e in range(epochs):
         perm = rng.permutation(n)
         for k in range(n_batches):
-            for j in range(mb):
-                xb[j] = x[perm[k * mb + j]]
-                yb[j] = targets[perm[k * mb + j]]
+            gather_rows(xb, x, perm, k * mb)
+            gather_rows(yb, targets, perm, k * mb)
             logits = mlp_forward(params, layout, TANH, xb, ws)
             losses[e] -= categorical_log_prob(logits, yb).mean() / n_batches
-            grad[:] = 0.0
             grad_logits[:] = 0.0
             categorical_log_prob_grad(logits, yb, w, grad_logits)
-            mlp_backward(params, layout, TANH, ws, grad_logits, grad)
-            clip_by_global_norm(grad, max_grad_norm)
-            adam_step(params, grad, adam, lr, 0.9, 0.999, 1e-8)
+            backward_adam_step(params, layout, ws, grad_logits, grad, adam, lr, max_grad_norm, 1e-8)
     return losses
+
+
+def run_sft(
+    actor: np.ndarray, layout: np.ndarray, cfg: RLHFConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """Stage 1 of the pipeline: draw ``cfg.sft_demos`` demonstrations and fit the actor to them
+    in place (``train_sft``, a fresh Adam state in the actor's dtype); returns the loss per
+    epoch."""
+    prompts, completions = demonstrations(
+        cfg.sft_demos, cfg.vocab, cfg.seq_len, cfg.n_prompts, cfg.demo_noise, rng
+    )
+    x = state_features(prompts, completions, cfg.vocab, cfg.window)
+    return train_sft(
+        actor, layout, adam_init(actor.shape[0], actor.dtype), x, completions.reshape(-1).copy(),
+        cfg.sft_epochs, cfg.sft_batch, cfg.sft_lr, cfg.max_grad_norm, rng,
+    )  # fmt: skip
