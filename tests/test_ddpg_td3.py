@@ -55,6 +55,27 @@ def test_dq_da_from_critic_input_gradient_matches_finite_differences(act):
     assert rel_err(grad_x, numeric) < RTOL
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act", [nn.TANH, nn.RELU], ids=["tanh", "relu"])
+def test_critic_input_grad_is_mlp_backwards_input_gradient(act, dtype):
+    """The actor's update takes dQ/da from ``critic_input_grad`` (no parameter gradient):
+    the same bytes as ``mlp_backward``'s grad_x, in either dtype, for 1-3 hidden layers."""
+    rng = np.random.default_rng(7)
+    for sizes in ([5, 9, 1], [5, 9, 6, 1], [5, 4, 9, 6, 1]):
+        layout = nn.mlp_layout(sizes)
+        phi = nn.mlp_init(layout, rng, init="uniform", dtype=dtype)
+        x = rng.standard_normal((6, 5)).astype(dtype)
+        g = rng.standard_normal((6, 1)).astype(dtype)
+        ws = nn.mlp_workspace(layout, 8, dtype)
+        nn.mlp_forward(phi, layout, act, x, ws)
+        expected = np.zeros((6, 5), dtype)
+        nn.mlp_backward(phi, layout, act, ws, g, np.zeros(phi.size, dtype), expected)
+        nn.mlp_forward(phi, layout, act, x, ws)
+        grad_x = np.full((6, 5), np.nan, dtype)
+        ac.critic_input_grad(phi, layout, act, ws, g, grad_x)
+        assert grad_x.tobytes() == expected.tobytes(), sizes
+
+
 @pytest.mark.parametrize("act", [nn.TANH, nn.RELU], ids=["tanh", "relu"])
 def test_actor_gradient_through_critic_matches_finite_differences(act):
     low, high = [-1.0, 0.0], [3.0, 0.5]  # asymmetric bounds: scale and offset both matter
@@ -260,6 +281,9 @@ def test_same_seed_same_bytes(mod):
     a2, h2 = mod.train(env, TINY, seed=3)
     a3, _ = mod.train(env, TINY, seed=4)
     assert a1.keys() == a2.keys() and set(ac.ActorCritic._fields) == set(a1)
+    for k in ("actor", "actor_target", "critics", "critics_target"):  # float32 by default
+        assert a1[k].dtype == np.float32, k
+    assert a1["action_low"].dtype == np.float64 and a1["obs_scale"].dtype == np.float64
     for k in a1:
         assert a1[k].tobytes() == a2[k].tobytes(), k
     for k in h1:
@@ -272,12 +296,46 @@ def test_same_seed_same_bytes(mod):
     assert h1["actor_updates"][-1] == (300 if mod is ddpg else 150)
     # Another env (other functions, params, state_dim and obs_dim) reaches the same compiled
     # loop: the env comes in as function pointers typed by their signature.
+    n_eval = len(f32_signatures(ex.evaluate_actor))
     mod.train(make("MountainCarContinuous-v0"), dict(TINY, total_steps=300), seed=0)
-    assert len(mod.run_ddpg.signatures if mod is ddpg else mod.run_td3.signatures) == 1
-    assert len(ex.evaluate_actor.signatures) == 1
+    assert len(f32_signatures(mod.run_ddpg if mod is ddpg else mod.run_td3)) == 1
+    assert len(f32_signatures(ex.evaluate_actor)) == n_eval == 1
     returns = mod.evaluate(a1, env, 3, seed=0)
     assert returns.shape == (3,) and returns.dtype == np.float64
     np.testing.assert_array_equal(returns, mod.evaluate(a1, env, 3, seed=0))
+
+
+def f32_signatures(dispatcher) -> list:
+    """The compiled signatures of ``dispatcher`` that take float32 arrays (other tests in the
+    process may add float64 ones)."""
+    return [sig for sig in dispatcher.signatures if "float32" in str(sig)]
+
+
+@pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
+def test_float64_on_request_and_hidden2(mod):
+    """``dtype="float64"`` gives float64 networks (and only a float64 loop is compiled for
+    them); ``hidden2`` gives the second hidden layer of actor and critics its own width (SB3's
+    net_arch [400, 300] is hidden=400, hidden2=300)."""
+    env = make("Pendulum-v1")
+    loop = mod.run_ddpg if mod is ddpg else mod.run_td3
+    before = len(loop.signatures)
+    a64, h64 = mod.train(env, dict(TINY, dtype="float64"), seed=3)
+    a64b, _ = mod.train(env, dict(TINY, dtype="float64"), seed=3)
+    for k in ("actor", "actor_target", "critics", "critics_target"):
+        assert a64[k].dtype == np.float64, k
+        assert a64[k].tobytes() == a64b[k].tobytes(), k
+    assert len(loop.signatures) <= before + 1
+    assert np.isfinite(h64["critic_loss"][1])
+    # the same seed draws the same initial networks in both dtypes (rounded to float32)
+    a32, _ = mod.train(env, dict(TINY, total_steps=1, eval_every=1), seed=3)
+    a64, _ = mod.train(env, dict(TINY, total_steps=1, eval_every=1, dtype="float64"), seed=3)
+    np.testing.assert_array_equal(a32["critics"], a64["critics"].astype(np.float32))
+    arrays, _ = mod.train(env, dict(TINY, total_steps=1, eval_every=1, hidden=12, hidden2=5), 0)
+    assert nn.mlp_sizes(arrays["actor_layout"]) == (3, 12, 5, 1)
+    assert nn.mlp_sizes(arrays["critic_layout"]) == (4, 12, 5, 1)
+    arrays, _ = mod.train(env, dict(TINY, total_steps=1, eval_every=1, hidden=12, n_layers=3), 0)
+    assert nn.mlp_sizes(arrays["critic_layout"]) == (4, 12, 12, 12, 1)  # hidden2=0: same width
+    assert ac_train.hidden_sizes(td3.TD3Config(hidden=400, hidden2=300, n_layers=1)) == (400,)
 
 
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
@@ -304,6 +362,9 @@ def test_non_finite_values_raise_training_diverged_with_partial_results(mod):
         (dict(critic_lr=-1e-3), ValueError, "critic_lr"),
         (dict(batch_size=2.5), TypeError, "batch_size"),
         (dict(learning_rate=1e-3), ValueError, "learning_rate"),
+        (dict(dtype="float16"), ValueError, "dtype.*'float32', 'float64'"),
+        (dict(dtype=32), TypeError, "dtype"),
+        (dict(hidden2=-1), ValueError, "hidden2"),
     ],
 )
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])

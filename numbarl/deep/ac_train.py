@@ -40,9 +40,11 @@ from numbarl.deep.replay import (
 from numbarl.envs.control import ControlEnv
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
+    DTYPES,
     activation_code,
     adam_init,
     mlp_workspace,
+    net_dtype,
 )
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, check_seed
@@ -54,6 +56,7 @@ CONFIG_CHOICES = {
     "activation": ("tanh", "relu"),
     "init": ("uniform", "orthogonal"),
     "noise": tuple(NOISES),
+    "dtype": DTYPES,
 }
 
 CONFIG_RANGES = {
@@ -63,6 +66,7 @@ CONFIG_RANGES = {
     "actor_lr": POSITIVE,
     "critic_lr": POSITIVE,
     "hidden": AT_LEAST_ONE,
+    "hidden2": NON_NEGATIVE,
     "n_layers": NON_NEGATIVE,
     "exploration_noise": NON_NEGATIVE,
     "ou_theta": NON_NEGATIVE,
@@ -71,6 +75,14 @@ CONFIG_RANGES = {
     "eval_every": AT_LEAST_ONE,
     "eval_episodes": AT_LEAST_ONE,
 }
+
+
+def hidden_sizes(cfg: Any) -> tuple[int, ...]:
+    """The hidden layers' widths of a DDPG/TD3/SAC config: ``n_layers`` layers, the first
+    ``hidden`` wide, the others ``hidden2`` wide (``hidden`` when ``hidden2`` is 0); SB3's
+    ``net_arch=[400, 300]`` is ``hidden=400, hidden2=300``."""
+    rest = int(cfg.hidden2) or int(cfg.hidden)
+    return tuple([int(cfg.hidden)] + [rest] * (int(cfg.n_layers) - 1))[: int(cfg.n_layers)]
 
 
 def make_hyper(hyper_cls: type, cfg: Any) -> Any:
@@ -141,7 +153,7 @@ def _evaluate(
         )
     seed = int(rng.integers(2**31))
     act = int(nets.activation[0])
-    ws = mlp_workspace(nets.actor_layout, 1)
+    ws = mlp_workspace(nets.actor_layout, 1, nets.actor.dtype)
     tanh_out = np.zeros((1, info.action_dim))
     action = np.zeros((1, info.action_dim))
     out = np.zeros(episodes)
@@ -252,23 +264,25 @@ def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
     seed = check_seed(seed)
     info = check_env(env)
     init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
+    real = net_dtype(cfg.dtype)
     nets = make_actor_critic(
         info.obs_dim,
         info.action_low,
         info.action_high,
         np.random.default_rng(init_seq),
-        hidden=(cfg.hidden,) * cfg.n_layers,
+        hidden=hidden_sizes(cfg),
         n_critics=n_critics,
         activation=activation_code(cfg.activation),
         init=cfg.init,
         obs_low=_obs_bounds(env)[0] if cfg.obs_scaling else None,
         obs_high=_obs_bounds(env)[1] if cfg.obs_scaling else None,
+        dtype=real,
     )
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
-    critic_adam = adam_init(nets.critics.size)
-    actor_adam = adam_init(nets.actor.size)
-    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim)
+    critic_adam = adam_init(nets.critics.size, real)
+    actor_adam = adam_init(nets.actor.size, real)
+    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim, real)
     ws = make_workspace(nets, cfg.batch_size)
     if info.is_control:
         run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng)

@@ -10,13 +10,19 @@ pointers ``ControlEnv.fns``, typed by their signature, so the cache serves every
 
 Networks as data: ``ActorCritic`` (NamedTuple of arrays)
 --------------------------------------------------------
-- ``actor`` float64[Pa] with ``actor_layout`` int64[La, 4] (``numbarl.nn`` MLP): the
+- ``actor`` real[Pa] with ``actor_layout`` int64[La, 4] (``numbarl.nn`` MLP): the
   deterministic policy mu_theta(s) = mid + half * tanh(u_theta(s)), where u is the network output
-  float64[B, A], ``mid = (high + low) / 2`` and ``half = (high - low) / 2`` (CleanRL's
+  real[B, A], ``mid = (high + low) / 2`` and ``half = (high - low) / 2`` (CleanRL's
   ``action_bias`` and ``action_scale``), so actions lie inside the env's bounds.
-- ``critics`` float64[C, Pc] with ``critic_layout``: C Q-networks Q_phi(s, a) float64[B, 1] on the
-  concatenated input ``[s, a]`` float64[B, obs_dim + A]; C = 1 for DDPG, 2 for TD3's twins. Row c
+- ``critics`` real[C, Pc] with ``critic_layout``: C Q-networks Q_phi(s, a) real[B, 1] on the
+  concatenated input ``[s, a]`` real[B, obs_dim + A]; C = 1 for DDPG, 2 for TD3's twins. Row c
   is a contiguous view, and one Adam state over ``critics.reshape(-1)`` equals C separate Adams.
+- ``real`` is the networks' dtype: float32 by default, float64 on request (the configs'
+  ``dtype``). Everything that feeds or leaves a network (parameters, targets, activations,
+  gradients including dQ/da at the critic's input, Adam's moments, the replay buffer's
+  observations and actions, the sampled batch) is in ``real``; the env side (states,
+  observations, the action sent to the env, action bounds, observation scaling), rewards,
+  targets y and the losses summed over a batch stay float64.
 - ``actor_target``, ``critics_target``: the target networks (same shapes), updated by Polyak
   averaging ``target = (1 - tau) target + tau online``.
 - ``activation`` int64[1] (``numbarl.nn.TANH``/``RELU``, hidden layers of both networks),
@@ -46,6 +52,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike
 
 from numbarl.deep.replay import (
     ReplayBuffer,
@@ -64,6 +71,7 @@ from numbarl.nn import (
     mlp_workspace_size,
     polyak_update,
 )
+from numbarl.nn.mlp import _activation_backward  # mlp_backward's, so that the bytes agree
 from numbarl.nn.threads import single_threaded_blas  # noqa: F401 (tests/test_sac.py: ac.single_threaded_blas)
 from numbarl.validation import all_finite
 
@@ -87,15 +95,14 @@ class ActorCritic(NamedTuple):
 class Workspace(NamedTuple):
     """Scratch for one gradient step on batches of B rows (``make_workspace``).
 
-    ``actor_ws``/``critic_ws``: MLP workspaces kept between a forward and its backward;
-    ``target_ws``: forwards without backward (target networks, either layout); ``x`` float64[B,
-    obs_dim + A] critic input; ``tanh_out``, ``actions`` float64[B, A]; ``q_next``, ``y``
-    float64[B]; ``grad_q`` float64[B, 1]; ``grad_x`` float64[B, obs_dim + A]; ``grad_u``
-    float64[B, A]; ``actor_grad`` float64[Pa]; ``critic_grad`` float64[C, Pc]; ``scratch_grad``
-    float64[Pc] (the critic's parameter gradient computed, and discarded, in the actor update);
-    ``noise`` float64[B, A] (target smoothing draws); the sampled batch ``idx`` int64[B],
-    ``obs``/``next_obs`` float64[B, obs_dim], ``action`` float64[B, A], ``ret``/``discount``
-    float64[B] (``numbarl.deep.replay.replay_gather``'s outputs)."""
+    ``real`` is the networks' dtype (module docstring). ``actor_ws``/``critic_ws``: MLP
+    workspaces kept between a forward and its backward; ``target_ws``: forwards without backward
+    (target networks, either layout); ``x`` real[B, obs_dim + A] critic input; ``tanh_out``,
+    ``actions`` real[B, A]; ``q_next``, ``y`` float64[B]; ``grad_q`` real[B, 1]; ``grad_x``
+    real[B, obs_dim + A]; ``grad_u`` real[B, A]; ``actor_grad`` real[Pa]; ``critic_grad``
+    real[C, Pc]; ``noise`` float64[B, A] (target smoothing draws); the
+    sampled batch ``idx`` int64[B], ``obs``/``next_obs`` real[B, obs_dim], ``action`` real[B,
+    A], ``ret``/``discount`` float64[B] (``numbarl.deep.replay.replay_gather``'s outputs)."""
 
     actor_ws: np.ndarray
     critic_ws: np.ndarray
@@ -110,7 +117,6 @@ class Workspace(NamedTuple):
     grad_u: np.ndarray
     actor_grad: np.ndarray
     critic_grad: np.ndarray
-    scratch_grad: np.ndarray
     noise: np.ndarray
     idx: np.ndarray
     obs: np.ndarray
@@ -130,7 +136,8 @@ class RunState(NamedTuple):
     ``counters`` int64[4] = (env steps, critic updates, actor updates, episodes finished);
     ``metrics`` float64[7] sums since the caller last zeroed them = (critic loss, mean Q,
     critic updates, actor loss, actor updates, finished training-episode returns, episodes
-    finished); ``actor_ws``, ``tanh_out``, ``actions`` the one-row actor forward scratch."""
+    finished); ``actor_ws`` (the networks' dtype), ``tanh_out``, ``actions`` float64[1, A] the
+    one-row actor forward scratch."""
 
     state: np.ndarray
     obs: np.ndarray
@@ -160,21 +167,25 @@ def make_actor_critic(
     init: str = "uniform",
     obs_low: np.ndarray | None = None,
     obs_high: np.ndarray | None = None,
+    dtype: DTypeLike = np.float64,
 ) -> ActorCritic:
     """Fresh networks: the actor obs_dim -> hidden -> A, then ``n_critics`` critics
     obs_dim + A -> hidden -> 1, drawn from ``rng`` in that order; targets are copies.
 
+    ``hidden`` lists the hidden layers' widths (SB3's ``net_arch``, e.g. (400, 300)).
     ``init="uniform"`` is PyTorch's nn.Linear default (what CleanRL's and Fujimoto's DDPG/TD3
     use); ``"orthogonal"`` uses gain sqrt(2) on hidden layers and 1.0 on the outputs. With
     ``obs_low``/``obs_high`` float64[obs_dim] (all finite, low < high) the observations are
-    mapped affinely onto [-1, 1]; without them they are used as they are."""
+    mapped affinely onto [-1, 1]; without them they are used as they are. ``dtype`` (float32 or
+    float64) is the networks'; the values are drawn in float64 and rounded, so the generator
+    advances alike in both."""
     low = np.ascontiguousarray(action_low, dtype=np.float64)
     high = np.ascontiguousarray(action_high, dtype=np.float64)
     n_act = low.shape[0]
     a_layout = mlp_layout([obs_dim, *hidden, n_act])
     c_layout = mlp_layout([obs_dim + n_act, *hidden, 1])
-    actor = mlp_init(a_layout, rng, init=init)
-    critics = np.stack([mlp_init(c_layout, rng, init=init) for _ in range(n_critics)])
+    actor = mlp_init(a_layout, rng, init=init, dtype=dtype)
+    critics = np.stack([mlp_init(c_layout, rng, init=init, dtype=dtype) for _ in range(n_critics)])
     return ActorCritic(
         actor,
         actor.copy(),
@@ -217,15 +228,23 @@ def actor_critic_arrays(nets: ActorCritic) -> dict[str, np.ndarray]:
 
 
 def actor_critic_from_arrays(arrays: dict[str, Any]) -> ActorCritic:
-    """Inverse of ``actor_critic_arrays``; raises ValueError naming a missing or bad entry."""
+    """Inverse of ``actor_critic_arrays``; raises ValueError naming a missing or bad entry.
+
+    The networks keep their saved dtype when it is float32 (anything else is read as float64)."""
     missing = [f for f in ActorCritic._fields if f not in arrays]
     if missing:
         raise ValueError(
             f"arrays lack {', '.join(missing)}; needed: {', '.join(ActorCritic._fields)}"
         )
+    real = np.float32 if np.asarray(arrays["actor"]).dtype == np.float32 else np.float64
     out = {}
     for f in ActorCritic._fields:
-        dtype = np.int64 if f in ("actor_layout", "critic_layout", "activation") else np.float64
+        if f in ("actor_layout", "critic_layout", "activation"):
+            dtype = np.int64
+        elif f in _NET_FIELDS:
+            dtype = real
+        else:
+            dtype = np.float64
         out[f] = np.ascontiguousarray(arrays[f], dtype=dtype)
     nets = ActorCritic(**out)
     if nets.actor.shape[0] != int(mlp_n_params(nets.actor_layout)):
@@ -235,13 +254,18 @@ def actor_critic_from_arrays(arrays: dict[str, Any]) -> ActorCritic:
     return nets
 
 
+_NET_FIELDS = ("actor", "actor_target", "critics", "critics_target")
+
+
 def make_workspace(nets: ActorCritic, batch: int) -> Workspace:
-    """Every scratch buffer of a gradient step on ``batch`` rows (zeros)."""
+    """Every scratch buffer of a gradient step on ``batch`` rows (zeros), in the networks'
+    dtype where it meets a network (``Workspace``)."""
     return _make_workspace(nets, batch)
 
 
 @njit(cache=True)
 def _make_workspace(nets: ActorCritic, batch: int) -> Workspace:
+    real = nets.actor.dtype
     n_act = nets.action_low.shape[0]
     n_in = nets.critic_layout[0, 0]
     n_critics, pc = nets.critics.shape
@@ -249,27 +273,26 @@ def _make_workspace(nets: ActorCritic, batch: int) -> Workspace:
         mlp_workspace_size(nets.actor_layout, batch), mlp_workspace_size(nets.critic_layout, batch)
     )
     return Workspace(
-        mlp_workspace(nets.actor_layout, batch),
-        mlp_workspace(nets.critic_layout, batch),
-        np.zeros(target_size),
-        np.zeros((batch, n_in)),
-        np.zeros((batch, n_act)),
-        np.zeros((batch, n_act)),
+        mlp_workspace(nets.actor_layout, batch, real),
+        mlp_workspace(nets.critic_layout, batch, real),
+        np.zeros(target_size, real),
+        np.zeros((batch, n_in), real),
+        np.zeros((batch, n_act), real),
+        np.zeros((batch, n_act), real),
         np.zeros(batch),
         np.zeros(batch),
-        np.zeros((batch, 1)),
-        np.zeros((batch, n_in)),
-        np.zeros((batch, n_act)),
-        np.zeros(nets.actor.shape[0]),
-        np.zeros((n_critics, pc)),
-        np.zeros(pc),
+        np.zeros((batch, 1), real),
+        np.zeros((batch, n_in), real),
+        np.zeros((batch, n_act), real),
+        np.zeros(nets.actor.shape[0], real),
+        np.zeros((n_critics, pc), real),
         np.zeros((batch, n_act)),
         np.zeros(batch, dtype=np.int64),
-        np.zeros((batch, n_in - n_act)),
-        np.zeros((batch, n_act)),
+        np.zeros((batch, n_in - n_act), real),
+        np.zeros((batch, n_act), real),
         np.zeros(batch),
         np.zeros(batch),
-        np.zeros((batch, n_in - n_act)),
+        np.zeros((batch, n_in - n_act), real),
     )
 
 
@@ -416,14 +439,58 @@ def critics_update(
 
 
 @njit(cache=True, error_model="numpy")
+def critic_input_grad(
+    params: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    cache: np.ndarray,
+    grad_out: np.ndarray,
+    grad_x: np.ndarray,
+) -> None:
+    """grad_x real[B, n_in] = dL/dx for grad_out = dL/d(output) real[B, n_out], through the
+    last forward on ``cache``: ``mlp_backward``'s grad_x with the same products in the same
+    order (the same bytes), without the parameter gradient the actor's update does not use (at
+    400x300 the skipped weight-gradient products are half of the critic's backward pass)."""
+    batch = grad_out.shape[0]
+    n_layers = layout.shape[0]
+    widest = layout[0, 0]
+    total = layout[0, 0]
+    for layer in range(n_layers):
+        widest = max(widest, layout[layer, 1])
+        total += layout[layer, 1]
+    # mlp_backward's workspace layout: activations, then two ping-pong delta buffers
+    scratch = batch * total
+    end = scratch
+    n_last = layout[n_layers - 1, 1]
+    g_off = scratch + (n_layers % 2) * batch * widest
+    delta = cache[g_off : g_off + batch * n_last].reshape((batch, n_last))
+    for b in range(batch):
+        for j in range(n_last):
+            delta[b, j] = grad_out[b, j]
+    for layer in range(n_layers - 1, -1, -1):
+        n_in, n_out, w_off = layout[layer, 0], layout[layer, 1], layout[layer, 2]
+        inp_off = end - batch * (n_out + n_in)
+        end -= batch * n_out
+        weight = params[w_off : w_off + n_in * n_out].reshape((n_in, n_out))
+        if layer == 0:
+            np.dot(delta, weight.T, grad_x)
+            return
+        d_off = scratch + (layer % 2) * batch * widest
+        new_delta = cache[d_off : d_off + batch * n_in].reshape((batch, n_in))
+        np.dot(delta, weight.T, new_delta)
+        inp = cache[inp_off : inp_off + batch * n_in].reshape((batch, n_in))
+        _activation_backward(new_delta, inp, act)
+        delta = new_delta
+
+
+@njit(cache=True, error_model="numpy")
 def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.ndarray) -> float:
     """The actor loss -mean_b Q_1(s_b, mu_theta(s_b)) for obs float64[B, obs_dim]; its
     gradient with respect to theta is added into grad float64[Pa].
 
     Chain rule (DDPG eq. 6): dL/da = -(1/B) dQ_1/da from the critic's input gradient
-    (``mlp_backward``'s grad_x, action columns), then dL/du = dL/da * half * (1 - tanh(u)^2)
-    through the squashing, then the actor's backward pass. The critic's own parameter gradient
-    is computed into ``ws.scratch_grad`` and discarded."""
+    (``critic_input_grad``, action columns), then dL/du = dL/da * half * (1 - tanh(u)^2)
+    through the squashing, then the actor's backward pass."""
     act = nets.activation[0]
     batch, d = obs.shape
     n_act = nets.action_low.shape[0]
@@ -438,12 +505,10 @@ def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.
     for b in range(batch):
         q_sum += q[b, 0]
         ws.grad_q[b, 0] = -1.0 / batch
-    ws.scratch_grad[:] = 0.0
     grad_x = ws.grad_x[:batch]
-    mlp_backward(
-        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch],
-        ws.scratch_grad, grad_x,
-    )  # fmt: skip
+    critic_input_grad(
+        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch], grad_x
+    )
     grad_u = ws.grad_u[:batch]
     for b in range(batch):
         for j in range(n_act):

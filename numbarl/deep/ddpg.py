@@ -81,7 +81,10 @@ TUNED: dict[str, dict[str, Any]] = {
 class DDPGConfig(NamedTuple):
     """DDPG hyperparameters (CleanRL's defaults unless noted); fields are CSV columns.
 
-    ``hidden``/``n_layers``: width and number of hidden layers of actor and critic.
+    ``hidden``/``n_layers``: width and number of hidden layers of actor and critic;
+    ``hidden2`` > 0 gives the second and later hidden layers that width (SB3's
+    ``net_arch=[400, 300]`` is ``hidden=400, hidden2=300``). ``dtype``: the networks' (and
+    replay's) float type, "float32" or "float64".
     ``exploration_noise``: std of the Gaussian noise (or the OU process's sigma) as a fraction of
     the action half-range. ``ou_theta``/``ou_dt``: the OU process's mean reversion and time step
     (SB3's form). ``gradient_steps``: updates per env step once learning has started.
@@ -98,6 +101,7 @@ class DDPGConfig(NamedTuple):
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
     hidden: int = 256
+    hidden2: int = 0
     n_layers: int = 2
     activation: str = "relu"
     init: str = "uniform"
@@ -110,6 +114,7 @@ class DDPGConfig(NamedTuple):
     eval_every: int = 5_000
     eval_episodes: int = 10
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
     _choices = CONFIG_CHOICES
     _ranges = CONFIG_RANGES

@@ -65,7 +65,7 @@ def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
         np.zeros(1),
         np.zeros(4, dtype=np.int64),
         np.zeros(N_METRICS),
-        mlp_workspace(nets.actor_layout, 1),
+        mlp_workspace(nets.actor_layout, 1, nets.actor.dtype),
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
     )
@@ -223,7 +223,7 @@ def evaluate_actor(
     acts = np.zeros((n, n_act))
     done = np.zeros(n, dtype=np.bool_)
     returns = np.zeros(n)
-    ws = mlp_workspace(nets.actor_layout, n)
+    ws = mlp_workspace(nets.actor_layout, n, nets.actor.dtype)
     for i in range(n):
         fns.reset(env_params, states[i], rng)
         fns.observe(env_params, states[i], obs[i])

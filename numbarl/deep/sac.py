@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike
 
 from numbarl.config import merge_config
 from numbarl.deep.ac_train import (
@@ -55,6 +56,7 @@ from numbarl.deep.ac_train import (
     _obs_bounds,
     check_env,
     gym_store_step,
+    hidden_sizes,
 )
 from numbarl.deep.ac_train import evaluate as _evaluate_actor
 from numbarl.deep.actor_critic import (
@@ -65,6 +67,7 @@ from numbarl.deep.actor_critic import (
     actor_critic_arrays,
     all_finite,
     critic_input,
+    critic_input_grad,
     critic_loss_grad,
     make_workspace,
     min_target_q,
@@ -76,6 +79,7 @@ from numbarl.deep.replay import ReplayBuffer, replay_init, replay_newest
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
+    DTYPES,
     AdamState,
     activation_code,
     adam_init,
@@ -85,6 +89,7 @@ from numbarl.nn import (
     mlp_init,
     mlp_layout,
     mlp_workspace,
+    net_dtype,
     polyak_update,
     tanh_log_det_jacobian,
     tanh_log_det_jacobian_grad,
@@ -116,7 +121,9 @@ class SACConfig(NamedTuple):
     ``alpha``: the entropy temperature's start value when ``autotune`` (SB3's "auto_1.0"), its
     fixed value otherwise. ``alpha_lr``: Adam step size on log(alpha). ``target_entropy_per_dim``:
     the target entropy is this times dim(A) (-dim(A), the paper's heuristic, by default).
-    ``hidden``/``n_layers``: width and number of hidden layers of actor and critics.
+    ``hidden``/``n_layers``: width and number of hidden layers of actor and critics;
+    ``hidden2`` > 0 gives the second and later hidden layers that width. ``dtype``: the
+    networks' (and replay's) float type, "float32" or "float64" (the temperature stays float64).
     ``gradient_steps``: updates per env step once ``learning_starts`` uniform-random steps have
     been taken. ``eval_every``: env steps between deterministic evaluations (history rows).
     ``stop_at_return``: stop once an evaluation's mean return reaches it. ``obs_scaling``: map
@@ -135,6 +142,7 @@ class SACConfig(NamedTuple):
     autotune: bool = True
     target_entropy_per_dim: float = -1.0
     hidden: int = 256
+    hidden2: int = 0
     n_layers: int = 2
     activation: str = "relu"
     init: str = "uniform"
@@ -143,8 +151,9 @@ class SACConfig(NamedTuple):
     eval_every: int = 5_000
     eval_episodes: int = 10
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
-    _choices = {"activation": ("tanh", "relu"), "init": ("uniform", "orthogonal")}
+    _choices = {"activation": ("tanh", "relu"), "init": ("uniform", "orthogonal"), "dtype": DTYPES}
     _ranges = CONFIG_RANGES | {
         "alpha_lr": (0.0, None, False, True),
         "alpha": (0.0, None, False, False),
@@ -237,17 +246,18 @@ def make_sac_nets(
     init: str = "uniform",
     obs_low: np.ndarray | None = None,
     obs_high: np.ndarray | None = None,
+    dtype: DTypeLike = np.float64,
 ) -> ActorCritic:
     """Fresh networks drawn from ``rng``: the actor obs_dim -> hidden -> 2A (mean, raw log-std),
     then two critics obs_dim + A -> hidden -> 1; targets are copies. ``init``/``obs_low``/
-    ``obs_high`` as in ``actor_critic.make_actor_critic``."""
+    ``obs_high``/``dtype`` as in ``actor_critic.make_actor_critic``."""
     low = np.ascontiguousarray(action_low, dtype=np.float64)
     high = np.ascontiguousarray(action_high, dtype=np.float64)
     n_act = low.shape[0]
     a_layout = mlp_layout([obs_dim, *hidden, 2 * n_act])
     c_layout = mlp_layout([obs_dim + n_act, *hidden, 1])
-    actor = mlp_init(a_layout, rng, init=init)
-    critics = np.stack([mlp_init(c_layout, rng, init=init) for _ in range(2)])
+    actor = mlp_init(a_layout, rng, init=init, dtype=dtype)
+    critics = np.stack([mlp_init(c_layout, rng, init=init, dtype=dtype) for _ in range(2)])
     return ActorCritic(
         actor,
         actor.copy(),
@@ -263,8 +273,16 @@ def make_sac_nets(
 
 
 @njit(cache=True)
-def make_sac_state(n_act: int, obs_dim: int, batch: int, alpha: float) -> SACState:
-    """A fresh ``SACState`` for batches of ``batch`` rows, log(alpha) = log(``alpha``)."""
+def make_sac_state(
+    n_act: int,
+    obs_dim: int,
+    batch: int,
+    alpha: float,
+    dtype=np.float64,  # noqa: ANN001
+) -> SACState:
+    """A fresh ``SACState`` for batches of ``batch`` rows, log(alpha) = log(``alpha``);
+    ``dtype`` is the networks' (``nets.actor.dtype``, not a string): the gradients that enter a
+    network's backward pass (``grad_q2``, ``grad_x2``, ``grad_out``) are in it."""
     return SACState(
         np.full(1, np.log(alpha)),
         adam_init(1),
@@ -275,9 +293,9 @@ def make_sac_state(n_act: int, obs_dim: int, batch: int, alpha: float) -> SACSta
         np.zeros((batch, n_act)),
         np.zeros(batch),
         np.zeros(batch),
-        np.zeros((batch, 1)),
-        np.zeros((batch, obs_dim + n_act)),
-        np.zeros((batch, 2 * n_act)),
+        np.zeros((batch, 1), dtype),
+        np.zeros((batch, obs_dim + n_act), dtype),
+        np.zeros((batch, 2 * n_act), dtype),
         np.zeros((batch, n_act)),
         np.zeros((batch, n_act)),
         np.zeros((batch, n_act)),
@@ -424,8 +442,7 @@ def actor_loss_grad(
     holding that forward. Its gradient wrt theta is added into grad float64[Pa].
 
     dL/da comes from the input gradient of whichever critic is the smaller at each row
-    (``mlp_backward``'s grad_x, action columns); the critics' own parameter gradients are
-    computed into ``ws.scratch_grad`` and discarded. Returns the loss."""
+    (``actor_critic.critic_input_grad``, action columns). Returns the loss."""
     act = nets.activation[0]
     batch, d = obs.shape
     n_act = nets.action_low.shape[0]
@@ -442,15 +459,10 @@ def actor_loss_grad(
         grad_q2[b, 0] = 0.0 if first else -1.0 / batch
         w_logp[b] = alpha / batch
     grad_x, grad_x2 = ws.grad_x[:batch], sac.grad_x2[:batch]
-    ws.scratch_grad[:] = 0.0
-    mlp_backward(
-        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch],
-        ws.scratch_grad, grad_x,
-    )  # fmt: skip
-    mlp_backward(
-        nets.critics[1], nets.critic_layout, act, ws.target_ws, grad_q2, ws.scratch_grad,
-        grad_x2,
-    )  # fmt: skip
+    critic_input_grad(
+        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch], grad_x
+    )
+    critic_input_grad(nets.critics[1], nets.critic_layout, act, ws.target_ws, grad_q2, grad_x2)
     grad_a = ws.grad_u[:batch]
     for b in range(batch):
         for j in range(n_act):
@@ -658,7 +670,7 @@ def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
         np.zeros(1),
         np.zeros(4, dtype=np.int64),
         np.zeros(N_METRICS),
-        mlp_workspace(nets.actor_layout, 1),
+        mlp_workspace(nets.actor_layout, 1, nets.actor.dtype),
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
     )
@@ -776,24 +788,26 @@ def train(
 def _train(env, cfg, info, seed, progress):
     init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
     bounds = _obs_bounds(env) if cfg.obs_scaling else (None, None)
+    real = net_dtype(cfg.dtype)
     nets = make_sac_nets(
         info.obs_dim,
         info.action_low,
         info.action_high,
         np.random.default_rng(init_seq),
-        hidden=(cfg.hidden,) * cfg.n_layers,
+        hidden=hidden_sizes(cfg),
         activation=activation_code(cfg.activation),
         init=cfg.init,
         obs_low=bounds[0],
         obs_high=bounds[1],
+        dtype=real,
     )
     hp = make_hyper(cfg, info.action_dim)
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
-    critic_adam = adam_init(nets.critics.size)
-    actor_adam = adam_init(nets.actor.size)
-    sac = make_sac_state(info.action_dim, info.obs_dim, hp.batch_size, float(cfg.alpha))
-    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim)
+    critic_adam = adam_init(nets.critics.size, real)
+    actor_adam = adam_init(nets.actor.size, real)
+    sac = make_sac_state(info.action_dim, info.obs_dim, hp.batch_size, float(cfg.alpha), real)
+    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim, real)
     ws = make_workspace(nets, hp.batch_size)
     if info.is_control:
         run = make_sac_run_state(env.fns, env.params, int(env.state_dim), nets, rng)

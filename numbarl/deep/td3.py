@@ -91,12 +91,15 @@ class TD3Config(NamedTuple):
     ``policy_delay``: critic updates per actor (and target) update, d in the paper.
     ``target_noise``/``noise_clip``: sigma and c of target policy smoothing, as fractions of the
     action half-range. ``hidden``/``n_layers``: width and number of hidden layers of actor and
-    critics. ``exploration_noise``: std of the Gaussian exploration noise (or the OU process's
-    sigma) as a fraction of the action half-range; ``ou_theta``/``ou_dt``: the OU process's mean
-    reversion and time step (SB3's form). ``gradient_steps``: updates per env step once learning
-    has started. ``eval_every``: env steps between deterministic evaluations (history rows).
-    ``stop_at_return``: stop once an evaluation's mean return reaches it. ``obs_scaling``: map
-    the (bounded) observation space onto [-1, 1] before the networks see it."""
+    critics; ``hidden2`` > 0 gives the second and later hidden layers that width (SB3's
+    ``net_arch=[400, 300]`` is ``hidden=400, hidden2=300``). ``dtype``: the networks' (and
+    replay's) float type, "float32" or "float64". ``exploration_noise``: std of the Gaussian
+    exploration noise (or the OU process's sigma) as a fraction of the action half-range;
+    ``ou_theta``/``ou_dt``: the OU process's mean reversion and time step (SB3's form).
+    ``gradient_steps``: updates per env step once learning has started. ``eval_every``: env
+    steps between deterministic evaluations (history rows). ``stop_at_return``: stop once an
+    evaluation's mean return reaches it. ``obs_scaling``: map the (bounded) observation space
+    onto [-1, 1] before the networks see it."""
 
     total_steps: int = 1_000_000
     learning_starts: int = 25_000
@@ -110,6 +113,7 @@ class TD3Config(NamedTuple):
     target_noise: float = 0.2
     noise_clip: float = 0.5
     hidden: int = 256
+    hidden2: int = 0
     n_layers: int = 2
     activation: str = "relu"
     init: str = "uniform"
@@ -122,6 +126,7 @@ class TD3Config(NamedTuple):
     eval_every: int = 5_000
     eval_episodes: int = 10
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
     _choices = CONFIG_CHOICES
     _ranges = CONFIG_RANGES | {
