@@ -465,3 +465,18 @@ def test_float32_workspace_rejects_a_float64_net_at_compile_time():
         nn.mlp_forward(
             params, layout, nn.TANH, np.ones((1, 2)), nn.mlp_workspace(layout, 1, np.float32)
         )
+
+
+def test_float32_clip_and_polyak_keep_the_dtype_and_agree_with_float64():
+    g64 = np.random.default_rng(3).standard_normal(5000)
+    g32 = g64.astype(np.float32)
+    assert abs(nn.global_norm(g32) - np.linalg.norm(g64)) < 1e-5 * np.linalg.norm(g64)
+    n64, n32 = nn.clip_by_global_norm(g64, 1.0), nn.clip_by_global_norm(g32, 1.0)
+    assert abs(n32 - n64) < 1e-5 * n64 and g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g64, atol=1e-7)
+    assert abs(np.linalg.norm(g32.astype(np.float64)) - 1.0) < 1e-5
+    t32, t64 = g32.copy(), g64.copy()
+    nn.polyak_update(t32, np.zeros_like(t32), 0.005)
+    nn.polyak_update(t64, np.zeros_like(t64), 0.005)
+    assert t32.dtype == np.float32
+    np.testing.assert_allclose(t32, t64, atol=1e-7)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 
 class AdamState(NamedTuple):
@@ -90,33 +91,68 @@ def sgd_step(
         params[k] -= lr * g
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
+def _sum_squares_lanes(grad: np.ndarray) -> float:
+    """sum(grad**2) accumulated in float64 in vector lanes (reassociated): about 6x faster than
+    one add after another at 67k parameters."""
+    total = 0.0
+    for k in range(grad.shape[0]):
+        v = np.float64(grad[k])
+        total += v * v
+    return total
+
+
 @njit(cache=True)
-def global_norm(grad: np.ndarray) -> float:
-    """Euclidean norm of a flat gradient float64[P]."""
+def _sum_squares_serial(grad: np.ndarray) -> float:
+    """sum(grad**2), one add after another (the float64 learners' bytes depend on this order)."""
     total = 0.0
     for k in range(grad.shape[0]):
         total += grad[k] * grad[k]
-    return np.sqrt(total)
+    return total
+
+
+def _sum_squares(grad: np.ndarray) -> float:
+    """Sum of squares of a gradient (compiled code only; the variant is chosen by dtype when the
+    caller compiles): float32 gradients sum in float64 vector lanes, float64 ones serially."""
+    raise NotImplementedError("_sum_squares is called from compiled code only")
+
+
+@overload(_sum_squares, inline="always")
+def _sum_squares_overload(grad):  # noqa: ANN001, ANN202
+    if grad.dtype == types.float32:
+        return lambda grad: _sum_squares_lanes(grad)
+    return lambda grad: _sum_squares_serial(grad)
+
+
+@njit(cache=True)
+def global_norm(grad: np.ndarray) -> float:
+    """Euclidean norm (float64) of a flat gradient [P], float32 or float64."""
+    return np.sqrt(_sum_squares(grad))
 
 
 @njit(cache=True, error_model="numpy")
 def clip_by_global_norm(grad: np.ndarray, max_norm: float) -> float:
-    """Scale grad float64[P] in place so its norm is at most max_norm; return the norm before.
+    """Scale grad [P] in place so its norm is at most max_norm; return the norm before.
 
-    As torch.nn.utils.clip_grad_norm_: grad *= max_norm / (norm + 1e-6) when that factor is < 1."""
+    As torch.nn.utils.clip_grad_norm_: grad *= max_norm / (norm + 1e-6) when that factor is < 1.
+    The norm is computed in float64 whatever the gradient's dtype; the scale is applied in it."""
     norm = global_norm(grad)
     coef = max_norm / (norm + 1e-6)
     if coef < 1.0:
+        c = grad.dtype.type(coef)
         for k in range(grad.shape[0]):
-            grad[k] *= coef
+            grad[k] *= c
     return norm
 
 
 @njit(cache=True)
 def polyak_update(target: np.ndarray, source: np.ndarray, tau: float) -> None:
-    """target = (1 - tau) * target + tau * source, in place (SB3's convention: tau=1 copies)."""
+    """target = (1 - tau) * target + tau * source, in place (SB3's convention: tau=1 copies),
+    in the arrays' dtype."""
+    real = target.dtype.type
+    keep, take = real(1.0 - tau), real(tau)
     for k in range(target.shape[0]):
-        target[k] = (1.0 - tau) * target[k] + tau * source[k]
+        target[k] = keep * target[k] + take * source[k]
 
 
 @njit(cache=True)
