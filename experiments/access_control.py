@@ -83,9 +83,8 @@ def plot(df: pd.DataFrame, r_bar: np.ndarray):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df, r_bar = job.result
-    job.write(df, plot(df, r_bar))
     busy = df[df["free_servers"] > 0]
     accept8 = float(busy[busy["priority"] == 8]["accept"].mean())
     return job.report(

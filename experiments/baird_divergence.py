@@ -92,9 +92,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     norms = final_norms(df).groupby("method")["norm"].mean()
     last = df[(df["step"] == STEPS) & (df["run"] == 0)]
     w8 = last[last["component"] == 8].set_index("method")["weight"]

@@ -55,9 +55,8 @@ def plot(weights, errors):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     weights, errors = job.result
-    job.write(weights, plot(weights, errors))
     job.write(errors, None, suffix="_errors")
     ve = errors.set_index("step")["ve"]
     return job.report(

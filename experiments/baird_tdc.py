@@ -77,9 +77,8 @@ def plot(weights: pd.DataFrame, errors: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     weights, errors = job.result
-    job.write(weights, plot(weights, errors))
     job.write(errors, None, suffix="_errors")
     last = errors[errors["step"] == STEPS].groupby("method")[["ve", "pbe"]].mean()
     first = errors[errors["step"] == 0].groupby("method")[["ve", "pbe"]].mean()

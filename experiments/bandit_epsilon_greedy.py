@@ -26,15 +26,8 @@ SETTINGS = {
 }
 WINDOW = (501, 1000)
 BOOK = "greedy finds the optimal arm in about 1/3 of tasks; epsilon 0.1 highest"
-
-EXPERIMENT = bc.TestbedFigure(
-    NAME,
-    FIGURE,
-    RUNS,
-    SETTINGS,
-    TESTBED,
-    "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed",
-)
+TITLE = "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed"
+EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE)
 simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 

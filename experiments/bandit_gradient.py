@@ -32,16 +32,9 @@ SETTINGS = {
 }
 WINDOW = (501, 1000)
 BOOK = "with baseline far above without, at both step sizes"
-
-EXPERIMENT = bc.TestbedFigure(
-    NAME,
-    FIGURE,
-    RUNS,
-    SETTINGS,
-    TESTBED,
-    "Figure 2.5: gradient bandit, q*(a) ~ N(4, 1)",
-    ("optimal",),
-)
+TITLE = "Figure 2.5: gradient bandit, q*(a) ~ N(4, 1)"
+PANELS = ("optimal",)
+EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, PANELS)
 simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 

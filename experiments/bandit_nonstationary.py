@@ -28,16 +28,8 @@ SETTINGS = {
 WINDOW = (5001, 10_000)
 EVERY = 10
 BOOK = "constant step size better than sample averages (the exercise's expected answer)"
-
-EXPERIMENT = bc.TestbedFigure(
-    NAME,
-    FIGURE,
-    RUNS,
-    SETTINGS,
-    TESTBED,
-    "Exercise 2.5: nonstationary testbed (random-walk q*)",
-    every=EVERY,
-)
+TITLE = "Exercise 2.5: nonstationary testbed (random-walk q*)"
+EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, every=EVERY)
 simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 

@@ -28,10 +28,9 @@ SETTINGS = {
 }
 WINDOW = (501, 1000)
 BOOK = "optimistic worse early, better later (spike near step 11)"
-
-EXPERIMENT = bc.TestbedFigure(
-    NAME, FIGURE, RUNS, SETTINGS, TESTBED, "Figure 2.3: optimistic initial values", ("optimal",)
-)
+TITLE = "Figure 2.3: optimistic initial values"
+PANELS = ("optimal",)
+EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, PANELS)
 simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 

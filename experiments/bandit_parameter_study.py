@@ -117,9 +117,8 @@ def best_by_method(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     best = best_by_method(df).set_index("algorithm")
     short = {m: m.split(" with ")[0] for m in METHODS}
     text = "; ".join(

@@ -25,10 +25,9 @@ EGREEDY = "epsilon-greedy epsilon = 0.1"
 SETTINGS = {UCB: UCBConfig(c=2.0), EGREEDY: EpsilonGreedyConfig(epsilon=0.1)}
 WINDOW = (501, 1000)
 BOOK = "UCB above epsilon-greedy after the first steps; spike at step 11"
-
-EXPERIMENT = bc.TestbedFigure(
-    NAME, FIGURE, RUNS, SETTINGS, TESTBED, "Figure 2.4: UCB against epsilon-greedy", ("reward",)
-)
+TITLE = "Figure 2.4: UCB against epsilon-greedy"
+PANELS = ("reward",)
+EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, PANELS)
 simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
 
 

@@ -104,9 +104,8 @@ def plot(df: pd.DataFrame) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     bad = mismatches(df)
     per_run = bad.groupby("run").size().reindex(range(job.runs), fill_value=0)
     rms = float(np.sqrt(((df["value"] - df["optimal_value"]) ** 2).mean()))

@@ -149,9 +149,8 @@ def plot(df: pd.DataFrame) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     rms = rms_by_episodes(df)
     key_state = df[(df["usable_ace"] == 1) & (df["player_sum"] == 13) & (df["dealer_card"] == 2)]
     return job.report(

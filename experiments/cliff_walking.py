@@ -42,17 +42,10 @@ BOOK = "~-25 / ~-50 / - (figure)"
 PATH_CAP = 100  # a greedy path longer than this is cut (it loops)
 
 
-def learn(
-    algorithm: str,
-    runs: int,
-    seed: int,
-    mdp: TabularMDP,
-    episodes: int = EPISODES,
-    alpha: float = ALPHA,
-    epsilon: float = EPSILON,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(returns float64[runs, episodes], q of run 0 float64[S, A]) of ``algorithm``."""
-    cfg = control.make_control_config(alpha=alpha, epsilon=epsilon, episodes=episodes)
+def learn(algorithm: str, runs: int, seed: int, mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
+    """(returns float64[runs, EPISODES], q of run 0 float64[S, A]) of ``algorithm`` at `ALPHA`,
+    `EPSILON`."""
+    cfg = control.make_control_config(alpha=ALPHA, epsilon=EPSILON, episodes=EPISODES)
     q, returns, *_ = common.control_runs(algorithm, runs, seed, mdp, cfg)
     return returns, q[0]
 
@@ -125,9 +118,8 @@ def plot(curves: pd.DataFrame, paths: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     curves, paths = job.result
-    job.write(curves, plot(curves, paths))
     job.write(paths, None, suffix="_paths")
     means = window_means(curves).groupby("algorithm")["return"].mean()
     path_steps = paths.groupby("algorithm")["step"].max()

@@ -145,9 +145,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     stats = setting_means(df).set_index(["algorithm", "phase", "alpha"])["mean"]
     extra = {
         f"{a}_{p}_{alpha}": float(stats[a, p, alpha])

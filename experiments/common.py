@@ -11,8 +11,8 @@ The convention of a script ``experiments/<name>.py`` (see ``gridworld_policy_eva
 - ``plot(...) -> matplotlib.figure.Figure``: the figure, from the frame(s) only;
 - ``main(argv=None) -> dict``: parses ``[--runs N] [--seed S] [--out DIR] [--warmup]``, times
   ``run``, writes ``DIR/<name>.csv`` (`numbarl.results.write_csv`, atomic and byte-stable) and
-  ``DIR/<name>.png``, prints one `summary_line` and returns the `summary` dict: `start` parses
-  and times, its `Job` writes (`Job.write`) and summarises (`Job.report`).
+  ``DIR/<name>.png``, prints one `summary_line` and returns the `summary` dict: `start` does
+  all of it but the summary's numbers, which the script hands to `Job.report`.
 
 Shared by several scripts: tidy per-run frames (`per_run_frame`, `per_run_means`), tabular
 control runs checked for early stops (`control_runs`) and greedy paths (`greedy_path`).
@@ -251,12 +251,18 @@ def start(
     runs: int,
     run: Callable[[int, int], Any],
     description: str | None = None,
+    plot: Callable[..., Figure] | None = None,
 ) -> Job:
     """What every ``main`` does first: `parse_args`, then ``run(--runs, --seed)`` timed by
-    `timed_run` (``--warmup`` honoured)."""
+    `timed_run` (``--warmup`` honoured). With ``plot``, also writes the script's CSV and PNG:
+    ``run``'s frame (the first, if it returns a tuple of frames) and ``plot(*frames)``."""
     args = parse_args(argv, name, runs, description)
     result, seconds = timed_run(run, args.runs, args.seed, args.warmup)
-    return Job(name, figure, args, result, seconds)
+    job = Job(name, figure, args, result, seconds)
+    if plot is not None:
+        frames = result if isinstance(result, tuple) else (result,)
+        job.write(frames[0], plot(*frames))
+    return job
 
 
 # ---------------------------------------------------------------------------------------------

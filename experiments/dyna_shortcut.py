@@ -59,9 +59,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     share = shortcut_share(df)
     extra = {f"{a}_share_shortcut": float(share[a]) for a in dyna_blocking.ALGORITHMS}
     return dyna_blocking.summarise(job, df, SWITCH, BOOK, **extra)

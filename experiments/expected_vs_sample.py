@@ -90,9 +90,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     key = df[(df["method"] == "sample") & (df["branching"] == KEY_B)]
     row = key.iloc[(key["fraction"] - KEY_FRACTION).abs().argmin()]
     return job.report(

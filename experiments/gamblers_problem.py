@@ -79,10 +79,8 @@ def plot(values: pd.DataFrame, policy: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     values, policy = job.result
-    fig = plot(values, policy)
-    job.write(values, fig)
     job.write(policy, None, suffix="_policy")
     at = policy.set_index("capital")["stake"]
     ours = "/".join(str(int(at[c])) for c in KEY_CAPITALS)

@@ -106,9 +106,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     top = {
         p: df[(df["policy"] == p) & (df["row"] == 0)]["value"].to_numpy()
         for p in ("random", "optimal")

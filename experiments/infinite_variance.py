@@ -98,9 +98,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     last = df[df["episode"] == EPISODES]["ordinary"]
     return job.report(
         "ordinary IS estimates after 100,000 episodes: min / max over runs",

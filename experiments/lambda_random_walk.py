@@ -84,9 +84,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     best = best_alphas(df, ["algorithm", "lambda"])
     tops = best.loc[best.groupby("algorithm", sort=False)["mean"].idxmin()].set_index("algorithm")
     tops = tops.loc[list(ALGORITHMS)]

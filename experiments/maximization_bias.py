@@ -41,17 +41,10 @@ LATE = (200, 300)  # episodes where Double Q-learning is close to the 5% floor
 BOOK = "well above 5% / ~5% (figure)"
 
 
-def left_choices(
-    algorithm: str,
-    runs: int,
-    seed: int,
-    mdp: TabularMDP,
-    episodes: int = EPISODES,
-    alpha: float = ALPHA,
-    epsilon: float = EPSILON,
-) -> np.ndarray:
-    """int8[runs, episodes]: 1 where the episode's first action (in A) was left."""
-    cfg = control.make_control_config(alpha=alpha, epsilon=epsilon, episodes=episodes)
+def left_choices(algorithm: str, runs: int, seed: int, mdp: TabularMDP) -> np.ndarray:
+    """int8[runs, EPISODES]: 1 where the episode's first action (in A) was left (``algorithm``
+    at `ALPHA`, `EPSILON`)."""
+    cfg = control.make_control_config(alpha=ALPHA, epsilon=EPSILON, episodes=EPISODES)
     *_, first_actions, _ = common.control_runs(algorithm, runs, seed, mdp, cfg)
     return (first_actions == LEFT).astype(np.int8)
 
@@ -98,9 +91,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     late = window_share(df, LATE).groupby("algorithm", observed=True)["left"].mean()
     early = window_share(df, EARLY).groupby("algorithm", observed=True)["left"].mean()
     peak = df[df["algorithm"] == "q_learning"].groupby("episode")["left"].mean()

@@ -94,9 +94,8 @@ def start_cost(costs: pd.DataFrame, episode: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     costs, steps = job.result
-    job.write(costs, plot(costs, steps))
     job.write(steps, None, suffix="_steps")
     last = costs[costs["episode"] == SNAPSHOTS[-1]]["cost_to_go"].max()
     start = start_cost(costs, SNAPSHOTS[-1])

@@ -42,9 +42,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     early = window_means(df, ["n"], 1, EARLY).groupby("n")["steps"].mean()
     total = window_means(df, ["n"], 1, EPISODES).groupby("n")["steps"].mean()
     return job.report(

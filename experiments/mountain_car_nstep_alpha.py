@@ -51,9 +51,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     best = best_alphas(df).set_index("n")
     return job.report(
         "best steps/episode (alpha x 8) for n = 1, 2, 4, 8, 16",

@@ -40,9 +40,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     early = window_means(df, ["alpha"], 1, EARLY).groupby("alpha")["steps"].mean()
     late = window_means(df, ["alpha"], EPISODES - 49, EPISODES).groupby("alpha")["steps"].mean()
     return job.report(

@@ -89,9 +89,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     fin = final_errors(df).groupby(["basis", "order"])["rms_error"].mean()
     ours = ", ".join(
         f"{o}: {fin[('fourier', o)]:.3f} / {fin[('polynomial', o)]:.3f}" for o in ORDERS

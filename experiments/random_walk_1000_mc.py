@@ -99,9 +99,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     gap = max_gap(df)
     return job.report(
         "max |group value - mu-weighted group mean of v_pi|", f"{gap:.3f}", BOOK, max_gap=gap

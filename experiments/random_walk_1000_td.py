@@ -5,8 +5,8 @@ values are worse than gradient MC's (TD's fixed point is within the bound of Eq.
 The book does not give this panel's alpha; we use 2e-4 (that of the reference code of the
 figures; with 2e-5, 100,000 episodes do not reach the fixed point). Right: n-step semi-gradient
 TD with 20 groups of 50 states, RMS error over the 1,000 states averaged over the first 10
-episodes and 100 runs, against alpha, for n = 1, 2, 4, ..., 512 (compare Figure 7.2). Every
-setting sees the same spawned seeds.
+episodes and 100 runs, against alpha, for n = 1, 2, 4, ..., 512 (the grids `NS` and `ALPHAS` of
+Figure 7.2). Every setting sees the same spawned seeds.
 
 CSV ``random_walk_1000_td.csv`` (right): ``n, alpha, run, rms_error``;
 ``random_walk_1000_td_values.csv`` (left): ``state, true_value, estimate``.
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import common
 import numpy as np
 import pandas as pd
+from nstep_td_random_walk import ALPHAS, NS
 from random_walk_1000_mc import N_STATES, aggregation, walk_truth
 
 from numbarl.approx import prediction
@@ -31,8 +32,6 @@ LEFT_ALPHA = 2e-4
 LEFT_EPISODES = 100_000
 GROUPS = 20
 EPISODES = 10
-NS = tuple(2**k for k in range(10))  # 1 .. 512
-ALPHAS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 BOOK = "an intermediate n is best, as in Figure 7.2"
 
 
@@ -100,9 +99,8 @@ def plot(right: pd.DataFrame, left: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     right, left = job.result
-    job.write(right, plot(right, left))
     job.write(left, None, suffix="_values")
     best = best_alphas(right)
     top = best.loc[best["mean"].idxmin()]

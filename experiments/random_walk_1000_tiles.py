@@ -67,9 +67,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     fin = final_errors(df).groupby("method")["rms_error"].mean()
     tc, agg = float(fin["tile_coding"]), float(fin["aggregation"])
     return job.report(

@@ -53,9 +53,8 @@ def plot(df: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     final = df[df["episode"] == EPISODES].groupby("algorithm")["rms_error"].mean()
     return job.report(
         "RMS error at episode 100, batch TD / batch MC",

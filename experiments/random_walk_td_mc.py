@@ -149,9 +149,8 @@ def late_errors(curves: pd.DataFrame, late: int = LATE) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     curves, values = job.result
-    job.write(curves, plot(curves, values))
     job.write(values, None, suffix="_values")
     final = curves[curves["episode"] == curves["episode"].max()]
     by = final.groupby(["algorithm", "alpha"])["rms_error"].mean()

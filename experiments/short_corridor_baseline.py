@@ -63,9 +63,8 @@ def window_means(df: pd.DataFrame, first: int, last: int) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     early = window_means(df, 1, FIRST)
     late = window_means(df, EPISODES - 99, EPISODES)
     return job.report(

@@ -86,9 +86,8 @@ def last_mean(df: pd.DataFrame, last: int = LAST) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     tail = last_mean(df)
     return job.report(
         f"mean return, last {LAST} episodes, alpha = 2^-12",

@@ -114,9 +114,8 @@ def key_values(df: pd.DataFrame, key=None) -> pd.Series:
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     df = job.result
-    job.write(df, plot(df))
     key = key_values(df)
     end = df[df["updates"] == df.groupby(["n_states", "branching"])["updates"].transform("max")]
     final = end.groupby(["n_states", "branching", "method"])["value"].mean()

@@ -181,9 +181,8 @@ def plot(curves: pd.DataFrame, scores: pd.DataFrame, paths: pd.DataFrame):
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__)
+    job = common.start(argv, NAME, FIGURE, RUNS, run, __doc__, plot=plot)
     curves, scores, paths = job.result
-    job.write(curves, plot(curves, scores, paths))
     job.write(scores, None, suffix="_greedy")
     job.write(paths, None, suffix="_paths")
     by = {v: g for v, g in scores.groupby("variant")}

@@ -50,6 +50,17 @@ def assert_below(low: np.ndarray, high: np.ndarray, what: str) -> None:
     assert_above(np.asarray(high, float) - np.asarray(low, float), what)
 
 
+def assert_discovered(names: Sequence[str]) -> dict[str, ModuleType]:
+    """Every script of ``names`` is found by `common.discover` (so `make demo` runs it) and has
+    its ``NAME``, a ``FIGURE`` and ``RUNS`` >= 1; returns everything discovered."""
+    found = common.discover()
+    for name in names:
+        assert name in found, f"{name} is not discovered"
+        module = found[name]
+        assert module.NAME == name and module.RUNS >= 1 and module.FIGURE, name
+    return found
+
+
 def smoke_run(
     name: str,
     columns: Sequence[str],

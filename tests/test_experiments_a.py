@@ -17,6 +17,7 @@ from tests.experiment_helpers import (
     SEED,
     Z,
     assert_below,
+    assert_discovered,
     assert_same_csv_whatever_the_threads,
     common,
     script,
@@ -47,11 +48,7 @@ def test_script_runs_and_writes_outputs(name: str, tmp_path: Path, capsys) -> No
 
 
 def test_discover_finds_every_script() -> None:
-    found = common.discover()
-    assert set(SCRIPTS) <= set(found)
-    for name in SCRIPTS:
-        module = found[name]
-        assert module.NAME == name and module.RUNS >= 1 and module.FIGURE
+    assert_discovered(SCRIPTS)
 
 
 def test_bad_arguments_are_rejected() -> None:

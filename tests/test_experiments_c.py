@@ -20,8 +20,8 @@ from tests.experiment_helpers import (
     SEED,
     Z,
     assert_above,
+    assert_discovered,
     assert_same_csv_whatever_the_threads,
-    common,
     mean_se,
     script,
     smoke_run,
@@ -57,8 +57,7 @@ def test_script_runs_and_writes_outputs(name: str, tmp_path: Path, capsys) -> No
 
 
 def test_scripts_are_discovered_for_make_demo() -> None:
-    found = common.discover()
-    assert set(SCRIPTS) <= set(found)
+    found = assert_discovered(SCRIPTS)
     assert "bandit_curves" not in found  # the shared helper is not an experiment
 
 

@@ -16,8 +16,8 @@ import pytest
 from tests.experiment_helpers import (
     SEED,
     Z,
+    assert_discovered,
     assert_same_csv_whatever_the_threads,
-    common,
     mean_se,
     script,
     smoke_run,
@@ -62,8 +62,7 @@ def test_script_runs_and_writes_outputs(
 
 
 def test_scripts_are_discovered_for_make_demo() -> None:
-    found = common.discover()
-    assert set(SCRIPTS) <= set(found)
+    assert_discovered(SCRIPTS)
 
 
 # ---------------------------------------------------------------------------------------------
