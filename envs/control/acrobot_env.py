@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .core import ControlEnv, constant_params, from_functions
+from .core import ControlEnv, constant_params, float32_bounds, from_functions
 
 ID = "Acrobot-v1"
 SUMMARY = "Gymnasium Acrobot-v1 (book_or_nips, torque_noise_max, any constant)"
@@ -55,11 +55,7 @@ PARAMS = {
 
 OPTIONS_ONLY = ("nips",)  # params set through make()'s named options
 
-STATE_DIM = 4
-OBS_DIM = 6
-N_ACTIONS = 3
-MAX_STEPS = 500
-REWARD_THRESHOLD = -100.0
+SPACE = dict(state_dim=4, obs_dim=6, n_actions=3, max_steps=500, reward_threshold=-100.0)
 RESET_LOW = -0.1
 RESET_HIGH = 0.1
 
@@ -166,11 +162,7 @@ def make(book_or_nips: str = "book", **constants: float) -> ControlEnv:
         raise ValueError(f"{ID}: book_or_nips must be 'book' or 'nips', got {book_or_nips!r}")
     params = constant_params(ID, PARAMS, constants, OPTIONS_ONLY)
     params["nips"] = float(book_or_nips == "nips")
-    high = np.array(
-        [1.0, 1.0, 1.0, 1.0, params["max_vel_1"], params["max_vel_2"]], dtype=np.float32
-    ).astype(np.float64)
+    high = float32_bounds([1.0, 1.0, 1.0, 1.0, params["max_vel_1"], params["max_vel_2"]])
     return from_functions(
-        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
-        max_steps=MAX_STEPS, n_actions=N_ACTIONS, obs_low=-high, obs_high=high,
-        reward_threshold=REWARD_THRESHOLD,
-    )  # fmt: skip
+        ID, reset, step, observe, params=params, obs_low=-high, obs_high=high, **SPACE
+    )

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .core import ControlEnv, constant_params, from_functions
+from .core import ControlEnv, constant_params, float32_bounds, from_functions
 
 ID = "CartPole-v1"
 SUMMARY = "Gymnasium CartPole-v1 (500 steps; any constant, sutton_barto_reward)"
@@ -50,11 +50,7 @@ PARAMS = {
 
 OPTIONS_ONLY = ("sutton_barto_reward",)  # params set through make()'s named options
 
-STATE_DIM = 4
-OBS_DIM = 4
-N_ACTIONS = 2
-MAX_STEPS = 500
-REWARD_THRESHOLD = 475.0
+SPACE = dict(state_dim=4, obs_dim=4, n_actions=2, max_steps=500, reward_threshold=475.0)
 RESET_LOW = -0.05
 RESET_HIGH = 0.05
 
@@ -122,12 +118,9 @@ def make(sutton_barto_reward: bool = False, **constants: float) -> ControlEnv:
         )
     params = constant_params(ID, PARAMS, constants, OPTIONS_ONLY)
     params["sutton_barto_reward"] = float(bool(sutton_barto_reward))
-    high = np.array(
-        [params["x_threshold"] * 2, np.inf, params["theta_threshold_radians"] * 2, np.inf],
-        dtype=np.float32,
-    ).astype(np.float64)
+    high = float32_bounds(
+        [params["x_threshold"] * 2, np.inf, params["theta_threshold_radians"] * 2, np.inf]
+    )
     return from_functions(
-        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
-        max_steps=MAX_STEPS, n_actions=N_ACTIONS, obs_low=-high, obs_high=high,
-        reward_threshold=REWARD_THRESHOLD,
-    )  # fmt: skip
+        ID, reset, step, observe, params=params, obs_low=-high, obs_high=high, **SPACE
+    )

@@ -193,6 +193,11 @@ def constant_params(
     return out
 
 
+def float32_bounds(values: Any) -> np.ndarray:
+    """Bounds as Gymnasium declares them (a float32 Box), held as float64."""
+    return np.array(values, dtype=np.float32).astype(np.float64)
+
+
 def _qualname(fn: Any) -> str:
     py = getattr(fn, "py_func", fn)
     module = getattr(py, "__module__", None)
@@ -297,19 +302,19 @@ def _pointer(env_id: str, role: str, fn: CPUDispatcher) -> FunctionPointer:
 
 def check_functions(
     env_id: str,
-    reset: Any,
-    step: Any,
-    observe: Any,
+    functions: tuple,
     state_dim: int,
     obs_dim: int,
     params: np.ndarray,
     action: np.ndarray,
 ) -> EnvFns:
-    """Run reset, observe, step, observe once on a sample; return the pointers.
+    """Run ``functions`` (reset, step, observe) once on a sample, in the order reset, observe,
+    step, observe; return the pointers.
 
     Each buffer handed out is a view into a larger NaN buffer, so writing past its length or
     leaving entries unset is caught here, before any learner runs."""
-    for role, fn in (("reset", reset), ("step", step), ("observe", observe)):
+    reset, step, observe = functions
+    for role, fn in zip(("reset", "step", "observe"), functions, strict=True):
         _check_function(env_id, role, fn)
     rng = np.random.default_rng(0)
     sbuf, state = _padded(state_dim)
@@ -414,7 +419,8 @@ def from_functions(
         sample = 0.5 * (low + high)
     if reward_threshold is not None:
         reward_threshold = finite_float(env_id, "reward_threshold", reward_threshold)
-    fns = check_functions(env_id, reset, step, observe, state_dim, obs_dim, values, sample)
+    functions = (reset, step, observe)
+    fns = check_functions(env_id, functions, state_dim, obs_dim, values, sample)
     return ControlEnv(
         env_id,
         state_dim,
@@ -429,7 +435,7 @@ def from_functions(
         reward_threshold,
         values,
         names,
-        (reset, step, observe),
+        functions,
         fns,
     )
 

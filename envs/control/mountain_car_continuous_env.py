@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from .core import ControlEnv, constant_params, from_functions
+from .mountain_car_env import observation_bounds, observe, reset  # the same car, start and view
 
 ID = "MountainCarContinuous-v0"
 SUMMARY = "Gymnasium MountainCarContinuous-v0 (goal_velocity, any constant)"
@@ -45,20 +46,7 @@ PARAMS = {
     POWER,
 ) = range(8)
 
-STATE_DIM = 2
-OBS_DIM = 2
-ACTION_DIM = 1
-MAX_STEPS = 999
-REWARD_THRESHOLD = 90.0
-RESET_LOW = -0.6
-RESET_HIGH = -0.4
-
-
-@njit(cache=True)
-def reset(params, state, rng):
-    """``[U(-0.6, -0.4), 0.0]``: one draw, as Gymnasium's reset."""
-    state[0] = rng.uniform(RESET_LOW, RESET_HIGH)
-    state[1] = 0.0
+SPACE = dict(state_dim=2, obs_dim=2, max_steps=999, reward_threshold=90.0)
 
 
 @njit(cache=True)
@@ -90,22 +78,11 @@ def step(params, state, action, rng):
     return reward, terminated
 
 
-@njit(cache=True)
-def observe(params, state, obs):
-    """The observation: a copy of the state."""
-    obs[0] = state[0]
-    obs[1] = state[1]
-
-
 def make(**constants: float) -> ControlEnv:
     """MountainCarContinuous-v0: force in [-1, 1], 999 steps, reward threshold 90. Keywords
     are Gymnasium's constants (``PARAMS``), ``goal_velocity`` among them."""
     params = constant_params(ID, PARAMS, constants)
-    low = np.array([params["min_position"], -params["max_speed"]], dtype=np.float32)
-    high = np.array([params["max_position"], params["max_speed"]], dtype=np.float32)
+    actions = dict(action_low=[params["min_action"]], action_high=[params["max_action"]])
     return from_functions(
-        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
-        max_steps=MAX_STEPS, action_low=[params["min_action"]],
-        action_high=[params["max_action"]], obs_low=low.astype(np.float64),
-        obs_high=high.astype(np.float64), reward_threshold=REWARD_THRESHOLD,
-    )  # fmt: skip
+        ID, reset, step, observe, params=params, **actions, **observation_bounds(params), **SPACE
+    )

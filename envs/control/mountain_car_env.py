@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .core import ControlEnv, constant_params, from_functions
+from .core import ControlEnv, constant_params, float32_bounds, from_functions
 
 ID = "MountainCar-v0"
 SUMMARY = "Gymnasium MountainCar-v0 (goal_velocity, any constant)"
@@ -28,11 +28,7 @@ PARAMS = {
 }
 MIN_POSITION, MAX_POSITION, MAX_SPEED, GOAL_POSITION, GOAL_VELOCITY, FORCE, GRAVITY = range(7)
 
-STATE_DIM = 2
-OBS_DIM = 2
-N_ACTIONS = 3
-MAX_STEPS = 200
-REWARD_THRESHOLD = -110.0
+SPACE = dict(state_dim=2, obs_dim=2, n_actions=3, max_steps=200, reward_threshold=-110.0)
 RESET_LOW = -0.6
 RESET_HIGH = -0.4
 
@@ -69,14 +65,19 @@ def observe(params, state, obs):
     obs[1] = state[1]
 
 
+def observation_bounds(params: dict[str, float]) -> dict[str, np.ndarray]:
+    """Gymnasium's observation box, ``[min_position, -max_speed]`` to ``[max_position,
+    max_speed]``, as ``from_functions`` keywords."""
+    return dict(
+        obs_low=float32_bounds([params["min_position"], -params["max_speed"]]),
+        obs_high=float32_bounds([params["max_position"], params["max_speed"]]),
+    )
+
+
 def make(**constants: float) -> ControlEnv:
     """MountainCar-v0: 3 actions, 200 steps, reward threshold -110. Keywords are Gymnasium's
     constants (``PARAMS``), ``goal_velocity`` among them."""
     params = constant_params(ID, PARAMS, constants)
-    low = np.array([params["min_position"], -params["max_speed"]], dtype=np.float32)
-    high = np.array([params["max_position"], params["max_speed"]], dtype=np.float32)
     return from_functions(
-        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
-        max_steps=MAX_STEPS, n_actions=N_ACTIONS, obs_low=low.astype(np.float64),
-        obs_high=high.astype(np.float64), reward_threshold=REWARD_THRESHOLD,
-    )  # fmt: skip
+        ID, reset, step, observe, params=params, **observation_bounds(params), **SPACE
+    )

@@ -17,18 +17,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .core import ControlEnv, constant_params, from_functions
+from .core import ControlEnv, constant_params, float32_bounds, from_functions
 
 ID = "Pendulum-v1"
 SUMMARY = "Gymnasium Pendulum-v1 (g, any constant)"
 PARAMS = {"max_speed": 8.0, "max_torque": 2.0, "dt": 0.05, "g": 10.0, "m": 1.0, "l": 1.0}
 MAX_SPEED_P, MAX_TORQUE_P, DT, G, M, L = range(6)
 
-STATE_DIM = 2
-OBS_DIM = 3
-ACTION_DIM = 1
-MAX_STEPS = 200
-REWARD_THRESHOLD = None
+SPACE = dict(state_dim=2, obs_dim=3, max_steps=200, reward_threshold=None)
 RESET_HIGH_THETA = np.pi
 RESET_HIGH_THDOT = 1.0
 
@@ -75,10 +71,9 @@ def make(**constants: float) -> ControlEnv:
     """Pendulum-v1: torque in [-2, 2], 200 steps, no reward threshold. Keywords are
     Gymnasium's constants (``PARAMS``; ``g`` is its gravity option, 10.0 by default)."""
     params = constant_params(ID, PARAMS, constants)
-    high = np.array([1.0, 1.0, params["max_speed"]], dtype=np.float32).astype(np.float64)
+    high = float32_bounds([1.0, 1.0, params["max_speed"]])
     mt = params["max_torque"]
     return from_functions(
-        ID, reset, step, observe, state_dim=STATE_DIM, obs_dim=OBS_DIM, params=params,
-        max_steps=MAX_STEPS, action_low=[-mt], action_high=[mt], obs_low=-high, obs_high=high,
-        reward_threshold=REWARD_THRESHOLD,
+        ID, reset, step, observe, params=params, action_low=[-mt], action_high=[mt],
+        obs_low=-high, obs_high=high, **SPACE,
     )  # fmt: skip
