@@ -53,14 +53,52 @@ def _strip_namespace(env_id: str) -> str:
     return env_id[len(prefix) :] if env_id.startswith(prefix) else env_id
 
 
-def _render(env: Any) -> None:
-    """numbarl envs draw nothing: None without a render mode, else NotImplementedError. A render
-    mode is accepted at construction (Stable-Baselines3's ``make_vec_env`` passes "rgb_array")."""
-    if env.render_mode is not None:
-        raise NotImplementedError(
-            f"numbarl Gymnasium envs do not render (render_mode={env.render_mode!r}); "
-            "build them with render_mode=None"
-        )
+class _NoRender:
+    """numbarl envs draw nothing. A render mode is accepted at construction (Stable-Baselines3's
+    ``make_vec_env`` passes "rgb_array"), but rendering with one raises."""
+
+    render_mode: str | None
+
+    def render(self) -> None:
+        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
+        if self.render_mode is not None:
+            raise NotImplementedError(
+                f"numbarl Gymnasium envs do not render (render_mode={self.render_mode!r}); "
+                "build them with render_mode=None"
+            )
+
+
+class _ControlState(_NoRender):
+    """A control env's own float64 state array(s) in Gymnasium's layout as ``state``: modify it
+    in place, or assign it (copied in) before the next step."""
+
+    numbarl_env: ControlEnv
+    _state: np.ndarray
+    _needs_reset: bool
+
+    @staticmethod
+    def _control_env(env_id: str | ControlEnv, options: dict[str, Any]) -> ControlEnv:
+        """``env_id`` if it is a built ControlEnv, else the env it names, built with ``options``."""
+        if isinstance(env_id, ControlEnv):
+            if options:
+                raise ValueError("options apply to an env id, not to a built ControlEnv")
+            return env_id
+        return _build(env_id, "control", options)
+
+    @property
+    def state(self) -> np.ndarray:
+        """float64[state_dim] (a vector env: [num_envs, state_dim]), the env's own array."""
+        return self._state
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != self._state.shape:
+            raise ValueError(
+                f"{self.numbarl_env.id}: state must have shape {self._state.shape}, got {arr.shape}"
+            )
+        self._state[:] = arr
+        self._needs_reset = False
 
 
 def _build(env_id: str, kind: str, options: dict[str, Any]) -> Any:
@@ -140,7 +178,7 @@ def _reset_from_options(
     return np.array([rng.uniform(low=low, high=high), 0.0])
 
 
-class ControlGymEnv(gymnasium.Env):
+class ControlGymEnv(_ControlState, gymnasium.Env):
     """A numbarl control env (``CartPole-v1``, ``MountainCar-v0``, ``MountainCarContinuous-v0``,
     ``Acrobot-v1``, ``Pendulum-v1``, or a user's registered env) behind Gymnasium's API.
 
@@ -163,13 +201,7 @@ class ControlGymEnv(gymnasium.Env):
     def __init__(
         self, env_id: str | ControlEnv = "CartPole-v1", render_mode: str | None = None, **options
     ) -> None:
-        if isinstance(env_id, ControlEnv):
-            if options:
-                raise ValueError("options apply to an env id, not to a built ControlEnv")
-            self.numbarl_env = env_id
-        else:
-            self.numbarl_env = _build(env_id, "control", options)
-        env = self.numbarl_env
+        self.numbarl_env = env = self._control_env(env_id, options)
         self.render_mode = render_mode
         self.observation_space, self.action_space = _control_spaces(env)
         self._code = env.id
@@ -179,25 +211,6 @@ class ControlGymEnv(gymnasium.Env):
         self._obs = np.zeros(env.obs_dim)
         self._action = np.zeros(env.action_dim)
         self._needs_reset = True
-
-    @property
-    def state(self) -> np.ndarray:
-        """The float64[state_dim] state in Gymnasium's layout (the env's own array)."""
-        return self._state
-
-    @state.setter
-    def state(self, value: Any) -> None:
-        arr = np.asarray(value, dtype=np.float64)
-        if arr.shape != self._state.shape:
-            raise ValueError(
-                f"{self.numbarl_env.id}: state must have shape {self._state.shape}, got {arr.shape}"
-            )
-        self._state[:] = arr
-        self._needs_reset = False
-
-    def render(self) -> None:
-        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
-        return _render(self)
 
     def _observation(self) -> np.ndarray:
         self._observe(self._params, self._state, self._obs)
@@ -260,7 +273,7 @@ def outcome_probabilities(mdp: TabularMDP) -> np.ndarray:
     return np.diff(cum, axis=2, prepend=0.0)
 
 
-class TabularGymEnv(gymnasium.Env):
+class TabularGymEnv(_NoRender, gymnasium.Env):
     """A numbarl tabular env (toy text or Sutton & Barto's MDPs) behind Gymnasium's API.
 
     ``env_id`` is a numbarl id (``"numbarl/"`` prefix allowed) or a built ``TabularMDP``;
@@ -296,10 +309,6 @@ class TabularGymEnv(gymnasium.Env):
         self._masked = not bool(self.mdp.allowed.all())
         self.s: int | None = None
 
-    def render(self) -> None:
-        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
-        return _render(self)
-
     def action_mask(self, s: int) -> np.ndarray:
         """int8[A]: 1 for the actions allowed in state ``s``."""
         return self.mdp.allowed[s].astype(np.int8)
@@ -333,7 +342,7 @@ class TabularGymEnv(gymnasium.Env):
 # Vector env
 
 
-class NumbaVectorEnv(VectorEnv):
+class NumbaVectorEnv(_ControlState, VectorEnv):
     """``num_envs`` copies of a control env stepped in one compiled call (``vec_step``).
 
     Same-step autoreset (``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``): a copy that
@@ -359,12 +368,7 @@ class NumbaVectorEnv(VectorEnv):
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        if isinstance(env_id, ControlEnv):
-            if options:
-                raise ValueError("options apply to an env id, not to a built ControlEnv")
-            env = env_id
-        else:
-            env = _build(env_id, "control", options)
+        env = self._control_env(env_id, options)
         if max_episode_steps is None:
             max_episode_steps = env.max_steps
         if isinstance(max_episode_steps, bool) or not isinstance(
@@ -381,7 +385,7 @@ class NumbaVectorEnv(VectorEnv):
         n = self.num_envs
         self._fns = env.fns
         self._params = np.ascontiguousarray(env.params, dtype=np.float64)
-        self._states = np.zeros((n, env.state_dim))
+        self._state = np.zeros((n, env.state_dim))
         self._t = np.zeros(n, dtype=np.int64)
         self._obs = np.zeros((n, env.obs_dim))
         self._final_obs = np.zeros((n, env.obs_dim))
@@ -390,23 +394,6 @@ class NumbaVectorEnv(VectorEnv):
         self._terminated = np.zeros(n, dtype=np.bool_)
         self._truncated = np.zeros(n, dtype=np.bool_)
         self._needs_reset = True
-
-    @property
-    def state(self) -> np.ndarray:
-        """float64[num_envs, state_dim]: the copies' states in Gymnasium's layout."""
-        return self._states
-
-    @state.setter
-    def state(self, value: Any) -> None:
-        arr = np.asarray(value, dtype=np.float64)
-        if arr.shape != self._states.shape:
-            raise ValueError(f"state must have shape {self._states.shape}, got {arr.shape}")
-        self._states[:] = arr
-        self._needs_reset = False
-
-    def render(self) -> None:
-        """None when ``render_mode`` is None; other modes raise NotImplementedError."""
-        return _render(self)
 
     @property
     def elapsed_steps(self) -> np.ndarray:
@@ -418,7 +405,7 @@ class NumbaVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset every copy: ``(observations float32[num_envs, obs_dim], {})``."""
         super().reset(seed=seed)
-        vec_reset(self._fns, self._params, self._states, self._t, self.np_random, self._obs)
+        vec_reset(self._fns, self._params, self._state, self._t, self.np_random, self._obs)
         self._needs_reset = False
         return self._obs.astype(np.float32), {}
 
@@ -449,7 +436,7 @@ class NumbaVectorEnv(VectorEnv):
         vec_step(
             self._fns,
             self._params,
-            self._states,
+            self._state,
             self._actions_array(actions),
             self._rewards,
             self._terminated,

@@ -228,6 +228,19 @@ def test_state_assignment_sets_the_next_step(name):
         env.state = np.zeros(7)
 
 
+def test_vector_state_is_writable_and_no_env_renders():
+    vec = G.NumbaVectorEnv(2, "CartPole-v1")
+    vec.state = np.full((2, 4), 0.01)  # assigning a state stands in for reset
+    obs = vec.step(np.array([1, 0]))[0]
+    assert obs.shape == (2, 4) and vec.state[0, 1] > 0.01 > vec.state[1, 1]  # pushed apart
+    with pytest.raises(ValueError, match=r"CartPole-v1: state must have shape \(2, 4\)"):
+        vec.state = np.zeros(4)
+    assert vec.render() is None and G.TabularGymEnv("Taxi-v4").render() is None
+    for env in (G.NumbaVectorEnv(2, render_mode="rgb_array"), G.TabularGymEnv(render_mode="x")):
+        with pytest.raises(NotImplementedError, match="do not render"):
+            env.render()
+
+
 def test_control_refuses_bad_use():
     env = G.ControlGymEnv("CartPole-v1")
     with pytest.raises(ResetNeeded):
