@@ -2,9 +2,9 @@
 
 Design target: TD3 or DDPG reaches a mean deterministic return of -200 on Pendulum-v1 in under
 10 s of wall time (warm Numba cache). A gradient step (sample, target, critic Adam step, actor
-Adam step through the critic, Polyak) is timed on the tuned Pendulum networks (64-64, batch 64)
-and on the reference ones (256-256, batch 256), beside PyTorch doing the same step on one thread
-(extras).
+Adam step through the critic, Polyak) is timed in float32 and float64 on the tuned Pendulum
+networks (64-64, batch 64), the reference ones (256-256, batch 256) and rl-zoo3's (SB3's
+net_arch [400, 300], batch 256), beside PyTorch doing the same step on one thread (extras).
 Run: .venv/bin/pytest tests/benchmarks/test_bench_ddpg_td3.py --benchmark-enable --benchmark-only
 """
 
@@ -22,7 +22,12 @@ from numbarl.envs import make
 from numbarl.nn.threads import single_threaded_blas
 
 MODULES = {"ddpg": ddpg, "td3": td3}
-SIZES = {"64x64-b64": (64, 64), "256x256-b256": (256, 256)}
+SIZES = {
+    "64x64-b64": (64, 64, 64),
+    "256x256-b256": (256, 256, 256),
+    "400x300-b256": (400, 300, 256),
+}
+DTYPES = ["float32", "float64"]
 
 
 @pytest.mark.parametrize("algo", ["ddpg", "td3"])
@@ -47,29 +52,32 @@ def test_bench_seconds_to_minus_200_on_pendulum(benchmark, algo):
     assert seconds < 10.0  # design.md: under 10 s of wall time
 
 
-def _setup(algo: str, hidden: tuple[int, int]):
+def _setup(algo: str, size: tuple[int, int, int], dtype: str = "float32"):
     """Networks, optimisers, a buffer of 5,000 random Pendulum transitions and a workspace."""
     mod = MODULES[algo]
     env = make("Pendulum-v1")
-    batch = hidden[0]
+    h1, h2, batch = size
+    real = nn.net_dtype(dtype)
     make_cfg = ddpg.make_ddpg_config if algo == "ddpg" else td3.make_td3_config
-    hp = mod._hyper(make_cfg(env, dict(batch_size=batch, hidden=hidden[0])))
+    hp = mod._hyper(make_cfg(env, dict(batch_size=batch, hidden=h1, hidden2=h2, dtype=dtype)))
     rng = np.random.default_rng(0)
     n_critics = 1 if algo == "ddpg" else 2
-    nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, hidden, n_critics)
+    nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, (h1, h2), n_critics,
+                                dtype=real)  # fmt: skip
     run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
-    buf = replay_init(5_000, 3, 1)
+    buf = replay_init(5_000, 3, 1, real)
     for _ in range(5_000):
         ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
                         0.01, rng)  # fmt: skip
-    adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
+    adams = (nn.adam_init(nets.critics.size, real), nn.adam_init(nets.actor.size, real))
     return nets, adams, buf, ac.make_workspace(nets, batch), hp, run, rng
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("algo", ["ddpg", "td3"])
-def test_bench_gradient_step_numba(benchmark, algo, size):
-    nets, (c_adam, a_adam), buf, ws, hp, run, rng = _setup(algo, SIZES[size])
+def test_bench_gradient_step_numba(benchmark, algo, size, dtype):
+    nets, (c_adam, a_adam), buf, ws, hp, run, rng = _setup(algo, SIZES[size], dtype)
     update = ddpg.ddpg_update if algo == "ddpg" else td3.td3_update
     update(nets, c_adam, a_adam, buf, ws, hp, run, rng)  # compile / load
     with single_threaded_blas():
@@ -79,16 +87,18 @@ def test_bench_gradient_step_numba(benchmark, algo, size):
 
 
 @pytest.mark.extras
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("algo", ["ddpg", "td3"])
-def test_bench_gradient_step_torch(benchmark, algo, size):
-    """The same step in PyTorch (float64, one thread), written as CleanRL writes it."""
+def test_bench_gradient_step_torch(benchmark, algo, size, dtype):
+    """The same step in PyTorch (one thread), written as CleanRL writes it."""
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    hidden = SIZES[size]
-    batch = hidden[0]
-    _, _, buf, _, hp, _, _ = _setup(algo, hidden)
+    hidden = SIZES[size][:2]
+    batch = SIZES[size][2]
+    _, _, buf, _, hp, _, _ = _setup(algo, SIZES[size], dtype)
+    real = torch.float32 if dtype == "float32" else torch.float64
     n_critics = 1 if algo == "ddpg" else 2
 
     def mlp(n_in, n_out):
@@ -98,7 +108,7 @@ def test_bench_gradient_step_torch(benchmark, algo, size):
             torch.nn.Linear(hidden[0], hidden[1]),
             torch.nn.ReLU(),
             torch.nn.Linear(hidden[1], n_out),
-        ).double()
+        ).to(real)
 
     actor, actor_t = mlp(3, 1), mlp(3, 1)
     critics = [mlp(4, 1) for _ in range(n_critics)]
@@ -117,7 +127,7 @@ def test_bench_gradient_step_torch(benchmark, algo, size):
         step[0] += 1
         idx = torch.randint(0, 5_000, (batch,), generator=gen)
         obs, act, nxt = data["obs"][idx], data["action"][idx], data["next_obs"][idx]
-        rew, term = data["reward"][idx], data["terminated"][idx].double()
+        rew, term = data["reward"][idx].to(real), data["terminated"][idx].to(real)
         with torch.no_grad():
             a_next = 2.0 * torch.tanh(actor_t(nxt))
             if algo == "td3":

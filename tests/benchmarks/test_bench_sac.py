@@ -64,18 +64,21 @@ def test_bench_sac_seconds_to_minus_200_on_pendulum(benchmark):
     assert np.sort(seconds[solved])[3] < 5.0  # the 4th-fastest solving seed, under 5 s warm
 
 
-def test_bench_sac_gradient_step(benchmark):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bench_sac_gradient_step(benchmark, dtype):
     """One SAC update (sample, temperature, soft target through the policy at s', both critics,
     the actor through min-Q, Polyak) on the tuned Pendulum networks (64-64, batch 64)."""
     env = make("Pendulum-v1")
-    cfg = sac.make_sac_config(env)
+    cfg = sac.make_sac_config(env, dict(dtype=dtype))
     hp = sac.make_hyper(cfg, 1)
+    real = nn.net_dtype(cfg.dtype)
     rng = np.random.default_rng(0)
-    nets = sac.make_sac_nets(3, env.action_low, env.action_high, rng, (cfg.hidden, cfg.hidden))
+    nets = sac.make_sac_nets(3, env.action_low, env.action_high, rng, (cfg.hidden, cfg.hidden),
+                             dtype=real)  # fmt: skip
     run = sac.make_sac_run_state(env.fns, env.params, env.state_dim, nets, rng)
-    state = sac.make_sac_state(1, 3, hp.batch_size, 1.0)
-    buf = replay_init(5_000, 3, 1)
-    adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
+    state = sac.make_sac_state(1, 3, hp.batch_size, 1.0, real)
+    buf = replay_init(5_000, 3, 1, real)
+    adams = (nn.adam_init(nets.critics.size, real), nn.adam_init(nets.actor.size, real))
     ws = ac.make_workspace(nets, hp.batch_size)
     fill = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
     sac.run_sac(env.fns, env.params, env.max_steps, nets, *adams, state, buf, ws, fill, run,
