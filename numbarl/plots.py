@@ -57,25 +57,27 @@ def check_groups(df: pd.DataFrame, by: Sequence[str]) -> None:
             )
 
 
+def _column(df: pd.DataFrame, name: str | None, defaults: tuple[str, str], flag: str) -> str:
+    """``name``, or the first of ``defaults`` the results have; ValueError naming the numeric
+    columns (and the ``flag`` that picks one) if there is none."""
+    if name is None:
+        name = next((c for c in defaults if c in df.columns), None)
+    if name not in df.columns:
+        numeric = ", ".join(c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]))
+        if name is None:
+            raise ValueError(
+                f"no {' or '.join(defaults)} column; name one with {flag} (numeric: {numeric})"
+            )
+        raise ValueError(f"no column {name!r} in the results; numeric columns: {numeric}")
+    return name
+
+
 def _value_column(df: pd.DataFrame, y: str | None) -> str:
-    if y is None:
-        y = next((c for c in ("eval_return", "return") if c in df.columns), None)
-        if y is None:
-            raise ValueError("no eval_return or return column; name the value with --y")
-    if y not in df.columns:
-        numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
-        raise ValueError(f"no column {y!r} in the results; numeric columns: {', '.join(numeric)}")
-    return y
+    return _column(df, y, ("eval_return", "return"), "--y")
 
 
 def _x_column(df: pd.DataFrame, x: str | None) -> str:
-    if x is None:
-        x = next((c for c in ("step", "episode") if c in df.columns), None)
-        if x is None:
-            raise ValueError("no step or episode column; name the x variable with --x")
-    if x not in df.columns:
-        raise ValueError(f"no column {x!r} in the results")
-    return x
+    return _column(df, x, ("step", "episode"), "--x")
 
 
 def _bootstrap(data: np.ndarray, ci: float, n_boot: int, seed: int) -> tuple[np.ndarray, ...]:

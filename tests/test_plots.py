@@ -104,3 +104,7 @@ def test_bad_results_folders(runs, tmp_path, capsys):
     assert main(["summarise", str(mixed), "--y", "return", "--by", "algorithm"]) == 0
     assert main(["plot", str(mixed), "--y", "score"]) == 2
     assert "no column 'score'" in capsys.readouterr().err
+    bare = tmp_path / "bare"  # neither step nor episode: the x column must be named
+    write_csv(other.drop(columns=["episode"]), bare / "run.csv")
+    assert main(["plot", str(bare), "--y", "return"]) == 2
+    assert "no step or episode column; name one with --x (numeric: " in capsys.readouterr().err
