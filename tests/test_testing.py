@@ -20,6 +20,12 @@ def test_assert_learns_passes_and_returns_one_row_per_seed():
     assert (report.runs["final_return"] == -13.0).all()
 
 
+def test_assert_learns_on_a_user_env_imports_its_module_in_the_workers():
+    catch = str(Path(__file__).resolve().parent.parent / "examples" / "catch.py")  # Catch-v0
+    report = assert_learns("ppo", "Catch-v0", threshold=0.9, seeds=2, workers=2, imports=[catch])
+    assert len(report.runs) == 2 and (report.runs["final_return"] >= 0.9).all()
+
+
 def test_assert_learns_failure_prints_the_table():
     # 5 episodes are far too few to find the optimal path along the cliff.
     with pytest.raises(AssertionError) as info:
