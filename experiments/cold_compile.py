@@ -1,0 +1,252 @@
+"""Cold compile per deep learner: what a newcomer's first ``numbarl train ALGO ENV`` costs.
+
+For each deep learner, a fresh child process runs ``python -m numbarl train ALGO ENV --steps N``
+with an empty temporary ``NUMBA_CACHE_DIR`` (and ``NUMBARL_CACHE_DIR``), so every kernel is
+compiled; then a second child runs the same command on the now-filled cache (warm: import,
+cache loads and the training steps themselves). ``compile = cold - warm`` is what the empty
+cache costs. Times are the child's CPU seconds (user + system, from
+``resource.getrusage(RUSAGE_CHILDREN)``) and wall seconds; prefer CPU when other work shares
+the machine.
+
+Where the time goes: the child listens to Numba's compile events (``numba:compile`` per
+function, ``numba:run_pass`` per compiler pass) and attributes each event's time exclusive of
+the events nested in it (a caller's type inference compiles its callees), summed by compiled
+function and by pass (``native_lowering`` holds LLVM's optimisation and code generation).
+
+Usage (the numbarl measured is whichever ``import numbarl`` finds, so another checkout can be
+measured with ``--pythonpath``)::
+
+    python experiments/cold_compile.py --label after
+    python experiments/cold_compile.py --label before --pythonpath /path/to/old/checkout_pkg
+
+Writes ``results/cold_compile.csv`` (one row per label, learner and repeat; rows of the same
+label are replaced, others kept) and ``results/cold_compile_passes.csv`` (exclusive seconds per
+label, learner, compiled function and pass, for the cold runs), and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from numbarl.results import write_csv
+
+# learner -> (env, env steps): enough steps that every update path runs at least once
+# (DQN/Rainbow start learning after 1,000 steps; DDPG/TD3/SAC after their 1,000 random steps).
+LEARNERS: dict[str, tuple[str, int]] = {
+    "ppo": ("CartPole-v1", 2048),
+    "ppo_kl": ("CartPole-v1", 2048),
+    "a2c": ("CartPole-v1", 2048),
+    "trpo": ("CartPole-v1", 2048),
+    "reinforce": ("CartPole-v1", 2048),
+    "offpolicy_pg": ("CartPole-v1", 2048),
+    "dqn": ("CartPole-v1", 1500),
+    "rainbow": ("CartPole-v1", 1500),
+    "ddpg": ("Pendulum-v1", 1200),
+    "td3": ("Pendulum-v1", 1200),
+    "sac": ("Pendulum-v1", 1200),
+}
+
+# Run in the child: record Numba's compile events with exclusive times, then the CLI.
+_CHILD = r"""
+import json, os, sys, time
+from collections import defaultdict
+from numba.core import event as ev
+
+stack, by_fn, by_pass, n_compiled = [], defaultdict(float), defaultdict(float), [0]
+
+class Exclusive(ev.Listener):
+    def on_start(self, e):
+        stack.append([time.process_time(), 0.0])
+    def on_end(self, e):
+        start, nested = stack.pop()
+        spent = time.process_time() - start
+        if stack:
+            stack[-1][1] += spent
+        own = spent - nested
+        if e.kind == "numba:compile":
+            d = e.data["dispatcher"]
+            n_compiled[0] += 1
+            by_fn[f"{d.py_func.__module__}.{d.py_func.__qualname__}"] += own
+            by_pass[("(dispatch)", f"{d.py_func.__module__}.{d.py_func.__qualname__}")] += own
+        else:
+            name = e.data["name"].split(" [")[0]
+            by_fn[f"{e.data['module']}.{e.data['qualname']}"] += own
+            by_pass[(name, f"{e.data['module']}.{e.data['qualname']}")] += own
+
+listener = Exclusive()
+ev.register("numba:compile", listener)
+ev.register("numba:run_pass", listener)
+t0 = time.process_time()
+import numbarl
+from numbarl import cli
+t_import = time.process_time() - t0
+code = cli.main(sys.argv[1:])
+json.dump(
+    {
+        "numbarl_file": numbarl.__file__,
+        "import_cpu_s": t_import,
+        "compiled": n_compiled[0],
+        "by_function": sorted(by_fn.items(), key=lambda kv: -kv[1]),
+        "by_pass": sorted(([p, f, s] for (p, f), s in by_pass.items()), key=lambda r: -r[2]),
+    },
+    open(os.environ["COLD_COMPILE_REPORT"], "w"),
+)
+sys.exit(code or 0)
+"""
+
+
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_child(
+    algo: str, env: str, steps: int, cache: Path, pythonpath: str | None, workdir: Path
+) -> dict:
+    """One ``numbarl train`` in a child process on the cache folder ``cache``: wall and CPU
+    seconds, and the child's report of its Numba compile events."""
+    report = workdir / "report.json"
+    child_env = dict(os.environ)
+    child_env.update(
+        NUMBA_CACHE_DIR=str(cache),
+        NUMBARL_CACHE_DIR=str(cache / "numbarl"),
+        COLD_COMPILE_REPORT=str(report),
+        NUMBARL_THREADS="1",
+        NUMBA_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
+    child_env.pop("NUMBA_DEBUG_CACHE", None)
+    if pythonpath:
+        child_env["PYTHONPATH"] = pythonpath
+    argv = ["train", algo, env, "--steps", str(steps), "--seed", "0"]
+    argv += ["--out", str(workdir / "history.csv")]
+    cpu0, wall0 = _child_cpu(), time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *argv],
+        cwd=workdir,  # not the repository: `import numbarl` must find the measured package
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wall, cpu = time.perf_counter() - wall0, _child_cpu() - cpu0
+    if proc.returncode != 0:
+        raise RuntimeError(f"numbarl train {algo} {env} failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(report.read_text())
+    out.update(wall_s=wall, cpu_s=cpu)
+    return out
+
+
+def _git_commit(package_file: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(Path(package_file).resolve().parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _pass_seconds(report: dict, name: str) -> float:
+    return round(sum(s for p, _, s in report["by_pass"] if p == name), 2)
+
+
+def measure(
+    algo: str, label: str, pythonpath: str | None = None, repeat: int = 0
+) -> tuple[dict, pd.DataFrame]:
+    """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
+    cold run's exclusive compile seconds per function and pass."""
+    env, steps = LEARNERS[algo]
+    with tempfile.TemporaryDirectory(prefix=f"cold_{algo}_") as tmp:
+        work = Path(tmp)
+        cache = work / "numba_cache"
+        cache.mkdir()
+        cold = run_child(algo, env, steps, cache, pythonpath, work)
+        warm = run_child(algo, env, steps, cache, pythonpath, work)
+    commit = _git_commit(cold["numbarl_file"])
+    row = {
+        "label": label,
+        "commit": commit,
+        "algorithm": algo,
+        "env": env,
+        "repeat": repeat,
+        "steps": steps,
+        "cold_cpu_s": round(cold["cpu_s"], 2),
+        "cold_wall_s": round(cold["wall_s"], 2),
+        "warm_cpu_s": round(warm["cpu_s"], 2),
+        "warm_wall_s": round(warm["wall_s"], 2),
+        "compile_cpu_s": round(cold["cpu_s"] - warm["cpu_s"], 2),
+        "functions_compiled": cold["compiled"],
+        "warm_functions_compiled": warm["compiled"],
+        "lowering_cpu_s": _pass_seconds(cold, "native_lowering"),
+        "typing_cpu_s": _pass_seconds(cold, "nopython_type_inference"),
+        "top_functions": "; ".join(f"{f} {s:.1f}" for f, s in cold["by_function"][:5]),
+    }
+    passes = pd.DataFrame(cold["by_pass"], columns=["pass", "function", "cpu_s"])
+    passes.insert(0, "algorithm", algo)
+    passes.insert(0, "label", label)
+    passes = passes[passes["cpu_s"] >= 0.05].round({"cpu_s": 3})
+    return row, passes
+
+
+def _merge(path: Path, new: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``new`` plus the rows of ``path`` whose label differs (a label measured again replaces
+    its old rows)."""
+    if path.exists():
+        old = pd.read_csv(path)
+        new = pd.concat([old[old["label"] != label], new], ignore_index=True)
+    return new
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--label", default="after", help="name of this measurement (before/after)")
+    parser.add_argument("--pythonpath", default=None, help="PYTHONPATH holding the numbarl to time")
+    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    args = parser.parse_args(argv)
+
+    rows, passes = [], []
+    for repeat in range(args.repeats):
+        for algo in args.learners:
+            row, p = measure(algo, args.label, args.pythonpath, repeat)
+            rows.append(row)
+            passes.append(p)
+            print(
+                f"{args.label:>8} {row['commit']} {algo:<13} cold {row['cold_cpu_s']:6.1f} s CPU"
+                f" ({row['cold_wall_s']:.1f} s wall), warm {row['warm_cpu_s']:5.1f} s CPU,"
+                f" compile {row['compile_cpu_s']:5.1f} s; {row['functions_compiled']} functions,"
+                f" LLVM lowering {row['lowering_cpu_s']:.1f} s",
+                flush=True,
+            )
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = _merge(args.out / "cold_compile.csv", pd.DataFrame(rows), args.label)
+    write_csv(table, args.out / "cold_compile.csv")
+    write_csv(
+        _merge(args.out / "cold_compile_passes.csv", pd.concat(passes), args.label),
+        args.out / "cold_compile_passes.csv",
+    )
+    summary = table.groupby(["algorithm", "label"])[
+        ["cold_cpu_s", "warm_cpu_s", "compile_cpu_s", "cold_wall_s"]
+    ].median()
+    print(summary.unstack("label").round(1).to_string())
+    return table
+
+
+if __name__ == "__main__":
+    main()
