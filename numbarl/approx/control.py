@@ -31,6 +31,18 @@ from numba import njit
 
 from numbarl.approx import mountain_car as mc
 from numbarl.approx.features import IHT
+from numbarl.approx.tile_sarsa import (
+    ACCUMULATING,
+    REPLACING,
+    REPLACING_CLEARING,
+    TRACES,
+    TRUE_ONLINE,
+    action_values,
+    greedy_action,
+    n_step_buffers,
+    sarsa_lambda_update,
+    tile_value,
+)
 
 __all__ = [
     "ACCUMULATING",
@@ -50,13 +62,6 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound=tuple)
-ACCUMULATING, REPLACING, REPLACING_CLEARING, TRUE_ONLINE = 0, 1, 2, 3
-TRACES = {
-    "accumulating": ACCUMULATING,
-    "replacing": REPLACING,
-    "replacing_clearing": REPLACING_CLEARING,
-    "true_online": TRUE_ONLINE,
-}
 
 
 class SarsaConfig(NamedTuple):
@@ -132,50 +137,6 @@ def make_sarsa_lambda_config(**fields) -> SarsaLambdaConfig:
 # Building blocks
 
 
-@njit(cache=True, inline="always")
-def _q(w, f):
-    """Sum of w over the active tiles f int64[T]."""
-    total = 0.0
-    for j in range(f.shape[0]):
-        total += w[f[j]]
-    return total
-
-
-@njit(cache=True)
-def greedy_action(q, epsilon, rng):
-    """Epsilon-greedy over q float64[A], ties broken uniformly at random (one draw for the
-    exploration test when epsilon > 0, one for the tie when there is one)."""
-    n = q.shape[0]
-    if epsilon > 0.0 and rng.random() < epsilon:
-        return rng.integers(0, n)
-    best = q[0]
-    ties = 1
-    for a in range(1, n):
-        if q[a] > best:
-            best = q[a]
-            ties = 1
-        elif q[a] == best:
-            ties += 1
-    if ties == 1:
-        for a in range(n):
-            if q[a] == best:
-                return a
-    k = rng.integers(0, ties)
-    for a in range(n):
-        if q[a] == best:
-            if k == 0:
-                return a
-            k -= 1
-    return n - 1
-
-
-@njit(cache=True, inline="always")
-def _action_values(w, feats, q):
-    for a in range(feats.shape[0]):
-        q[a] = _q(w, feats[a])
-    return q
-
-
 @njit(cache=True)
 def cost_to_go(w, iht, memo, num_tilings, xs, vs):
     """-max_a q(x, v, a) on the grid xs x vs: float64[len(xs), len(vs)]; unseen tiles count 0
@@ -218,21 +179,12 @@ def n_step_sarsa(cfg, snapshots, xs, vs, rng):
     coords = mc.scratch(nt)
     feats = np.empty((mc.N_ACTIONS, nt), dtype=np.int64)
     q = np.empty(mc.N_ACTIONS)
-    # Ring buffers of a power-of-two length >= n + 1, indexed with t & mask (no division).
-    length = 1
-    while length < n + 1:
-        length *= 2
-    mask = length - 1
-    chosen = np.empty((length, nt), dtype=np.int64)  # tiles of (S_t, A_t) at t & mask
-    rewards = np.zeros(length)  # R_t at t & mask
-    discounts = np.ones(n + 1)  # gamma^i
-    for i in range(1, n + 1):
-        discounts[i] = discounts[i - 1] * cfg.gamma
+    chosen, rewards, discounts, mask = n_step_buffers(n, nt, cfg.gamma)
     snap = 0
     for episode in range(cfg.episodes):
         x, v = mc.reset(rng)
         mc.features(iht, memo, nt, x, v, coords, feats)
-        a = greedy_action(_action_values(w, feats, q), cfg.epsilon, rng)
+        a = greedy_action(action_values(w, feats, q), cfg.epsilon, rng)
         chosen[0] = feats[a]
         never = 1 << 62
         T = never
@@ -241,11 +193,11 @@ def n_step_sarsa(cfg, snapshots, xs, vs, rng):
             if t < T:
                 x, v, r, terminated = mc.step(x, v, a)
                 rewards[(t + 1) & mask] = r
-                if terminated or t + 1 >= cfg.max_steps:
+                if terminated or t + 1 >= cfg.max_steps:  # a cut episode ends as if terminal
                     T = t + 1
                 else:
                     mc.features(iht, memo, nt, x, v, coords, feats)
-                    a = greedy_action(_action_values(w, feats, q), cfg.epsilon, rng)
+                    a = greedy_action(action_values(w, feats, q), cfg.epsilon, rng)
                     chosen[(t + 1) & mask] = feats[a]
             tau = t - n + 1
             if tau >= 0:
@@ -253,9 +205,9 @@ def n_step_sarsa(cfg, snapshots, xs, vs, rng):
                 for i in range(tau + 1, min(tau + n, T) + 1):
                     g += discounts[i - tau - 1] * rewards[i & mask]
                 if tau + n < T:
-                    g += discounts[n] * _q(w, chosen[(tau + n) & mask])
+                    g += discounts[n] * tile_value(w, chosen[(tau + n) & mask])
                 f = chosen[tau & mask]
-                delta = cfg.alpha * (g - _q(w, f))
+                delta = cfg.alpha * (g - tile_value(w, f))
                 for j in range(nt):
                     w[f[j]] += delta
             if tau == T - 1:
@@ -303,11 +255,10 @@ def sarsa_lambda(cfg, rng):
     fn = np.empty((mc.N_ACTIONS, nt), dtype=np.int64)  # F(S', b)
     q = np.empty(mc.N_ACTIONS)
     gl = cfg.gamma * cfg.lam
-    alpha = cfg.alpha
     for episode in range(cfg.episodes):
         x, v = mc.reset(rng)
         mc.features(iht, memo, nt, x, v, coords, fs)
-        a = greedy_action(_action_values(w, fs, q), cfg.epsilon, rng)
+        a = greedy_action(action_values(w, fs, q), cfg.epsilon, rng)
         z[: iht.state[0]] = 0.0
         q_old = 0.0
         t = 0
@@ -318,52 +269,11 @@ def sarsa_lambda(cfg, rng):
             a_next = 0
             if not done:
                 mc.features(iht, memo, nt, x, v, coords, fn)
-                a_next = greedy_action(_action_values(w, fn, q), cfg.epsilon, rng)
-            f = fs[a]
-            f_next = fn[a_next]
-            count = iht.state[0]
-            if cfg.trace == TRUE_ONLINE:
-                q_sa = _q(w, f)
-                q_next = 0.0 if done else _q(w, f_next)
-                delta = r + cfg.gamma * q_next - q_sa
-                zx = _q(z, f)
-                c1 = alpha * (delta + q_sa - q_old)
-                for i in range(count):  # z <- gl z, and w <- w + c1 z for that part of z
-                    zi = z[i] * gl
-                    z[i] = zi
-                    w[i] += c1 * zi
-                # z <- z + e x; w <- w + c1 e x - alpha (Q - Q_old) x
-                e = 1.0 - alpha * gl * zx
-                step_x = c1 * e - alpha * (q_sa - q_old)
-                for j in range(nt):
-                    z[f[j]] += e
-                    w[f[j]] += step_x
-                q_old = q_next
-            else:
-                delta = r - _q(w, f)
-                if cfg.trace == REPLACING_CLEARING:
-                    for b in range(mc.N_ACTIONS):  # clear the other actions' traces at S
-                        if b != a:
-                            for j in range(nt):
-                                z[fs[b, j]] = 0.0
-                for j in range(nt):
-                    if cfg.trace == ACCUMULATING:
-                        z[f[j]] += 1.0
-                    else:
-                        z[f[j]] = 1.0
-                if not done:
-                    delta += cfg.gamma * _q(w, f_next)
-                ad = alpha * delta
-                if gl == 0.0:  # lambda 0: only x(S, A) has a trace, and none survives the step
-                    for j in range(nt):  # (skipping w[i] + ad * 0.0 == w[i] changes no byte)
-                        i = f[j]
-                        if z[i] != 0.0:  # a tile listed twice (a full IHT) counts once
-                            w[i] += ad * z[i]
-                            z[i] *= gl
-                else:
-                    for i in range(count):
-                        w[i] += ad * z[i]
-                        z[i] *= gl
+                a_next = greedy_action(action_values(w, fn, q), cfg.epsilon, rng)
+            q_old = sarsa_lambda_update(
+                w, z, fs, a, fn[a_next], r, not done, cfg.trace, cfg.gamma, gl, cfg.alpha,
+                iht.state[0], q_old,
+            )  # fmt: skip
             if done:
                 break
             fs[:] = fn

@@ -9,7 +9,7 @@ Features: the book's ``tiles()`` (`numbarl.approx.features.tiles_into`, the IHT 
 action as the integer argument, as the book's Mountain Car code does; ``low``/``high`` are the
 env's ``obs_low``/``obs_high``, and ``[-obs_bound, obs_bound]`` where a bound is infinite.
 Weights start at 0; ``alpha`` is the step size of each weight (the book's "0.5 / 8" is
-``alpha=0.0625``); greedy ties are broken uniformly at random (`control.greedy_action`).
+``alpha=0.0625``); greedy ties are broken uniformly at random (`tile_sarsa.greedy_action`).
 The env's time limit (``max_steps``, 200 on MountainCar-v0) truncates an episode: its last
 update bootstraps from the state it stopped in; termination does not bootstrap.
 
@@ -27,8 +27,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.approx.control import _q, greedy_action
 from numbarl.approx.features import IHT, tiles_into
+from numbarl.approx.tile_sarsa import (
+    ACCUMULATING,
+    REPLACING,
+    REPLACING_CLEARING,
+    TRUE_ONLINE,
+    action_values,
+    greedy_action,
+    n_step_buffers,
+    sarsa_lambda_update,
+    tile_value,
+)
 from numbarl.validation import AT_LEAST_ONE as _AT_LEAST_ONE
 from numbarl.validation import POSITIVE as _POSITIVE
 from numbarl.validation import check_seed
@@ -133,8 +143,8 @@ TUNED: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-# Kernel method codes.
-N_STEP, ACCUMULATING, REPLACING, REPLACING_CLEARING, TRUE_ONLINE = 0, 1, 2, 3, 4
+# Kernel method codes: the Sarsa(lambda) traces of numbarl.approx.tile_sarsa, and n-step Sarsa.
+N_STEP = 4
 TRACES = {
     "accumulating": ACCUMULATING,
     "replacing": REPLACING,
@@ -187,13 +197,6 @@ def _features(iht, num_tilings, obs, low, scale, floats, ints, coords, feats):
         tiles_into(iht, num_tilings, floats, ints, coords, feats[a])
 
 
-@njit(cache=True, inline="always")
-def _values(w, feats, q):
-    for a in range(feats.shape[0]):
-        q[a] = _q(w, feats[a])
-    return q
-
-
 @njit(cache=True, nogil=True)
 def run_tile_episodes(
     fns, params, state_dim, max_steps, n_actions, low, scale, k, w, iht, episodes, rng
@@ -215,26 +218,16 @@ def run_tile_episodes(
     fn = np.empty((n_actions, nt), dtype=np.int64)  # F(S', b)
     q = np.empty(n_actions)
     z = np.zeros(w.shape[0])
-    # n-step Sarsa: ring buffers of a power-of-two length >= n + 1, indexed with t & mask.
     n = k.n
-    length = 1
-    while length < n + 1:
-        length *= 2
-    mask = length - 1
-    chosen = np.empty((length, nt), dtype=np.int64)  # tiles of (S_t, A_t) at t & mask
-    rewards = np.zeros(length)  # R_t at t & mask
-    discounts = np.ones(n + 1)  # gamma^i
-    for i in range(1, n + 1):
-        discounts[i] = discounts[i - 1] * k.gamma
+    chosen, rewards, discounts, mask = n_step_buffers(n, nt, k.gamma)
     gl = k.gamma * k.lam
-    alpha = k.alpha
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=np.int64)
     for episode in range(episodes):
         fns.reset(params, state, rng)
         fns.observe(params, state, obs)
         _features(iht, nt, obs, low, scale, floats, ints, coords, fs)
-        a = greedy_action(_values(w, fs, q), k.epsilon, rng)
+        a = greedy_action(action_values(w, fs, q), k.epsilon, rng)
         total = 0.0
         if k.method == N_STEP:  # book p. 247; the time limit bootstraps from S_T
             chosen[0] = fs[a]
@@ -252,7 +245,7 @@ def run_tile_episodes(
                     else:
                         fns.observe(params, state, obs)
                         _features(iht, nt, obs, low, scale, floats, ints, coords, fs)
-                        a = greedy_action(_values(w, fs, q), k.epsilon, rng)
+                        a = greedy_action(action_values(w, fs, q), k.epsilon, rng)
                         chosen[(t + 1) & mask] = fs[a]
                         if t + 1 >= max_steps:
                             T = t + 1
@@ -263,11 +256,11 @@ def run_tile_episodes(
                     for i in range(tau + 1, min(tau + n, T) + 1):
                         g += discounts[i - tau - 1] * rewards[i & mask]
                     if tau + n < T:
-                        g += discounts[n] * _q(w, chosen[(tau + n) & mask])
+                        g += discounts[n] * tile_value(w, chosen[(tau + n) & mask])
                     elif truncated:
-                        g += discounts[T - tau] * _q(w, chosen[T & mask])
+                        g += discounts[T - tau] * tile_value(w, chosen[T & mask])
                     f = chosen[tau & mask]
-                    delta = alpha * (g - _q(w, f))
+                    delta = k.alpha * (g - tile_value(w, f))
                     for j in range(nt):
                         w[f[j]] += delta
                 if tau == T - 1:
@@ -284,47 +277,14 @@ def run_tile_episodes(
                 total += r
                 t += 1
                 a_next = 0
-                if not terminated:
+                if not terminated:  # a truncated episode bootstraps from S'
                     fns.observe(params, state, obs)
                     _features(iht, nt, obs, low, scale, floats, ints, coords, fn)
-                    a_next = greedy_action(_values(w, fn, q), k.epsilon, rng)
-                f = fs[a]
-                f_next = fn[a_next]
-                count = iht.state[0]  # traces are zero beyond the indices handed out
-                if k.method == TRUE_ONLINE:
-                    q_sa = _q(w, f)
-                    q_next = 0.0 if terminated else _q(w, f_next)
-                    delta = r + k.gamma * q_next - q_sa
-                    zx = _q(z, f)
-                    c1 = alpha * (delta + q_sa - q_old)
-                    for i in range(count):  # z <- gl z, and w <- w + c1 z for that part
-                        zi = z[i] * gl
-                        z[i] = zi
-                        w[i] += c1 * zi
-                    e = 1.0 - alpha * gl * zx  # z <- z + e x; w += c1 e x - alpha (Q - Q_old) x
-                    step_x = c1 * e - alpha * (q_sa - q_old)
-                    for j in range(nt):
-                        z[f[j]] += e
-                        w[f[j]] += step_x
-                    q_old = q_next
-                else:
-                    delta = r - _q(w, f)
-                    if k.method == REPLACING_CLEARING:
-                        for b in range(n_actions):  # clear the other actions' traces at S
-                            if b != a:
-                                for j in range(nt):
-                                    z[fs[b, j]] = 0.0
-                    for j in range(nt):
-                        if k.method == ACCUMULATING:
-                            z[f[j]] += 1.0
-                        else:
-                            z[f[j]] = 1.0
-                    if not terminated:
-                        delta += k.gamma * _q(w, f_next)
-                    ad = alpha * delta
-                    for i in range(count):
-                        w[i] += ad * z[i]
-                        z[i] *= gl
+                    a_next = greedy_action(action_values(w, fn, q), k.epsilon, rng)
+                q_old = sarsa_lambda_update(
+                    w, z, fs, a, fn[a_next], r, not terminated, k.method, k.gamma, gl, k.alpha,
+                    iht.state[0], q_old,
+                )  # fmt: skip
                 if terminated or t >= max_steps:
                     break
                 for b in range(n_actions):
@@ -357,7 +317,7 @@ def greedy_returns(
         for _ in range(max_steps):
             fns.observe(params, state, obs)
             _features(iht, nt, obs, low, scale, floats, ints, coords, fs)
-            action[0] = float(greedy_action(_values(w, fs, q), 0.0, rng))
+            action[0] = float(greedy_action(action_values(w, fs, q), 0.0, rng))
             r, terminated = fns.step(params, state, action, rng)
             returns[episode] += r
             if terminated:
