@@ -82,10 +82,8 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 def curve(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard error over runs per method and parameter value."""
-    g = df.groupby(["algorithm", "parameter", "log2_value"], sort=False)["average_reward"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["se"] = out["std"] / np.sqrt(out["count"])
-    return out
+    by = ["algorithm", "parameter", "log2_value"]
+    return common.group_means(df, by, "average_reward", sort=False)
 
 
 def plot(df: pd.DataFrame):
@@ -96,7 +94,7 @@ def plot(df: pd.DataFrame):
         sub = stats[stats["algorithm"] == method]
         param = sub["parameter"].iloc[0]
         ax.errorbar(
-            sub["log2_value"], sub["mean"], yerr=sub["se"], label=f"{method} ({param})", capsize=2
+            sub["log2_value"], sub["mean"], yerr=sub["sem"], label=f"{method} ({param})", capsize=2
         )
     ticks = np.arange(-7, 3)
     ax.set_xticks(ticks)

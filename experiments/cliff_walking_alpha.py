@@ -95,10 +95,7 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 def setting_means(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard error of ``return`` per algorithm, phase and alpha."""
-    g = df.groupby(["algorithm", "phase", "alpha"])["return"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return common.group_means(df, ["algorithm", "phase", "alpha"], "return")
 
 
 def plot(df: pd.DataFrame):

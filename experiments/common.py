@@ -47,12 +47,14 @@ from numbarl.results import write_csv  # noqa: E402
 
 __all__ = [
     "DEFAULT_OUT",
+    "best_alphas",
     "control_runs",
     "EXPERIMENTS_DIR",
     "Summary",
     "discover",
     "finish_axes",
     "greedy_path",
+    "group_means",
     "Job",
     "load",
     "new_figure",
@@ -314,6 +316,27 @@ def per_run_means(
     return sub.groupby([*by, "run"], as_index=False, observed=True)[column].mean()
 
 
+def group_means(
+    df: pd.DataFrame, by: str | Sequence[str], y: str, sort: bool = True
+) -> pd.DataFrame:
+    """Per group of ``by``: the mean of ``y``, its standard deviation, the group's size and the
+    mean's standard error (columns ``*by, mean, std, count, sem``; groups in sorted order, or in
+    order of appearance with ``sort=False``)."""
+    by = [by] if isinstance(by, str) else list(by)
+    stats = df.groupby(by, sort=sort)[y].agg(["mean", "std", "count"]).reset_index()
+    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
+    return stats
+
+
+def best_alphas(df: pd.DataFrame, by: str | Sequence[str], y: str) -> pd.DataFrame:
+    """Per group of ``by``: the ``alpha`` with the lowest mean ``y``, that mean and its standard
+    error over runs (columns ``*by, alpha, mean, sem``)."""
+    by = [by] if isinstance(by, str) else list(by)
+    stats = group_means(df, [*by, "alpha"], y)
+    best = stats.groupby(by)["mean"].idxmin()
+    return stats.loc[best, [*by, "alpha", "mean", "sem"]].reset_index(drop=True)
+
+
 def greedy_path(mdp: Any, q: np.ndarray, cap: int) -> list[int]:
     """States visited by the greedy policy of ``q`` (first action on ties) from the start state
     of a deterministic tabular MDP, the start included, until a terminal state or ``cap`` steps
@@ -381,9 +404,7 @@ def plot_mean_curves(
     ``label(key)`` names a group's line (default ``"<by>=<key>"``). Returns the means frame
     (columns ``by``, ``x``, ``mean``, ``sem``)."""
     by = [by] if isinstance(by, str) else list(by)
-    grouped = df.groupby([*by, x], sort=True)[y]
-    stats = grouped.agg(["mean", "std", "count"]).reset_index()
-    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
+    stats = group_means(df, [*by, x], y)
     for key, g in stats.groupby(by if len(by) > 1 else by[0], sort=True):
         if label is not None:
             text = label(key)

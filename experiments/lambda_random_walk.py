@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import common
 import numpy as np
 import pandas as pd
-from nstep_td_random_walk import EPISODES, N_STATES, best_alphas, sweep
+from nstep_td_random_walk import EPISODES, N_STATES, alpha_panel, best_alphas, sweep
 from random_walk_td_mc import random_walk
 
 NAME = "lambda_random_walk"
@@ -63,23 +63,10 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 def plot(df: pd.DataFrame):
     fig, axes = common.new_figure(ncols=3, size=(5.0, 4.2))
+    label = "lambda = {:g}".format
     for ax, (algorithm, title) in zip(axes, ALGORITHMS.items(), strict=True):
-        common.plot_mean_curves(
-            ax,
-            df[df["algorithm"] == algorithm],
-            "alpha",
-            "rms_error",
-            "lambda",
-            label=lambda lam: f"lambda = {lam:g}",
-        )
-        common.finish_axes(
-            ax,
-            "alpha",
-            f"Average RMS error over {N_STATES} states and first {EPISODES} episodes",
-            title,
-            ylim=(0.25, 0.55),
-            xlim=(0.0, 1.0),
-        )
+        sub = df[df["algorithm"] == algorithm]
+        alpha_panel(ax, sub, "lambda", label, title, N_STATES, EPISODES, xlim=(0.0, 1.0))
     return fig
 
 

@@ -69,10 +69,7 @@ def alpha_sweep(
 def best_alphas(df: pd.DataFrame, by: str | list[str] = "n", y: str = "steps") -> pd.DataFrame:
     """Per group of ``by``: the alpha with the lowest mean ``y``, that mean and its standard
     error over runs."""
-    by = [by] if isinstance(by, str) else list(by)
-    stats = df.groupby([*by, "alpha"])[y].agg(["mean", "std", "count"]).reset_index()
-    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
-    return stats.loc[stats.groupby(by)["mean"].idxmin()].reset_index(drop=True)
+    return common.best_alphas(df, by, y)
 
 
 def plot_episode_curves(df: pd.DataFrame, by: str, label: Callable[[Any], str], title: str):

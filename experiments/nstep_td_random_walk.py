@@ -69,27 +69,25 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 
 def best_alphas(df: pd.DataFrame, by: str | list[str] = "n") -> pd.DataFrame:
-    """Per group of ``by``: the alpha with the lowest mean error, that mean and its standard
+    """Per group of ``by``: the alpha with the lowest mean RMS error, that mean and its standard
     error over runs."""
-    by = [by] if isinstance(by, str) else by
-    stats = df.groupby([*by, "alpha"])["rms_error"].agg(["mean", "std", "count"]).reset_index()
-    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
-    idx = stats.groupby(by)["mean"].idxmin()
-    return stats.loc[idx, [*by, "alpha", "mean", "sem"]].reset_index(drop=True)
+    return common.best_alphas(df, by, "rms_error")
+
+
+def alpha_panel(
+    ax, df: pd.DataFrame, by: str, label, title: str, n_states: int, episodes: int, **limits
+) -> None:
+    """The figures of Chapters 7, 9 and 12 on random walks: RMS error (over ``n_states`` states
+    and the first ``episodes`` episodes) against alpha, one mean curve per value of ``by``."""
+    common.plot_mean_curves(ax, df, "alpha", "rms_error", by, label=label)
+    ylabel = f"Average RMS error over {n_states} states and first {episodes} episodes"
+    common.finish_axes(ax, "alpha", ylabel, title, ylim=(0.25, 0.55), **limits)
 
 
 def plot(df: pd.DataFrame):
     fig, ax = common.new_figure(size=(6.5, 4.8))
-    common.plot_mean_curves(ax, df, "alpha", "rms_error", "n", label=lambda n: f"n = {n}")
-    common.finish_axes(
-        ax,
-        "alpha",
-        f"Average RMS error over {N_STATES} states and first {EPISODES} episodes",
-        "Figure 7.2: n-step TD on the 19-state random walk",
-        legend=True,
-        ylim=(0.25, 0.55),
-        xlim=(0.0, 1.0),
-    )
+    title = "Figure 7.2: n-step TD on the 19-state random walk"
+    alpha_panel(ax, df, "n", lambda n: f"n = {n}", title, N_STATES, EPISODES, xlim=(0.0, 1.0))
     return fig
 
 

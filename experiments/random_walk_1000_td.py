@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import common
 import numpy as np
 import pandas as pd
-from nstep_td_random_walk import ALPHAS, NS
+from nstep_td_random_walk import ALPHAS, NS, alpha_panel, best_alphas
 from random_walk_1000_mc import N_STATES, aggregation, walk_truth
 
 from numbarl.approx import prediction
@@ -73,13 +73,6 @@ def run(runs: int = RUNS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     return right_panel(runs, seed), left_panel(seed)
 
 
-def best_alphas(df: pd.DataFrame) -> pd.DataFrame:
-    """Per n: the alpha with the lowest mean error, that mean and its standard error."""
-    stats = df.groupby(["n", "alpha"])["rms_error"].agg(["mean", "std", "count"]).reset_index()
-    stats["sem"] = stats["std"] / np.sqrt(stats["count"])
-    return stats.loc[stats.groupby("n")["mean"].idxmin()].reset_index(drop=True)
-
-
 def plot(right: pd.DataFrame, left: pd.DataFrame):
     fig, (ax_l, ax_r) = common.new_figure(ncols=2, size=(6.0, 4.6))
     ax_l.plot(left["state"], left["true_value"], color="tab:red", label="True value v_pi")
@@ -87,14 +80,8 @@ def plot(right: pd.DataFrame, left: pd.DataFrame):
     common.finish_axes(
         ax_l, "State", "Value", "Figure 9.2 left: semi-gradient TD(0)", ylim=(-1.0, 1.0)
     )
-    common.plot_mean_curves(ax_r, right, "alpha", "rms_error", "n", label=lambda n: f"n = {n}")
-    common.finish_axes(
-        ax_r,
-        "alpha",
-        f"Average RMS error over {N_STATES} states and first {EPISODES} episodes",
-        "Figure 9.2 right: n-step semi-gradient TD",
-        ylim=(0.25, 0.55),
-    )
+    title = "Figure 9.2 right: n-step semi-gradient TD"
+    alpha_panel(ax_r, right, "n", lambda n: f"n = {n}", title, N_STATES, EPISODES)
     return fig
 
 
