@@ -58,6 +58,63 @@ def test_bad_arguments_are_rejected() -> None:
         common.parse_args(["--seed", "-1"], "x", 10)
     args = common.parse_args([], "x", 10)
     assert args.runs == 10 and args.seed == 0
+    with pytest.raises(SystemExit):
+        common.parse_args(["--runs", "two"], "x", 10)
+
+
+def test_start_writes_the_csv_and_figure_and_report_prints_one_line(tmp_path: Path, capsys):
+    """`common.start` runs ``run(--runs, --seed)``, writes its first frame and ``plot(*frames)``
+    under the script's name; `Job.report` fills in name, figure, runs and seconds."""
+    calls = []
+
+    def run(runs: int, seed: int):
+        calls.append((runs, seed))
+        return pd.DataFrame({"run": np.arange(runs), "x": float(seed)}), "aside"
+
+    def plot(df: pd.DataFrame, aside: str):
+        assert aside == "aside"
+        fig, ax = common.new_figure()
+        ax.plot(df["run"], df["x"])
+        return fig
+
+    argv = ["--runs", "3", "--seed", "7", "--out", str(tmp_path), "--warmup"]
+    job = common.start(argv, "toy", "Figure 0.1", 5, run, "a toy", plot=plot)
+    assert calls == [(2, 7), (3, 7)]  # the warm-up call, then the timed one
+    assert (tmp_path / "toy.csv").read_text().splitlines() == ["run,x", "0,7.0", "1,7.0", "2,7.0"]
+    assert (tmp_path / "toy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    s = job.report("what", 1.5, "book's", extra=2)
+    assert (s["experiment"], s["figure"], s["runs"], s["extra"]) == ("toy", "Figure 0.1", 3, 2)
+    assert s["seconds"] == job.seconds >= 0.0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [common.summary_line(s)]
+    assert job.report("what", 1.5, "book's", runs=1)["runs"] == 1
+
+
+def test_per_run_frame_and_window_means_by_hand() -> None:
+    values = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    df = common.per_run_frame(values, "y", algorithm="a")
+    assert list(df.columns) == ["algorithm", "run", "episode", "y"]
+    assert df["run"].tolist() == [0, 0, 0, 1, 1, 1]
+    assert df["episode"].tolist() == [1, 2, 3, 1, 2, 3]
+    assert common.per_run_frame(values, "y", "step", first=0)["step"].tolist() == [0, 1, 2] * 2
+    means = common.per_run_means(df, "y", ["algorithm"], (2, 3))
+    assert means["y"].tolist() == [2.5, 5.5] and means["run"].tolist() == [0, 1]
+
+
+def test_best_alphas_takes_the_lowest_mean_per_group() -> None:
+    df = pd.DataFrame(
+        {
+            "n": [1] * 4 + [2] * 4,
+            "alpha": [0.1, 0.1, 0.2, 0.2] * 2,
+            "run": [0, 1] * 4,
+            "error": [3.0, 5.0, 1.0, 2.0, 0.5, 0.7, 4.0, 4.0],
+        }
+    )
+    best = common.best_alphas(df, "n", "error")
+    assert list(best.columns) == ["n", "alpha", "mean", "sem"]
+    assert best["alpha"].tolist() == [0.2, 0.1]
+    np.testing.assert_allclose(best["mean"], [1.5, 0.6])
+    np.testing.assert_allclose(best["sem"], [0.5, 0.1])
 
 
 # ---------------------------------------------------------------------------------------------
