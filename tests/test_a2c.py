@@ -76,7 +76,11 @@ def test_same_seed_gives_identical_bytes():
 
 
 def test_non_finite_parameters_raise_training_diverged_naming_the_update():
+    # float64: the first Adam step moves the parameters by ~1e300, the second overflows
     with pytest.raises(TrainingDiverged, match=r"A2C diverged.*update 2 of 32 \(step 256\)"):
+        a2c.train(make("CartPole-v1"), dict(lr=1e300, total_steps=4096, dtype="float64"), seed=0)
+    # float32 (the default): lr rounds to inf in the network's precision, the first step overflows
+    with pytest.raises(TrainingDiverged, match=r"A2C diverged.*update 1 of 32 \(step 128\)"):
         a2c.train(make("CartPole-v1"), dict(lr=1e300, total_steps=4096), seed=0)
 
 

@@ -162,19 +162,41 @@ def test_rollout_bootstraps_at_truncation():
     np.testing.assert_allclose(buf.ended_returns[:3], buf.rewards[:200].sum(axis=0)[[0, 1, 2]])
 
 
-def test_same_seed_gives_identical_bytes():
+def _float32_signatures(dispatcher) -> int:
+    return sum("float32" in str(sig) for sig in dispatcher.signatures)
+
+
+@pytest.mark.parametrize("variant", ["clip", "kl"])
+def test_same_seed_gives_identical_bytes(variant):
+    """The default float32 networks: float32 parameters, same seed -> same bytes, one compiled
+    loop (no float64 twin)."""
     env = make("CartPole-v1")
-    cfg = dict(total_steps=2048, eval_every=512, eval_episodes=3)
+    cfg = dict(variant=variant, total_steps=2048, eval_every=512, eval_episodes=3)
     a1, h1 = ppo.train(env, cfg, seed=7)
     a2, h2 = ppo.train(env, cfg, seed=7)
     a3, _ = ppo.train(env, cfg, seed=8)
+    assert a1["params"].dtype == np.float32
+    assert a1["actor"].dtype == a1["critic"].dtype == a1["log_std"].dtype == np.float32
     for k in a1:
         assert a1[k].tobytes() == a2[k].tobytes(), k
     for k in h1:
         assert h1[k].tobytes() == h2[k].tobytes(), k
     assert a1["params"].tobytes() != a3["params"].tobytes()
     assert len({len(v) for v in h1.values()}) == 1 and len(h1["step"]) == 4
-    assert ppo.run_ppo.signatures and len(ppo.run_ppo.signatures) == 1
+    assert _float32_signatures(ppo.run_ppo) == 1
+
+
+def test_saved_float32_policy_loads_and_evaluates(tmp_path):
+    import numbarl
+
+    res = numbarl.train("ppo", "CartPole-v1", seed=0, total_steps=512, eval_every=512)
+    assert res.arrays["params"].dtype == np.float32 and res.history["dtype"].iloc[0] == "float32"
+    path = res.save(tmp_path / "ppo.npz")
+    loaded = numbarl.Result.load(path)
+    assert loaded.arrays["params"].dtype == np.float32 and loaded.config.dtype == "float32"
+    np.testing.assert_array_equal(
+        numbarl.evaluate(path, episodes=3, seed=4), numbarl.evaluate(res, episodes=3, seed=4)
+    )
 
 
 def test_kl_variant_records_beta():
@@ -253,6 +275,7 @@ def test_non_finite_parameters_raise_training_diverged_naming_the_update():
         (dict(clip_coef=0.0), "clip_coef"),
         (dict(n_minibatches=3), "n_minibatches"),
         (dict(activation="sigmoid"), "activation"),
+        (dict(dtype="float16"), r"PPOConfig.dtype.*float32.*float64"),
         (dict(no_such_field=1), "no_such_field"),
     ],
 )

@@ -49,6 +49,7 @@ from numbarl.nn import (
     mlp_forward,
     mlp_workspace,
 )
+from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -93,8 +94,8 @@ METRICS = ("policy_loss", "value_loss", "entropy")
 
 class A2CConfig(NamedTuple):
     """A2C hyperparameters (SB3's defaults, with Adam instead of RMSprop); fields are CSV
-    columns. ``eval_every``, ``stop_at_return``, ``reward_scale`` and the network fields as in
-    ``PPOConfig``."""
+    columns. ``eval_every``, ``stop_at_return``, ``reward_scale``, ``dtype`` and the network
+    fields as in ``PPOConfig``."""
 
     total_steps: int = 500_000
     n_envs: int = 16
@@ -116,8 +117,9 @@ class A2CConfig(NamedTuple):
     eval_every: int = 10_000
     eval_episodes: int = 20
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
-    _choices = {"activation": ("tanh", "relu")}
+    _choices = {"activation": ("tanh", "relu"), "dtype": DTYPES}
     _ranges = {
         "n_envs": _ONE,
         "n_steps": _ONE,
@@ -164,7 +166,7 @@ def a2c_loss_grad(
 ) -> tuple[float, float, float]:
     """The A2C loss on a batch of B samples and its gradient.
 
-    ``out`` float64[B, n_out] (logits or Gaussian means), ``actions`` float64[B, action_dim],
+    ``out`` [B, n_out] (logits or Gaussian means, either dtype), ``actions`` float64[B, action_dim],
     ``adv``/``v``/``returns`` float64[B]. Accumulates (+=) into grad_out and grad_log_std
     float64[A]; writes grad_v float64[B] = vf_coef * dL_V/dV. Returns (policy loss
     -mean(A log pi), value loss 0.5 mean((V - R)^2), mean entropy)."""
@@ -231,13 +233,14 @@ def a2c_update(
         mean = adv.mean()
         std = np.sqrt(((adv - mean) ** 2).sum() / (batch - 1))
         adv = (adv - mean) / (std + 1e-8)
-    grad = np.zeros(policy.params.shape[0])
+    dt = policy.params.dtype
+    grad = np.zeros(policy.params.shape[0], dt)
     g_actor, g_log_std, g_critic = grad_views(policy, grad)
-    ws_a = mlp_workspace(policy.actor_layout, batch)
-    ws_c = mlp_workspace(policy.critic_layout, batch)
+    ws_a = mlp_workspace(policy.actor_layout, batch, dt)
+    ws_c = mlp_workspace(policy.critic_layout, batch, dt)
     out = mlp_forward(policy.actor, policy.actor_layout, act, obs, ws_a)
     v = mlp_forward(policy.critic, policy.critic_layout, act, obs, ws_c)
-    grad_out = np.zeros_like(out)
+    grad_out = np.zeros(out.shape)  # float64: the loss's terms summed before the backward cast
     grad_v = np.zeros((batch, 1))
     vcol = v[:, 0].copy()
     gv = np.zeros(batch)
@@ -325,7 +328,7 @@ def train(
     cfg = make_a2c_config(env, cfg)
 
     def init(policy: Policy, total_updates: int) -> tuple[AdamState, A2CHyper]:
-        return adam_init(policy.params.shape[0]), _hyper(cfg, total_updates)
+        return adam_init(policy.params.shape[0], policy.params.dtype), _hyper(cfg, total_updates)
 
     return train_policy_gradient(
         "A2C", env, info, cfg, seed, progress, init, run_a2c, _gym_update, METRICS

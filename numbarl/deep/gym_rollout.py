@@ -27,9 +27,7 @@ from numbarl.deep.policy import (
     update_obs_stats,
 )
 from numbarl.deep.rollout import Rollout, evaluate_greedy
-from numbarl.nn import (
-    mlp_workspace,
-)
+from numbarl.nn import mlp_workspace
 
 
 class GymVec:
@@ -45,11 +43,11 @@ class GymVec:
         n = self.info.n_envs
         obs, _ = env.reset(seed=seed)
         self.obs = np.array(obs, dtype=np.float64).reshape(n, self.info.obs_dim)
-        self.x = np.zeros_like(self.obs)
+        self.x = np.zeros_like(self.obs, dtype=policy.params.dtype)
         self.ep_return = np.zeros(n)
         self.ep_length = np.zeros(n, dtype=np.int64)
-        self.actor_ws = mlp_workspace(policy.actor_layout, n)
-        self.critic_ws = mlp_workspace(policy.critic_layout, n)
+        self.actor_ws = mlp_workspace(policy.actor_layout, n, policy.params.dtype)
+        self.critic_ws = mlp_workspace(policy.critic_layout, n, policy.params.dtype)
         self.act_buf = np.zeros((n, int(policy.head[2])))
         self.env_actions = np.zeros_like(self.act_buf)
         self.logp_buf = np.zeros(n)
@@ -141,8 +139,8 @@ def evaluate_gym(policy: Policy, env: Any, episodes: int, seed: int) -> np.ndarr
         raise ValueError("evaluate_gym needs a single Gymnasium env, not a vector env")
     info = env_info(env)
     discrete = int(policy.head[0]) == CATEGORICAL
-    ws = mlp_workspace(policy.actor_layout, 1)
-    x = np.zeros((1, info.obs_dim))
+    ws = mlp_workspace(policy.actor_layout, 1, policy.params.dtype)
+    x = np.zeros((1, info.obs_dim), policy.params.dtype)
     act = np.zeros((1, int(policy.head[2])))
     out = np.zeros(episodes)
     for k in range(episodes):

@@ -55,6 +55,7 @@ from numbarl.deep.rollout import (
     params_finite,
 )
 from numbarl.nn import adam_step, clip_by_global_norm
+from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -82,7 +83,7 @@ class OffPolicyPGConfig(NamedTuple):
     ``max_ratio``: truncation c of the importance ratio (> 1; ``inf`` = plain IS).
     ``baseline``: subtracted from the reward-to-go (batch mean or learned V(s); the critic is
     fitted once per batch). ``lr``: the policy's Adam step. ``norm_weights``: divide Psi by its
-    batch standard deviation. Other fields as ``ReinforceConfig``."""
+    batch standard deviation. Other fields (``dtype`` among them) as ``ReinforceConfig``."""
 
     reuse: int = 4
     max_ratio: float = 2.0
@@ -105,8 +106,13 @@ class OffPolicyPGConfig(NamedTuple):
     eval_every: int = 10_000
     eval_episodes: int = 20
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
-    _choices = {"baseline": tuple(BASELINES), "activation": ("tanh", "relu")}
+    _choices = {
+        "baseline": tuple(BASELINES),
+        "activation": ("tanh", "relu"),
+        "dtype": DTYPES,
+    }
     _ranges = {
         "reuse": _ONE,
         "max_ratio": (1.0, None, False, True),
@@ -181,7 +187,8 @@ def is_loss_grad(
     ws: np.ndarray,
     grad: np.ndarray,
 ) -> tuple[float, float, float]:
-    """grad float64[P_actor] += dL/dtheta = -(1/T) sum_{t: rho_t < c} rho_t Psi_t grad log pi.
+    """grad [P_actor] (theta's dtype) += dL/dtheta = -(1/T) sum_{t: rho_t < c} rho_t Psi_t
+    grad log pi.
 
     Returns (L, mean rho_t, fraction of steps with rho_t >= max_ratio)."""
     logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
@@ -233,10 +240,10 @@ def offpolicy_pg_update(
     continuous = policy.head[0] == GAUSSIAN
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
     theta = policy.params[:pa]
-    ws = policy_workspace(layout, batch)
+    ws = policy_workspace(layout, batch, theta.dtype)
     behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws).copy()
     metrics[4] = mean_entropy(policy, obs)
-    grad = np.zeros(pa)
+    grad = np.zeros(pa, theta.dtype)
     for _ in range(hp.reuse):
         grad[:] = 0.0
         loss, mean_ratio, truncated = is_loss_grad(

@@ -1,12 +1,15 @@
 """What the policy-gradient learners share (REINFORCE, the off-policy IS gradient, TRPO; A2C and
 PPO take GAE from ``numbarl.deep.rollout.rollout_gae``).
 
-Policies are flat parameter vectors ``theta`` float64[P_actor]: an MLP (``numbarl.nn``) from
+Policies are flat parameter vectors ``theta`` [P_actor] in the network dtype (float32 or float64;
+``obs`` batches and gradient buffers share it): an MLP (``numbarl.nn``) from
 observations to logits (categorical) or to means (Gaussian), followed for a Gaussian policy by
-a state-independent log-std float64[A] stored at ``theta[P_mlp:]``. ``continuous`` selects the
-head. Actions are float64[T, action_dim]: the index as a float for categorical policies (as
-``numbarl.envs`` takes them), the action vector for Gaussian ones. (``numbarl.deep.policy``'s
-``Policy.params`` = ``[actor | log_std | critic]`` starts with exactly this vector.)
+a state-independent log-std [A] stored at ``theta[P_mlp:]``. Log-probabilities, weights,
+returns and the losses summed over a batch are float64 whatever the network dtype.
+``continuous`` selects the head. Actions are float64[T, action_dim]: the index as a float for
+categorical policies (as ``numbarl.envs`` takes them), the action vector for Gaussian ones.
+(``numbarl.deep.policy``'s ``Policy.params`` = ``[actor | log_std | critic]`` starts with
+exactly this vector.)
 
 - log-probabilities and their gradient, in chunks of ``CHUNK`` rows: ``policy_log_prob``,
   ``policy_log_prob_grad`` (the score function), ``policy_workspace``, ``int_actions``;
@@ -55,7 +58,8 @@ CHUNK = 64
 
 
 class Optimizers(NamedTuple):
-    """Adam states of the actor (actor MLP and log-std, float64[Pa + A]) and of the critic."""
+    """Adam states of the actor (actor MLP and log-std, [Pa + A]) and of the critic, in the
+    parameters' dtype."""
 
     actor: AdamState
     critic: AdamState
@@ -64,7 +68,8 @@ class Optimizers(NamedTuple):
 def make_optimizers(policy: Policy) -> Optimizers:
     """Fresh Adam states for ``policy``'s actor (MLP and log-std) and critic."""
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
-    return Optimizers(adam_init(pa), adam_init(policy.critic.shape[0]))
+    dt = policy.params.dtype
+    return Optimizers(adam_init(pa, dt), adam_init(policy.critic.shape[0], dt))
 
 
 @njit(cache=True)
@@ -77,9 +82,10 @@ def int_actions(actions: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def policy_workspace(layout: np.ndarray, batch: int) -> np.ndarray:
-    """An MLP workspace for the chunked passes below on batches of ``batch`` rows."""
-    return mlp_workspace(layout, min(batch, CHUNK))
+def policy_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
+    """An MLP workspace for the chunked passes below on batches of ``batch`` rows, in the
+    parameters' dtype (``theta.dtype``)."""
+    return mlp_workspace(layout, min(batch, CHUNK), dtype)
 
 
 @njit(cache=True)
@@ -92,7 +98,7 @@ def policy_log_prob(
     actions: np.ndarray,
     ws: np.ndarray,
 ) -> np.ndarray:
-    """log pi_theta(a_t | s_t) float64[T] for obs float64[T, obs_dim], actions float64[T, adim].
+    """log pi_theta(a_t | s_t) float64[T] for obs [T, obs_dim], actions float64[T, adim].
 
     ws: a ``policy_workspace(layout, T)`` (forward passes run on ``CHUNK`` rows at a time)."""
     p = mlp_n_params(layout)
@@ -120,7 +126,8 @@ def policy_log_prob_grad(
     ws: np.ndarray,
     grad: np.ndarray,
 ) -> None:
-    """grad float64[P_actor] += sum_t w_t * grad_theta log pi_theta(a_t | s_t)  (accumulates).
+    """grad [P_actor] (theta's dtype) += sum_t w_t * grad_theta log pi_theta(a_t | s_t)
+    (accumulates).
 
     w float64[T] are the per-step weights; ws a ``policy_workspace(layout, T)``."""
     p = mlp_n_params(layout)
@@ -189,16 +196,16 @@ def fit_value(
     minibatches: int,
     rng: np.random.Generator,
 ) -> float:
-    """Fit the critic V(s) to ``targets`` float64[B] on obs float64[B, obs_dim]: ``epochs``
+    """Fit the critic V(s) to ``targets`` float64[B] on obs [B, obs_dim]: ``epochs``
     passes over ``minibatches`` shuffled minibatches (``rng.permutation``), one Adam step on
     0.5 mean (V - target)^2 each. Returns the mean loss over the steps."""
     batch, d = obs.shape
     mb = max(1, batch // minibatches)
     act = policy.head[3]
-    ws = mlp_workspace(policy.critic_layout, min(mb, CHUNK))
-    xb = np.empty((mb, d))
+    ws = mlp_workspace(policy.critic_layout, min(mb, CHUNK), policy.critic.dtype)
+    xb = np.empty((mb, d), obs.dtype)
     yb = np.empty(mb)
-    grad = np.zeros(policy.critic.shape[0])
+    grad = np.zeros(policy.critic.shape[0], policy.critic.dtype)
     grad_v = np.empty((mb, 1))
     total = 0.0
     count = 0
@@ -228,11 +235,11 @@ def fit_value(
 
 @njit(cache=True)
 def mean_entropy(policy: Policy, obs: np.ndarray) -> float:
-    """Mean entropy of pi(.|s) over obs float64[B, obs_dim] (the Gaussian's is state-free)."""
+    """Mean entropy of pi(.|s) over obs [B, obs_dim] (the Gaussian's is state-free)."""
     if policy.head[0] == GAUSSIAN:
         return gaussian_entropy(policy.log_std)
     batch = obs.shape[0]
-    ws = policy_workspace(policy.actor_layout, batch)
+    ws = policy_workspace(policy.actor_layout, batch, policy.params.dtype)
     total = 0.0
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)

@@ -30,6 +30,7 @@ from numbarl.deep.policy import (
 )
 from numbarl.deep.rollout import make_rollout, make_vec_env
 from numbarl.errors import TrainingDiverged
+from numbarl.nn import net_dtype
 from numbarl.validation import check_seed
 
 
@@ -55,7 +56,7 @@ def train_policy_gradient(
     """Train one policy-gradient learner; returns ``(policy_arrays(policy), history)``.
 
     ``info = env_info(env)``; ``cfg`` a checked config with the fields every learner has
-    (``total_steps``, ``n_envs``, ``n_steps``, the network fields, ``eval_every``,
+    (``total_steps``, ``n_envs``, ``n_steps``, the network fields and ``dtype``, ``eval_every``,
     ``eval_episodes``, ``stop_at_return``). The algorithm's pieces:
 
     - ``init(policy, total_updates)`` -> ``state``, a tuple of its optimiser and hyperparameter
@@ -86,11 +87,12 @@ def train_policy_gradient(
         activation=cfg.activation,
         log_std_init=cfg.log_std_init,
         obs_norm=cfg.obs_norm,
+        dtype=net_dtype(cfg.dtype),
     )
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
     state = init(policy, total_updates)
-    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim)
+    buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim, policy.params.dtype)
     if info.is_control:
         vec = make_vec_env(env, n_envs, policy, rng)
     else:

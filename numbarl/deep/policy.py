@@ -2,14 +2,17 @@
 
 Actor-critic as data: ``Policy`` (NamedTuple of arrays)
 --------------------------------------------------------
-- ``params`` float64[P]: every trainable number, ``[actor | log_std | critic]``; ``actor``,
+- ``params`` float32[P] or float64[P] (the network dtype, ``make_policy(..., dtype=)``): every
+  trainable number, ``[actor | log_std | critic]``; ``actor``,
   ``log_std`` and ``critic`` are contiguous views of it, so one Adam state and one gradient
   buffer (``grad_views(policy, grad)`` gives the matching views) serve both networks and
   global-norm clipping covers them jointly (as CleanRL does).
-- ``actor`` float64[Pa] with ``actor_layout`` int64[La, 4] (``numbarl.nn`` MLP): the logits
-  float64[B, n_actions] of a categorical head, or the mean float64[B, action_dim] of a diagonal
-  Gaussian whose state-independent ``log_std`` is float64[action_dim] (length 0 if discrete).
-- ``critic`` float64[Pc] with ``critic_layout``: V(s) float64[B, 1].
+- ``actor`` [Pa] with ``actor_layout`` int64[La, 4] (``numbarl.nn`` MLP): the logits
+  [B, n_actions] of a categorical head, or the mean [B, action_dim] of a diagonal Gaussian whose
+  state-independent ``log_std`` is [action_dim] (length 0 if discrete).
+- ``critic`` [Pc] with ``critic_layout``: V(s) [B, 1].
+  (The three are views of ``params`` and share its dtype; network inputs, outputs and workspaces
+  are in that dtype too; everything else here stays float64.)
 - ``head`` int64[4] = ``(kind, n_actions, action_dim, activation)``: kind ``CATEGORICAL`` (0)
   or ``GAUSSIAN`` (1); activation ``numbarl.nn.TANH``/``RELU`` for hidden layers.
 - ``action_low``/``action_high`` float64[action_dim]: Gaussian samples are clipped to these
@@ -24,8 +27,8 @@ Actor-critic as data: ``Policy`` (NamedTuple of arrays)
 and from a flat ``dict[str, ndarray]`` (what ``train`` returns and ``.npz`` files hold).
 
 ``policy_act(policy, x, actor_ws, critic_ws, rng, actions, log_probs, values)`` (njit) samples
-actions for a batch of policy inputs ``x`` float64[B, obs_dim]; ``policy_greedy`` the argmax /
-Gaussian mean; ``policy_value`` V(x); ``normalize_obs`` / ``update_obs_stats``;
+actions for a batch of policy inputs ``x`` [B, obs_dim] (the network dtype); ``policy_greedy``
+the argmax / Gaussian mean; ``policy_value`` V(x); ``normalize_obs`` / ``update_obs_stats``;
 ``params_finite(policy)`` the divergence check the training loops run per update.
 """
 
@@ -37,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike
 
 from numbarl.deep.env_info import EnvInfo
 from numbarl.nn import (
@@ -45,6 +49,7 @@ from numbarl.nn import (
     mlp_init,
     mlp_layout,
     mlp_n_params,
+    net_dtype,
 )
 
 CATEGORICAL = 0
@@ -79,9 +84,14 @@ def make_policy(
     log_std_init: float = 0.0,
     obs_norm: bool = False,
     obs_clip: float = 10.0,
+    dtype: DTypeLike = np.float64,
 ) -> Policy:
     """A fresh actor-critic for ``info`` (orthogonal init as CleanRL: hidden gain sqrt(2), policy
-    output 0.01, value output 1.0). The actor is drawn from ``rng`` first, then the critic."""
+    output 0.01, value output 1.0). The actor is drawn from ``rng`` first, then the critic.
+
+    ``dtype`` (float32 or float64) is the networks': the values are drawn in float64 and cast,
+    so a float32 policy starts as the rounded float64 one (same draws from ``rng``)."""
+    dt = net_dtype(dtype)
     act = activation_code(activation)
     critic_hidden = tuple(hidden) if critic_hidden is None else tuple(critic_hidden)
     kind = CATEGORICAL if info.n_actions > 0 else GAUSSIAN
@@ -91,7 +101,7 @@ def make_policy(
     actor = mlp_init(a_layout, rng, output_gain=0.01)
     critic = mlp_init(c_layout, rng, output_gain=1.0)
     n_std = info.action_dim if kind == GAUSSIAN else 0
-    params = np.concatenate([actor, np.full(n_std, float(log_std_init)), critic])
+    params = np.concatenate([actor, np.full(n_std, float(log_std_init)), critic]).astype(dt)
     return _assemble(
         params,
         a_layout,
@@ -111,7 +121,7 @@ def _assemble(params, a_layout, c_layout, head, low, high, mean, var, count, nor
     pc = int(mlp_n_params(c_layout))
     n_std = int(head[2]) if int(head[0]) == GAUSSIAN else 0
     if params.shape != (pa + n_std + pc,):
-        raise ValueError(f"params must be float64[{pa + n_std + pc}], got shape {params.shape}")
+        raise ValueError(f"params must have shape ({pa + n_std + pc},), got {params.shape}")
     return Policy(
         params,
         params[:pa],
@@ -137,7 +147,9 @@ def policy_arrays(policy: Policy) -> dict[str, np.ndarray]:
 
 
 def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
-    """Rebuild a ``Policy`` (views into a fresh copy of ``params``) from ``policy_arrays``."""
+    """Rebuild a ``Policy`` (views into a fresh copy of ``params``) from ``policy_arrays``.
+
+    ``params`` keeps float32 if it is float32 (a float32 network); anything else becomes float64."""
     missing = [f for f in Policy._fields if f not in arrays]
     if missing:
         raise ValueError(f"arrays lack the policy field(s) {', '.join(missing)}")
@@ -148,8 +160,9 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
     def i64(k: str) -> np.ndarray:
         return np.array(arrays[k], dtype=np.int64, copy=True)
 
+    net = np.float32 if np.asarray(arrays["params"]).dtype == np.float32 else np.float64
     return _assemble(
-        f64("params"),
+        np.array(arrays["params"], dtype=net, copy=True),
         i64("actor_layout"),
         i64("critic_layout"),
         i64("head"),
@@ -164,7 +177,7 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
 
 @njit(cache=True)
 def grad_views(policy: Policy, grad: np.ndarray):
-    """(g_actor, g_log_std, g_critic): views of ``grad`` float64[P] laid out like ``params``."""
+    """(g_actor, g_log_std, g_critic): views of ``grad`` [P] laid out like ``params``."""
     pa = policy.actor.shape[0]
     ps = policy.log_std.shape[0]
     return grad[:pa], grad[pa : pa + ps], grad[pa + ps :]
@@ -207,7 +220,8 @@ def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
 
 @njit(cache=True)
 def normalize_obs(policy: Policy, obs: np.ndarray, out: np.ndarray) -> None:
-    """out float64[B, D] = the policy input for raw ``obs`` (a copy if normalisation is off)."""
+    """out [B, D] (the network dtype) = the policy input for raw ``obs`` float64[B, D] (a copy
+    if normalisation is off); statistics and arithmetic stay float64, ``out`` rounds once."""
     b, d = obs.shape
     if policy.obs_norm[0] == 0.0:
         for i in range(b):
@@ -223,7 +237,7 @@ def normalize_obs(policy: Policy, obs: np.ndarray, out: np.ndarray) -> None:
 
 @njit(cache=True)
 def policy_value(policy: Policy, x: np.ndarray, critic_ws: np.ndarray, out: np.ndarray) -> None:
-    """out float64[B] = V(x) for policy inputs x float64[B, D]."""
+    """out float64[B] = V(x) for policy inputs x [B, D]."""
     v = mlp_forward(policy.critic, policy.critic_layout, policy.head[3], x, critic_ws)
     for i in range(x.shape[0]):
         out[i] = v[i, 0]
@@ -240,7 +254,7 @@ def policy_act(
     log_probs: np.ndarray,
     values: np.ndarray,
 ) -> None:
-    """Sample a_i ~ pi(. | x_i) for x float64[B, D]: writes actions float64[B, action_dim]
+    """Sample a_i ~ pi(. | x_i) for x [B, D]: writes actions float64[B, action_dim]
     (unclipped; the index as a float if categorical), log_probs float64[B], values float64[B].
 
     Draws: categorical one ``rng.random()`` per row (inverse CDF); Gaussian ``action_dim``
@@ -280,7 +294,7 @@ def policy_act(
 
 @njit(cache=True)
 def policy_greedy(policy: Policy, x: np.ndarray, actor_ws: np.ndarray, actions: np.ndarray):
-    """Greedy actions float64[B, action_dim] for x float64[B, D]: argmax of the logits (lowest
+    """Greedy actions float64[B, action_dim] for x [B, D]: argmax of the logits (lowest
     index on ties) or the Gaussian mean clipped to the action bounds."""
     out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
     for i in range(x.shape[0]):

@@ -66,6 +66,7 @@ from numbarl.nn import (
     mlp_forward,
     mlp_workspace,
 )
+from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -180,6 +181,8 @@ class PPOConfig(NamedTuple):
     ``hidden``/``n_layers``: width and number of hidden layers of both actor and critic.
     ``target_kl``/``kl_beta``: d_targ and the initial beta of the KL variant.
     ``reward_scale``: rewards are multiplied by it before GAE (returns are recorded raw).
+    ``dtype``: the networks' precision (parameters, activations, gradients, Adam's moments and
+    the rollout's observations); GAE, returns and the losses stay float64.
     ``eval_every``: env steps between greedy evaluations (and history rows), rounded up to
     whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
 
@@ -210,8 +213,9 @@ class PPOConfig(NamedTuple):
     eval_every: int = 10_000
     eval_episodes: int = 20
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
-    _choices = {"variant": tuple(VARIANTS), "activation": ("tanh", "relu")}
+    _choices = {"variant": tuple(VARIANTS), "activation": ("tanh", "relu"), "dtype": DTYPES}
     _ranges = {
         "n_envs": _ONE,
         "n_steps": _ONE,
@@ -384,7 +388,7 @@ def policy_loss_grad(
     """L_policy - ent_coef * mean H for one minibatch, its gradient accumulated (+=) into
     grad_out float64[M, n_out] (logits or Gaussian means) and grad_log_std float64[A].
 
-    ``out``/``old_out`` float64[M, n_out] are the current and the rollout policy's outputs
+    ``out``/``old_out`` [M, n_out] (either dtype) are the current and the rollout policy's outputs
     (``old_*`` read only by the KL variant), ``actions`` float64[M, action_dim] (index as float
     if categorical). Returns (L_policy, mean entropy, clip fraction, approx KL)."""
     m = out.shape[0]
@@ -470,24 +474,26 @@ def ppo_update(
     old_out = np.zeros((batch, n_out))
     # Element loops rather than ``a[i] = b`` array assignments here: each of those compiles
     # Numba's shape-error formatting (~3 s of a cold compile).
+    dt = policy.params.dtype
     if hp.variant == KL:  # pi_old's outputs, for KL[pi_old, pi]
         out0 = mlp_forward(
-            policy.actor, policy.actor_layout, act, obs, mlp_workspace(policy.actor_layout, batch)
-        )
+            policy.actor, policy.actor_layout, act, obs,
+            mlp_workspace(policy.actor_layout, batch, dt),
+        )  # fmt: skip
         for i in range(batch):
             for c in range(n_out):
                 old_out[i, c] = out0[i, c]
     mb = batch // hp.n_minibatches
-    ws_a = mlp_workspace(policy.actor_layout, mb)
-    ws_c = mlp_workspace(policy.critic_layout, mb)
-    xb = np.empty((mb, d))
+    ws_a = mlp_workspace(policy.actor_layout, mb, dt)
+    ws_c = mlp_workspace(policy.critic_layout, mb, dt)
+    xb = np.empty((mb, d), dt)
     ab = np.empty((mb, a_dim))
     lpb = np.empty(mb)
     advb = np.empty(mb)
     retb = np.empty(mb)
     vb = np.empty(mb)
     ob = np.empty((mb, n_out))
-    grad = np.zeros(policy.params.shape[0])
+    grad = np.zeros(policy.params.shape[0], dt)
     g_actor, g_log_std, g_critic = grad_views(policy, grad)
     grad_out = np.empty((mb, n_out))
     grad_v = np.empty((mb, 1))
@@ -537,8 +543,9 @@ def ppo_update(
             count += 1
     if hp.variant == KL:  # measured d = mean KL[pi_old, pi] over the batch, then adapt beta
         new_out = mlp_forward(
-            policy.actor, policy.actor_layout, act, obs, mlp_workspace(policy.actor_layout, batch)
-        )
+            policy.actor, policy.actor_layout, act, obs,
+            mlp_workspace(policy.actor_layout, batch, dt),
+        )  # fmt: skip
         if kind == CATEGORICAL:
             d_kl = categorical_kl(old_out, new_out).mean()
         else:
@@ -639,7 +646,7 @@ def train(
     def init(policy: Policy, total_updates: int) -> tuple[AdamState, PPOHyper, np.ndarray]:
         # run_ppo / ppo_update take (adam, hp, beta) between the buffer and the update index
         return (
-            adam_init(policy.params.shape[0]),
+            adam_init(policy.params.shape[0], policy.params.dtype),
             _hyper(cfg, total_updates),
             np.array([cfg.kl_beta]),
         )

@@ -67,6 +67,7 @@ from numbarl.deep.rollout import (
     params_finite,
 )
 from numbarl.nn import adam_step, clip_by_global_norm
+from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -95,7 +96,8 @@ class ReinforceConfig(NamedTuple):
     Psi by its batch standard deviation (a per-batch step-size scale). ``hidden``/``n_layers``:
     width and number of hidden layers of actor and critic. ``eval_every``: env steps between
     greedy evaluations (history rows), whole updates. ``stop_at_return``: stop once a greedy
-    evaluation's mean reaches it."""
+    evaluation's mean reaches it. ``dtype``: the networks' precision (parameters, gradients,
+    Adam's moments, the rollout's observations); Psi, returns and losses stay float64."""
 
     returns: str = "reward_to_go"
     baseline: str = "value"
@@ -117,11 +119,13 @@ class ReinforceConfig(NamedTuple):
     eval_every: int = 10_000
     eval_episodes: int = 20
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
     _choices = {
         "returns": tuple(RETURNS),
         "baseline": tuple(BASELINES),
         "activation": ("tanh", "relu"),
+        "dtype": DTYPES,
     }
     _ranges = {
         "n_envs": _ONE,
@@ -185,7 +189,7 @@ def reinforce_loss_grad(
     ws: np.ndarray,
     grad: np.ndarray,
 ) -> None:
-    """grad float64[P_actor] += dL/dtheta = -(1/T) sum_t Psi_t grad log pi(a_t | s_t)."""
+    """grad [P_actor] (theta's dtype) += dL/dtheta = -(1/T) sum_t Psi_t grad log pi(a_t | s_t)."""
     w = -psi / psi.shape[0]
     policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
 
@@ -219,8 +223,8 @@ def reinforce_update(
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
     theta = policy.params[:pa]
     continuous = policy.head[0] == GAUSSIAN
-    ws = policy_workspace(policy.actor_layout, batch)
-    grad = np.zeros(pa)
+    ws = policy_workspace(policy.actor_layout, batch, theta.dtype)
+    grad = np.zeros(pa, theta.dtype)
     act = policy.head[3]
     metrics[0] = reinforce_loss(theta, policy.actor_layout, act, continuous, obs, actions, psi, ws)
     metrics[2] = mean_entropy(policy, obs)

@@ -8,7 +8,8 @@ Rollout buffer layout: ``Rollout`` (T steps of N env copies)
 ------------------------------------------------------------
 Step ``t`` of copy ``i`` is the transition (s_t, a_t) -> (r_t, s_{t+1}):
 
-- ``obs`` float64[T, N, obs_dim]: the policy input at s_t (normalised if enabled);
+- ``obs`` [T, N, obs_dim] in the network dtype (float32 or float64): the policy input at s_t
+  (normalised if enabled), as the networks read it;
 - ``actions`` float64[T, N, action_dim]: the unclipped Gaussian sample, or the action index as
   a float (``action_dim == 1``) for a categorical head;
 - ``log_probs`` float64[T, N]: log pi_old(a_t | s_t); ``values`` float64[T, N]: V_old(s_t);
@@ -34,7 +35,8 @@ Functions
   observations, one ``policy_act`` (categorical: one ``rng.random()`` per copy; Gaussian:
   ``action_dim`` ``rng.standard_normal()`` per copy, copy order), then ``vec_step`` (resets draw
   from ``rng``).
-- ``rollout_gae(buf, gamma, lam, reward_scale)`` (njit): GAE advantages and returns per copy.
+- ``rollout_gae(buf, gamma, lam, reward_scale)`` (njit): GAE advantages and returns per copy
+  (float64, like everything in the buffer except ``obs``).
 - ``evaluate_greedy(fns, params, max_steps, policy, episodes, rng)`` (njit): greedy returns
   float64[episodes] on a ControlEnv (all episodes run side by side, no autoreset).
 - ``count_ended(buf, episode_stats)`` (njit): the training loops' tally of the training
@@ -51,6 +53,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike
 
 try:  # Numba's internal bounded-integer draw (NumPy's algorithm); private, so guarded
     from numba.np.random.random_methods import random_interval
@@ -76,9 +79,7 @@ from numbarl.deep.policy import (
 )
 from numbarl.envs.control import ControlEnv
 from numbarl.envs.control.dispatch import vec_step
-from numbarl.nn import (
-    mlp_workspace,
-)
+from numbarl.nn import mlp_workspace, net_dtype
 from numbarl.returns import gae_kernel
 
 __all__ = [
@@ -131,7 +132,7 @@ class VecEnv(NamedTuple):
     """N copies of a ControlEnv and the collector's scratch (built by ``make_vec_env``).
 
     ``states`` float64[N, state_dim], ``t`` int64[N], ``obs``/``final_obs`` float64[N, obs_dim]
-    raw observations, ``x`` float64[N, obs_dim] policy input, ``env_actions``
+    raw observations, ``x`` [N, obs_dim] policy input (the network dtype), ``env_actions``
     float64[N, action_dim] (clipped), ``step_rewards`` float64[N],
     ``step_terminated``/``step_truncated`` bool[N], ``ep_return`` float64[N], ``ep_length``
     int64[N], ``actor_ws``/``critic_ws`` workspaces for batches of N, ``act_buf``
@@ -158,11 +159,14 @@ class VecEnv(NamedTuple):
     value_buf: np.ndarray
 
 
-def make_rollout(n_steps: int, n_envs: int, obs_dim: int, action_dim: int) -> Rollout:
-    """A zeroed ``Rollout`` for ``n_steps`` steps of ``n_envs`` copies."""
+def make_rollout(
+    n_steps: int, n_envs: int, obs_dim: int, action_dim: int, dtype: DTypeLike = np.float64
+) -> Rollout:
+    """A zeroed ``Rollout`` for ``n_steps`` steps of ``n_envs`` copies; ``obs`` in ``dtype``
+    (the policy's ``params.dtype``), the rest float64/bool/int64."""
     t, n = n_steps, n_envs
     return Rollout(
-        np.zeros((t, n, obs_dim)),
+        np.zeros((t, n, obs_dim), dtype=net_dtype(dtype)),
         np.zeros((t, n, action_dim)),
         np.zeros((t, n)),
         np.zeros((t, n)),
@@ -182,6 +186,7 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
         raise ValueError(f"make_vec_env needs a numbarl ControlEnv, got {type(env).__name__}")
     n = int(n_envs)
     action_dim = int(policy.head[2])
+    dt = policy.params.dtype
     vec = VecEnv(
         env.fns,
         np.asarray(env.params, dtype=np.float64).copy(),
@@ -190,15 +195,15 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
         np.zeros(n, dtype=np.int64),
         np.zeros((n, env.obs_dim)),
         np.zeros((n, env.obs_dim)),
-        np.zeros((n, env.obs_dim)),
+        np.zeros((n, env.obs_dim), dtype=dt),
         np.zeros((n, action_dim)),
         np.zeros(n),
         np.zeros(n, dtype=np.bool_),
         np.zeros(n, dtype=np.bool_),
         np.zeros(n),
         np.zeros(n, dtype=np.int64),
-        mlp_workspace(policy.actor_layout, n),
-        mlp_workspace(policy.critic_layout, n),
+        mlp_workspace(policy.actor_layout, n, dt),
+        mlp_workspace(policy.critic_layout, n, dt),
         np.zeros((n, action_dim)),
         np.zeros(n),
         np.zeros(n),
@@ -352,11 +357,11 @@ def evaluate_greedy(
     d = policy.obs_mean.shape[0]
     states = np.zeros((n, state_dim))
     obs = np.zeros((n, d))
-    x = np.zeros((n, d))
+    x = np.zeros((n, d), policy.params.dtype)
     done = np.zeros(n, dtype=np.bool_)
     returns = np.zeros(n)
     acts = np.zeros((n, policy.head[2]))
-    ws = mlp_workspace(policy.actor_layout, n)
+    ws = mlp_workspace(policy.actor_layout, n, policy.params.dtype)
     for i in range(n):
         fns.reset(params, states[i], rng)
         fns.observe(params, states[i], obs[i])

@@ -69,7 +69,7 @@ from numbarl.nn.heads import (
     gaussian_log_prob,
     log_softmax,
 )
-from numbarl.nn.mlp import TANH, mlp_backward, mlp_forward, mlp_n_params
+from numbarl.nn.mlp import DTYPES, TANH, mlp_backward, mlp_forward, mlp_n_params
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -84,7 +84,7 @@ TUNED: dict[str, dict[str, Any]] = {
         eval_every=4096,
         stop_at_return=490.0,
     ),
-    # Greedy return -187, -199, -296 after 100k steps (fresh seeds 100-102; the slow test
+    # Greedy return -299, -196, -195 after 100k steps (float32; fresh seeds 100-102; the slow test
     # test_trpo_learns_pendulum_with_its_tuned_row in tests/test_trpo.py).
     "Pendulum-v1": dict(
         total_steps=100_000,
@@ -110,7 +110,9 @@ class TRPOConfig(NamedTuple):
     ``value_minibatches``: the critic's Adam fit on the GAE returns. ``norm_adv``: standardise
     advantages over the batch. ``hidden``/``n_layers``: width and number of hidden layers of
     actor and critic. ``eval_every``: env steps between greedy evaluations (history rows),
-    whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it."""
+    whole updates. ``stop_at_return``: stop once a greedy evaluation's mean reaches it.
+    ``dtype``: the networks' precision; the policy gradient, the conjugate gradient, the
+    Fisher-vector products' sums and the line search's surrogate and KL stay float64."""
 
     total_steps: int = 200_000
     n_envs: int = 4
@@ -134,8 +136,9 @@ class TRPOConfig(NamedTuple):
     eval_every: int = 10_000
     eval_episodes: int = 20
     stop_at_return: float = math.inf
+    dtype: str = "float32"
 
-    _choices = {"activation": ("tanh", "relu")}
+    _choices = {"activation": ("tanh", "relu"), "dtype": DTYPES}
     _ranges = {
         "n_envs": _ONE,
         "n_steps": _ONE,
@@ -227,12 +230,13 @@ def conjugate_gradient(a: np.ndarray, b: np.ndarray, iters: int, tol: float) -> 
 
 
 @njit(cache=True)
-def jvp_workspace(layout: np.ndarray, batch: int) -> np.ndarray:
-    """Scratch float64 for ``mlp_jvp`` on up to ``batch`` rows: three [batch, widest] buffers."""
+def jvp_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
+    """Scratch for ``mlp_jvp`` on up to ``batch`` rows: three [batch, widest] buffers in the
+    parameters' dtype (``params.dtype``)."""
     widest = 0
     for layer in range(layout.shape[0]):
         widest = max(widest, layout[layer, 1])
-    return np.zeros(3 * batch * widest)
+    return np.zeros(3 * batch * widest, dtype)
 
 
 @njit(cache=True)
@@ -248,10 +252,10 @@ def mlp_jvp(
     """Directional derivative d output / d params . v, float64[batch, n_out] (a view of scratch).
 
     Forward-mode through the activations kept in ``cache`` by the last ``mlp_forward`` on
-    ``batch`` rows (input copy, then each layer's output, in order). v float64[P] is a direction
-    in parameter space; scratch from ``jvp_workspace``. Per layer, with x its input and t its
-    input's tangent: dz = t W + x dW + db; hidden layers multiply by tanh' = 1 - y^2 or
-    relu' = [y > 0]."""
+    ``batch`` rows (input copy, then each layer's output, in order). v [P] (the parameters'
+    dtype) is a direction in parameter space; scratch from ``jvp_workspace``. Per layer, with x
+    its input and t its input's tangent: dz = t W + x dW + db; hidden layers multiply by
+    tanh' = 1 - y^2 or relu' = [y > 0]."""
     n_layers = layout.shape[0]
     widest = 0
     for layer in range(n_layers):
@@ -308,19 +312,22 @@ def fisher_vector_product(
 ) -> None:
     """out float64[P_actor] = F v + damping v, F = (1/T) sum_t J_t^T M_t J_t (module docstring).
 
-    obs float64[T, obs_dim]; v float64[P_actor]; ws a ``policy_workspace(layout, T)`` and jvp_ws
+    obs [T, obs_dim]; v float64[P_actor]; ws a ``policy_workspace(layout, T)`` and jvp_ws
     a ``jvp_workspace(layout, min(T, CHUNK))``. Per chunk of ``CHUNK`` rows: a forward pass,
-    J v by ``mlp_jvp``, M J v in closed form, J^T (.) by ``mlp_backward``."""
+    J v by ``mlp_jvp`` (in the network's dtype, on v rounded to it), M J v in closed form
+    (float64), J^T (.) by ``mlp_backward`` summed into the float64 ``out``: each chunk's weight
+    products in the network's dtype, the sum over chunks and rows in float64."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     n_out = layout[layout.shape[0] - 1, 1]
+    vp = v[:p].astype(theta.dtype)
     for k in range(out.shape[0]):
         out[k] = 0.0
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
         rows = end - start
         head = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
-        u = mlp_jvp(theta[:p], layout, act, rows, ws, v[:p], jvp_ws)  # J v, [rows, n_out]
+        u = mlp_jvp(theta[:p], layout, act, rows, ws, vp, jvp_ws)  # J v, [rows, n_out]
         mu = np.empty((rows, n_out))  # M J v / T
         if continuous:
             for a in range(n_out):
@@ -381,7 +388,8 @@ def natural_gradient(
 def policy_head(
     theta: np.ndarray, layout: np.ndarray, act: int, obs: np.ndarray, ws: np.ndarray
 ) -> np.ndarray:
-    """The policy's head output (logits or means) float64[T, n_out], a new array."""
+    """The policy's head output (logits or means) float64[T, n_out], a new array (float64
+    whatever the network's dtype, so the line search's sums run in float64)."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     head = np.empty((batch, layout[layout.shape[0] - 1, 1]))
@@ -484,7 +492,8 @@ def surrogate_grad(
     advantages: np.ndarray,
     ws: np.ndarray,
 ) -> np.ndarray:
-    """grad L at theta = theta_old: (1/T) sum_t A_t grad log pi(a_t|s_t), float64[P_actor]."""
+    """grad L at theta = theta_old: (1/T) sum_t A_t grad log pi(a_t|s_t), float64[P_actor]
+    (float64 whatever theta's dtype: it is the conjugate gradient's right-hand side)."""
     g = np.zeros(theta.shape[0])
     w = advantages / advantages.shape[0]
     policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, g)
@@ -525,8 +534,8 @@ def trpo_update(
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
     theta = policy.params[:pa]
     theta_old = theta.copy()
-    ws = policy_workspace(layout, batch)
-    jvp_ws = jvp_workspace(layout, min(batch, CHUNK))
+    ws = policy_workspace(layout, batch, theta.dtype)
+    jvp_ws = jvp_workspace(layout, min(batch, CHUNK), theta.dtype)
     old_logp = policy_log_prob(theta_old, layout, act, continuous, obs, actions, ws).copy()
     metrics[4] = mean_entropy(policy, obs)
     g = surrogate_grad(theta_old, layout, act, continuous, obs, actions, adv, ws)
