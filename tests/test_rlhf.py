@@ -41,6 +41,7 @@ from numbarl.rlhf import (
     token_policy_loss_grad,
     true_scores,
 )
+from tests.gradcheck import central_diff, rel_err
 
 # A small but complete pipeline: every stage runs, in well under a second once compiled.
 TINY_DATA = dict(sft_demos=256, sft_epochs=2, rm_pairs=128, rm_eval_pairs=64, rm_epochs=2)
@@ -111,26 +112,12 @@ def test_generate_is_seeded_and_compiled_matches_python():
 # Gradients by finite differences
 
 
-def _fd_grad(loss, params: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of loss(params) -> float, one coordinate at a time."""
-    g = np.zeros_like(params)
-    for k in range(params.shape[0]):
-        saved = params[k]
-        params[k] = saved + eps
-        up = loss(params)
-        params[k] = saved - eps
-        down = loss(params)
-        params[k] = saved
-        g[k] = (up - down) / (2.0 * eps)
-    return g
-
-
 @pytest.mark.parametrize("ent_coef", [0.0, 0.05])
 def test_token_policy_loss_gradient_through_the_actor(ent_coef):
     rng = np.random.default_rng(0)
     vocab, m = 5, 12
     layout = mlp_layout([7, 6, 6, vocab])
-    params = mlp_init(layout, rng, output_gain=1.0)
+    params = mlp_init(layout, rng, output_gain=1.0, dtype=np.float64)
     x = rng.standard_normal((m, 7))
     actions = rng.integers(0, vocab, m)
     adv = rng.standard_normal(m)
@@ -152,14 +139,14 @@ def test_token_policy_loss_gradient_through_the_actor(ent_coef):
     token_policy_loss_grad(logits.copy(), actions, old_logp, adv, 0.2, ent_coef, grad_logits)
     grad = np.zeros_like(params)
     mlp_backward(params, layout, TANH, ws, grad_logits, grad)
-    np.testing.assert_allclose(grad, _fd_grad(loss, params), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(grad, central_diff(loss, params), rtol=1e-5, atol=1e-8)
     assert np.abs(grad).max() > 1e-3  # a real gradient, not zeros matching zeros
 
 
 def test_bradley_terry_gradient_through_the_reward_model():
     rng = np.random.default_rng(1)
     layout = mlp_layout([9, 8, 1])
-    params = mlp_init(layout, rng, output_gain=1.0)
+    params = mlp_init(layout, rng, output_gain=1.0, dtype=np.float64)
     xc = rng.standard_normal((10, 9))
     xr = rng.standard_normal((10, 9))
 
@@ -174,14 +161,14 @@ def test_bradley_terry_gradient_through_the_reward_model():
     reward_model_loss_grad(
         params, layout, xc, xr, mlp_workspace(layout, 10), mlp_workspace(layout, 10), grad
     )
-    np.testing.assert_allclose(grad, _fd_grad(loss, params), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(grad, central_diff(loss, params), rtol=1e-5, atol=1e-9)
     assert np.abs(grad).max() > 1e-3
 
 
 def test_value_loss_gradient_through_the_critic():
     rng = np.random.default_rng(2)
     layout = mlp_layout([7, 6, 6, 1])
-    params = mlp_init(layout, rng, output_gain=1.0)
+    params = mlp_init(layout, rng, output_gain=1.0, dtype=np.float64)
     x = rng.standard_normal((12, 7))
     returns = rng.standard_normal(12)
     old_v = np.zeros(12)
@@ -196,7 +183,44 @@ def test_value_loss_gradient_through_the_critic():
     value_loss_grad(v, old_v, returns, 0.2, False, grad_v[:, 0])
     grad = np.zeros_like(params)
     mlp_backward(params, layout, TANH, ws, grad_v, grad)
-    np.testing.assert_allclose(grad, _fd_grad(loss, params), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(grad, central_diff(loss, params), rtol=1e-5, atol=1e-9)
+
+
+def test_float32_gradients_match_float64_to_float32_precision():
+    """The float32 path (float32 parameters and workspaces, float64 features and loss gradients)
+    computes the same gradients as the float64 one checked above, to float32 rounding: the
+    actor's token loss and the reward model's Bradley-Terry loss, as PPO and the reward-model
+    training call them."""
+    rng = np.random.default_rng(3)
+    vocab, m = 5, 12
+    a_layout, r_layout = mlp_layout([7, 6, 6, vocab]), mlp_layout([9, 8, 1])
+    actor = mlp_init(a_layout, rng, output_gain=1.0, dtype=np.float64)
+    reward = mlp_init(r_layout, rng, output_gain=1.0, dtype=np.float64)
+    x = rng.standard_normal((m, 7))
+    xc, xr = rng.standard_normal((m, 9)), rng.standard_normal((m, 9))
+    actions = rng.integers(0, vocab, m)
+    adv = rng.standard_normal(m)
+    old_logp = np.log(np.full(m, 1.0 / vocab)) + rng.uniform(-0.1, 0.1, m)
+
+    def grads(dtype: type) -> tuple[np.ndarray, np.ndarray]:
+        pa, pr = actor.astype(dtype), reward.astype(dtype)
+        ws = mlp_workspace(a_layout, m, pa.dtype)
+        logits = mlp_forward(pa, a_layout, TANH, x, ws)
+        grad_logits = np.zeros((m, vocab))
+        token_policy_loss_grad(logits.copy(), actions, old_logp, adv, 0.2, 0.05, grad_logits)
+        ga = np.zeros_like(pa)
+        mlp_backward(pa, a_layout, TANH, ws, grad_logits, ga)
+        gr = np.zeros_like(pr)
+        wc, wr = mlp_workspace(r_layout, m, pr.dtype), mlp_workspace(r_layout, m, pr.dtype)
+        reward_model_loss_grad(pr, r_layout, xc, xr, wc, wr, gr)
+        return ga, gr
+
+    (ga64, gr64), (ga32, gr32) = grads(np.float64), grads(np.float32)
+    assert ga32.dtype == gr32.dtype == np.float32
+    for g32, g64 in ((ga32, ga64), (gr32, gr64)):
+        assert np.abs(g64).max() > 1e-3
+        assert rel_err(g32.astype(np.float64), g64) < 1e-5
+        assert rel_err(g32.astype(np.float64), g64) > 0.0  # really computed in float32
 
 
 # ---------------------------------------------------------------------------------------------
