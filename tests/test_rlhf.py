@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from numbarl import cli
@@ -389,13 +390,19 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_arrays():
 
 
 def test_cli_entry_writes_csv(tmp_path, capsys):
-    out = tmp_path / "rlhf.csv"
+    out, saved = tmp_path / "rlhf.csv", tmp_path / "rlhf.npz"
     sets = [f"--set={k}={v}" for k, v in TINY.items() if k != "ppo_steps"]
-    assert cli.main(["rlhf", "--seed", "1", "--steps", "2", *sets, "--out", str(out)]) == 0
+    args = ["rlhf", "--seed", "1", "--steps", "2", *sets, "--set=dtype=float64"]
+    assert cli.main([*args, "--out", str(out), "--save", str(saved)]) == 0
     assert out.read_text().count("\n") == 3  # header + 2 steps
+    assert pd.read_csv(out)["dtype"].eq("float64").all()
+    with np.load(saved, allow_pickle=False) as arrays:
+        assert arrays["actor"].dtype == np.float64
     assert "held-out accuracy" in capsys.readouterr().out
     assert cli.main(["rlhf", "--set", "vocab=4"]) == 2
     assert "vocab" in capsys.readouterr().err
+    assert cli.main(["rlhf", "--set", "dtype=half"]) == 2
+    assert "dtype must be one of" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------
