@@ -38,9 +38,11 @@ enter the buffer or the net. Returns, TD targets y, the C51 target distributions
 their sums over a batch stay float64; only dL/dQ is rounded to the net's dtype for the backward
 pass. ``dtype="float64"`` gives the float64 network.
 
-This file reads top to bottom as the algorithm: tuned rows, the config, the one-step target
-and loss kernels, the training state, the update, acting and storing, the compiled loop on a
-numbarl env, the Python shell (``train``/``evaluate``) and the Gymnasium loop.
+This file reads top to bottom as the algorithm: the one-step target and loss kernels, the
+training state, the update, acting and storing, the compiled loop on a numbarl env and the Python
+shell (``train``/``evaluate``). The tuned rows and the config (``TUNED``, ``RAINBOW``,
+``DQNConfig``, re-exported here) are ``numbarl.deep.dqn_config``; the Python loop for Gymnasium
+envs is ``numbarl.deep.dqn_gym``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,16 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from numbarl.config import make_config
+from numbarl.deep.dqn_config import (
+    HUBER,
+    MSE,
+    RAINBOW,
+    TUNED,
+    DQNConfig,
+    DQNHyper,
+    hyper,
+    make_dqn_config,
+)
 from numbarl.deep.replay import (
     ReplayBuffer,
     SumTree,
@@ -84,286 +95,7 @@ from numbarl.nn.qnet import (
     qnet_work,
     sample_noise,
 )
-from numbarl.validation import AT_LEAST_ONE as _AT_LEAST_ONE
-from numbarl.validation import POSITIVE as _POSITIVE
-from numbarl.validation import UNIT as _UNIT
 from numbarl.validation import all_finite as _all_finite
-
-# ---------------------------------------------------------------------------------------------
-# Tuned configs (overrides of DQNConfig's defaults), per env id
-# ---------------------------------------------------------------------------------------------
-
-TUNED: dict[str, dict[str, Any]] = {
-    "CartPole-v1": {
-        "total_steps": 40_000,
-        "buffer_size": 10_000,
-        "batch_size": 32,
-        "learning_starts": 1_000,
-        "train_frequency": 1,
-        "lr": 2.5e-3,
-        "target_update_every": 100,
-        "exploration_fraction": 0.1,
-        "epsilon_end": 0.02,
-        "eval_every": 500,
-        "eval_episodes": 20,
-        "stop_at_return": 500.0,
-        "n_atoms": 21,
-        "v_min": 0.0,
-        "v_max": 100.0,
-    },
-    "Acrobot-v1": {
-        "total_steps": 50_000,
-        "buffer_size": 50_000,
-        "batch_size": 32,
-        "learning_starts": 1_000,
-        "n_step": 3,
-        "lr": 2.5e-3,
-        "target_update_every": 100,
-        "exploration_fraction": 0.1,
-        "epsilon_end": 0.02,
-        "eval_every": 2_500,
-        "eval_episodes": 20,
-        "stop_at_return": -85.0,
-        "n_atoms": 51,
-        "v_min": -100.0,
-        "v_max": 0.0,
-    },
-    # rl-zoo3's row (256-256 nets, Adam 4e-3, batch 128, 8 updates every 16 steps, a target
-    # copied every 600 steps, gamma 0.98, epsilon to 0.07 over the first 20% of steps). The
-    # reward is -1 per step until the flag, so nothing is learned until epsilon-greedy play has
-    # reached it; after that the greedy return swings between -100 and -180 from one evaluation
-    # to the next, so the run stops at the first evaluation (20 episodes) of -103 or better.
-    "MountainCar-v0": {
-        "total_steps": 120_000,
-        "buffer_size": 10_000,
-        "batch_size": 128,
-        "learning_starts": 1_000,
-        "train_frequency": 16,
-        "gradient_steps": 8,
-        "lr": 4e-3,
-        "gamma": 0.98,
-        "hidden": 256,
-        "target_update_every": 600,
-        "exploration_fraction": 0.2,
-        "epsilon_end": 0.07,
-        "eval_every": 5_000,
-        "eval_episodes": 20,
-        "stop_at_return": -103.0,
-        "n_atoms": 51,
-        "v_min": -100.0,
-        "v_max": 0.0,
-    },
-    # The discrete example env written through the public door (examples/catch.py); the row
-    # applies once a user's module registers it.
-    "Catch-v0": {
-        "total_steps": 10_000,
-        "buffer_size": 10_000,
-        "batch_size": 32,
-        "learning_starts": 500,
-        "lr": 1e-3,
-        "target_update_every": 100,
-        "exploration_fraction": 0.2,
-        "epsilon_end": 0.02,
-        "eval_every": 1_000,
-        "eval_episodes": 20,
-        "stop_at_return": 1.0,
-    },
-}
-
-# Every switch on (Rainbow). The C51 support (v_min, v_max, n_atoms) depends on the env's returns
-# and lives in its TUNED entry: use {**TUNED[env_id], **RAINBOW}.
-RAINBOW: dict[str, Any] = {
-    "double": True,
-    "dueling": True,
-    "n_step": 3,
-    "noisy": True,
-    "distributional": True,
-    "prioritized": True,
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Config
-# ---------------------------------------------------------------------------------------------
-
-
-class DQNConfig(NamedTuple):
-    """DQN hyperparameters (defaults: CleanRL's ``dqn.py`` scaled to classic control).
-
-    Steps count environment steps. ``epsilon`` decays linearly from ``epsilon_start`` to
-    ``epsilon_end`` over ``exploration_fraction * total_steps`` steps. The target net is updated
-    every ``target_update_every`` steps by ``target = (1 - tau) target + tau online`` (tau = 1:
-    a copy). Every ``train_frequency`` steps after ``learning_starts``, ``gradient_steps``
-    updates run. ``max_grad_norm`` 0 disables clipping. ``loss``: "huber" (smooth L1, delta 1)
-    or "mse" (mean of delta^2). Training stops early once a greedy evaluation (every
-    ``eval_every`` steps, ``eval_episodes`` episodes) averages at least ``stop_at_return``.
-    ``dtype``: the networks' precision, "float32" or "float64" (module docstring)."""
-
-    total_steps: int = 50_000
-    buffer_size: int = 10_000
-    batch_size: int = 64
-    learning_starts: int = 1_000
-    train_frequency: int = 1
-    gradient_steps: int = 1
-    lr: float = 1e-3
-    adam_eps: float = 1e-8
-    gamma: float = 0.99
-    hidden: int = 64
-    depth: int = 2
-    activation: str = "relu"
-    loss: str = "huber"
-    max_grad_norm: float = 10.0
-    target_update_every: int = 500
-    tau: float = 1.0
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    exploration_fraction: float = 0.1
-    double: bool = False
-    dueling: bool = False
-    n_step: int = 1
-    noisy: bool = False
-    noisy_sigma0: float = 0.5
-    distributional: bool = False
-    n_atoms: int = 51
-    v_min: float = -10.0
-    v_max: float = 10.0
-    prioritized: bool = False
-    per_alpha: float = 0.6
-    per_beta0: float = 0.4
-    per_eps: float = 1e-6
-    eval_every: int = 1_000
-    eval_episodes: int = 10
-    stop_at_return: float = math.inf
-    dtype: str = "float32"
-
-
-DQNConfig._ranges = {
-    "buffer_size": _AT_LEAST_ONE,
-    "learning_starts": (0.0, None, True, True),
-    "train_frequency": _AT_LEAST_ONE,
-    "gradient_steps": _AT_LEAST_ONE,
-    "adam_eps": _POSITIVE,
-    "hidden": _AT_LEAST_ONE,
-    "depth": _AT_LEAST_ONE,
-    "max_grad_norm": (0.0, None, True, True),
-    "target_update_every": _AT_LEAST_ONE,
-    "tau": (0.0, 1.0, False, True),
-    "epsilon_start": _UNIT,
-    "epsilon_end": _UNIT,
-    "exploration_fraction": _UNIT,
-    "n_step": _AT_LEAST_ONE,
-    "noisy_sigma0": _POSITIVE,
-    "n_atoms": (2.0, None, True, True),
-    "per_alpha": (0.0, None, True, True),
-    "per_beta0": _UNIT,
-    "per_eps": _POSITIVE,
-    "eval_every": _AT_LEAST_ONE,
-    "eval_episodes": _AT_LEAST_ONE,
-}
-DQNConfig._choices = {
-    "activation": tuple(ACTIVATIONS),
-    "loss": ("huber", "mse"),
-    "dtype": DTYPES,
-}
-
-HUBER = 0
-MSE = 1
-LOSSES = {"huber": HUBER, "mse": MSE}
-
-
-class DQNHyper(NamedTuple):
-    """The compiled driver's view of a ``DQNConfig``: numbers only (strings as codes), the
-    exploration schedule in steps."""
-
-    total_steps: int
-    batch_size: int
-    learning_starts: int
-    train_frequency: int
-    gradient_steps: int
-    lr: float
-    adam_eps: float
-    gamma: float
-    loss: int
-    max_grad_norm: float
-    target_update_every: int
-    tau: float
-    epsilon_start: float
-    epsilon_end: float
-    exploration_steps: int
-    double: bool
-    n_step: int
-    noisy: bool
-    distributional: bool
-    prioritized: bool
-    per_alpha: float
-    per_beta0: float
-    per_eps: float
-
-
-def _env_id(env: Any) -> str | None:
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or getattr(env, "id", None)
-
-
-def make_dqn_config(
-    env: Any = None, cfg: DQNConfig | dict[str, Any] | None = None, **overrides: Any
-) -> DQNConfig:
-    """A checked ``DQNConfig``: defaults, then ``TUNED[env id]`` when ``cfg`` is None or a dict
-    (dict values and ``overrides`` win). A ``DQNConfig`` given is re-checked as is.
-
-    Raises ValueError/TypeError naming the field and what is allowed."""
-    if isinstance(cfg, DQNConfig):
-        values = cfg._asdict()
-    else:
-        if cfg is not None and not isinstance(cfg, dict):
-            raise TypeError(f"cfg must be a DQNConfig, a dict or None, got {type(cfg).__name__}")
-        values = dict(TUNED.get(_env_id(env) or "", {}))
-        values.update(cfg or {})
-    values.update(overrides)
-    cfg = make_config(DQNConfig, values)
-    if cfg.buffer_size < cfg.batch_size:
-        raise ValueError(
-            f"DQNConfig.buffer_size must be >= batch_size ({cfg.batch_size}), got {cfg.buffer_size}"
-        )
-    if cfg.distributional and not cfg.v_min < cfg.v_max:
-        raise ValueError(
-            f"DQNConfig.v_min must be < v_max for the C51 support, got v_min={cfg.v_min}, "
-            f"v_max={cfg.v_max}"
-        )
-    for name in ("v_min", "v_max", "lr", "max_grad_norm"):
-        if not math.isfinite(getattr(cfg, name)):
-            raise ValueError(f"DQNConfig.{name} must be finite, got {getattr(cfg, name)!r}")
-    return cfg
-
-
-def hyper(cfg: DQNConfig) -> DQNHyper:
-    """The compiled record for a checked config (one Numba signature for every config)."""
-    return DQNHyper(
-        int(cfg.total_steps),
-        int(cfg.batch_size),
-        int(cfg.learning_starts),
-        int(cfg.train_frequency),
-        int(cfg.gradient_steps),
-        float(cfg.lr),
-        float(cfg.adam_eps),
-        float(cfg.gamma),
-        LOSSES[cfg.loss],
-        float(cfg.max_grad_norm),
-        int(cfg.target_update_every),
-        float(cfg.tau),
-        float(cfg.epsilon_start),
-        float(cfg.epsilon_end),
-        max(1, int(cfg.exploration_fraction * cfg.total_steps)),
-        bool(cfg.double),
-        int(cfg.n_step),
-        bool(cfg.noisy),
-        bool(cfg.distributional),
-        bool(cfg.prioritized),
-        float(cfg.per_alpha),
-        float(cfg.per_beta0),
-        float(cfg.per_eps),
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # One-step kernels
@@ -900,8 +632,10 @@ def train(
     tree = sumtree_init(cfg.buffer_size if cfg.prioritized else 1)
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
-    eval_env = env if is_control else _separate_env(env)
-    gym = None if is_control else _GymLoop(env, int(np.random.SeedSequence(seed).entropy))
+    if not is_control:
+        from numbarl.deep.dqn_gym import GymLoop, separate_env
+    eval_env = env if is_control else separate_env(env)
+    gym = None if is_control else GymLoop(env, int(np.random.SeedSequence(seed).entropy))
     if is_control:
         env.reset(st.env_state, rng)
         env.observe(st.env_state, st.obs)
@@ -970,17 +704,9 @@ def _evaluate_with(
         return greedy_returns(
             env.fns, env.params, env.state_dim, env.max_steps, net, params, episodes, rng
         )
-    return _gym_greedy_returns(net, params, env, episodes, int(rng.integers(2**31)))
+    from numbarl.deep.dqn_gym import gym_greedy_returns
 
-
-def _separate_env(env: Any) -> Any:
-    """A second instance of a Gymnasium env, so evaluation never disturbs a training episode."""
-    import copy
-
-    import gymnasium
-
-    spec = getattr(env, "spec", None)
-    return gymnasium.make(spec) if spec is not None else copy.deepcopy(env)
+    return gym_greedy_returns(net, params, env, episodes, int(rng.integers(2**31)))
 
 
 def evaluate(
@@ -1003,69 +729,6 @@ def evaluate(
     params = np.ascontiguousarray(arrays["params"])  # float32 or float64, as trained
     rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
     return _evaluate_with(net, params, env, int(episodes), rng, is_control)
-
-
-# ---------------------------------------------------------------------------------------------
-# Gymnasium envs: a Python loop feeding the same compiled act/observe/update
-# ---------------------------------------------------------------------------------------------
-
-
-class _GymLoop:
-    """Steps a Gymnasium env from Python; transitions go through ``dqn_observe``."""
-
-    def __init__(self, env: Any, seed: int) -> None:
-        self.env = env
-        self.seed = seed % 2**31
-        self.ep_return = 0.0
-
-    def reset(self) -> np.ndarray:
-        obs, _ = self.env.reset(seed=self.seed)
-        return np.asarray(obs, dtype=np.float64)
-
-    def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray) -> int:
-        for _ in range(n_steps):
-            epsilon = dqn_epsilon(hp, int(st.counters[STEPS]))
-            a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
-            st.action[0] = float(a)
-            obs, reward, terminated, truncated, _ = self.env.step(a)
-            st.next_obs[:] = obs
-            self.ep_return += float(reward)
-            status = dqn_observe(
-                hp, net, st, buf, tree, rng, st.obs, st.action, float(reward), st.next_obs,
-                bool(terminated), bool(truncated), metrics,
-            )  # fmt: skip
-            if terminated or truncated:
-                metrics[3] += self.ep_return
-                metrics[4] += 1.0
-                st.counters[EPISODES] += 1
-                self.ep_return = 0.0
-                obs, _ = self.env.reset()
-                st.obs[:] = obs
-            else:
-                st.obs[:] = st.next_obs
-            if status >= 0:
-                return status
-        return -1
-
-
-def _gym_greedy_returns(
-    net: QNet, params: np.ndarray, env: Any, episodes: int, seed: int
-) -> np.ndarray:
-    work = qnet_work(net, 1, params.dtype)
-    noise = np.zeros(net.n_noise, params.dtype)
-    q = np.zeros(net.n_actions)
-    x = np.zeros((1, net.obs_dim))
-    returns = np.zeros(episodes)
-    for ep in range(episodes):
-        obs, _ = env.reset(seed=seed + ep)
-        while True:
-            x[0] = obs
-            q_values(net, qnet_forward(params, net, x, noise, work), 0, q)
-            obs, reward, terminated, truncated, _ = env.step(int(np.argmax(q)))
-            returns[ep] += float(reward)
-            if terminated or truncated:
-                break
-    return returns
 
 
 def run(algo: str, env: Any, cfg: DQNConfig, seed: int, progress=None):
