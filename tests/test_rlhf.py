@@ -6,6 +6,8 @@ controller on hand numbers, validation, determinism, and (slow) the whole pipeli
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -354,6 +356,30 @@ def test_same_seed_same_bytes_in_each_dtype(tmp_path, dtype):
     with np.load(a.save(tmp_path / "m.npz"), allow_pickle=False) as saved:
         for k, v in a.arrays.items():
             assert saved[k].dtype == v.dtype and saved[k].tobytes() == v.tobytes(), k
+
+
+_ONE_DTYPE_SCRIPT = """
+import numpy as np
+from numbarl.nn import mlp_forward
+from numbarl.rlhf import run_rlhf, ppo, reward_model, sft, task
+run_rlhf(%r, seed=0)
+entry = [ppo.run_ppo_steps, sft.train_sft, reward_model.preference_pairs,
+         reward_model.train_reward_model, task.generate, task.reward_scores, task.sample_scores]
+print([len(f.signatures) for f in entry])
+print([str(s[0].dtype) for s in mlp_forward.signatures])
+"""
+
+
+def test_a_float32_run_compiles_only_float32_networks():
+    """In a fresh process, a float32 pipeline compiles each compiled entry point once and the
+    network forward pass only for float32 parameters: no float64 twin (loads from the cache the
+    tests above filled)."""
+    script = _ONE_DTYPE_SCRIPT % (TINY,)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600
+    ).stdout.splitlines()
+    assert out[0] == "[1, 1, 1, 1, 1, 1, 1]", out
+    assert out[1] == "['float32']", out
 
 
 def test_float32_and_float64_runs_start_from_the_same_draws():
