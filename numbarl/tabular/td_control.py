@@ -226,14 +226,19 @@ def _one_step_td(
     return q1, q2, returns, lengths, first_actions, n_done
 
 
+@njit(cache=True, inline="always")
+def _one_step_td_any(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator, rule: int):
+    """`_one_step_td` specialised on whether ``mdp`` has reward noise (see `sample_step`)."""
+    if has_reward_noise(mdp):
+        return _one_step_td(mdp, cfg, rng, True, rule)
+    return _one_step_td(mdp, cfg, rng, False, rule)
+
+
 @njit(cache=True, nogil=True)
 def run_q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
     """Q-learning (Section 6.5). Returns (q float64[S, A], returns float64[E], lengths int64[E],
     first_actions int64[E], n_episodes int)."""
-    if has_reward_noise(mdp):
-        q, _, returns, lengths, first_actions, n = _one_step_td(mdp, cfg, rng, True, Q_LEARNING)
-    else:
-        q, _, returns, lengths, first_actions, n = _one_step_td(mdp, cfg, rng, False, Q_LEARNING)
+    q, _, returns, lengths, first_actions, n = _one_step_td_any(mdp, cfg, rng, Q_LEARNING)
     return q, returns, lengths, first_actions, n
 
 
@@ -241,10 +246,7 @@ def run_q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator
 def run_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
     """Sarsa (Section 6.4): A' is chosen epsilon-greedily in S' before Q(S, A) is updated (also at
     a truncation, to bootstrap). Returns (q, returns, lengths, first_actions, n_episodes)."""
-    if has_reward_noise(mdp):
-        q, _, returns, lengths, first_actions, n = _one_step_td(mdp, cfg, rng, True, SARSA)
-    else:
-        q, _, returns, lengths, first_actions, n = _one_step_td(mdp, cfg, rng, False, SARSA)
+    q, _, returns, lengths, first_actions, n = _one_step_td_any(mdp, cfg, rng, SARSA)
     return q, returns, lengths, first_actions, n
 
 
@@ -252,12 +254,7 @@ def run_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
 def run_expected_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generator):
     """Expected Sarsa (Section 6.6), on-policy: behaviour and target are both epsilon-greedy.
     Returns (q, returns, lengths, first_actions, n_episodes) as `run_q_learning`."""
-    if has_reward_noise(mdp):
-        q, _, returns, lengths, first_actions, n = _one_step_td(mdp, cfg, rng, True, EXPECTED_SARSA)
-    else:
-        q, _, returns, lengths, first_actions, n = _one_step_td(
-            mdp, cfg, rng, False, EXPECTED_SARSA
-        )
+    q, _, returns, lengths, first_actions, n = _one_step_td_any(mdp, cfg, rng, EXPECTED_SARSA)
     return q, returns, lengths, first_actions, n
 
 
@@ -266,9 +263,7 @@ def run_double_q_learning(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Ge
     """Double Q-learning (Section 6.7): epsilon-greedy on Q1 + Q2; each step a fair coin picks
     which table is updated, its argmax in S' valued by the other. Returns (q1 float64[S, A],
     q2 float64[S, A], returns, lengths, first_actions, n_episodes)."""
-    if has_reward_noise(mdp):
-        return _one_step_td(mdp, cfg, rng, True, DOUBLE_Q)
-    return _one_step_td(mdp, cfg, rng, False, DOUBLE_Q)
+    return _one_step_td_any(mdp, cfg, rng, DOUBLE_Q)
 
 
 # ---------------------------------------------------------------------------------------------
