@@ -120,16 +120,11 @@ def reward_to_go_kernel(
     rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, gamma: float
 ) -> np.ndarray:
     """G_t = r_t + gamma * G_{t+1} within an episode, G = r_t at its last step (no bootstrap,
-    even at truncation). Returns float64[T]."""
-    T = rewards.shape[0]
-    out = np.empty(T)
-    g = 0.0
-    for t in range(T - 1, -1, -1):
-        if _ends(terminated, truncated, t):
-            g = 0.0
-        g = rewards[t] + gamma * g
-        out[t] = g
-    return out
+    even at truncation): `discounted_returns_kernel` with every next value 0. Returns
+    float64[T]."""
+    return discounted_returns_kernel(
+        rewards, np.zeros(rewards.shape[0]), terminated, truncated, gamma
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -294,11 +289,15 @@ def _unit(name: str, value: object) -> float:
     return v
 
 
-def _steps(rewards: object, terminated: object, truncated: object):
+def _steps(rewards: object, terminated: object, truncated: object, **values: object) -> tuple:
+    """(rewards, terminated, truncated, *values): float64 rewards and value arrays, bool flags,
+    checked to be 1-D, finite and of one length."""
     r = _floats("rewards", rewards)
     term = _flags("terminated", terminated)
     trunc = _flags("truncated", truncated)
-    return r, term, trunc
+    checked = {name: _floats(name, arr) for name, arr in values.items()}
+    _same_length(rewards=r, **checked, terminated=term, truncated=trunc)
+    return (r, term, trunc, *checked.values())
 
 
 def episode_boundaries(
@@ -316,7 +315,6 @@ def total_return(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Undiscounted return of each episode: (per_step float64[T], per_episode float64[E])."""
     r, term, trunc = _steps(rewards, terminated, truncated)
-    _same_length(rewards=r, terminated=term, truncated=trunc)
     return total_return_kernel(r, term, trunc)
 
 
@@ -325,7 +323,6 @@ def reward_to_go(
 ) -> np.ndarray:
     """Discounted reward-to-go G_t float64[T], never bootstrapped (see `reward_to_go_kernel`)."""
     r, term, trunc = _steps(rewards, terminated, truncated)
-    _same_length(rewards=r, terminated=term, truncated=trunc)
     return reward_to_go_kernel(r, term, trunc, _unit("gamma", gamma))
 
 
@@ -337,9 +334,7 @@ def discounted_returns(
     gamma: float,
 ) -> np.ndarray:
     """Discounted return float64[T], bootstrapped from next_values at truncation."""
-    r, term, trunc = _steps(rewards, terminated, truncated)
-    nv = _floats("next_values", next_values)
-    _same_length(rewards=r, next_values=nv, terminated=term, truncated=trunc)
+    r, term, trunc, nv = _steps(rewards, terminated, truncated, next_values=next_values)
     return discounted_returns_kernel(r, nv, term, trunc, _unit("gamma", gamma))
 
 
@@ -352,9 +347,7 @@ def n_step_returns(
     n: int,
 ) -> np.ndarray:
     """n-step returns G_{t:t+n} float64[T] (see `n_step_returns_kernel`)."""
-    r, term, trunc = _steps(rewards, terminated, truncated)
-    nv = _floats("next_values", next_values)
-    _same_length(rewards=r, next_values=nv, terminated=term, truncated=trunc)
+    r, term, trunc, nv = _steps(rewards, terminated, truncated, next_values=next_values)
     g = _unit("gamma", gamma)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an integer >= 1, got {n!r}")
@@ -372,9 +365,7 @@ def lambda_returns(
     lam: float,
 ) -> np.ndarray:
     """λ-returns G^λ_t float64[T] (see `lambda_returns_kernel`)."""
-    r, term, trunc = _steps(rewards, terminated, truncated)
-    nv = _floats("next_values", next_values)
-    _same_length(rewards=r, next_values=nv, terminated=term, truncated=trunc)
+    r, term, trunc, nv = _steps(rewards, terminated, truncated, next_values=next_values)
     return lambda_returns_kernel(r, nv, term, trunc, _unit("gamma", gamma), _unit("lam", lam))
 
 
@@ -388,8 +379,7 @@ def gae(
     lam: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """GAE(gamma, lam): (advantages float64[T], returns float64[T] = advantages + values)."""
-    r, term, trunc = _steps(rewards, terminated, truncated)
-    v = _floats("values", values)
-    nv = _floats("next_values", next_values)
-    _same_length(rewards=r, values=v, next_values=nv, terminated=term, truncated=trunc)
+    r, term, trunc, v, nv = _steps(
+        rewards, terminated, truncated, values=values, next_values=next_values
+    )
     return gae_kernel(r, v, nv, term, trunc, _unit("gamma", gamma), _unit("lam", lam))
