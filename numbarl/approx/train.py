@@ -27,18 +27,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.approx import tile_sarsa as ts
 from numbarl.approx.features import IHT, tiles_into
-from numbarl.approx.tile_sarsa import (
-    ACCUMULATING,
-    REPLACING,
-    REPLACING_CLEARING,
-    TRUE_ONLINE,
-    action_values,
-    greedy_action,
-    n_step_buffers,
-    sarsa_lambda_update,
-    tile_value,
-)
 from numbarl.validation import AT_LEAST_ONE as _AT_LEAST_ONE
 from numbarl.validation import POSITIVE as _POSITIVE
 from numbarl.validation import check_seed
@@ -143,19 +133,15 @@ TUNED: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-# Kernel method codes: the Sarsa(lambda) traces of numbarl.approx.tile_sarsa, and n-step Sarsa.
+# Kernel method codes: the Sarsa(lambda) traces of `tile_sarsa.TRACES`, and n-step Sarsa.
 N_STEP = 4
-TRACES = {
-    "accumulating": ACCUMULATING,
-    "replacing": REPLACING,
-    "replacing_clearing": REPLACING_CLEARING,
-}
+TRACES = {name: code for name, code in ts.TRACES.items() if name != "true_online"}
 
 
 class TileKernel(NamedTuple):
     """What the compiled loop reads (scalars of fixed types: one compiled signature)."""
 
-    method: int  # N_STEP, ACCUMULATING, REPLACING, REPLACING_CLEARING or TRUE_ONLINE
+    method: int  # N_STEP or a Sarsa(lambda) code of tile_sarsa.TRACES
     alpha: float
     n: int
     lam: float
@@ -166,7 +152,7 @@ class TileKernel(NamedTuple):
 
 def _kernel(algo: str, cfg: Any) -> TileKernel:
     if algo == "true_online_sarsa_lambda_tiles":
-        method = TRUE_ONLINE
+        method = ts.TRUE_ONLINE
     elif algo == "sarsa_lambda_tiles":
         method = TRACES[cfg.trace]
     else:
@@ -219,7 +205,7 @@ def run_tile_episodes(
     q = np.empty(n_actions)
     z = np.zeros(w.shape[0])
     n = k.n
-    chosen, rewards, discounts, mask = n_step_buffers(n, nt, k.gamma)
+    chosen, rewards, discounts, mask = ts.n_step_buffers(n, nt, k.gamma)
     gl = k.gamma * k.lam
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=np.int64)
@@ -227,7 +213,7 @@ def run_tile_episodes(
         fns.reset(params, state, rng)
         fns.observe(params, state, obs)
         _features(iht, nt, obs, low, scale, floats, ints, coords, fs)
-        a = greedy_action(action_values(w, fs, q), k.epsilon, rng)
+        a = ts.greedy_action(ts.action_values(w, fs, q), k.epsilon, rng)
         total = 0.0
         if k.method == N_STEP:  # book p. 247; the time limit bootstraps from S_T
             chosen[0] = fs[a]
@@ -245,7 +231,7 @@ def run_tile_episodes(
                     else:
                         fns.observe(params, state, obs)
                         _features(iht, nt, obs, low, scale, floats, ints, coords, fs)
-                        a = greedy_action(action_values(w, fs, q), k.epsilon, rng)
+                        a = ts.greedy_action(ts.action_values(w, fs, q), k.epsilon, rng)
                         chosen[(t + 1) & mask] = fs[a]
                         if t + 1 >= max_steps:
                             T = t + 1
@@ -256,11 +242,11 @@ def run_tile_episodes(
                     for i in range(tau + 1, min(tau + n, T) + 1):
                         g += discounts[i - tau - 1] * rewards[i & mask]
                     if tau + n < T:
-                        g += discounts[n] * tile_value(w, chosen[(tau + n) & mask])
+                        g += discounts[n] * ts.tile_value(w, chosen[(tau + n) & mask])
                     elif truncated:
-                        g += discounts[T - tau] * tile_value(w, chosen[T & mask])
+                        g += discounts[T - tau] * ts.tile_value(w, chosen[T & mask])
                     f = chosen[tau & mask]
-                    delta = k.alpha * (g - tile_value(w, f))
+                    delta = k.alpha * (g - ts.tile_value(w, f))
                     for j in range(nt):
                         w[f[j]] += delta
                 if tau == T - 1:
@@ -280,8 +266,8 @@ def run_tile_episodes(
                 if not terminated:  # a truncated episode bootstraps from S'
                     fns.observe(params, state, obs)
                     _features(iht, nt, obs, low, scale, floats, ints, coords, fn)
-                    a_next = greedy_action(action_values(w, fn, q), k.epsilon, rng)
-                q_old = sarsa_lambda_update(
+                    a_next = ts.greedy_action(ts.action_values(w, fn, q), k.epsilon, rng)
+                q_old = ts.sarsa_lambda_update(
                     w, z, fs, a, fn[a_next], r, not terminated, k.method, k.gamma, gl, k.alpha,
                     iht.state[0], q_old,
                 )  # fmt: skip
@@ -317,7 +303,7 @@ def greedy_returns(
         for _ in range(max_steps):
             fns.observe(params, state, obs)
             _features(iht, nt, obs, low, scale, floats, ints, coords, fs)
-            action[0] = float(greedy_action(action_values(w, fs, q), 0.0, rng))
+            action[0] = float(ts.greedy_action(ts.action_values(w, fs, q), 0.0, rng))
             r, terminated = fns.step(params, state, action, rng)
             returns[episode] += r
             if terminated:
