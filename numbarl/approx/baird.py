@@ -34,6 +34,7 @@ __all__ = [
     "MU",
     "BairdConfig",
     "emphatic_td_step",
+    "linear_td_error",
     "make_baird_config",
     "projected_bellman_error",
     "run_expected_emphatic_td",
@@ -92,6 +93,14 @@ def make_baird_config(**config: Any) -> BairdConfig:
 # One-transition kernels
 
 
+@njit(cache=True, inline="always")
+def linear_td_error(
+    w: np.ndarray, x_t: np.ndarray, r_tp1: float, x_tp1: np.ndarray, gamma: float
+) -> float:
+    """TD error of the linear value ``w . x`` (eq. 11.3): ``r_tp1 + gamma w.x_tp1 - w.x_t``."""
+    return r_tp1 + gamma * np.dot(w, x_tp1) - np.dot(w, x_t)
+
+
 @njit(cache=True)
 def semi_gradient_td_step(
     w: np.ndarray,
@@ -105,7 +114,7 @@ def semi_gradient_td_step(
     """Semi-gradient off-policy TD(0) (eq. 11.2 with 11.3) on ``w`` float64[d] in place:
     ``w += alpha * rho_t * delta_t * x_t``, ``delta_t = r + gamma w.x_tp1 - w.x_t``. Returns
     delta_t."""
-    delta = r_tp1 + gamma * np.dot(w, x_tp1) - np.dot(w, x_t)
+    delta = linear_td_error(w, x_t, r_tp1, x_tp1, gamma)
     step = alpha * rho_t * delta
     for i in range(w.size):
         w[i] += step * x_t[i]
@@ -130,7 +139,7 @@ def tdc_step(
         v += beta * rho_t * (delta_t - v . x_t) x_t
 
     both from the weights before the step. Returns delta_t."""
-    delta = r_tp1 + gamma * np.dot(w, x_tp1) - np.dot(w, x_t)
+    delta = linear_td_error(w, x_t, r_tp1, x_tp1, gamma)
     xv = np.dot(x_t, v)
     for i in range(w.size):
         w[i] += alpha * rho_t * (delta * x_t[i] - gamma * x_tp1[i] * xv)
@@ -156,7 +165,7 @@ def emphatic_td_step(
     """Emphatic TD(0) (eq. 11.25-11.26) on ``w`` in place: ``M_t = gamma rho_tm1 M_tm1 +
     interest``; ``w += alpha M_t rho_t delta_t x_t``. Returns M_t (``M_{-1} = 0``)."""
     m_t = gamma * rho_tm1 * m_tm1 + interest
-    delta = r_tp1 + gamma * np.dot(w, x_tp1) - np.dot(w, x_t)
+    delta = linear_td_error(w, x_t, r_tp1, x_tp1, gamma)
     step = alpha * m_t * rho_t * delta
     for i in range(w.size):
         w[i] += step * x_t[i]
@@ -216,16 +225,23 @@ def run_semi_gradient_dp(features: np.ndarray, w0: np.ndarray, cfg: BairdConfig)
     return hist
 
 
+@njit(cache=True, inline="always")
+def _histories(w: np.ndarray, v: np.ndarray, steps: int):
+    """(w float64[steps + 1, d], v float64[steps + 1, d]) with row 0 the starting weights."""
+    w_hist = np.empty((steps + 1, w.size))
+    v_hist = np.empty((steps + 1, v.size))
+    w_hist[0] = w
+    v_hist[0] = v
+    return w_hist, v_hist
+
+
 @njit(cache=True, nogil=True)
 def run_tdc(features: np.ndarray, w0: np.ndarray, cfg: BairdConfig, rng):
     """Figure 11.5 (left): TDC along one behaviour trajectory, v starting at 0. Returns (w
     float64[steps + 1, d], v float64[steps + 1, d])."""
     w = w0.copy()
     v = np.zeros(w.size)
-    w_hist = np.empty((cfg.steps + 1, w.size))
-    v_hist = np.empty((cfg.steps + 1, w.size))
-    w_hist[0] = w
-    v_hist[0] = v
+    w_hist, v_hist = _histories(w, v, cfg.steps)
     s = int(rng.random() * N_STATES)
     for t in range(cfg.steps):
         s_next, rho = _behaviour_step(rng)
@@ -247,10 +263,7 @@ def run_expected_tdc(features: np.ndarray, w0: np.ndarray, cfg: BairdConfig):
     Returns (w float64[steps + 1, d], v float64[steps + 1, d])."""
     w = w0.copy()
     v = np.zeros(w.size)
-    w_hist = np.empty((cfg.steps + 1, w.size))
-    v_hist = np.empty((cfg.steps + 1, w.size))
-    w_hist[0] = w
-    v_hist[0] = v
+    w_hist, v_hist = _histories(w, v, cfg.steps)
     n = features.shape[0]
     x_lower = features[LOWER]
     for k in range(cfg.steps):
