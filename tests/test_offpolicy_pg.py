@@ -13,26 +13,15 @@ from numbarl.deep.reinforce import reinforce_loss_grad
 from numbarl.deep.rollout import env_info, make_policy, policy_arrays
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from tests.tiny_policy import tiny_policy as make_tiny_policy
 
 H = 1e-6
 
 
 def tiny_policy(continuous: bool, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    n_out = 2 if continuous else 3
-    layout = nn.mlp_layout((3, 6, n_out))
-    theta = nn.mlp_init(layout, rng, hidden_gain=1.2, output_gain=0.8)
-    theta += 0.1 * rng.standard_normal(theta.size)
-    if continuous:
-        theta = np.concatenate([theta, np.array([-0.2, 0.3])])
-    batch = 7
-    obs = rng.standard_normal((batch, 3))
-    if continuous:
-        actions = rng.standard_normal((batch, 2))
-    else:
-        actions = rng.integers(0, n_out, size=(batch, 1)).astype(np.float64)
-    psi = rng.standard_normal(batch)
-    return layout, theta, obs, actions, psi, rng
+    """A 3-6-n policy, a batch of 7 and weights Psi."""
+    layout, theta, obs, actions, rng = make_tiny_policy((3, 6), continuous, (-0.2, 0.3), 7, seed)
+    return layout, theta, obs, actions, rng.standard_normal(7), rng
 
 
 @pytest.mark.parametrize("continuous", [False, True], ids=["categorical", "gaussian"])
@@ -45,9 +34,10 @@ def test_is_gradient_matches_finite_differences(continuous, max_ratio):
     logp_b = policy_log_prob(theta_b, layout, nn.TANH, continuous, obs, actions, ws).copy()
 
     def loss(th):
-        return opg.is_loss(
-            th, layout, nn.TANH, continuous, obs, actions, logp_b, psi, max_ratio, ws
-        )
+        scratch = np.zeros(th.size)
+        return opg.is_loss_grad(
+            th, layout, nn.TANH, continuous, obs, actions, logp_b, psi, max_ratio, ws, scratch
+        )[0]
 
     grad = np.full(theta.size, 0.25)  # accumulates
     value, mean_ratio, clipped = opg.is_loss_grad(
@@ -91,13 +81,11 @@ def test_reuse_one_equals_reinforce_with_reward_to_go():
     np.testing.assert_allclose(a_is["params"], a_rf["params"], rtol=1e-9, atol=1e-12)
 
 
-def test_same_seed_same_bytes_gaussian():
+def test_gaussian_history_and_ratios():
+    # same seed, same bytes (this config on Pendulum): tests/test_pg_dtype.py
     env = make("Pendulum-v1")
     cfg = dict(total_steps=1000, n_envs=2, n_steps=250, eval_every=500, eval_episodes=2)
-    a1, h1 = opg.train(env, cfg, seed=5)
-    a2, h2 = opg.train(env, cfg, seed=5)
-    assert a1["params"].tobytes() == a2["params"].tobytes()
-    assert all(h1[k].tobytes() == h2[k].tobytes() for k in h1)
+    _, h1 = opg.train(env, cfg, seed=5)
     assert set(h1) == {"step", "eval_return", "episode_return", *opg.METRICS}
     # After `reuse` steps the policy moved away from the behaviour policy: ratios differ from 1.
     assert np.all(h1["mean_ratio"] != 1.0) and np.all(h1["truncated_fraction"] < 0.5)

@@ -17,8 +17,8 @@ LEARNERS = [
     (ppo, ppo.run_ppo, "Pendulum-v1", dict(SMALL, variant="kl", n_minibatches=2), "PPOConfig"),
     (a2c, a2c.run_a2c, "CartPole-v1", dict(SMALL, n_steps=8), "A2CConfig"),
     (trpo, trpo.run_trpo, "Pendulum-v1", SMALL, "TRPOConfig"),
-    (reinforce, reinforce.run_reinforce, "CartPole-v1", SMALL, "ReinforceConfig"),
-    (offpolicy_pg, offpolicy_pg.run_offpolicy_pg, "CartPole-v1", SMALL, "OffPolicyPGConfig"),
+    (reinforce, reinforce.run_reinforce, "Pendulum-v1", SMALL, "ReinforceConfig"),
+    (offpolicy_pg, offpolicy_pg.run_offpolicy_pg, "Pendulum-v1", SMALL, "OffPolicyPGConfig"),
 ]
 
 

@@ -8,28 +8,17 @@ import pytest
 from numbarl import nn
 from numbarl.deep import trpo
 from numbarl.deep.pg_common import policy_log_prob_grad
+from numbarl.deep.pg_train import hyper_record
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from tests.tiny_policy import tiny_policy as make_tiny_policy
 
 H = 1e-5
 
 
 def tiny_policy(continuous: bool, act: int = nn.TANH, seed: int = 0):
     """A 3-5-4-n MLP policy, its parameters (log-std appended if continuous) and a batch."""
-    rng = np.random.default_rng(seed)
-    n_out = 2 if continuous else 3
-    layout = nn.mlp_layout((3, 5, 4, n_out))
-    theta = nn.mlp_init(layout, rng, hidden_gain=1.2, output_gain=0.8)
-    theta += 0.1 * rng.standard_normal(theta.size)
-    if continuous:
-        theta = np.concatenate([theta, np.array([-0.3, 0.4])])
-    batch = 6
-    obs = rng.standard_normal((batch, 3))
-    if continuous:
-        actions = rng.standard_normal((batch, 2))
-    else:
-        actions = rng.integers(0, n_out, size=(batch, 1)).astype(np.float64)
-    return layout, theta, obs, actions, rng
+    return make_tiny_policy((3, 5, 4), continuous, (-0.3, 0.4), 6, seed)
 
 
 def test_conjugate_gradient_solves_spd_system():
@@ -301,7 +290,7 @@ def test_each_update_stays_in_the_trust_region(env_id):
 
     env = make(env_id)
     cfg = trpo.make_trpo_config(env, dict(n_envs=2, n_steps=128, max_kl=0.01))
-    hp = trpo._hyper(cfg)
+    hp = hyper_record(trpo.TRPOHyper, cfg)
     info = env_info(env)
     rng = np.random.default_rng(5)
     policy = make_policy(info, rng, hidden=(16, 16), log_std_init=-0.5)

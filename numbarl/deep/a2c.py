@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit
 
 from numbarl.config import merge_config
-from numbarl.deep.pg_train import evaluate, train_policy_gradient
+from numbarl.deep.pg_common import log_prob_entropy_grad, standardize
+from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
@@ -29,7 +30,7 @@ from numbarl.deep.rollout import (
     VecEnv,
     collect_rollout,
     count_ended,
-    env_info,
+    flat_batch,
     grad_views,
     params_finite,
     rollout_gae,
@@ -38,13 +39,7 @@ from numbarl.nn import (
     AdamState,
     adam_init,
     adam_step,
-    categorical_entropy,
-    categorical_entropy_grad,
-    categorical_log_prob_grad,
     clip_by_global_norm,
-    gaussian_entropy,
-    gaussian_entropy_grad,
-    gaussian_log_prob_grad,
     mlp_backward,
     mlp_forward,
     mlp_workspace,
@@ -53,7 +48,6 @@ from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
-from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -174,33 +168,23 @@ def a2c_loss_grad(
     w = np.empty(b)
     for i in range(b):
         w[i] = -adv[i] / b  # d(-mean A log pi)/d log pi_i
+    pl = 0.0
     if kind == CATEGORICAL:
-        a_idx = np.empty(b, dtype=np.int64)
-        for i in range(b):
-            a_idx[i] = int(actions[i, 0])
-        logits_lp = out.copy()
-        categorical_log_prob_grad(out, a_idx, w, grad_out)
         # log pi(a_i) from a stable log-softmax
-        pl = 0.0
         for i in range(b):
-            mx = logits_lp[i].max()
-            lse = mx + np.log(np.exp(logits_lp[i] - mx).sum())
-            pl -= adv[i] * (logits_lp[i, a_idx[i]] - lse)
-        entropy = categorical_entropy(out).mean()
-        for i in range(b):
-            w[i] = -ent_coef / b
-        categorical_entropy_grad(out, w, grad_out)
+            mx = out[i].max()
+            lse = mx + np.log(np.exp(out[i] - mx).sum())
+            pl -= adv[i] * (out[i, int(actions[i, 0])] - lse)
     else:
-        gaussian_log_prob_grad(out, log_std, actions, w, grad_out, grad_log_std)
-        pl = 0.0
         for i in range(b):
             lp = 0.0
             for a in range(out.shape[1]):
                 z = (actions[i, a] - out[i, a]) * np.exp(-log_std[a])
                 lp += -0.5 * z * z - log_std[a] - 0.5 * np.log(2.0 * np.pi)
             pl -= adv[i] * lp
-        entropy = gaussian_entropy(log_std)
-        gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)
+    entropy = log_prob_entropy_grad(
+        kind, out, log_std, actions, w, ent_coef, grad_out, grad_log_std
+    )
     vl = 0.0
     for i in range(b):
         d = v[i] - returns[i]
@@ -220,19 +204,14 @@ def a2c_update(
 ) -> None:
     """One A2C gradient step on the whole rollout ``buf``; ``metrics`` float64[3] receives
     (policy loss, value loss, entropy)."""
-    n_steps, n = buf.rewards.shape
-    batch = n_steps * n
-    d = buf.obs.shape[2]
+    obs, actions = flat_batch(buf)
+    batch = obs.shape[0]
     act = policy.head[3]
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
-    obs = buf.obs.reshape((batch, d))
-    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
-    adv = adv2.reshape(batch).copy()
+    adv = adv2.reshape(batch)
     ret = ret2.reshape(batch)
-    if hp.norm_adv and batch > 1:
-        mean = adv.mean()
-        std = np.sqrt(((adv - mean) ** 2).sum() / (batch - 1))
-        adv = (adv - mean) / (std + 1e-8)
+    if hp.norm_adv:
+        standardize(adv, True)
     dt = policy.params.dtype
     grad = np.zeros(policy.params.shape[0], dt)
     g_actor, g_log_std, g_critic = grad_views(policy, grad)
@@ -294,19 +273,10 @@ def make_a2c_config(env: Any = None, cfg: A2CConfig | dict | None = None, **over
     return merge_config(A2CConfig, TUNED, env, cfg, overrides)
 
 
-def _hyper(cfg: A2CConfig, total_updates: int) -> A2CHyper:
-    return A2CHyper(
-        float(cfg.lr),
-        bool(cfg.anneal_lr),
-        float(cfg.gamma),
-        float(cfg.gae_lambda),
-        float(cfg.ent_coef),
-        float(cfg.vf_coef),
-        float(cfg.max_grad_norm),
-        bool(cfg.norm_adv),
-        float(cfg.reward_scale),
-        int(total_updates),
-    )
+def _init(cfg: A2CConfig, policy: Policy, total_updates: int) -> tuple:
+    """(adam, hp): what run_a2c / a2c_update take between the buffer and the update index."""
+    adam = adam_init(policy.params.shape[0], policy.params.dtype)
+    return adam, hyper_record(A2CHyper, cfg, total_updates=total_updates)
 
 
 def _gym_update(policy, buf, adam, hp, update, rng, metrics) -> None:
@@ -323,15 +293,8 @@ def train(
     """Train A2C on a ControlEnv (compiled) or a Gymnasium env (Python rollouts). Returns
     ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does (metrics: policy_loss,
     value_loss, entropy); raises TrainingDiverged naming the update on non-finite parameters."""
-    seed = check_seed(seed)
-    info = env_info(env)
-    cfg = make_a2c_config(env, cfg)
-
-    def init(policy: Policy, total_updates: int) -> tuple[AdamState, A2CHyper]:
-        return adam_init(policy.params.shape[0], policy.params.dtype), _hyper(cfg, total_updates)
-
     return train_policy_gradient(
-        "A2C", env, info, cfg, seed, progress, init, run_a2c, _gym_update, METRICS
+        "A2C", env, cfg, seed, progress, make_a2c_config, _init, run_a2c, _gym_update, METRICS
     )
 
 

@@ -19,14 +19,17 @@ from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.policy import (
     CATEGORICAL,
     Policy,
-    clip_actions,
     normalize_obs,
     policy_act,
     policy_greedy,
-    policy_value,
-    update_obs_stats,
 )
-from numbarl.deep.rollout import Rollout, evaluate_greedy
+from numbarl.deep.rollout import (
+    Rollout,
+    evaluate_greedy,
+    store_action,
+    store_next_values,
+    store_outcome,
+)
 from numbarl.nn import mlp_workspace
 
 
@@ -86,48 +89,18 @@ def collect_rollout_gym(
     env step."""
     n_steps, n = buf.rewards.shape
     discrete = int(policy.head[0]) == CATEGORICAL
-    norm = policy.obs_norm[0] != 0.0
     buf.n_ended[0] = 0
     for t in range(n_steps):
-        if norm:
-            update_obs_stats(policy, vec.obs)
-        normalize_obs(policy, vec.obs, vec.x)
         policy_act(
-            policy, vec.x, vec.actor_ws, vec.critic_ws, rng, vec.act_buf, vec.logp_buf,
-            vec.value_buf,
+            policy, vec.obs, vec.x, vec.actor_ws, vec.critic_ws, rng, vec.act_buf, vec.logp_buf,
+            vec.value_buf, vec.env_actions,
         )  # fmt: skip
-        clip_actions(policy, vec.act_buf, vec.env_actions)
-        buf.obs[t] = vec.x
-        buf.actions[t] = vec.act_buf
-        buf.log_probs[t] = vec.logp_buf
-        buf.values[t] = vec.value_buf
-        if t > 0:
-            cont = ~(buf.terminated[t - 1] | buf.truncated[t - 1])
-            buf.next_values[t - 1, cont] = vec.value_buf[cont]
+        store_action(buf, t, vec.x, vec.act_buf, vec.logp_buf, vec.value_buf)
         obs, r, term, trunc, final = vec.step(vec.env_actions, discrete)
-        trunc = trunc & ~term
-        buf.rewards[t] = r
-        buf.terminated[t] = term
-        buf.truncated[t] = trunc
-        buf.next_values[t] = 0.0
-        vec.ep_return += r
-        vec.ep_length += 1
-        for i in np.flatnonzero(term | trunc):
-            k = int(buf.n_ended[0])
-            buf.ended_returns[k] = vec.ep_return[i]
-            buf.ended_lengths[k] = vec.ep_length[i]
-            buf.n_ended[0] = k + 1
-            vec.ep_return[i] = 0.0
-            vec.ep_length[i] = 0
-        if trunc.any():
-            normalize_obs(policy, final, vec.x)
-            policy_value(policy, vec.x, vec.critic_ws, vec.value_buf)
-            buf.next_values[t, trunc] = vec.value_buf[trunc]
+        if store_outcome(buf, t, r, term, trunc, vec.ep_return, vec.ep_length):
+            store_next_values(policy, buf, t, final, vec.x, vec.critic_ws, vec.value_buf, True)
         vec.obs = obs
-    normalize_obs(policy, vec.obs, vec.x)
-    policy_value(policy, vec.x, vec.critic_ws, vec.value_buf)
-    cont = ~(buf.terminated[-1] | buf.truncated[-1])
-    buf.next_values[-1, cont] = vec.value_buf[cont]
+    store_next_values(policy, buf, n_steps - 1, vec.obs, vec.x, vec.critic_ws, vec.value_buf, False)
 
 
 def evaluate_gym(policy: Policy, env: Any, episodes: int, seed: int) -> np.ndarray:

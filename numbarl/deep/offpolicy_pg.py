@@ -31,27 +31,25 @@ from numba import njit
 
 from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
-    BASELINE_VALUE,
     BASELINES,
     RETURNS_REWARD_TO_GO,
     Optimizers,
-    fit_value,
+    fit_critic,
     make_optimizers,
     mean_entropy,
     policy_log_prob,
     policy_log_prob_grad,
     policy_workspace,
-    reinforce_weights,
+    weighted_batch,
 )
-from numbarl.deep.pg_train import evaluate, train_policy_gradient
+from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
-    GAUSSIAN,
     Policy,
     Rollout,
     VecEnv,
+    actor_params,
     collect_rollout,
     count_ended,
-    env_info,
     params_finite,
 )
 from numbarl.nn import adam_step, clip_by_global_norm
@@ -59,7 +57,6 @@ from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
-from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -152,28 +149,6 @@ METRICS = ("is_loss", "mean_ratio", "truncated_fraction", "value_loss", "entropy
 
 
 @njit(cache=True)
-def is_loss(
-    theta: np.ndarray,
-    layout: np.ndarray,
-    act: int,
-    continuous: bool,
-    obs: np.ndarray,
-    actions: np.ndarray,
-    behaviour_log_probs: np.ndarray,
-    psi: np.ndarray,
-    max_ratio: float,
-    ws: np.ndarray,
-) -> float:
-    """L(theta) = -(1/T) sum_t min(rho_t, max_ratio) Psi_t, rho_t = exp(log pi_theta(a_t|s_t) -
-    behaviour_log_probs_t). obs float64[T, obs_dim], actions float64[T, adim], psi float64[T]."""
-    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
-    total = 0.0
-    for t in range(logp.shape[0]):
-        total += min(np.exp(logp[t] - behaviour_log_probs[t]), max_ratio) * psi[t]
-    return -total / logp.shape[0]
-
-
-@njit(cache=True)
 def is_loss_grad(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -187,8 +162,10 @@ def is_loss_grad(
     ws: np.ndarray,
     grad: np.ndarray,
 ) -> tuple[float, float, float]:
-    """grad [P_actor] (theta's dtype) += dL/dtheta = -(1/T) sum_{t: rho_t < c} rho_t Psi_t
-    grad log pi.
+    """L(theta) = -(1/T) sum_t min(rho_t, max_ratio) Psi_t, rho_t = exp(log pi_theta(a_t|s_t) -
+    behaviour_log_probs_t), and its gradient: grad [P_actor] (theta's dtype) += dL/dtheta =
+    -(1/T) sum_{t: rho_t < c} rho_t Psi_t grad log pi. obs [T, obs_dim], actions
+    float64[T, adim], psi float64[T].
 
     Returns (L, mean rho_t, fraction of steps with rho_t >= max_ratio)."""
     logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
@@ -227,23 +204,12 @@ def offpolicy_pg_update(
 ) -> None:
     """``hp.reuse`` importance-weighted Adam steps on one batch collected by theta' (the policy
     at entry), then the critic's fit. ``metrics`` float64[6] receives ``METRICS``."""
-    n_steps, n = buf.rewards.shape
-    batch = n_steps * n
-    obs = buf.obs.reshape((batch, buf.obs.shape[2]))
-    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
-    psi, targets = reinforce_weights(buf, RETURNS_REWARD_TO_GO, hp.baseline, hp.gamma)
-    if hp.norm_weights and batch > 1:
-        std = np.sqrt(((psi - psi.mean()) ** 2).sum() / (batch - 1))
-        psi /= std + 1e-8
-    layout = policy.actor_layout
-    act = policy.head[3]
-    continuous = policy.head[0] == GAUSSIAN
-    pa = policy.actor.shape[0] + policy.log_std.shape[0]
-    theta = policy.params[:pa]
-    ws = policy_workspace(layout, batch, theta.dtype)
+    obs, actions, psi, targets = weighted_batch(buf, RETURNS_REWARD_TO_GO, hp)
+    theta, layout, act, continuous = actor_params(policy)
+    ws = policy_workspace(layout, obs.shape[0], theta.dtype)
     behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws).copy()
     metrics[4] = mean_entropy(policy, obs)
-    grad = np.zeros(pa, theta.dtype)
+    grad = np.zeros(theta.shape[0], theta.dtype)
     for _ in range(hp.reuse):
         grad[:] = 0.0
         loss, mean_ratio, truncated = is_loss_grad(
@@ -254,12 +220,7 @@ def offpolicy_pg_update(
         metrics[2] = truncated
         metrics[5] = clip_by_global_norm(grad, hp.max_grad_norm)
         adam_step(theta, grad, opt.actor, hp.lr)
-    metrics[3] = 0.0
-    if hp.baseline == BASELINE_VALUE:
-        metrics[3] = fit_value(
-            policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs,
-            hp.value_minibatches, rng,
-        )  # fmt: skip
+    metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 
 @njit(cache=True)
@@ -302,18 +263,10 @@ def make_offpolicy_pg_config(
     return merge_config(OffPolicyPGConfig, TUNED, env, cfg, overrides)
 
 
-def _hyper(cfg: OffPolicyPGConfig) -> OffPolicyPGHyper:
-    return OffPolicyPGHyper(
-        int(cfg.reuse),
-        float(cfg.max_ratio),
-        BASELINES[cfg.baseline],
-        float(cfg.gamma),
-        float(cfg.lr),
-        float(cfg.max_grad_norm),
-        bool(cfg.norm_weights),
-        float(cfg.lr_value),
-        int(cfg.value_epochs),
-        int(cfg.value_minibatches),
+def _init(cfg: OffPolicyPGConfig, policy: Policy, total_updates: int) -> tuple:
+    """(opt, hp): the Adam states and the numbers the compiled update takes."""
+    return make_optimizers(policy), hyper_record(
+        OffPolicyPGHyper, cfg, baseline=BASELINES[cfg.baseline]
     )
 
 
@@ -331,15 +284,18 @@ def train(
     each row's last batch, one row every ``eval_every`` steps. Raises TrainingDiverged (with the
     arrays and history so far) on non-finite parameters, ValueError/TypeError for a bad config
     or env."""
-    seed = check_seed(seed)
-    info = env_info(env)
-    cfg = make_offpolicy_pg_config(env, cfg)
-    hp = _hyper(cfg)
     return train_policy_gradient(
-        "Off-policy PG", env, info, cfg, seed, progress,
-        lambda policy, total_updates: (make_optimizers(policy), hp),
-        run_offpolicy_pg, offpolicy_pg_update, METRICS,
-    )  # fmt: skip
+        "Off-policy PG",
+        env,
+        cfg,
+        seed,
+        progress,
+        make_offpolicy_pg_config,
+        _init,
+        run_offpolicy_pg,
+        offpolicy_pg_update,
+        METRICS,
+    )
 
 
 __all__ = [
@@ -348,7 +304,6 @@ __all__ = [
     "OffPolicyPGConfig",
     "OffPolicyPGHyper",
     "evaluate",
-    "is_loss",
     "is_loss_grad",
     "make_offpolicy_pg_config",
     "offpolicy_pg_update",

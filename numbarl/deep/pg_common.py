@@ -15,8 +15,13 @@ exactly this vector.)
   ``policy_log_prob_grad`` (the score function), ``policy_workspace``, ``int_actions``;
 - the score-function weights Psi_t of a rollout (``reinforce_weights``: total return or
   reward-to-go, minus no baseline, the batch mean or V(s));
-- the critic's fit to value targets (``fit_value``), ``mean_entropy``, and the Adam states of
-  actor and critic (``Optimizers``, ``make_optimizers``).
+- the score-function and entropy terms of a loss on the head's outputs
+  (``log_prob_entropy_grad``, PPO's and A2C's), batch standardisation of advantages or weights
+  (``standardize``);
+- a rollout as a weighted batch (``weighted_batch``: observations, actions, Psi_t, value
+  targets);
+- the critic's fit to value targets (``fit_value``, ``fit_critic``), ``mean_entropy``, and the
+  Adam states of actor and critic (``Optimizers``, ``make_optimizers``).
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.rollout import GAUSSIAN, Policy, Rollout, permutation
+from numbarl.deep.rollout import CATEGORICAL, GAUSSIAN, Policy, Rollout, flat_batch, permutation
 from numbarl.nn import (
     AdamState,
     adam_init,
     adam_step,
     categorical_entropy,
+    categorical_entropy_grad,
     categorical_log_prob,
     categorical_log_prob_grad,
     gaussian_entropy,
+    gaussian_entropy_grad,
     gaussian_log_prob,
     gaussian_log_prob_grad,
     mlp_backward,
@@ -146,6 +153,48 @@ def policy_log_prob_grad(
 
 
 @njit(cache=True)
+def log_prob_entropy_grad(
+    kind: int,
+    out: np.ndarray,
+    log_std: np.ndarray,
+    actions: np.ndarray,
+    w: np.ndarray,
+    ent_coef: float,
+    grad_out: np.ndarray,
+    grad_log_std: np.ndarray,
+) -> float:
+    """Accumulate (+=) the gradient of sum_b w_b log pi(a_b | out_b) - ent_coef * mean_b H_b
+    into grad_out float64[M, n_out] and grad_log_std [A]; returns the mean entropy.
+
+    ``out`` [M, n_out] the head's outputs (logits if ``kind`` is ``CATEGORICAL``, else Gaussian
+    means with ``log_std``), ``actions`` float64[M, action_dim], ``w`` float64[M] the weights
+    dL/d log pi_b (the score-function term of PPO's and A2C's losses)."""
+    m = out.shape[0]
+    if kind == CATEGORICAL:
+        categorical_log_prob_grad(out, int_actions(actions), w, grad_out)
+        entropy = categorical_entropy(out).mean()
+        categorical_entropy_grad(out, np.full(m, -ent_coef / m), grad_out)
+    else:
+        gaussian_log_prob_grad(out, log_std, actions, w, grad_out, grad_log_std)
+        entropy = gaussian_entropy(log_std)
+        gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)
+    return entropy
+
+
+@njit(cache=True)
+def standardize(x: np.ndarray, center: bool) -> None:
+    """In place: x = (x - mean) / (std + 1e-8) (``center``) or x / (std + 1e-8), std the
+    unbiased (n - 1) standard deviation, as torch's ``std``; nothing for fewer than 2 entries."""
+    n = x.shape[0]
+    if n < 2:
+        return
+    mean = x.mean()
+    std = np.sqrt(((x - mean) ** 2).sum() / (n - 1))
+    for j in range(n):
+        x[j] = ((x[j] - mean) if center else x[j]) / (std + 1e-8)
+
+
+@njit(cache=True)
 def reinforce_weights(
     buf: Rollout, returns: int, baseline: int, gamma: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,6 +232,19 @@ def reinforce_weights(
     elif baseline == BASELINE_VALUE:
         psi -= buf.values
     return psi.reshape(n_steps * n), targets.reshape(n_steps * n)
+
+
+@njit(cache=True)
+def weighted_batch(buf: Rollout, returns: int, hp):  # noqa: ANN001, ANN201
+    """(obs, actions, Psi float64[T * N], value targets float64[T * N]) of a rollout for the
+    score-function learners: ``flat_batch(buf)`` and ``reinforce_weights`` with ``hp``'s
+    ``baseline`` and ``gamma``, Psi divided by its batch standard deviation if
+    ``hp.norm_weights``."""
+    obs, actions = flat_batch(buf)
+    psi, targets = reinforce_weights(buf, returns, hp.baseline, hp.gamma)
+    if hp.norm_weights:
+        standardize(psi, False)
+    return obs, actions, psi, targets
 
 
 @njit(cache=True)
@@ -231,6 +293,25 @@ def fit_value(
             total += loss / mb
             count += 1
     return total / max(count, 1)
+
+
+@njit(cache=True)
+def fit_critic(
+    policy: Policy,
+    obs: np.ndarray,
+    targets: np.ndarray,
+    opt: Optimizers,
+    hp,
+    rng,  # noqa: ANN001
+) -> float:
+    """The score-function learners' critic step: ``fit_value`` with ``hp``'s ``lr_value``,
+    ``value_epochs`` and ``value_minibatches`` when ``hp.baseline`` is ``BASELINE_VALUE`` (its
+    mean loss), else 0.0 (no critic to fit, no draws from ``rng``)."""
+    if hp.baseline != BASELINE_VALUE:
+        return 0.0
+    return fit_value(
+        policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng
+    )
 
 
 @njit(cache=True)

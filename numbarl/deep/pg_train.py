@@ -1,11 +1,11 @@
 """The Python shell shared by the on-policy gradient learners (PPO, A2C, REINFORCE, TRPO and the
 off-policy importance-sampling gradient).
 
-Each algorithm module keeps its config, kernels, compiled update ``<x>_update`` and compiled
-loop ``run_<x>``; ``train_policy_gradient`` does the rest the same way for all of them: build the
-policy and the rollout buffer, run the compiled loop in chunks of ``eval_every`` steps (or, for a
-Gymnasium env, Python rollouts followed by the compiled update), check the parameters are finite,
-evaluate greedily, and record one history row per chunk.
+Each algorithm module keeps its config, kernels, compiled update ``<x>_update`` and compiled loop
+``run_<x>``; ``train_policy_gradient`` does the rest the same way for all of them: check the seed,
+the env and the config, build the policy and the rollout buffer, run the compiled loop in chunks of
+``eval_every`` steps (or, for a Gymnasium env, Python rollouts followed by the compiled update),
+check the parameters are finite, evaluate greedily, and record one history row per chunk.
 
 Seeds: ``SeedSequence(seed).spawn(3)`` gives the policy's initialisation, the training draws
 (rollouts, minibatch shuffles, ControlEnv resets) and the greedy evaluations, in that order.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_type_hints
 
 import numpy as np
 
@@ -34,6 +34,18 @@ from numbarl.nn import net_dtype
 from numbarl.validation import check_seed
 
 
+def hyper_record(hyper: type, cfg: Any, **given: Any) -> Any:
+    """The NamedTuple ``hyper`` of the numbers compiled code reads, each field taken from
+    ``given`` or else from ``cfg``'s field of the same name, cast to the field's annotated type
+    (``int``, ``float`` or ``bool``): an int in a float field would compile a second
+    specialisation. ``given`` holds what the config does not: string choices as integer codes,
+    the number of updates."""
+    values = {}
+    for name, kind in get_type_hints(hyper).items():
+        values[name] = kind(given[name] if name in given else getattr(cfg, name))
+    return hyper(**values)
+
+
 def n_envs_of(cfg: Any, info: EnvInfo) -> int:
     """Env copies per rollout: ``cfg.n_envs`` on a ControlEnv, the copies a Gymnasium (vector)
     env holds otherwise."""
@@ -43,30 +55,33 @@ def n_envs_of(cfg: Any, info: EnvInfo) -> int:
 def train_policy_gradient(
     name: str,
     env: Any,
-    info: EnvInfo,
     cfg: Any,
     seed: int,
     progress: Callable[[float], None] | None,
-    init: Callable[[Policy, int], tuple],
+    make_config: Callable[[Any, Any], Any],
+    init: Callable[[Any, Policy, int], tuple],
     run_chunk: Callable[..., int],
     update: Callable[..., None],
     metric_names: tuple[str, ...],
-    recorded: tuple[str, ...] | None = None,
+    recorded: Callable[[Any], tuple[str, ...]] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Train one policy-gradient learner; returns ``(policy_arrays(policy), history)``.
 
-    ``info = env_info(env)``; ``cfg`` a checked config with the fields every learner has
+    ``seed`` is checked, ``env`` read by ``env_info`` (a ValueError for unsupported spaces) and
+    ``make_config(env, cfg)`` gives the checked config, with the fields every learner has
     (``total_steps``, ``n_envs``, ``n_steps``, the network fields and ``dtype``, ``eval_every``,
-    ``eval_episodes``, ``stop_at_return``). The algorithm's pieces:
+    ``eval_episodes``, ``stop_at_return``), all before compiled code runs. The algorithm's
+    pieces:
 
-    - ``init(policy, total_updates)`` -> ``state``, a tuple of its optimiser and hyperparameter
-      records (whatever its compiled functions take between the buffer and the update index);
+    - ``init(cfg, policy, total_updates)`` -> ``state``, a tuple of its optimiser and
+      hyperparameter records (whatever its compiled functions take between the buffer and the
+      update index);
     - ``run_chunk(vec, policy, buf, *state, first_update, n_updates, rng, metrics,
       episode_stats)`` -> updates completed: its compiled loop on a ControlEnv;
     - ``update(policy, buf, *state, update, rng, metrics[k])``: its compiled update, run after
       each ``collect_rollout_gym`` on a Gymnasium env;
-    - ``metric_names``: the columns of its metrics array, of which ``recorded`` (default all)
-      go into the history.
+    - ``metric_names``: the columns of its metrics array, of which ``recorded(cfg)`` (default
+      all) go into the history.
 
     ``history`` has equal-length columns ``step``, ``eval_return`` (mean greedy return over
     ``cfg.eval_episodes``), ``episode_return`` (mean return of training episodes ended since
@@ -75,6 +90,9 @@ def train_policy_gradient(
     row; training stops early once a row's ``eval_return`` reaches ``cfg.stop_at_return``.
     Raises TrainingDiverged (with the arrays and the history so far) once the parameters become
     non-finite."""
+    seed = check_seed(seed)
+    info = env_info(env)
+    cfg = make_config(env, cfg)
     n_envs = n_envs_of(cfg, info)
     batch = n_envs * cfg.n_steps
     total_updates = max(1, -(-cfg.total_steps // batch))
@@ -91,7 +109,7 @@ def train_policy_gradient(
     )
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
-    state = init(policy, total_updates)
+    state = init(cfg, policy, total_updates)
     buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim, policy.params.dtype)
     if info.is_control:
         vec = make_vec_env(env, n_envs, policy, rng)
@@ -99,7 +117,7 @@ def train_policy_gradient(
         gym_vec = GymVec(env, policy, seed=seed)
     eval_env, shared = evaluation_env(env, info)
     eval_info = env_info(eval_env)
-    recorded = metric_names if recorded is None else recorded
+    recorded = metric_names if recorded is None else recorded(cfg)
     columns: dict[str, list[float]] = {"step": [], "eval_return": [], "episode_return": []}
     for m in recorded:
         columns[m] = []
@@ -173,6 +191,7 @@ def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) 
 __all__ = [
     "check_seed",
     "evaluate",
+    "hyper_record",
     "n_envs_of",
     "train_policy_gradient",
 ]

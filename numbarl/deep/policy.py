@@ -26,8 +26,9 @@ Actor-critic as data: ``Policy`` (NamedTuple of arrays)
 ``make_policy(info, rng, ...)`` builds one, ``policy_arrays``/``policy_from_arrays`` convert to
 and from a flat ``dict[str, ndarray]`` (what ``train`` returns and ``.npz`` files hold).
 
-``policy_act(policy, x, actor_ws, critic_ws, rng, actions, log_probs, values)`` (njit) samples
-actions for a batch of policy inputs ``x`` [B, obs_dim] (the network dtype); ``policy_greedy``
+``policy_act(policy, obs, x, actor_ws, critic_ws, rng, actions, log_probs, values, env_actions)``
+(njit) normalises a batch of raw observations into the policy input ``x`` [B, obs_dim] (the
+network dtype) and samples actions; ``policy_greedy``
 the argmax / Gaussian mean; ``policy_value`` V(x); ``normalize_obs`` / ``update_obs_stats``;
 ``params_finite(policy)`` the divergence check the training loops run per update.
 """
@@ -184,6 +185,15 @@ def grad_views(policy: Policy, grad: np.ndarray):
 
 
 @njit(cache=True)
+def actor_params(policy: Policy):
+    """(theta, layout, act, continuous): the actor's parameters with the log-std appended (a view
+    of ``params``, [Pa + A]), its layout, hidden activation code and whether the head is
+    Gaussian: the arguments of ``numbarl.deep.pg_common``'s log-probability kernels."""
+    pa = policy.actor.shape[0] + policy.log_std.shape[0]
+    return policy.params[:pa], policy.actor_layout, policy.head[3], policy.head[0] == GAUSSIAN
+
+
+@njit(cache=True)
 def params_finite(policy: Policy) -> bool:
     """Whether every parameter and observation-normalisation statistic is finite."""
     for k in range(policy.params.shape[0]):
@@ -246,6 +256,7 @@ def policy_value(policy: Policy, x: np.ndarray, critic_ws: np.ndarray, out: np.n
 @njit(cache=True)
 def policy_act(
     policy: Policy,
+    obs: np.ndarray,
     x: np.ndarray,
     actor_ws: np.ndarray,
     critic_ws: np.ndarray,
@@ -253,12 +264,19 @@ def policy_act(
     actions: np.ndarray,
     log_probs: np.ndarray,
     values: np.ndarray,
+    env_actions: np.ndarray,
 ) -> None:
-    """Sample a_i ~ pi(. | x_i) for x [B, D]: writes actions float64[B, action_dim]
-    (unclipped; the index as a float if categorical), log_probs float64[B], values float64[B].
+    """One acting step of a rollout on raw observations obs float64[B, D]: merge them into the
+    normalisation statistics (if enabled), write the policy input x [B, D], sample
+    a_i ~ pi(. | x_i) into actions float64[B, action_dim] (unclipped; the index as a float if
+    categorical) with log_probs float64[B] and values float64[B], and write env_actions = the
+    actions clipped to the bounds.
 
     Draws: categorical one ``rng.random()`` per row (inverse CDF); Gaussian ``action_dim``
     ``rng.standard_normal()`` per row, in row order."""
+    if policy.obs_norm[0] != 0.0:
+        update_obs_stats(policy, obs)
+    normalize_obs(policy, obs, x)
     batch = x.shape[0]
     out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
     if policy.head[0] == CATEGORICAL:
@@ -290,6 +308,7 @@ def policy_act(
                 lp += -0.5 * eps * eps - policy.log_std[a] - 0.5 * _LOG_2PI
             log_probs[i] = lp
     policy_value(policy, x, critic_ws, values)
+    clip_actions(policy, actions, env_actions)
 
 
 @njit(cache=True)

@@ -31,7 +31,8 @@ import numpy as np
 from numba import njit
 
 from numbarl.config import merge_config
-from numbarl.deep.pg_train import evaluate, n_envs_of, train_policy_gradient
+from numbarl.deep.pg_common import int_actions, log_prob_entropy_grad, standardize
+from numbarl.deep.pg_train import evaluate, hyper_record, n_envs_of, train_policy_gradient
 from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
@@ -40,6 +41,7 @@ from numbarl.deep.rollout import (
     collect_rollout,
     count_ended,
     env_info,
+    flat_batch,
     grad_views,
     params_finite,
     permutation,
@@ -49,19 +51,13 @@ from numbarl.nn import (
     AdamState,
     adam_init,
     adam_step,
-    categorical_entropy,
-    categorical_entropy_grad,
     categorical_kl,
     categorical_kl_grad,
     categorical_log_prob,
-    categorical_log_prob_grad,
     clip_by_global_norm,
-    gaussian_entropy,
-    gaussian_entropy_grad,
     gaussian_kl,
     gaussian_kl_grad,
     gaussian_log_prob,
-    gaussian_log_prob_grad,
     mlp_backward,
     mlp_forward,
     mlp_workspace,
@@ -70,7 +66,6 @@ from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
-from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -395,10 +390,7 @@ def policy_loss_grad(
     grad_logp = np.zeros(m)
     w = np.zeros(m)
     if kind == CATEGORICAL:
-        a_idx = np.empty(m, dtype=np.int64)
-        for b in range(m):
-            a_idx[b] = int(actions[b, 0])
-        new_logp = categorical_log_prob(out, a_idx)
+        new_logp = categorical_log_prob(out, int_actions(actions))
     else:
         new_logp = gaussian_log_prob(out, log_std, actions)
     clip_frac = 0.0
@@ -423,16 +415,9 @@ def policy_loss_grad(
                 old_out, old_log_std, out, log_std, w, scratch_m, scratch_s, grad_out,
                 grad_log_std,
             )  # fmt: skip
-    if kind == CATEGORICAL:
-        categorical_log_prob_grad(out, a_idx, grad_logp, grad_out)
-        entropy = categorical_entropy(out).mean()
-        for b in range(m):
-            w[b] = -ent_coef / m
-        categorical_entropy_grad(out, w, grad_out)
-    else:
-        gaussian_log_prob_grad(out, log_std, actions, grad_logp, grad_out, grad_log_std)
-        entropy = gaussian_entropy(log_std)
-        gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)
+    entropy = log_prob_entropy_grad(
+        kind, out, log_std, actions, grad_logp, ent_coef, grad_out, grad_log_std
+    )
     return loss, entropy, clip_frac, approx_kl
 
 
@@ -456,15 +441,12 @@ def ppo_update(
     ``policy.params``/``adam``; ``beta`` float64[1] (KL variant) is adapted; ``update`` is the
     0-based update index (for learning-rate annealing); ``metrics`` float64[6] receives the
     means over all minibatches of ``METRICS`` (beta after adaptation)."""
-    n_steps, n = buf.rewards.shape
-    batch = n_steps * n
-    d = buf.obs.shape[2]
-    a_dim = buf.actions.shape[2]
+    obs, actions = flat_batch(buf)
+    batch, d = obs.shape
+    a_dim = actions.shape[1]
     kind = policy.head[0]
     act = policy.head[3]
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
-    obs = buf.obs.reshape((batch, d))
-    actions = buf.actions.reshape((batch, a_dim))
     old_logp = buf.log_probs.reshape(batch)
     old_v = buf.values.reshape(batch)
     adv = adv2.reshape(batch)
@@ -515,11 +497,8 @@ def ppo_update(
                 vb[j] = old_v[s]
                 for c in range(n_out):
                     ob[j, c] = old_out[s, c]
-            if hp.norm_adv and mb > 1:
-                mean = advb.mean()
-                std = np.sqrt(((advb - mean) ** 2).sum() / (mb - 1))  # torch's unbiased std
-                for j in range(mb):
-                    advb[j] = (advb[j] - mean) / (std + 1e-8)
+            if hp.norm_adv:
+                standardize(advb, True)
             grad[:] = 0.0
             grad_out[:] = 0.0
             out = mlp_forward(policy.actor, policy.actor_layout, act, xb, ws_a)
@@ -596,24 +575,29 @@ def make_ppo_config(env: Any = None, cfg: PPOConfig | dict | None = None, **over
     return merge_config(PPOConfig, TUNED, env, cfg, overrides)
 
 
+def _checked_config(env: Any, cfg: PPOConfig | dict | None) -> PPOConfig:
+    """``make_ppo_config``, then the minibatch split of the env's batch."""
+    cfg = make_ppo_config(env, cfg)
+    batch = n_envs_of(cfg, env_info(env)) * cfg.n_steps
+    if batch % cfg.n_minibatches != 0 or batch // cfg.n_minibatches < 2:
+        raise ValueError(
+            f"PPOConfig.n_minibatches must divide n_envs * n_steps = {batch} into minibatches "
+            f"of at least 2 samples, got {cfg.n_minibatches}"
+        )
+    return cfg
+
+
 def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
-    return PPOHyper(
-        VARIANTS[cfg.variant],
-        int(cfg.n_epochs),
-        int(cfg.n_minibatches),
-        float(cfg.lr),
-        bool(cfg.anneal_lr),
-        float(cfg.gamma),
-        float(cfg.gae_lambda),
-        float(cfg.clip_coef),
-        bool(cfg.clip_vloss),
-        float(cfg.ent_coef),
-        float(cfg.vf_coef),
-        float(cfg.max_grad_norm),
-        bool(cfg.norm_adv),
-        float(cfg.target_kl),
-        float(cfg.reward_scale),
-        int(total_updates),
+    return hyper_record(PPOHyper, cfg, variant=VARIANTS[cfg.variant], total_updates=total_updates)
+
+
+def _init(cfg: PPOConfig, policy: Policy, total_updates: int) -> tuple:
+    """(adam, hp, beta): what run_ppo / ppo_update take between the buffer and the update."""
+    dt = policy.params.dtype
+    return (
+        adam_init(policy.params.shape[0], dt),
+        _hyper(cfg, total_updates),
+        np.array([cfg.kl_beta]),
     )
 
 
@@ -633,28 +617,10 @@ def train(
     variant), one row every ``eval_every`` steps (whole updates). ``progress(fraction)`` is
     called after each row. Raises TrainingDiverged (with the arrays and history so far) if the
     parameters become non-finite (``pg_train.train_policy_gradient`` runs the loop)."""
-    seed = check_seed(seed)
-    info = env_info(env)  # validates Gymnasium spaces
-    cfg = make_ppo_config(env, cfg)
-    batch = n_envs_of(cfg, info) * cfg.n_steps
-    if batch % cfg.n_minibatches != 0 or batch // cfg.n_minibatches < 2:
-        raise ValueError(
-            f"PPOConfig.n_minibatches must divide n_envs * n_steps = {batch} into minibatches "
-            f"of at least 2 samples, got {cfg.n_minibatches}"
-        )
-
-    def init(policy: Policy, total_updates: int) -> tuple[AdamState, PPOHyper, np.ndarray]:
-        # run_ppo / ppo_update take (adam, hp, beta) between the buffer and the update index
-        return (
-            adam_init(policy.params.shape[0], policy.params.dtype),
-            _hyper(cfg, total_updates),
-            np.array([cfg.kl_beta]),
-        )
-
-    recorded = tuple(m for m in METRICS if m != "beta" or cfg.variant == "kl")
     return train_policy_gradient(
-        "PPO", env, info, cfg, seed, progress, init, run_ppo, ppo_update, METRICS, recorded
-    )
+        "PPO", env, cfg, seed, progress, _checked_config, _init, run_ppo, ppo_update, METRICS,
+        lambda cfg: tuple(m for m in METRICS if m != "beta" or cfg.variant == "kl"),
+    )  # fmt: skip
 
 
 __all__ = [

@@ -14,7 +14,8 @@ with Psi_t one of (``returns`` x ``baseline``):
   learned V_phi(s_t) (Sutton & Barto eq. 13.11), fitted by Adam on the mean squared error to
   the same returns; ``"none"``: nothing subtracted.
 
-The loss whose gradient is -g is ``reinforce_loss`` = -(1/T) sum_t Psi_t log pi(a_t | s_t).
+The loss whose gradient is -g is -(1/T) sum_t Psi_t log pi(a_t | s_t) (``reinforce_loss_grad``
+returns it and adds its gradient).
 
 Policies are flat parameter vectors ``theta`` float64[P_actor] (MLP, then a Gaussian head's
 log-std), as ``numbarl.deep.pg_common`` describes them.
@@ -42,11 +43,11 @@ from numba import njit
 
 from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
-    BASELINE_VALUE,
     BASELINES,
     CHUNK,
     RETURNS,
     Optimizers,
+    fit_critic,
     fit_value,
     make_optimizers,
     mean_entropy,
@@ -54,16 +55,16 @@ from numbarl.deep.pg_common import (
     policy_log_prob_grad,
     policy_workspace,
     reinforce_weights,
+    weighted_batch,
 )
-from numbarl.deep.pg_train import evaluate, train_policy_gradient
+from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
-    GAUSSIAN,
     Policy,
     Rollout,
     VecEnv,
+    actor_params,
     collect_rollout,
     count_ended,
-    env_info,
     params_finite,
 )
 from numbarl.nn import adam_step, clip_by_global_norm
@@ -71,7 +72,6 @@ from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
-from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -159,25 +159,6 @@ METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm")
 
 
 @njit(cache=True)
-def reinforce_loss(
-    theta: np.ndarray,
-    layout: np.ndarray,
-    act: int,
-    continuous: bool,
-    obs: np.ndarray,
-    actions: np.ndarray,
-    psi: np.ndarray,
-    ws: np.ndarray,
-) -> float:
-    """L(theta) = -(1/T) sum_t Psi_t log pi_theta(a_t | s_t); psi float64[T] held fixed."""
-    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
-    total = 0.0
-    for t in range(logp.shape[0]):
-        total += psi[t] * logp[t]
-    return -total / logp.shape[0]
-
-
-@njit(cache=True)
 def reinforce_loss_grad(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -188,10 +169,17 @@ def reinforce_loss_grad(
     psi: np.ndarray,
     ws: np.ndarray,
     grad: np.ndarray,
-) -> None:
-    """grad [P_actor] (theta's dtype) += dL/dtheta = -(1/T) sum_t Psi_t grad log pi(a_t | s_t)."""
+) -> float:
+    """Returns the loss L(theta) = -(1/T) sum_t Psi_t log pi_theta(a_t | s_t) (psi float64[T]
+    held fixed) and adds its gradient -(1/T) sum_t Psi_t grad log pi(a_t | s_t) to grad
+    [P_actor] (theta's dtype)."""
+    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
+    total = 0.0
+    for t in range(logp.shape[0]):
+        total += psi[t] * logp[t]
     w = -psi / psi.shape[0]
     policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
+    return -total / logp.shape[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,31 +200,15 @@ def reinforce_update(
     """One REINFORCE update on ``buf``: one Adam step along the policy gradient g = (1/T)
     sum_t Psi_t grad log pi(a_t|s_t), then (``BASELINE_VALUE``) the critic's fit. ``metrics``
     float64[4] receives ``METRICS``. ``update`` (0-based) is unused (uniform driver signature)."""
-    n_steps, n = buf.rewards.shape
-    batch = n_steps * n
-    obs = buf.obs.reshape((batch, buf.obs.shape[2]))
-    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
-    psi, targets = reinforce_weights(buf, hp.returns, hp.baseline, hp.gamma)
-    if hp.norm_weights and batch > 1:
-        std = np.sqrt(((psi - psi.mean()) ** 2).sum() / (batch - 1))
-        psi /= std + 1e-8
-    pa = policy.actor.shape[0] + policy.log_std.shape[0]
-    theta = policy.params[:pa]
-    continuous = policy.head[0] == GAUSSIAN
-    ws = policy_workspace(policy.actor_layout, batch, theta.dtype)
-    grad = np.zeros(pa, theta.dtype)
-    act = policy.head[3]
-    metrics[0] = reinforce_loss(theta, policy.actor_layout, act, continuous, obs, actions, psi, ws)
+    obs, actions, psi, targets = weighted_batch(buf, hp.returns, hp)
+    theta, layout, act, continuous = actor_params(policy)
+    ws = policy_workspace(layout, obs.shape[0], theta.dtype)
+    grad = np.zeros(theta.shape[0], theta.dtype)
     metrics[2] = mean_entropy(policy, obs)
-    reinforce_loss_grad(theta, policy.actor_layout, act, continuous, obs, actions, psi, ws, grad)
+    metrics[0] = reinforce_loss_grad(theta, layout, act, continuous, obs, actions, psi, ws, grad)
     metrics[3] = clip_by_global_norm(grad, hp.max_grad_norm)
     adam_step(theta, grad, opt.actor, hp.lr)
-    metrics[1] = 0.0
-    if hp.baseline == BASELINE_VALUE:
-        metrics[1] = fit_value(
-            policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs,
-            hp.value_minibatches, rng,
-        )  # fmt: skip
+    metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 
 @njit(cache=True)
@@ -279,17 +251,10 @@ def make_reinforce_config(
     return merge_config(ReinforceConfig, TUNED, env, cfg, overrides)
 
 
-def _hyper(cfg: ReinforceConfig) -> ReinforceHyper:
-    return ReinforceHyper(
-        RETURNS[cfg.returns],
-        BASELINES[cfg.baseline],
-        float(cfg.gamma),
-        float(cfg.lr),
-        float(cfg.max_grad_norm),
-        bool(cfg.norm_weights),
-        float(cfg.lr_value),
-        int(cfg.value_epochs),
-        int(cfg.value_minibatches),
+def _init(cfg: ReinforceConfig, policy: Policy, total_updates: int) -> tuple:
+    """(opt, hp): the Adam states and the numbers ``run_reinforce`` / ``reinforce_update`` take."""
+    return make_optimizers(policy), hyper_record(
+        ReinforceHyper, cfg, returns=RETURNS[cfg.returns], baseline=BASELINES[cfg.baseline]
     )
 
 
@@ -308,15 +273,18 @@ def train(
     ended since the last row, NaN if none) and ``METRICS`` of the row's last update, one row
     every ``eval_every`` steps. Raises TrainingDiverged (with the arrays and history so far) if
     the parameters become non-finite, ValueError/TypeError for a bad config or env."""
-    seed = check_seed(seed)
-    info = env_info(env)
-    cfg = make_reinforce_config(env, cfg)
-    hp = _hyper(cfg)
     return train_policy_gradient(
-        "REINFORCE", env, info, cfg, seed, progress,
-        lambda policy, total_updates: (make_optimizers(policy), hp),
-        run_reinforce, reinforce_update, METRICS,
-    )  # fmt: skip
+        "REINFORCE",
+        env,
+        cfg,
+        seed,
+        progress,
+        make_reinforce_config,
+        _init,
+        run_reinforce,
+        reinforce_update,
+        METRICS,
+    )
 
 
 __all__ = [
@@ -334,7 +302,6 @@ __all__ = [
     "policy_log_prob",
     "policy_log_prob_grad",
     "policy_workspace",
-    "reinforce_loss",
     "reinforce_loss_grad",
     "reinforce_update",
     "reinforce_weights",

@@ -34,11 +34,13 @@ Functions
   steps of every copy (``vec_step`` with same-step autoreset). Per step: update/normalise
   observations, one ``policy_act`` (categorical: one ``rng.random()`` per copy; Gaussian:
   ``action_dim`` ``rng.standard_normal()`` per copy, copy order), then ``vec_step`` (resets draw
-  from ``rng``).
+  from ``rng``). ``store_action``, ``store_outcome`` and ``store_next_values`` (njit) write one
+  step into the buffer; the Gymnasium path (``numbarl.deep.gym_rollout``) uses them too.
 - ``rollout_gae(buf, gamma, lam, reward_scale)`` (njit): GAE advantages and returns per copy
   (float64, like everything in the buffer except ``obs``).
 - ``evaluate_greedy(fns, params, max_steps, policy, episodes, rng)`` (njit): greedy returns
   float64[episodes] on a ControlEnv (all episodes run side by side, no autoreset).
+- ``flat_batch(buf)`` (njit): the rollout's observations and actions as one batch of T * N rows.
 - ``count_ended(buf, episode_stats)`` (njit): the training loops' tally of the training
   episodes that ended; ``permutation(rng, n)`` (njit) the minibatch shuffle, equal to
   ``rng.permutation(n)``.
@@ -65,6 +67,7 @@ from numbarl.deep.policy import (
     CATEGORICAL,
     GAUSSIAN,
     Policy,
+    actor_params,
     clip_actions,
     grad_views,
     make_policy,
@@ -84,6 +87,7 @@ from numbarl.returns import gae_kernel
 
 __all__ = [
     "CATEGORICAL",
+    "actor_params",
     "GAUSSIAN",
     "EnvInfo",
     "Policy",
@@ -94,6 +98,7 @@ __all__ = [
     "count_ended",
     "env_info",
     "evaluate_greedy",
+    "flat_batch",
     "grad_views",
     "make_policy",
     "make_rollout",
@@ -108,6 +113,9 @@ __all__ = [
     "policy_value",
     "reset_vec_env",
     "rollout_gae",
+    "store_action",
+    "store_next_values",
+    "store_outcome",
     "update_obs_stats",
 ]
 
@@ -230,58 +238,104 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
     n_steps, n = buf.rewards.shape
     buf.n_ended[0] = 0
     for t in range(n_steps):
-        if policy.obs_norm[0] != 0.0:
-            update_obs_stats(policy, vec.obs)
-        normalize_obs(policy, vec.obs, vec.x)
         policy_act(
-            policy, vec.x, vec.actor_ws, vec.critic_ws, rng, vec.act_buf, vec.logp_buf,
-            vec.value_buf,
+            policy, vec.obs, vec.x, vec.actor_ws, vec.critic_ws, rng, vec.act_buf, vec.logp_buf,
+            vec.value_buf, vec.env_actions,
         )  # fmt: skip
-        clip_actions(policy, vec.act_buf, vec.env_actions)
-        for i in range(n):
-            for j in range(vec.x.shape[1]):
-                buf.obs[t, i, j] = vec.x[i, j]
-            for a in range(vec.act_buf.shape[1]):
-                buf.actions[t, i, a] = vec.act_buf[i, a]
-            buf.log_probs[t, i] = vec.logp_buf[i]
-            buf.values[t, i] = vec.value_buf[i]
-            if t > 0 and not (buf.terminated[t - 1, i] or buf.truncated[t - 1, i]):
-                buf.next_values[t - 1, i] = vec.value_buf[i]
+        store_action(buf, t, vec.x, vec.act_buf, vec.logp_buf, vec.value_buf)
         vec_step(
             vec.fns, vec.params, vec.states, vec.env_actions, vec.step_rewards,
             vec.step_terminated, vec.step_truncated, vec.t, vec.max_steps, rng, True, vec.obs,
             vec.final_obs,
         )  # fmt: skip
-        any_trunc = False
-        for i in range(n):
-            term = vec.step_terminated[i]
-            trunc = vec.step_truncated[i] and not term
-            buf.rewards[t, i] = vec.step_rewards[i]
-            buf.terminated[t, i] = term
-            buf.truncated[t, i] = trunc
-            buf.next_values[t, i] = 0.0
-            any_trunc = any_trunc or trunc
-            vec.ep_return[i] += vec.step_rewards[i]
-            vec.ep_length[i] += 1
-            if term or trunc:
-                k = buf.n_ended[0]
-                buf.ended_returns[k] = vec.ep_return[i]
-                buf.ended_lengths[k] = vec.ep_length[i]
-                buf.n_ended[0] = k + 1
-                vec.ep_return[i] = 0.0
-                vec.ep_length[i] = 0
-        if any_trunc:  # bootstrap from V(final observation), with the current statistics
-            normalize_obs(policy, vec.final_obs, vec.x)
-            policy_value(policy, vec.x, vec.critic_ws, vec.value_buf)
-            for i in range(n):
-                if buf.truncated[t, i]:
-                    buf.next_values[t, i] = vec.value_buf[i]
-    # V of the observation after the rollout (statistics not updated: the next rollout does).
-    normalize_obs(policy, vec.obs, vec.x)
-    policy_value(policy, vec.x, vec.critic_ws, vec.value_buf)
-    for i in range(n):
-        if not (buf.terminated[n_steps - 1, i] or buf.truncated[n_steps - 1, i]):
-            buf.next_values[n_steps - 1, i] = vec.value_buf[i]
+        if store_outcome(
+            buf, t, vec.step_rewards, vec.step_terminated, vec.step_truncated, vec.ep_return,
+            vec.ep_length,
+        ):  # fmt: skip
+            store_next_values(
+                policy, buf, t, vec.final_obs, vec.x, vec.critic_ws, vec.value_buf, True
+            )
+    store_next_values(policy, buf, n_steps - 1, vec.obs, vec.x, vec.critic_ws, vec.value_buf, False)
+
+
+@njit(cache=True)
+def store_action(
+    buf: Rollout,
+    t: int,
+    x: np.ndarray,
+    actions: np.ndarray,
+    log_probs: np.ndarray,
+    values: np.ndarray,
+) -> None:
+    """Record step t's policy inputs, actions, log-probabilities and values (every copy), and
+    V(s_t) as step t - 1's next value for the copies whose episode went on."""
+    for i in range(buf.rewards.shape[1]):
+        for j in range(x.shape[1]):
+            buf.obs[t, i, j] = x[i, j]
+        for a in range(actions.shape[1]):
+            buf.actions[t, i, a] = actions[i, a]
+        buf.log_probs[t, i] = log_probs[i]
+        buf.values[t, i] = values[i]
+        if t > 0 and not (buf.terminated[t - 1, i] or buf.truncated[t - 1, i]):
+            buf.next_values[t - 1, i] = values[i]
+
+
+@njit(cache=True)
+def store_outcome(
+    buf: Rollout,
+    t: int,
+    rewards: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    ep_return: np.ndarray,
+    ep_length: np.ndarray,
+) -> bool:
+    """Record step t's rewards and flags (a step both terminated and truncated counts as
+    terminated) with next value 0, add to the running episode returns/lengths and move the
+    episodes that ended into ``ended_returns``/``ended_lengths`` (copy order). Returns whether
+    a copy was truncated (its next value is then V(final observation): ``store_next_values``)."""
+    any_trunc = False
+    for i in range(buf.rewards.shape[1]):
+        term = terminated[i]
+        trunc = truncated[i] and not term
+        buf.rewards[t, i] = rewards[i]
+        buf.terminated[t, i] = term
+        buf.truncated[t, i] = trunc
+        buf.next_values[t, i] = 0.0
+        any_trunc = any_trunc or trunc
+        ep_return[i] += rewards[i]
+        ep_length[i] += 1
+        if term or trunc:
+            k = buf.n_ended[0]
+            buf.ended_returns[k] = ep_return[i]
+            buf.ended_lengths[k] = ep_length[i]
+            buf.n_ended[0] = k + 1
+            ep_return[i] = 0.0
+            ep_length[i] = 0
+    return any_trunc
+
+
+@njit(cache=True)
+def store_next_values(
+    policy: Policy,
+    buf: Rollout,
+    t: int,
+    obs: np.ndarray,
+    x: np.ndarray,
+    critic_ws: np.ndarray,
+    values: np.ndarray,
+    truncated_only: bool,
+) -> None:
+    """Step t's next values V(obs) (raw observations float64[N, obs_dim], normalised with the
+    current statistics, which are not updated): for the truncated copies (``truncated_only``:
+    V of the final observation) or for every copy whose episode goes on (after the rollout's
+    last step: V of the observation the next rollout starts from)."""
+    normalize_obs(policy, obs, x)
+    policy_value(policy, x, critic_ws, values)
+    for i in range(buf.rewards.shape[1]):
+        ended = buf.terminated[t, i] or buf.truncated[t, i]
+        if buf.truncated[t, i] if truncated_only else not ended:
+            buf.next_values[t, i] = values[i]
 
 
 @njit(cache=True)
@@ -298,6 +352,17 @@ def permutation(rng: np.random.Generator, n: int) -> np.ndarray:
         perm[i] = perm[j]
         perm[j] = tmp
     return perm
+
+
+@njit(cache=True)
+def flat_batch(buf: Rollout) -> tuple[np.ndarray, np.ndarray]:
+    """(obs [T * N, obs_dim], actions float64[T * N, action_dim]): views of ``buf``'s steps as one
+    batch, row ``t * N + i`` for step t of copy i (the order of ``rewards.reshape(T * N)``)."""
+    n_steps, n = buf.rewards.shape
+    batch = n_steps * n
+    return buf.obs.reshape((batch, buf.obs.shape[2])), buf.actions.reshape(
+        (batch, buf.actions.shape[2])
+    )
 
 
 @njit(cache=True)

@@ -49,16 +49,17 @@ from numbarl.deep.pg_common import (
     policy_log_prob,
     policy_log_prob_grad,
     policy_workspace,
+    standardize,
 )
-from numbarl.deep.pg_train import evaluate, train_policy_gradient
+from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
-    GAUSSIAN,
     Policy,
     Rollout,
     VecEnv,
+    actor_params,
     collect_rollout,
     count_ended,
-    env_info,
+    flat_batch,
     params_finite,
     rollout_gae,
 )
@@ -73,7 +74,6 @@ from numbarl.nn.mlp import DTYPES, TANH, mlp_backward, mlp_forward, mlp_n_params
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
-from numbarl.validation import check_seed
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
@@ -519,20 +519,13 @@ def trpo_update(
 
     ``opt.critic`` is the critic's Adam (``opt.actor`` is unused: the actor moves by the natural
     gradient step). ``metrics`` float64[5] receives ``METRICS``."""
-    n_steps, n = buf.rewards.shape
-    batch = n_steps * n
-    obs = buf.obs.reshape((batch, buf.obs.shape[2]))
-    actions = buf.actions.reshape((batch, buf.actions.shape[2]))
+    obs, actions = flat_batch(buf)
+    batch = obs.shape[0]
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, 1.0)
     adv, ret = adv2.reshape(batch), ret2.reshape(batch)
-    if hp.norm_adv and batch > 1:
-        std = np.sqrt(((adv - adv.mean()) ** 2).sum() / (batch - 1))
-        adv = (adv - adv.mean()) / (std + 1e-8)
-    layout = policy.actor_layout
-    act = policy.head[3]
-    continuous = policy.head[0] == GAUSSIAN
-    pa = policy.actor.shape[0] + policy.log_std.shape[0]
-    theta = policy.params[:pa]
+    if hp.norm_adv:
+        standardize(adv, True)
+    theta, layout, act, continuous = actor_params(policy)
     theta_old = theta.copy()
     ws = policy_workspace(layout, batch, theta.dtype)
     jvp_ws = jvp_workspace(layout, min(batch, CHUNK), theta.dtype)
@@ -596,20 +589,9 @@ def make_trpo_config(
     return merge_config(TRPOConfig, TUNED, env, cfg, overrides)
 
 
-def _hyper(cfg: TRPOConfig) -> TRPOHyper:
-    return TRPOHyper(
-        float(cfg.gamma),
-        float(cfg.gae_lambda),
-        float(cfg.max_kl),
-        float(cfg.damping),
-        int(cfg.cg_iters),
-        float(cfg.backtrack_coef),
-        int(cfg.max_backtracks),
-        bool(cfg.norm_adv),
-        float(cfg.lr_value),
-        int(cfg.value_epochs),
-        int(cfg.value_minibatches),
-    )
+def _init(cfg: TRPOConfig, policy: Policy, total_updates: int) -> tuple:
+    """(opt, hp): the Adam states and the numbers ``run_trpo`` / ``trpo_update`` take."""
+    return make_optimizers(policy), hyper_record(TRPOHyper, cfg)
 
 
 def train(
@@ -626,15 +608,9 @@ def train(
     each row's last update, one row every ``eval_every`` steps. Raises TrainingDiverged (with
     the arrays and history so far) on non-finite parameters, ValueError/TypeError for a bad
     config or env."""
-    seed = check_seed(seed)
-    info = env_info(env)
-    cfg = make_trpo_config(env, cfg)
-    hp = _hyper(cfg)
     return train_policy_gradient(
-        "TRPO", env, info, cfg, seed, progress,
-        lambda policy, total_updates: (make_optimizers(policy), hp),
-        run_trpo, trpo_update, METRICS,
-    )  # fmt: skip
+        "TRPO", env, cfg, seed, progress, make_trpo_config, _init, run_trpo, trpo_update, METRICS
+    )
 
 
 __all__ = [
