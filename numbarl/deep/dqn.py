@@ -216,8 +216,9 @@ class DQNState(NamedTuple):
     ``b_next`` [B, obs_dim], ``b_action`` [B, 1], ``target_dist`` float64[B, K]
     (projected C51 targets), ``g_out`` [B, A*K]; ``q`` float64[A] and ``p`` float64[K]
     one row's Q values and probabilities. ``params``, ``target``, ``grad``, ``adam``, the noise,
-    the workspaces, ``b_obs``, ``b_action``, ``b_next`` and ``g_out`` are in the net's dtype;
-    ``obs``/``next_obs`` hold the env's float64 observations."""
+    the workspaces, ``x_act`` ([1, obs_dim], the acting net's input), ``b_obs``, ``b_action``,
+    ``b_next`` and ``g_out`` are in the net's dtype; ``obs``/``next_obs`` hold the env's float64
+    observations."""
 
     params: np.ndarray
     target: np.ndarray
@@ -232,6 +233,7 @@ class DQNState(NamedTuple):
     noise: np.ndarray
     noise_target: np.ndarray
     work_act: QWork
+    x_act: np.ndarray
     work: QWork
     work_next: QWork
     work_target: QWork
@@ -346,17 +348,21 @@ def dqn_act(
     work: QWork,
     q: np.ndarray,
     obs: np.ndarray,
+    x: np.ndarray,
     epsilon: float,
     rng: np.random.Generator,
 ) -> int:
     """Epsilon-greedy action for obs float64[obs_dim]; noisy nets draw fresh noise (into
     ``noise``) and act greedily. ``work``: a ``qnet_work(net, 1, params.dtype)``; q float64[A]
-    scratch."""
+    and x [1, obs_dim] (the net's dtype: the net only ever sees inputs in its own dtype, so one
+    forward pass compiles) scratch."""
     if noisy:
         sample_noise(net, rng, noise)
     elif rng.random() < epsilon:
         return int(rng.random() * net.n_actions)
-    out = qnet_forward(params, net, obs.reshape((1, obs.shape[0])), noise, work)
+    for i in range(obs.shape[0]):
+        x[0, i] = obs[i]
+    out = qnet_forward(params, net, x, noise, work)
     q_values(net, out, 0, q)
     return int(np.argmax(q))
 
@@ -437,7 +443,9 @@ def dqn_run_control(
     finished). Returns -1, or the update number at which the parameters became non-finite."""
     for _ in range(n_steps):
         epsilon = dqn_epsilon(hp, st.counters[STEPS])
-        a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
+        a = dqn_act(
+            net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, st.x_act, epsilon, rng
+        )
         st.action[0] = float(a)
         reward, terminated = fns.step(env_params, st.env_state, st.action, rng)
         st.counters[EPISODE_STEPS] += 1
@@ -481,21 +489,24 @@ def greedy_returns(
     noise = np.zeros(net.n_noise, params.dtype)
     q = np.zeros(net.n_actions)
     state = np.zeros(state_dim)
-    obs = np.zeros((1, net.obs_dim))
+    obs = np.zeros(net.obs_dim)
+    x = np.zeros((1, net.obs_dim), params.dtype)  # obs rounded to the net's dtype
     action = np.zeros(1)
     returns = np.zeros(episodes)
     for ep in range(episodes):
         fns.reset(env_params, state, rng)
-        fns.observe(env_params, state, obs[0])
+        fns.observe(env_params, state, obs)
         for _ in range(max_steps):
-            out = qnet_forward(params, net, obs, noise, work)
+            for i in range(obs.shape[0]):
+                x[0, i] = obs[i]
+            out = qnet_forward(params, net, x, noise, work)
             q_values(net, out, 0, q)
             action[0] = float(np.argmax(q))
             reward, terminated = fns.step(env_params, state, action, rng)
             returns[ep] += reward
             if terminated:
                 break
-            fns.observe(env_params, state, obs[0])
+            fns.observe(env_params, state, obs)
     return returns
 
 
@@ -524,6 +535,7 @@ def _make_state(
         noise=np.zeros(net.n_noise, dt),
         noise_target=np.zeros(net.n_noise, dt),
         work_act=qnet_work(net, 1, dt),
+        x_act=np.zeros((1, obs_dim), dt),
         work=qnet_work(net, b, dt),
         work_next=qnet_work(net, b, dt),
         work_target=qnet_work(net, b, dt),

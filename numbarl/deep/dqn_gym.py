@@ -38,7 +38,10 @@ class GymLoop:
     def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray) -> int:
         for _ in range(n_steps):
             epsilon = dqn_epsilon(hp, int(st.counters[STEPS]))
-            a = dqn_act(net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, epsilon, rng)
+            a = dqn_act(
+                net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, st.x_act, epsilon,
+                rng,
+            )  # fmt: skip
             st.action[0] = float(a)
             obs, reward, terminated, truncated, _ = self.env.step(a)
             st.next_obs[:] = obs
@@ -67,7 +70,7 @@ def gym_greedy_returns(
     work = qnet_work(net, 1, params.dtype)
     noise = np.zeros(net.n_noise, params.dtype)
     q = np.zeros(net.n_actions)
-    x = np.zeros((1, net.obs_dim))
+    x = np.zeros((1, net.obs_dim), params.dtype)
     returns = np.zeros(episodes)
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
