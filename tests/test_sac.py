@@ -11,6 +11,7 @@ import pytest
 
 from numbarl import nn
 from numbarl.deep import actor_critic as ac
+from numbarl.deep import exploration as ex
 from numbarl.deep import sac
 from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
@@ -201,7 +202,7 @@ def _filled(seed: int = 0, batch: int = 16, autotune: bool = True, alpha: float 
     hp = sac.make_hyper(cfg, 1)
     rng = np.random.default_rng(seed)
     nets = sac.make_sac_nets(3, env.action_low, env.action_high, rng, (16, 16))
-    run = sac.make_sac_run_state(env.fns, env.params, env.state_dim, nets, rng)
+    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng, sac.N_METRICS)
     state = sac.make_sac_state(1, 3, batch, alpha)
     buf = replay_init(500, 3, 1)
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))

@@ -6,16 +6,20 @@ the Python loop on a Gymnasium env), evaluation, history and divergence.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, get_type_hints
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
 
 from numbarl.deep.actor_critic import (
     ACTOR_DIVERGED,
+    ALPHA_DIVERGED,
     CRITIC_DIVERGED,
+    N_METRICS,
     OK,
     ActorCritic,
+    RunState,
+    Workspace,
     actor_actions,
     actor_critic_arrays,
     actor_critic_from_arrays,
@@ -33,6 +37,7 @@ from numbarl.deep.exploration import (
     make_run_state,
 )
 from numbarl.deep.replay import (
+    ReplayBuffer,
     replay_add,
     replay_init,
     replay_newest,
@@ -41,6 +46,7 @@ from numbarl.envs.control import ControlEnv
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     DTYPES,
+    AdamState,
     activation_code,
     adam_init,
     mlp_workspace,
@@ -107,7 +113,7 @@ HISTORY_COLUMNS = (
     "actor_updates",
 )
 
-_UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor"}
+_UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor", ALPHA_DIVERGED: "alpha"}
 
 
 def check_env(env: Any) -> EnvInfo:
@@ -201,27 +207,177 @@ def gym_store_step(env: Any, nets: Any, run: Any, buf: Any) -> None:
         run.obs[:] = run.next_obs
 
 
-def _gym_chunk(
-    env, nets, critic_adam, actor_adam, buf, ws, hp, run, n_steps, update, rng
+def gym_chunk(
+    env: Any,
+    nets: ActorCritic,
+    run: RunState,
+    buf: ReplayBuffer,
+    n_steps: int,
+    learning_starts: int,
+    gradient_steps: int,
+    act: Callable[[bool], None],
+    update: Callable[[], int],
 ) -> tuple[int, int]:
-    """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels: the same
-    rows, draws and updates as ``explore_step`` plus the compiled loop (the env draws its own
-    resets)."""
+    """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels, the same
+    rows, draws and updates as the compiled loops (the env draws its own resets):
+    ``act(uniform)`` writes the behaviour action into ``run.action`` (uniform before
+    ``learning_starts``), ``update()`` is one gradient step returning OK or a divergence code.
+    Returns ``(status, step)`` as the compiled loops do."""
     for _ in range(n_steps):
         step = int(run.counters[0])
-        uniform = step < hp.learning_starts
-        explore_action(
-            nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta, hp.ou_dt,
-            rng,
-        )  # fmt: skip
+        uniform = step < learning_starts
+        act(uniform)
         gym_store_step(env, nets, run, buf)
         if uniform:
             continue
-        for _ in range(hp.gradient_steps):
-            status = update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+        for _ in range(gradient_steps):
+            status = update()
             if status != OK:
                 return status, step
     return OK, -1
+
+
+class Setup(NamedTuple):
+    """What ``start`` builds for a run (see ``train_loop``)."""
+
+    nets: ActorCritic
+    critic_adam: AdamState
+    actor_adam: AdamState
+    buf: ReplayBuffer
+    ws: Workspace
+    run: RunState
+    rng: np.random.Generator
+    eval_rng: np.random.Generator
+
+
+def start(
+    env: Any,
+    info: EnvInfo,
+    cfg: Any,
+    seed: int,
+    n_critics: int,
+    policy_outputs: int,
+    n_metrics: int,
+) -> Setup:
+    """Networks (``policy_outputs`` actor outputs, ``n_critics`` critics, in ``cfg.dtype``) from
+    the first of three ``SeedSequence(seed)`` children, the training generator (second child)
+    and the evaluation one (third), Adam states, replay, workspace and the run state with
+    ``n_metrics`` metric slots (its env reset drawn from the training generator; a Gymnasium
+    env is reset with ``seed``)."""
+    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
+    real = net_dtype(cfg.dtype)
+    bounds = _obs_bounds(env) if cfg.obs_scaling else (None, None)
+    nets = make_actor_critic(
+        info.obs_dim,
+        info.action_low,
+        info.action_high,
+        np.random.default_rng(init_seq),
+        hidden=hidden_sizes(cfg),
+        n_critics=n_critics,
+        activation=activation_code(cfg.activation),
+        init=cfg.init,
+        obs_low=bounds[0],
+        obs_high=bounds[1],
+        dtype=real,
+        policy_outputs=policy_outputs,
+    )
+    rng = np.random.default_rng(train_seq)
+    eval_rng = np.random.default_rng(eval_seq)
+    critic_adam = adam_init(nets.critics.size, real)
+    actor_adam = adam_init(nets.actor.size, real)
+    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim, real)
+    ws = make_workspace(nets, cfg.batch_size)
+    if info.is_control:
+        run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng, n_metrics)
+    else:
+        run = _blank_run_state(nets, 1, n_metrics)
+        _gym_reset(env, nets, run, seed)
+    return Setup(nets, critic_adam, actor_adam, buf, ws, run, rng, eval_rng)
+
+
+def _gym_reset(env: Any, nets: ActorCritic, run: RunState, seed: int | None = None) -> None:
+    first, _ = env.reset(seed=seed)
+    run.obs[:] = np.asarray(first, dtype=np.float64)
+    scale_obs(nets, run.obs)
+
+
+def mean_or_nan(total: float, count: float) -> float:
+    """total / count, NaN when nothing was counted (a history row before learning starts)."""
+    return total / count if count > 0 else math.nan
+
+
+_INT_COLUMNS = ("step", "critic_updates", "actor_updates")
+
+
+def run_chunks(
+    name: str,
+    env: Any,
+    info: EnvInfo,
+    cfg: Any,
+    setup: Setup,
+    chunk: Callable[[int], tuple[int, int]],
+    columns: Sequence[str],
+    row: Callable[[np.ndarray], dict[str, float]],
+    arrays: Callable[[], dict[str, np.ndarray]],
+    progress: Callable[[float], None] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The training loop of the Python shell: ``chunk(n)`` runs ``n`` env steps (the compiled
+    loop or ``gym_chunk``) and returns ``(status, step)``; then the deterministic actor is
+    evaluated (``cfg.eval_episodes`` episodes, the evaluation generator's draws) and a history
+    row recorded: ``step``, ``eval_return``, ``episode_return``, the algorithm's ``row(metrics)``
+    (means over the updates since the previous row), ``critic_updates`` and ``actor_updates``,
+    in the order of ``columns``. Stops after ``cfg.total_steps`` or once an evaluation reaches
+    ``cfg.stop_at_return``; raises TrainingDiverged (naming the update and the env step, with
+    ``arrays()`` and the history so far) on a divergence code."""
+    run = setup.run
+    history: dict[str, list[float]] = {c: [] for c in columns}
+
+    def as_arrays() -> dict[str, np.ndarray]:
+        return {
+            k: np.array(v, dtype=np.int64 if k in _INT_COLUMNS else np.float64)
+            for k, v in history.items()
+        }
+
+    total = int(cfg.total_steps)
+    while run.counters[0] < total:
+        n = min(int(cfg.eval_every), total - int(run.counters[0]))
+        run.metrics[:] = 0.0
+        status, bad_step = chunk(n)
+        if status != OK:
+            which = _UPDATE_NAMES.get(int(status), "an")
+            # the alpha step comes before the critic step counts itself
+            count = int(run.counters[2] if status == ACTOR_DIVERGED else run.counters[1])
+            count += int(status == ALPHA_DIVERGED)
+            raise TrainingDiverged(
+                f"{name} diverged: {which} update {count} (at env step {bad_step}) left "
+                "non-finite parameters; arrays and history hold the values so far",
+                arrays=arrays(),
+                history=as_arrays(),
+            )
+        returns = _evaluate(setup.nets, env, info, int(cfg.eval_episodes), setup.eval_rng)
+        if not info.is_control:  # evaluation used the training env: start a fresh episode
+            newest = replay_newest(setup.buf)
+            if newest >= 0 and not setup.buf.terminated[newest]:
+                setup.buf.truncated[newest] = True
+            run.ep_return[0] = 0.0
+            run.t[0] = 0
+            run.ou[:] = 0.0
+            _gym_reset(env, setup.nets, run)
+        m = run.metrics
+        values = row(m) | {
+            "step": int(run.counters[0]),
+            "eval_return": float(returns.mean()),
+            "episode_return": mean_or_nan(m[5], m[6]),
+            "critic_updates": int(run.counters[1]),
+            "actor_updates": int(run.counters[2]),
+        }
+        for k in columns:
+            history[k].append(values[k])
+        if progress is not None:
+            progress(float(run.counters[0]) / total)
+        if returns.mean() >= cfg.stop_at_return:
+            break
+    return arrays(), as_arrays()
 
 
 def train_loop(
@@ -238,16 +394,15 @@ def train_loop(
     """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
     1/2, ``cfg`` its checked config, ``hp`` the compiled hyperparameters).
 
-    Builds the networks (from the first of three ``SeedSequence(seed)`` children), optimisers,
-    replay and workspaces; runs ``eval_every`` env steps at a time: the compiled loop
-    ``run_loop(fns, env_params, max_steps, nets, critic_adam, actor_adam, buf, ws, hp, run,
-    n_steps, rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling
-    the compiled ``update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)`` (Gymnasium);
-    then evaluates (third child's draws), records a history row and stops at
-    ``cfg.stop_at_return``.
+    Builds the networks (``start``), then runs ``eval_every`` env steps at a time
+    (``run_chunks``): the compiled loop ``run_loop(fns, env_params, max_steps, nets,
+    critic_adam, actor_adam, buf, ws, hp, run, n_steps, rng)`` (``run_ddpg``/``run_td3``, on a
+    ControlEnv) or the Python env loop calling the compiled ``update(nets, critic_adam,
+    actor_adam, buf, ws, hp, run, rng)`` (Gymnasium); evaluates, records a history row and stops
+    at ``cfg.stop_at_return``.
 
     Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
-    ``actor``, ``critics`` float64[n_critics, Pc], their targets, layouts, ``activation``, action
+    ``actor``, ``critics`` real[n_critics, Pc], their targets, layouts, ``activation``, action
     bounds) for ``evaluate``; ``history`` has equal-length columns ``step``, ``eval_return``
     (mean return of the deterministic actor over ``cfg.eval_episodes``), ``episode_return``
     (mean return of training episodes ended since the previous row, NaN if none),
@@ -256,94 +411,35 @@ def train_loop(
     ``actor_updates`` (totals), one row every ``eval_every`` env steps. ``progress(fraction)``
     is called after each row. Raises TrainingDiverged (naming the update and step, with the
     arrays and history so far) when ``run_loop``/``update`` report non-finite parameters."""
-    with single_threaded_blas():
-        return _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress)
-
-
-def _train_loop(name, env, cfg, hp, n_critics, seed, run_loop, update, progress):
     seed = check_seed(seed)
     info = check_env(env)
-    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
-    real = net_dtype(cfg.dtype)
-    nets = make_actor_critic(
-        info.obs_dim,
-        info.action_low,
-        info.action_high,
-        np.random.default_rng(init_seq),
-        hidden=hidden_sizes(cfg),
-        n_critics=n_critics,
-        activation=activation_code(cfg.activation),
-        init=cfg.init,
-        obs_low=_obs_bounds(env)[0] if cfg.obs_scaling else None,
-        obs_high=_obs_bounds(env)[1] if cfg.obs_scaling else None,
-        dtype=real,
-    )
-    rng = np.random.default_rng(train_seq)
-    eval_rng = np.random.default_rng(eval_seq)
-    critic_adam = adam_init(nets.critics.size, real)
-    actor_adam = adam_init(nets.actor.size, real)
-    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim, real)
-    ws = make_workspace(nets, cfg.batch_size)
-    if info.is_control:
-        run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng)
-    else:
-        run = _blank_run_state(nets, 1)
-        first, _ = env.reset(seed=seed)
-        run.obs[:] = np.asarray(first, dtype=np.float64)
-        scale_obs(nets, run.obs)
-    columns: dict[str, list[float]] = {c: [] for c in HISTORY_COLUMNS}
+    with single_threaded_blas():
+        setup = start(env, info, cfg, seed, n_critics, info.action_dim, N_METRICS)
+        nets, critic_adam, actor_adam, buf, ws, run, rng, _ = setup
 
-    def history() -> dict[str, np.ndarray]:
-        return {
-            k: np.array(v, dtype=np.int64 if k in ("step", "critic_updates", "actor_updates")
-                        else np.float64)
-            for k, v in columns.items()
-        }  # fmt: skip
-
-    total = int(cfg.total_steps)
-    while run.counters[0] < total:
-        n = min(int(cfg.eval_every), total - int(run.counters[0]))
-        run.metrics[:] = 0.0
-        if info.is_control:
-            status, bad_step = run_loop(
-                env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam,
-                buf, ws, hp, run, n, rng,
+        def chunk(n: int) -> tuple[int, int]:
+            if info.is_control:
+                return run_loop(
+                    env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam,
+                    buf, ws, hp, run, n, rng,
+                )  # fmt: skip
+            return gym_chunk(
+                env, nets, run, buf, n, hp.learning_starts, hp.gradient_steps,
+                lambda uniform: explore_action(
+                    nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta,
+                    hp.ou_dt, rng,
+                ),
+                lambda: update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng),
             )  # fmt: skip
-        else:
-            status, bad_step = _gym_chunk(
-                env, nets, critic_adam, actor_adam, buf, ws, hp, run, n, update, rng
-            )
-        if status != OK:
-            which = _UPDATE_NAMES.get(int(status), "an")
-            count = int(run.counters[1] if status == CRITIC_DIVERGED else run.counters[2])
-            raise TrainingDiverged(
-                f"{name} diverged: {which} update {count} (at env step {bad_step}) left "
-                "non-finite parameters; arrays and history hold the values so far",
-                arrays=actor_critic_arrays(nets),
-                history=history(),
-            )
-        returns = _evaluate(nets, env, info, int(cfg.eval_episodes), eval_rng)
-        if not info.is_control:  # evaluation used the training env: start a fresh episode
-            newest = replay_newest(buf)
-            if newest >= 0 and not buf.terminated[newest]:
-                buf.truncated[newest] = True
-            run.ep_return[0] = 0.0
-            run.t[0] = 0
-            run.ou[:] = 0.0
-            first, _ = env.reset()
-            run.obs[:] = np.asarray(first, dtype=np.float64)
-            scale_obs(nets, run.obs)
-        m = run.metrics
-        columns["step"].append(int(run.counters[0]))
-        columns["eval_return"].append(float(returns.mean()))
-        columns["episode_return"].append(m[5] / m[6] if m[6] > 0 else math.nan)
-        columns["critic_loss"].append(m[0] / m[2] if m[2] > 0 else math.nan)
-        columns["q_mean"].append(m[1] / m[2] if m[2] > 0 else math.nan)
-        columns["actor_loss"].append(m[3] / m[4] if m[4] > 0 else math.nan)
-        columns["critic_updates"].append(int(run.counters[1]))
-        columns["actor_updates"].append(int(run.counters[2]))
-        if progress is not None:
-            progress(float(run.counters[0]) / total)
-        if returns.mean() >= cfg.stop_at_return:
-            break
-    return actor_critic_arrays(nets), history()
+
+        def row(m: np.ndarray) -> dict[str, float]:
+            return {
+                "critic_loss": mean_or_nan(m[0], m[2]),
+                "q_mean": mean_or_nan(m[1], m[2]),
+                "actor_loss": mean_or_nan(m[3], m[4]),
+            }
+
+        return run_chunks(
+            name, env, info, cfg, setup, chunk, HISTORY_COLUMNS, row,
+            lambda: actor_critic_arrays(nets), progress,
+        )  # fmt: skip

@@ -168,6 +168,7 @@ def make_actor_critic(
     obs_low: np.ndarray | None = None,
     obs_high: np.ndarray | None = None,
     dtype: DTypeLike = np.float64,
+    policy_outputs: int | None = None,
 ) -> ActorCritic:
     """Fresh networks: the actor obs_dim -> hidden -> A, then ``n_critics`` critics
     obs_dim + A -> hidden -> 1, drawn from ``rng`` in that order; targets are copies.
@@ -178,11 +179,12 @@ def make_actor_critic(
     ``obs_low``/``obs_high`` float64[obs_dim] (all finite, low < high) the observations are
     mapped affinely onto [-1, 1]; without them they are used as they are. ``dtype`` (float32 or
     float64) is the networks'; the values are drawn in float64 and rounded, so the generator
-    advances alike in both."""
+    advances alike in both. ``policy_outputs``: the actor's output size (A by default; SAC's
+    mean and log-std: 2A)."""
     low = np.ascontiguousarray(action_low, dtype=np.float64)
     high = np.ascontiguousarray(action_high, dtype=np.float64)
     n_act = low.shape[0]
-    a_layout = mlp_layout([obs_dim, *hidden, n_act])
+    a_layout = mlp_layout([obs_dim, *hidden, policy_outputs or n_act])
     c_layout = mlp_layout([obs_dim + n_act, *hidden, 1])
     actor = mlp_init(a_layout, rng, init=init, dtype=dtype)
     critics = np.stack([mlp_init(c_layout, rng, init=init, dtype=dtype) for _ in range(n_critics)])
@@ -535,6 +537,8 @@ OK = 0
 CRITIC_DIVERGED = 1
 
 ACTOR_DIVERGED = 2
+
+ALPHA_DIVERGED = 3  # SAC's temperature
 
 
 @njit(cache=True)

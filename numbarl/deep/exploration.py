@@ -40,11 +40,13 @@ def make_run_state(
     state_dim: int,
     nets: ActorCritic,
     rng: np.random.Generator,
+    n_metrics: int = N_METRICS,
 ) -> RunState:
     """A fresh run on the control env ``fns`` with constants ``env_params`` and a
     float64[state_dim] state (``ControlEnv.fns``/``.params``/``.state_dim``): the env reset with
-    draws from ``rng``, counters at zero."""
-    run = _blank_run_state(nets, state_dim)
+    draws from ``rng``, counters at zero, ``n_metrics`` metric slots (DDPG/TD3's ``N_METRICS``;
+    SAC keeps more)."""
+    run = _blank_run_state(nets, state_dim, n_metrics)
     fns.reset(env_params, run.state, rng)
     fns.observe(env_params, run.state, run.obs)
     scale_obs(nets, run.obs)
@@ -52,7 +54,7 @@ def make_run_state(
 
 
 @njit(cache=True)
-def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
+def _blank_run_state(nets: ActorCritic, state_dim: int, n_metrics: int = N_METRICS) -> RunState:
     d = nets.actor_layout[0, 0]
     n_act = nets.action_low.shape[0]
     run = RunState(
@@ -64,7 +66,7 @@ def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
         np.zeros(1, dtype=np.int64),
         np.zeros(1),
         np.zeros(4, dtype=np.int64),
-        np.zeros(N_METRICS),
+        np.zeros(n_metrics),
         mlp_workspace(nets.actor_layout, 1, nets.actor.dtype),
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),

@@ -52,44 +52,40 @@ from numpy.typing import DTypeLike
 from numbarl.config import merge_config
 from numbarl.deep.ac_train import (
     CONFIG_RANGES,
-    _evaluate,
-    _obs_bounds,
     check_env,
-    gym_store_step,
-    hidden_sizes,
+    gym_chunk,
+    mean_or_nan,
+    run_chunks,
+    start,
 )
 from numbarl.deep.ac_train import evaluate as _evaluate_actor
 from numbarl.deep.actor_critic import (
+    ACTOR_DIVERGED,
+    ALPHA_DIVERGED,
+    CRITIC_DIVERGED,
+    OK,
     ActorCritic,
     RunState,
     Workspace,
-    _obs_affine,
     actor_critic_arrays,
     all_finite,
     critic_input,
     critic_input_grad,
     critic_loss_grad,
-    make_workspace,
+    make_actor_critic,
     min_target_q,
     sample_batch,
-    scale_obs,
 )
 from numbarl.deep.exploration import store_step
-from numbarl.deep.replay import ReplayBuffer, replay_init, replay_newest
+from numbarl.deep.replay import ReplayBuffer
 from numbarl.envs.control import EnvFns
-from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     DTYPES,
     AdamState,
-    activation_code,
     adam_init,
     adam_step,
     mlp_backward,
     mlp_forward,
-    mlp_init,
-    mlp_layout,
-    mlp_workspace,
-    net_dtype,
     polyak_update,
     tanh_log_det_jacobian,
     tanh_log_det_jacobian_grad,
@@ -224,11 +220,8 @@ Q1_LOSS, Q2_LOSS, CRITIC_UPDATES, ACTOR_LOSS, ACTOR_UPDATES = 0, 1, 2, 3, 4
 ALPHA, ENTROPY, ALPHA_LOSS, Q_MEAN = 7, 8, 9, 10
 N_METRICS = 11
 
-# What an update returns: OK, or which update left non-finite parameters (nothing after it ran).
-OK = 0
-CRITIC_DIVERGED = 1
-ACTOR_DIVERGED = 2
-ALPHA_DIVERGED = 3
+# What an update returns: ``actor_critic``'s OK, CRITIC_DIVERGED, ACTOR_DIVERGED or
+# ALPHA_DIVERGED (which update left non-finite parameters; nothing after it ran).
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,25 +244,11 @@ def make_sac_nets(
     """Fresh networks drawn from ``rng``: the actor obs_dim -> hidden -> 2A (mean, raw log-std),
     then two critics obs_dim + A -> hidden -> 1; targets are copies. ``init``/``obs_low``/
     ``obs_high``/``dtype`` as in ``actor_critic.make_actor_critic``."""
-    low = np.ascontiguousarray(action_low, dtype=np.float64)
-    high = np.ascontiguousarray(action_high, dtype=np.float64)
-    n_act = low.shape[0]
-    a_layout = mlp_layout([obs_dim, *hidden, 2 * n_act])
-    c_layout = mlp_layout([obs_dim + n_act, *hidden, 1])
-    actor = mlp_init(a_layout, rng, init=init, dtype=dtype)
-    critics = np.stack([mlp_init(c_layout, rng, init=init, dtype=dtype) for _ in range(2)])
-    return ActorCritic(
-        actor,
-        actor.copy(),
-        critics,
-        critics.copy(),
-        a_layout,
-        c_layout,
-        np.array([activation], dtype=np.int64),
-        low.copy(),
-        high.copy(),
-        *_obs_affine(obs_dim, obs_low, obs_high),
-    )
+    n_act = np.asarray(action_low).reshape(-1).shape[0]
+    return make_actor_critic(
+        obs_dim, action_low, action_high, rng, hidden, 2, activation, init, obs_low, obs_high,
+        dtype, policy_outputs=2 * n_act,
+    )  # fmt: skip
 
 
 @njit(cache=True)
@@ -639,43 +618,6 @@ def run_sac(
     return OK, -1
 
 
-@njit(cache=True)
-def make_sac_run_state(
-    fns: EnvFns,
-    env_params: np.ndarray,
-    state_dim: int,
-    nets: ActorCritic,
-    rng: np.random.Generator,
-) -> RunState:
-    """A fresh run on the control env (``actor_critic.RunState`` with SAC's ``N_METRICS``
-    metric slots): the env reset with draws from ``rng``, counters at zero."""
-    run = _blank_run_state(nets, state_dim)
-    fns.reset(env_params, run.state, rng)
-    fns.observe(env_params, run.state, run.obs)
-    scale_obs(nets, run.obs)
-    return run
-
-
-@njit(cache=True)
-def _blank_run_state(nets: ActorCritic, state_dim: int) -> RunState:
-    d = nets.actor_layout[0, 0]
-    n_act = nets.action_low.shape[0]
-    return RunState(
-        np.zeros(state_dim),
-        np.zeros(d),
-        np.zeros(d),
-        np.zeros(n_act),
-        np.zeros(n_act),
-        np.zeros(1, dtype=np.int64),
-        np.zeros(1),
-        np.zeros(4, dtype=np.int64),
-        np.zeros(N_METRICS),
-        mlp_workspace(nets.actor_layout, 1, nets.actor.dtype),
-        np.zeros((1, n_act)),
-        np.zeros((1, n_act)),
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Python API
 # ---------------------------------------------------------------------------------------------
@@ -718,8 +660,6 @@ HISTORY_COLUMNS = (
     "critic_updates",
     "actor_updates",
 )
-_INT_COLUMNS = ("step", "critic_updates", "actor_updates")
-_UPDATE_NAMES = {CRITIC_DIVERGED: "critic", ACTOR_DIVERGED: "actor", ALPHA_DIVERGED: "alpha"}
 
 
 def _check_env(env: Any):
@@ -737,23 +677,6 @@ def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) 
     return _evaluate_actor(arrays, env, episodes, seed)
 
 
-def _gym_chunk(env, nets, critic_adam, actor_adam, sac, buf, ws, hp, run, n_steps, rng):
-    """``n_steps`` steps of a Gymnasium env (Python loop) with the compiled kernels: the same
-    rows, draws and updates as ``run_sac`` (the env draws its own resets)."""
-    for _ in range(n_steps):
-        step = int(run.counters[0])
-        uniform = step < hp.learning_starts
-        sac_action(nets, sac, run, run.obs, uniform, rng)
-        gym_store_step(env, nets, run, buf)
-        if uniform:
-            continue
-        for _ in range(hp.gradient_steps):
-            status = sac_update(nets, critic_adam, actor_adam, sac, buf, ws, hp, run, rng)
-            if status != OK:
-                return status, step
-    return OK, -1
-
-
 def train(
     env: Any,
     cfg: SACConfig | dict | None = None,
@@ -767,10 +690,11 @@ def train(
     Networks come from the first of three ``SeedSequence(seed)`` children, training draws from
     the second, evaluation start states from the third. Runs ``eval_every`` env steps at a time,
     then evaluates the deterministic action over ``eval_episodes`` episodes and records a row;
-    stops at ``cfg.stop_at_return``.
+    stops at ``cfg.stop_at_return`` (the shell DDPG and TD3 share: ``ac_train.start`` and
+    ``ac_train.run_chunks``).
 
     Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields, with
-    ``critics`` float64[2, Pc]) plus ``log_alpha`` float64[1]; ``history`` has equal-length
+    ``critics`` real[2, Pc]) plus ``log_alpha`` float64[1]; ``history`` has equal-length
     columns ``step``, ``eval_return``, ``episode_return`` (mean return of training episodes
     ended since the previous row, NaN if none), ``q1_loss``, ``q2_loss``, ``actor_loss``,
     ``alpha`` (the temperature used), ``alpha_loss``, ``entropy`` (mean -log pi of the actor's
@@ -782,114 +706,41 @@ def train(
     seed = check_seed(seed)
     info = _check_env(env)
     with single_threaded_blas():
-        return _train(env, cfg, info, seed, progress)
+        setup = start(env, info, cfg, seed, 2, 2 * info.action_dim, N_METRICS)
+        nets, critic_adam, actor_adam, buf, ws, run, rng, _ = setup
+        hp = make_hyper(cfg, info.action_dim)
+        sac = make_sac_state(info.action_dim, info.obs_dim, hp.batch_size, float(cfg.alpha),
+                             nets.actor.dtype)  # fmt: skip
 
-
-def _train(env, cfg, info, seed, progress):
-    init_seq, train_seq, eval_seq = np.random.SeedSequence(seed).spawn(3)
-    bounds = _obs_bounds(env) if cfg.obs_scaling else (None, None)
-    real = net_dtype(cfg.dtype)
-    nets = make_sac_nets(
-        info.obs_dim,
-        info.action_low,
-        info.action_high,
-        np.random.default_rng(init_seq),
-        hidden=hidden_sizes(cfg),
-        activation=activation_code(cfg.activation),
-        init=cfg.init,
-        obs_low=bounds[0],
-        obs_high=bounds[1],
-        dtype=real,
-    )
-    hp = make_hyper(cfg, info.action_dim)
-    rng = np.random.default_rng(train_seq)
-    eval_rng = np.random.default_rng(eval_seq)
-    critic_adam = adam_init(nets.critics.size, real)
-    actor_adam = adam_init(nets.actor.size, real)
-    sac = make_sac_state(info.action_dim, info.obs_dim, hp.batch_size, float(cfg.alpha), real)
-    buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim, real)
-    ws = make_workspace(nets, hp.batch_size)
-    if info.is_control:
-        run = make_sac_run_state(env.fns, env.params, int(env.state_dim), nets, rng)
-    else:
-        run = _blank_run_state(nets, 1)
-        first, _ = env.reset(seed=seed)
-        run.obs[:] = np.asarray(first, dtype=np.float64)
-        scale_obs(nets, run.obs)
-    columns: dict[str, list[float]] = {c: [] for c in HISTORY_COLUMNS}
-
-    def arrays() -> dict[str, np.ndarray]:
-        return actor_critic_arrays(nets) | {"log_alpha": sac.log_alpha.copy()}
-
-    def history() -> dict[str, np.ndarray]:
-        return {
-            k: np.array(v, dtype=np.int64 if k in _INT_COLUMNS else np.float64)
-            for k, v in columns.items()
-        }
-
-    total = int(cfg.total_steps)
-    while run.counters[0] < total:
-        n = min(int(cfg.eval_every), total - int(run.counters[0]))
-        run.metrics[:] = 0.0
-        if info.is_control:
-            status, bad_step = run_sac(
-                env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam, sac,
-                buf, ws, hp, run, n, rng,
+        def chunk(n: int) -> tuple[int, int]:
+            if info.is_control:
+                return run_sac(
+                    env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam, sac,
+                    buf, ws, hp, run, n, rng,
+                )  # fmt: skip
+            return gym_chunk(
+                env, nets, run, buf, n, hp.learning_starts, hp.gradient_steps,
+                lambda uniform: sac_action(nets, sac, run, run.obs, uniform, rng),
+                lambda: sac_update(nets, critic_adam, actor_adam, sac, buf, ws, hp, run, rng),
             )  # fmt: skip
-        else:
-            status, bad_step = _gym_chunk(
-                env, nets, critic_adam, actor_adam, sac, buf, ws, hp, run, n, rng
-            )
-        if status != OK:
-            which = _UPDATE_NAMES.get(int(status), "an")
-            # the alpha step comes before the critic step counts itself
-            count = int(run.counters[2] if status == ACTOR_DIVERGED else run.counters[1])
-            count += int(status == ALPHA_DIVERGED)
-            raise TrainingDiverged(
-                f"SAC diverged: {which} update {count} (at env step {bad_step}) left "
-                "non-finite parameters; arrays and history hold the values so far",
-                arrays=arrays(),
-                history=history(),
-            )
-        returns = _evaluate(nets, env, info, int(cfg.eval_episodes), eval_rng)
-        if not info.is_control:  # evaluation used the training env: start a fresh episode
-            newest = replay_newest(buf)
-            if newest >= 0 and not buf.terminated[newest]:
-                buf.truncated[newest] = True
-            run.ep_return[0] = 0.0
-            run.t[0] = 0
-            first, _ = env.reset()
-            run.obs[:] = np.asarray(first, dtype=np.float64)
-            scale_obs(nets, run.obs)
-        m = run.metrics
-        updates = m[CRITIC_UPDATES]
-        actor_updates = m[ACTOR_UPDATES]
-        columns["step"].append(int(run.counters[0]))
-        columns["eval_return"].append(float(returns.mean()))
-        columns["episode_return"].append(m[5] / m[6] if m[6] > 0 else math.nan)
-        columns["q1_loss"].append(_mean(m[Q1_LOSS], updates))
-        columns["q2_loss"].append(_mean(m[Q2_LOSS], updates))
-        columns["actor_loss"].append(_mean(m[ACTOR_LOSS], actor_updates))
-        columns["alpha"].append(_mean(m[ALPHA], updates))
-        columns["alpha_loss"].append(_mean(m[ALPHA_LOSS], updates))
-        columns["entropy"].append(_mean(m[ENTROPY], updates))
-        columns["q_mean"].append(_mean(m[Q_MEAN], updates))
-        columns["critic_updates"].append(int(run.counters[1]))
-        columns["actor_updates"].append(int(run.counters[2]))
-        if progress is not None:
-            progress(float(run.counters[0]) / total)
-        if returns.mean() >= cfg.stop_at_return:
-            break
-    return arrays(), history()
 
+        def row(m: np.ndarray) -> dict[str, float]:
+            updates = m[CRITIC_UPDATES]
+            return {
+                "q1_loss": mean_or_nan(m[Q1_LOSS], updates),
+                "q2_loss": mean_or_nan(m[Q2_LOSS], updates),
+                "actor_loss": mean_or_nan(m[ACTOR_LOSS], m[ACTOR_UPDATES]),
+                "alpha": mean_or_nan(m[ALPHA], updates),
+                "alpha_loss": mean_or_nan(m[ALPHA_LOSS], updates),
+                "entropy": mean_or_nan(m[ENTROPY], updates),
+                "q_mean": mean_or_nan(m[Q_MEAN], updates),
+            }
 
-def _mean(total: float, count: float) -> float:
-    return total / count if count > 0 else math.nan
+        def arrays() -> dict[str, np.ndarray]:
+            return actor_critic_arrays(nets) | {"log_alpha": sac.log_alpha.copy()}
 
-
-def run(algo: str, env: Any, cfg: SACConfig, seed: int, progress=None):
-    """``numbarl.api`` family entry point: ``train(env, cfg, seed, progress)``."""
-    return train(env, cfg, seed, progress)
+        return run_chunks("SAC", env, info, cfg, setup, chunk, HISTORY_COLUMNS, row, arrays,
+                          progress)  # fmt: skip
 
 
 __all__ = [
@@ -907,7 +758,6 @@ __all__ = [
     "make_sac_state",
     "policy_backward",
     "policy_sample",
-    "run",
     "run_sac",
     "sac_update",
     "soft_targets",

@@ -15,6 +15,7 @@ import pytest
 
 from numbarl import nn
 from numbarl.deep import actor_critic as ac
+from numbarl.deep import exploration as ex
 from numbarl.deep import sac
 from numbarl.deep.replay import replay_init
 from numbarl.envs import make
@@ -75,7 +76,7 @@ def test_bench_sac_gradient_step(benchmark, dtype):
     rng = np.random.default_rng(0)
     nets = sac.make_sac_nets(3, env.action_low, env.action_high, rng, (cfg.hidden, cfg.hidden),
                              dtype=real)  # fmt: skip
-    run = sac.make_sac_run_state(env.fns, env.params, env.state_dim, nets, rng)
+    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng, sac.N_METRICS)
     state = sac.make_sac_state(1, 3, hp.batch_size, 1.0, real)
     buf = replay_init(5_000, 3, 1, real)
     adams = (nn.adam_init(nets.critics.size, real), nn.adam_init(nets.actor.size, real))
