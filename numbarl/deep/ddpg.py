@@ -3,7 +3,7 @@ reinforcement learning").
 
 Reads top to bottom like CleanRL's ``ddpg_continuous_action.py``: config, one gradient step, the
 compiled training loop, then ``train``, which hands them to the Python shell shared with TD3
-(``actor_critic.train_loop``: validate, run the compiled loop in chunks, evaluate the
+(``ac_train.train_loop``: validate, run the compiled loop in chunks, evaluate the
 deterministic actor, record). The kernels it calls live in ``numbarl.deep.actor_critic`` (each
 with a test); the replay buffer in ``numbarl.deep.replay``.
 
@@ -212,7 +212,7 @@ def run_ddpg(
 
 
 # ---------------------------------------------------------------------------------------------
-# Python API (the shell is ``numbarl.deep.actor_critic.train_loop``, shared with TD3)
+# Python API (the shell is ``numbarl.deep.ac_train``'s, shared with TD3 and SAC)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -236,8 +236,8 @@ def train(
     ``run_ddpg``) or a Gymnasium env with Box observations and Box actions (Python env loop,
     compiled ``ddpg_update``). Discrete-action envs raise ValueError.
 
-    Returns ``(arrays, history)`` as ``actor_critic.train_loop`` describes them (one critic:
-    ``critics`` float64[1, Pc]; ``critic_updates`` equals ``actor_updates``). Raises
+    Returns ``(arrays, history)`` as ``ac_train.train_loop`` describes them (one critic:
+    ``critics`` real[1, Pc]; ``critic_updates`` equals ``actor_updates``). Raises
     TrainingDiverged (naming the update and step, with the arrays and history so far) if an
     update leaves non-finite parameters."""
     cfg = make_ddpg_config(env, cfg)

@@ -3,7 +3,7 @@ Actor-Critic Methods").
 
 Reads top to bottom like CleanRL's ``td3_continuous_action.py``: config, one gradient step, the
 compiled training loop, then ``train``, which hands them to the Python shell shared with DDPG
-(``actor_critic.train_loop``: validate, run the compiled loop in chunks, evaluate the
+(``ac_train.train_loop``: validate, run the compiled loop in chunks, evaluate the
 deterministic actor, record). Kernels: ``numbarl.deep.actor_critic``; replay:
 ``numbarl.deep.replay``.
 
@@ -245,7 +245,7 @@ def run_td3(
 
 
 # ---------------------------------------------------------------------------------------------
-# Python API (the shell is ``numbarl.deep.actor_critic.train_loop``, shared with DDPG)
+# Python API (the shell is ``numbarl.deep.ac_train``'s, shared with DDPG and SAC)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -269,8 +269,8 @@ def train(
     ``run_td3``) or a Gymnasium env with Box observations and Box actions (Python env loop,
     compiled ``td3_update``). Discrete-action envs raise ValueError.
 
-    Returns ``(arrays, history)`` as ``actor_critic.train_loop`` describes them (twin critics:
-    ``critics`` float64[2, Pc]; ``critic_loss`` is the sum of both critics' losses, ``q_mean``
+    Returns ``(arrays, history)`` as ``ac_train.train_loop`` describes them (twin critics:
+    ``critics`` real[2, Pc]; ``critic_loss`` is the sum of both critics' losses, ``q_mean``
     that of Q_1, ``actor_updates`` one per ``policy_delay`` critic updates). Raises
     TrainingDiverged (naming the update and step, with the arrays and history so far) if an
     update leaves non-finite parameters."""
