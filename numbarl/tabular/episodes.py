@@ -2,8 +2,9 @@
 and step budgets, the epsilon schedule, the one-uniform epsilon-greedy choice, per-episode output
 arrays, and the Python-side checks (`make_control_config`, `as_mdp`, `check_finished`).
 
-`numbarl.tabular.control` (TD and Monte Carlo control) and `numbarl.tabular.off_policy`
-(off-policy Monte Carlo prediction) import from here; this module imports neither.
+`numbarl.tabular.td_control`, `numbarl.tabular.mc_control`, the door `numbarl.tabular.control`
+and `numbarl.tabular.off_policy` (off-policy Monte Carlo prediction) import from here; this
+module imports none of them.
 """
 
 from __future__ import annotations
@@ -124,6 +125,16 @@ def episode_outputs(episodes: int):
         np.zeros(episodes, dtype=np.int64),
         np.full(episodes, -1, dtype=np.int64),
     )
+
+
+@njit(cache=True, inline="always")
+def driver_start(mdp: TabularMDP, cfg: ControlConfig):
+    """What every control driver starts from: (q float64[S, A] (`initial_q`), returns
+    float64[E], lengths int64[E], first_actions int64[E] (-1), limit, stop (`time_limit`))."""
+    q = initial_q(mdp, cfg.q0)
+    returns, lengths, first_actions = episode_outputs(cfg.episodes)
+    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    return q, returns, lengths, first_actions, limit, stop
 
 
 @njit(cache=True, inline="always")

@@ -14,12 +14,10 @@ from numba import njit
 from numbarl.envs.tabular import TabularMDP, reset, step
 from numbarl.tabular.episodes import (
     ControlConfig,
+    driver_start,
     episode_epsilon,
-    episode_outputs,
     epsilon_greedy_u,
     grow,
-    initial_q,
-    time_limit,
 )
 from numbarl.tabular.policies import argmax_random, random_allowed
 
@@ -33,10 +31,8 @@ def _run_mc_first_visit(
     actions and then follows the greedy policy; otherwise it starts from the MDP's start
     distribution and follows the epsilon-greedy policy."""
     S, A = mdp.n_states, mdp.n_actions
-    q = initial_q(mdp, cfg.q0)
+    q, returns, lengths, first_actions, limit, stop = driver_start(mdp, cfg)
     counts = np.zeros((S, A))
-    returns, lengths, first_actions = episode_outputs(cfg.episodes)
-    limit, stop = time_limit(mdp, cfg.max_episode_steps)
     budget = cfg.max_total_steps
     gamma = cfg.gamma
     allowed = mdp.allowed
@@ -136,7 +132,7 @@ def run_off_policy_mc_control(mdp: TabularMDP, cfg: ControlConfig, rng: np.rando
     ``cfg``; ``alpha`` and ``n`` are not used. Returns (q float64[S, A], returns float64[E],
     lengths int64[E], first_actions int64[E], n_episodes int)."""
     S, A = mdp.n_states, mdp.n_actions
-    q = initial_q(mdp, cfg.q0)
+    q, returns, lengths, first_actions, limit, stop = driver_start(mdp, cfg)
     c = np.zeros((S, A))
     allowed = mdp.allowed
     pi = np.zeros(S, dtype=np.int64)
@@ -146,8 +142,6 @@ def run_off_policy_mc_control(mdp: TabularMDP, cfg: ControlConfig, rng: np.rando
             if allowed[s, a]:
                 n_allowed[s] += 1.0
         pi[s] = argmax_random(q[s], allowed[s], rng) if n_allowed[s] > 0 else 0
-    returns, lengths, first_actions = episode_outputs(cfg.episodes)
-    limit, stop = time_limit(mdp, cfg.max_episode_steps)
     budget = cfg.max_total_steps
     gamma = cfg.gamma
     cap = limit if limit > 0 else 64

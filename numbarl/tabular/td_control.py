@@ -16,14 +16,7 @@ import numpy as np
 from numba import njit
 
 from numbarl.envs.tabular import TabularMDP, has_reward_noise, reset, step, step_specialised
-from numbarl.tabular.episodes import (
-    ControlConfig,
-    episode_epsilon,
-    episode_outputs,
-    epsilon_greedy_u,
-    initial_q,
-    time_limit,
-)
+from numbarl.tabular.episodes import ControlConfig, driver_start, episode_epsilon, epsilon_greedy_u
 from numbarl.tabular.policies import argmax_random
 
 # ---------------------------------------------------------------------------------------------
@@ -149,11 +142,9 @@ def _one_step_td(
     acts epsilon-greedily on Q1 + Q2 and, by a fair coin per step, updates Q1 (argmax by Q1,
     valued by Q2) or Q2 the other way round. Returns (q1, q2, returns, lengths, first_actions,
     n_done); ``q2`` is a copy of the initial table for the single-table rules."""
-    q1 = initial_q(mdp, cfg.q0)
+    q1, returns, lengths, first_actions, limit, stop = driver_start(mdp, cfg)
     q2 = q1.copy()
     q_sum = np.zeros((1, mdp.n_actions))
-    returns, lengths, first_actions = episode_outputs(cfg.episodes)
-    limit, stop = time_limit(mdp, cfg.max_episode_steps)
     budget = cfg.max_total_steps
     alpha, gamma = cfg.alpha, cfg.gamma
     allowed = mdp.allowed
@@ -277,9 +268,7 @@ def run_n_step_sarsa(mdp: TabularMDP, cfg: ControlConfig, rng: np.random.Generat
     The update of time tau uses ``G = sum_{i=tau+1}^{min(tau+n, T)} gamma^(i-tau-1) R_i`` plus
     ``gamma^n Q(S_tau+n, A_tau+n)`` if tau + n < T; after a truncation at T the tail updates
     bootstrap from ``Q(S_T, A_T)``. Returns (q, returns, lengths, first_actions, n_episodes)."""
-    q = initial_q(mdp, cfg.q0)
-    returns, lengths, first_actions = episode_outputs(cfg.episodes)
-    limit, stop = time_limit(mdp, cfg.max_episode_steps)
+    q, returns, lengths, first_actions, limit, stop = driver_start(mdp, cfg)
     budget = cfg.max_total_steps
     alpha, gamma, n = cfg.alpha, cfg.gamma, cfg.n
     allowed = mdp.allowed
