@@ -5,17 +5,20 @@ Reads top to bottom like CleanRL's ``sac_continuous_action.py``: config, the pol
 (sample, log-probability, their backward pass), one gradient step, the compiled training loop,
 then the Python shell ``train``/``evaluate``. The pieces shared with DDPG/TD3 come from
 ``numbarl.deep.actor_critic`` (networks as arrays, critic kernels, batch sampling),
-``numbarl.deep.exploration`` (episode book-keeping) and ``numbarl.deep.ac_train`` (config
-checks, deterministic evaluation); replay from ``numbarl.deep.replay``; the tanh
-log-det-Jacobian from ``numbarl.nn.heads``.
+``numbarl.deep.exploration`` (the env step, episode book-keeping) and ``numbarl.deep.ac_train``
+(config checks and the training shell: building the networks, replay and run state, the chunked
+loop with evaluation, history and divergence); replay from ``numbarl.deep.replay``; the tanh
+log-det-Jacobian from ``numbarl.nn.heads``. Networks, their gradients and Adam states are in the
+config's ``dtype`` (float32 by default; ``real`` below); the temperature, the policy's per-action
+quantities (u, log-std, log-probabilities) and the losses stay float64.
 
 Networks (an ``actor_critic.ActorCritic`` of arrays)
 ---------------------------------------------------
-- ``actor`` float64[Pa]: obs -> hidden -> 2A, the first A outputs the Gaussian mean m(s), the
+- ``actor`` real[Pa]: obs -> hidden -> 2A, the first A outputs the Gaussian mean m(s), the
   last A a raw r(s) mapped to log sigma(s) = lmin + (lmax - lmin) (tanh(r) + 1) / 2 in
   [lmin, lmax] = [-5, 2] (CleanRL's bounded log-std). ``actor_target`` is a copy of the
   initial actor kept only so the arrays have DDPG/TD3's layout (SAC has no target actor).
-- ``critics`` float64[2, Pc]: twin Q networks on ``[s, a]``; ``critics_target``: their Polyak
+- ``critics`` real[2, Pc]: twin Q networks on ``[s, a]``; ``critics_target``: their Polyak
   averages.
 - The policy: u = m(s) + sigma(s) eps, eps ~ N(0, I); a = mid + half tanh(u) inside the action
   box (``mid = (high + low) / 2``, ``half = (high - low) / 2``). Its log-density is that of the
