@@ -23,7 +23,7 @@ machine falls on both. ``tests/benchmarks/test_bench_vs_sb3.py`` calls these fun
 ``make bench``; this script writes ``results/vs_sb3.csv`` (one row per side, task, algorithm
 and seed, with the config as columns) and prints the table::
 
-    .venv/bin/python experiments/vs_sb3.py                        # everything (~20 min of CPU)
+    .venv/bin/python experiments/vs_sb3.py                        # everything (~15 min quiet)
     .venv/bin/python experiments/vs_sb3.py --tasks same_work --algos ppo dqn --seeds 1
 """
 

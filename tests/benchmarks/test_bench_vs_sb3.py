@@ -10,7 +10,7 @@ One implementation with ``experiments/vs_sb3.py`` (which writes results/vs_sb3.c
 the table): these tests call its functions. The timed figures are in each test's extra_info
 (``sb3_cpu_s``, ``numbarl_cpu_s``, ``ratio``); pytest-benchmark's own time is of the whole
 comparison. Skipped cleanly without torch and stable-baselines3; ``make bench`` runs them
-(about 25 minutes of CPU).
+(about 15 minutes on a quiet machine; the measured figures are in the README).
 
 Run: .venv/bin/pytest tests/benchmarks/test_bench_vs_sb3.py --benchmark-enable --benchmark-only
 """
