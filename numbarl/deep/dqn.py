@@ -647,7 +647,8 @@ def train(
     if not is_control:
         from numbarl.deep.dqn_gym import GymLoop, separate_env
     eval_env = env if is_control else separate_env(env)
-    gym = None if is_control else GymLoop(env, int(np.random.SeedSequence(seed).entropy))
+    kernels = (dqn_epsilon, dqn_act, dqn_observe, STEPS, EPISODES)
+    gym = None if is_control else GymLoop(env, int(np.random.SeedSequence(seed).entropy), kernels)
     if is_control:
         env.reset(st.env_state, rng)
         env.observe(st.env_state, st.obs)

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from numbarl.deep.dqn import EPISODES, STEPS, dqn_act, dqn_epsilon, dqn_observe
 from numbarl.nn.qnet import QNet, q_values, qnet_forward, qnet_work
 
 
@@ -24,18 +23,23 @@ def separate_env(env: Any) -> Any:
 
 
 class GymLoop:
-    """Steps a Gymnasium env from Python; transitions go through ``dqn_observe``."""
+    """Steps a Gymnasium env from Python; transitions go through ``dqn_observe``.
 
-    def __init__(self, env: Any, seed: int) -> None:
+    ``kernels`` = (dqn_epsilon, dqn_act, dqn_observe, STEPS, EPISODES) from ``numbarl.deep.dqn``,
+    handed in by its shell so that this module, which dqn imports, never imports dqn back."""
+
+    def __init__(self, env: Any, seed: int, kernels: tuple) -> None:
         self.env = env
         self.seed = seed % 2**31
         self.ep_return = 0.0
+        self.kernels = kernels
 
     def reset(self) -> np.ndarray:
         obs, _ = self.env.reset(seed=self.seed)
         return np.asarray(obs, dtype=np.float64)
 
     def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray) -> int:
+        dqn_epsilon, dqn_act, dqn_observe, STEPS, EPISODES = self.kernels  # noqa: N806
         for _ in range(n_steps):
             epsilon = dqn_epsilon(hp, int(st.counters[STEPS]))
             a = dqn_act(
