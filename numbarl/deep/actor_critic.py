@@ -71,7 +71,6 @@ from numbarl.nn import (
     mlp_workspace_size,
     polyak_update,
 )
-from numbarl.nn.mlp import _activation_backward  # mlp_backward's, so that the bytes agree
 from numbarl.nn.threads import single_threaded_blas  # noqa: F401 (tests/test_sac.py: ac.single_threaded_blas)
 from numbarl.validation import all_finite
 
@@ -450,39 +449,10 @@ def critic_input_grad(
     grad_x: np.ndarray,
 ) -> None:
     """grad_x real[B, n_in] = dL/dx for grad_out = dL/d(output) real[B, n_out], through the
-    last forward on ``cache``: ``mlp_backward``'s grad_x with the same products in the same
-    order (the same bytes), without the parameter gradient the actor's update does not use (at
-    400x300 the skipped weight-gradient products are half of the critic's backward pass)."""
-    batch = grad_out.shape[0]
-    n_layers = layout.shape[0]
-    widest = layout[0, 0]
-    total = layout[0, 0]
-    for layer in range(n_layers):
-        widest = max(widest, layout[layer, 1])
-        total += layout[layer, 1]
-    # mlp_backward's workspace layout: activations, then two ping-pong delta buffers
-    scratch = batch * total
-    end = scratch
-    n_last = layout[n_layers - 1, 1]
-    g_off = scratch + (n_layers % 2) * batch * widest
-    delta = cache[g_off : g_off + batch * n_last].reshape((batch, n_last))
-    for b in range(batch):
-        for j in range(n_last):
-            delta[b, j] = grad_out[b, j]
-    for layer in range(n_layers - 1, -1, -1):
-        n_in, n_out, w_off = layout[layer, 0], layout[layer, 1], layout[layer, 2]
-        inp_off = end - batch * (n_out + n_in)
-        end -= batch * n_out
-        weight = params[w_off : w_off + n_in * n_out].reshape((n_in, n_out))
-        if layer == 0:
-            np.dot(delta, weight.T, grad_x)
-            return
-        d_off = scratch + (layer % 2) * batch * widest
-        new_delta = cache[d_off : d_off + batch * n_in].reshape((batch, n_in))
-        np.dot(delta, weight.T, new_delta)
-        inp = cache[inp_off : inp_off + batch * n_in].reshape((batch, n_in))
-        _activation_backward(new_delta, inp, act)
-        delta = new_delta
+    last forward on ``cache``: ``mlp_backward`` without the parameter gradient the actor's
+    update does not use (at 400x300 the skipped weight-gradient products are half of the
+    critic's backward pass)."""
+    mlp_backward(params, layout, act, cache, grad_out, None, grad_x)
 
 
 @njit(cache=True, error_model="numpy")

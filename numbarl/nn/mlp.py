@@ -350,14 +350,15 @@ def mlp_backward(
     act: int,
     cache: np.ndarray,
     grad_out: np.ndarray,
-    grad_params: np.ndarray,
+    grad_params: np.ndarray | None,
     grad_x: np.ndarray | None = None,
 ) -> None:
     """Backpropagate grad_out = dL/d(output) [B, n_out] through the last forward on cache.
 
     ``grad_out`` may be float32 or float64 whatever the parameters' dtype (it is read, not
     written). Adds dL/dparams into grad_params [P] (the parameters' dtype; accumulates: zero it
-    first for a fresh gradient). If grad_x [B, n_in] (C-contiguous, the parameters' dtype) is
+    first for a fresh gradient; None skips the parameter gradient, e.g. when only dL/dx is
+    wanted, which halves the products). If grad_x [B, n_in] (C-contiguous, the parameters' dtype) is
     given it is overwritten with dL/dx (e.g. dQ/da for
     DDPG's actor through the critic's input); pass None (the default) to skip that product."""
     batch = grad_out.shape[0]
@@ -387,15 +388,17 @@ def mlp_backward(
         end -= batch * n_out  # the layer's input ends where its output starts
         inp = cache[inp_off : inp_off + batch * n_in].reshape((batch, n_in))
         weight = _weight(params, layout, layer)
-        # dL/dW = inp^T delta, dL/db = sum_b delta.
-        g_buf = cache[scratch + 2 * batch * widest : scratch + 2 * batch * widest + n_in * n_out]
-        g_mat = g_buf.reshape((n_in, n_out))
-        np.dot(inp.T, delta, g_mat)
-        for k in range(n_in * n_out):
-            grad_params[w_off + k] += g_buf[k]
-        for b in range(batch):
-            for j in range(n_out):
-                grad_params[b_off + j] += delta[b, j]
+        if grad_params is not None:
+            # dL/dW = inp^T delta, dL/db = sum_b delta.
+            g_off2 = scratch + 2 * batch * widest
+            g_buf = cache[g_off2 : g_off2 + n_in * n_out]
+            g_mat = g_buf.reshape((n_in, n_out))
+            np.dot(inp.T, delta, g_mat)
+            for k in range(n_in * n_out):
+                grad_params[w_off + k] += g_buf[k]
+            for b in range(batch):
+                for j in range(n_out):
+                    grad_params[b_off + j] += delta[b, j]
         if layer > 0:
             # Ping-pong between the two delta buffers.
             d_off = scratch + (layer % 2) * batch * widest
