@@ -238,11 +238,11 @@ def test_float32_clip_by_global_norm_matches_the_float64_one():
     g = (np.random.default_rng(6).standard_normal(70_001) * 0.1).astype(np.float32)
     for max_norm in (1.0, 1e9):  # clipped, and left alone
         g32, g64 = g.copy(), g.astype(np.float64)
-        n32 = dqn.clip_by_global_norm32(g32, max_norm)
+        n32 = clip_by_global_norm(g32, max_norm)
         n64 = clip_by_global_norm(g64, max_norm)
         assert n32 == pytest.approx(n64, rel=1e-12)
         np.testing.assert_allclose(g32, g64, rtol=2**-23)
-    assert dqn.clip_by_global_norm32(g.copy(), 1.0) == dqn.clip_by_global_norm32(g.copy(), 1.0)
+    assert clip_by_global_norm(g.copy(), 1.0) == clip_by_global_norm(g.copy(), 1.0)
 
 
 def test_td_loss_huber_and_mse():
