@@ -14,7 +14,6 @@ A_t = R_t - V(s_t). With ``gae_lambda < 1`` the advantages are GAE(gamma, lambda
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +34,7 @@ from numbarl.deep.rollout import (
     params_finite,
     rollout_gae,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -285,11 +285,8 @@ def _gym_update(policy, buf, adam, hp, update, rng, metrics) -> None:
 
 
 def train(
-    env: Any,
-    cfg: A2CConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: A2CConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train A2C on a ControlEnv (compiled) or a Gymnasium env (Python rollouts). Returns
     ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does (metrics: policy_loss,
     value_loss, entropy); raises TrainingDiverged naming the update on non-finite parameters."""

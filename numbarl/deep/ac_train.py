@@ -42,6 +42,7 @@ from numbarl.deep.replay import (
     replay_init,
     replay_newest,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import ControlEnv
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
@@ -319,8 +320,8 @@ def run_chunks(
     columns: Sequence[str],
     row: Callable[[np.ndarray], dict[str, float]],
     arrays: Callable[[], dict[str, np.ndarray]],
-    progress: Callable[[float], None] | None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    progress: Progress,
+) -> TrainOutput:
     """The training loop of the Python shell: ``chunk(n)`` runs ``n`` env steps (the compiled
     loop or ``gym_chunk``) and returns ``(status, step)``; then the deterministic actor is
     evaluated (``cfg.eval_episodes`` episodes, the evaluation generator's draws) and a history
@@ -389,8 +390,8 @@ def train_loop(
     seed: int,
     run_loop: Callable[..., tuple[int, int]],
     update: Callable[..., int],
-    progress: Callable[[float], None] | None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    progress: Progress,
+) -> TrainOutput:
     """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
     1/2, ``cfg`` its checked config, ``hp`` the compiled hyperparameters).
 

@@ -23,7 +23,6 @@ in the paper; ``noise="ou"`` selects the paper's Ornstein-Uhlenbeck exploration.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -55,6 +54,7 @@ from numbarl.deep.exploration import (
     explore_step,
 )
 from numbarl.deep.replay import ReplayBuffer
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.nn import AdamState
 
@@ -227,11 +227,8 @@ def _hyper(cfg: DDPGConfig) -> DDPGHyper:
 
 
 def train(
-    env: Any,
-    cfg: DDPGConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: DDPGConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train DDPG on ``env``: a numbarl ``ControlEnv`` with continuous actions (compiled loop
     ``run_ddpg``) or a Gymnasium env with Box observations and Box actions (Python env loop,
     compiled ``ddpg_update``). Discrete-action envs raise ValueError.

@@ -48,7 +48,6 @@ envs is ``numbarl.deep.dqn_gym``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -78,6 +77,7 @@ from numbarl.deep.replay import (
     sumtree_sample,
     sumtree_update,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
@@ -579,8 +579,8 @@ def train(
     env: Any,
     cfg: DQNConfig | dict[str, Any] | None = None,
     seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    progress: Progress = None,
+) -> TrainOutput:
     """Train DQN (with the switches ``cfg`` turns on) on ``env``; returns (arrays, history).
 
     ``env``: a discrete-action numbarl ``ControlEnv`` (compiled loop) or a Gymnasium env with a

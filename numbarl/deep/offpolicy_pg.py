@@ -23,7 +23,6 @@ fixed, then the critic's fit (``baseline="value"``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -52,6 +51,7 @@ from numbarl.deep.rollout import (
     count_ended,
     params_finite,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import adam_step, clip_by_global_norm
 from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -271,11 +271,8 @@ def _init(cfg: OffPolicyPGConfig, policy: Policy, total_updates: int) -> tuple:
 
 
 def train(
-    env: Any,
-    cfg: OffPolicyPGConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: OffPolicyPGConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train the off-policy IS policy gradient on ``env`` (a numbarl ``ControlEnv``: compiled
     rollouts; or a Gymnasium env with Box observations and Discrete/Box actions).
 

@@ -29,6 +29,7 @@ from numbarl.deep.policy import (
     policy_from_arrays,
 )
 from numbarl.deep.rollout import make_rollout, make_vec_env
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import net_dtype
 from numbarl.validation import check_seed
@@ -57,14 +58,14 @@ def train_policy_gradient(
     env: Any,
     cfg: Any,
     seed: int,
-    progress: Callable[[float], None] | None,
+    progress: Progress,
     make_config: Callable[[Any, Any], Any],
     init: Callable[[Any, Policy, int], tuple],
     run_chunk: Callable[..., int],
     update: Callable[..., None],
     metric_names: tuple[str, ...],
     recorded: Callable[[Any], tuple[str, ...]] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> TrainOutput:
     """Train one policy-gradient learner; returns ``(policy_arrays(policy), history)``.
 
     ``seed`` is checked, ``env`` read by ``env_info`` (a ValueError for unsupported spaces) and

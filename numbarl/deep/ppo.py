@@ -24,7 +24,6 @@ r = pi(a|s) / pi_old(a|s). L_V = 0.5 E[(V - R)^2], or with ``clip_vloss`` 0.5 E[
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,6 +46,7 @@ from numbarl.deep.rollout import (
     permutation,
     rollout_gae,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -602,11 +602,8 @@ def _init(cfg: PPOConfig, policy: Policy, total_updates: int) -> tuple:
 
 
 def train(
-    env: Any,
-    cfg: PPOConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: PPOConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train PPO on ``env`` (a numbarl ``ControlEnv`` from ``numbarl.envs.make``: compiled
     rollouts; or a Gymnasium env: Python rollouts, compiled updates).
 

@@ -35,7 +35,6 @@ shell (chunks, evaluation, history) is ``numbarl.deep.pg_train.train_policy_grad
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -67,6 +66,7 @@ from numbarl.deep.rollout import (
     count_ended,
     params_finite,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import adam_step, clip_by_global_norm
 from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -259,11 +259,8 @@ def _init(cfg: ReinforceConfig, policy: Policy, total_updates: int) -> tuple:
 
 
 def train(
-    env: Any,
-    cfg: ReinforceConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: ReinforceConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train REINFORCE on ``env`` (a numbarl ``ControlEnv``: compiled rollouts; or a Gymnasium
     env with Box observations and Discrete/Box actions: Python rollouts, compiled updates).
 

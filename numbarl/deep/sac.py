@@ -45,7 +45,6 @@ One gradient step (SB3's ``SAC.train`` order), on a batch (s, a, r, s', d = gamm
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -81,6 +80,7 @@ from numbarl.deep.actor_critic import (
 )
 from numbarl.deep.exploration import store_step
 from numbarl.deep.replay import ReplayBuffer
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.nn import (
     DTYPES,
@@ -681,11 +681,8 @@ def evaluate(arrays: dict[str, np.ndarray], env: Any, episodes: int, seed: int) 
 
 
 def train(
-    env: Any,
-    cfg: SACConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: SACConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train SAC on ``env``: a numbarl ``ControlEnv`` with continuous actions (compiled loop
     ``run_sac``) or a Gymnasium env with Box observations and Box actions (Python env loop,
     compiled ``sac_update``). Discrete-action envs raise ValueError.

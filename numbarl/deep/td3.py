@@ -23,7 +23,6 @@ then ``gradient_steps`` times:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -56,6 +55,7 @@ from numbarl.deep.exploration import (
     explore_step,
 )
 from numbarl.deep.replay import ReplayBuffer
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.nn import AdamState
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
@@ -260,11 +260,8 @@ def _hyper(cfg: TD3Config) -> TD3Hyper:
 
 
 def train(
-    env: Any,
-    cfg: TD3Config | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: TD3Config | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train TD3 on ``env``: a numbarl ``ControlEnv`` with continuous actions (compiled loop
     ``run_td3``) or a Gymnasium env with Box observations and Box actions (Python env loop,
     compiled ``td3_update``). Discrete-action envs raise ValueError.

@@ -14,6 +14,12 @@ import numpy as np
 
 from numbarl.algos import ALGOS
 
+# The protocol every deep learner's ``train`` follows, named once for their signatures.
+Progress = Callable[[float], None] | None
+"""``progress(fraction)``, called as training advances (fraction in [0, 1]); None: not called."""
+TrainOutput = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
+"""``(arrays, history)``: the trained arrays by name, and the history's equal-length columns."""
+
 
 def module(algo: str):
     spec = ALGOS.get(algo)
@@ -23,7 +29,7 @@ def module(algo: str):
     return importlib.import_module(f"numbarl.{spec.module}")
 
 
-def run(algo: str, env: Any, cfg: Any, seed: int, progress: Callable[[float], None] | None):
+def run(algo: str, env: Any, cfg: Any, seed: int, progress: Progress) -> TrainOutput:
     """Train ``algo``; returns (arrays, history columns)."""
     arrays, history = module(algo).train(env, cfg, seed, progress)
     return arrays, history

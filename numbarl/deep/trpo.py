@@ -32,7 +32,6 @@ pass over the batch (in chunks of ``CHUNK`` rows).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -63,6 +62,7 @@ from numbarl.deep.rollout import (
     params_finite,
     rollout_gae,
 )
+from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn.heads import (
     categorical_kl,
     categorical_log_prob,
@@ -595,11 +595,8 @@ def _init(cfg: TRPOConfig, policy: Policy, total_updates: int) -> tuple:
 
 
 def train(
-    env: Any,
-    cfg: TRPOConfig | dict | None = None,
-    seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    env: Any, cfg: TRPOConfig | dict | None = None, seed: int = 0, progress: Progress = None
+) -> TrainOutput:
     """Train TRPO on ``env`` (a numbarl ``ControlEnv``: compiled rollouts; or a Gymnasium env
     with Box observations and Discrete/Box actions: Python rollouts, compiled updates).
 
