@@ -13,6 +13,7 @@ from numbarl.deep.reinforce import reinforce_loss_grad
 from numbarl.deep.rollout import env_info, make_policy, policy_arrays
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from tests.faulty_env import nan_reward_cartpole
 from tests.tiny_policy import tiny_policy as make_tiny_policy
 
 H = 1e-6
@@ -92,17 +93,7 @@ def test_gaussian_history_and_ratios():
 
 
 def test_nan_rewards_raise_training_diverged():
-    import gymnasium
-
-    class NanAfter(gymnasium.Wrapper):
-        steps = 0
-
-        def step(self, action):
-            obs, r, term, trunc, info = self.env.step(action)
-            NanAfter.steps += 1
-            return obs, (np.nan if NanAfter.steps > 300 else r), term, trunc, info
-
-    env = NanAfter(gymnasium.make("CartPole-v1"))
+    env = nan_reward_cartpole()
     cfg = dict(total_steps=2000, n_steps=200, eval_every=200, eval_episodes=1)
     with pytest.raises(TrainingDiverged, match=r"update 2 of 10 \(step 400\)") as info:
         opg.train(env, cfg, seed=0)

@@ -11,6 +11,7 @@ from numbarl.deep.pg_common import policy_log_prob_grad
 from numbarl.deep.pg_train import hyper_record
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from tests.faulty_env import nan_reward_cartpole
 from tests.tiny_policy import tiny_policy as make_tiny_policy
 
 H = 1e-5
@@ -327,27 +328,10 @@ def test_trpo_on_gymnasium_env():
     assert trpo.evaluate(arrays, make("CartPole-v1"), 3, 0).shape == (3,)
 
 
-class NanReward:
-    """A Gymnasium CartPole whose rewards become NaN after 300 steps."""
-
-    def __new__(cls):
-        import gymnasium
-
-        class Wrapper(gymnasium.Wrapper):
-            steps = 0
-
-            def step(self, action):
-                obs, r, term, trunc, info = self.env.step(action)
-                Wrapper.steps += 1
-                return obs, (np.nan if Wrapper.steps > 300 else r), term, trunc, info
-
-        return Wrapper(gymnasium.make("CartPole-v1"))
-
-
 def test_trpo_nan_raises_training_diverged():
     cfg = dict(total_steps=2048, n_steps=256, eval_every=256, eval_episodes=1)
     with pytest.raises(TrainingDiverged, match=r"update 2 of 8 \(step 512\)") as info:
-        trpo.train(NanReward(), cfg, seed=0)
+        trpo.train(nan_reward_cartpole(), cfg, seed=0)
     assert info.value.history["step"].tolist() == [256]  # the row before it is kept
     assert "params" in info.value.arrays
 
