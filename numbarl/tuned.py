@@ -93,7 +93,9 @@ def tuned_table(algo: str) -> dict[str, dict] | None:
     if algo == "rainbow":
         import importlib
 
-        rainbow = importlib.import_module("numbarl.deep.dqn").RAINBOW
+        config = importlib.import_module("numbarl.deep.dqn_config")
+        rainbow, untuned = config.RAINBOW, config.RAINBOW_UNTUNED
         dqn = _deep("dqn") or {}
-        return {"*": rainbow} | {env: row | rainbow for env, row in dqn.items()}
+        rows = {env: row | rainbow for env, row in dqn.items() if env not in untuned}
+        return {"*": rainbow} | rows
     return _deep(algo)
