@@ -12,6 +12,14 @@ is optimal from the start states (its exact value, `numbarl.dp.state_values`, eq
 value-iteration optimum within 1e-6 at the start distribution), with the env steps it took.
 
     python experiments/benchmark_table.py [--seeds 10] [--workers 2] [--docs docs]
+        [--only ALGO:ENV ...] [--fresh] [--reuse] [--minutes M]
+
+A long run keeps every finished run in results/benchmark/runs.csv, with a fingerprint of the
+config it trained with. A rerun resumes: it keeps the runs of the current suite whose config is
+unchanged and runs only the missing (case, seed) jobs (a run whose tuned row changed since is
+run again). ``--only ppo:CartPole-v1 ...`` runs those pairs' seeds again and keeps every other
+run; ``--fresh`` starts over. The tabular table is recomputed only when its CSV is missing, has
+another seed count, or with ``--fresh``.
 
 This is not one of the `make demo` scripts (it takes minutes, not seconds).
 """
@@ -19,9 +27,14 @@ This is not one of the `make demo` scripts (it takes minutes, not seconds).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import os
 import platform
+import shlex
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -35,7 +48,7 @@ from matplotlib.figure import Figure  # noqa: E402
 import numbarl  # noqa: E402
 from numbarl import dp  # noqa: E402
 from numbarl.algos import ALGOS  # noqa: E402
-from numbarl.check import judge, load_suite, machine, run_suite  # noqa: E402
+from numbarl.check import RUN_COLUMNS, Suite, judge, load_suite, machine, run_suite  # noqa: E402
 from numbarl.results import write_csv  # noqa: E402
 from numbarl.tuned import tuned_table  # noqa: E402
 
@@ -85,6 +98,108 @@ def suite_text(seeds: int) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+# --- deep: resumable runs ----------------------------------------------------------------------
+
+
+def config_id(case) -> str:
+    """A fingerprint of the full config (tuned row, defaults, overrides) and env options a
+    case's runs train with: a run recorded under another one is stale."""
+    cfg = numbarl.api.build_config(case.algo, case.env, case.train_config())._asdict()
+    text = repr((sorted(cfg.items()), sorted(case.env_options.items()), case.eval_episodes))
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def parse_only(suite: Suite, only: Sequence[str]) -> set[str]:
+    """Case names of ``ALGO:ENV`` pairs; ValueError naming a pair the suite does not have."""
+    names = {c.name: c for c in suite.cases}
+    chosen = set()
+    for pair in only:
+        algo, _, env = pair.partition(":")
+        if f"{algo}-{env}" not in names:
+            known = ", ".join(f"{c.algo}:{c.env}" for c in suite.cases)
+            raise ValueError(f"--only {pair!r}: not a pair of the suite; pairs: {known}")
+        chosen.add(f"{algo}-{env}")
+    return chosen
+
+
+def plan(
+    suite: Suite, runs: pd.DataFrame | None, only: set[str] = frozenset()
+) -> tuple[pd.DataFrame, Suite | None]:
+    """(runs to keep, suite of the jobs still to run or None): a run is kept when its case and
+    seed are in ``suite``, its ``config_id`` is the case's current one, and its case is not in
+    ``only``; with ``only``, just those cases run (all their seeds), else every missing seed."""
+    cols = [*RUN_COLUMNS, "config_id"]
+    kept = pd.DataFrame(columns=cols) if runs is None or "config_id" not in runs else runs
+    ids = {c.name: config_id(c) for c in suite.cases}
+    seeds = {c.name: set(c.seeds) for c in suite.cases}
+    ok = [
+        case in ids and cid == ids[case] and int(seed) in seeds[case] and case not in only
+        for case, seed, cid in zip(kept["case"], kept["seed"], kept["config_id"], strict=True)
+    ]
+    kept = kept[np.array(ok, dtype=bool)].drop_duplicates(["case", "seed"], keep="last")
+    kept = kept.reset_index(drop=True)
+    todo = []
+    for case in suite.cases:
+        if only and case.name not in only:
+            continue
+        done = set(kept.loc[kept["case"] == case.name, "seed"].astype(int))
+        missing = tuple(s for s in case.seeds if s not in done)
+        if missing:
+            todo.append(dataclasses.replace(case, seeds=missing, need=1))
+    return kept, dataclasses.replace(suite, cases=tuple(todo)) if todo else None
+
+
+def run_deep(
+    suite: Suite,
+    results: Path,
+    workers: int | None,
+    only: Sequence[str] = (),
+    fresh: bool = False,
+    minutes: float | None = None,
+) -> pd.DataFrame:
+    """Every run of ``suite`` in ``results``/runs.csv after running the missing ones (see
+    `plan`); returns them. Each finished run is written at once (with the 1-minute load average
+    then, in load.csv), so an interrupted invocation loses only the runs in flight."""
+    chosen = parse_only(suite, only)
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / "runs.csv"
+    if fresh:
+        for name in ("runs.csv", "load.csv", "invocations.csv", "tabular.csv"):
+            (results / name).unlink(missing_ok=True)
+    old = pd.read_csv(path) if path.exists() else None
+    kept, todo = plan(suite, old, chosen)
+    (results / "stopped.txt").unlink(missing_ok=True)
+    ids = {c.name: config_id(c) for c in suite.cases}
+    t0 = time.perf_counter()
+    stop_at = t0 + 60.0 * minutes if minutes else None
+    new = pd.DataFrame(columns=list(RUN_COLUMNS))
+    n_jobs = 0 if todo is None else sum(len(c.seeds) for c in todo.cases)
+    print(f"{len(kept)} runs kept, {n_jobs} to run", flush=True)
+
+    def save(runs: pd.DataFrame) -> None:  # every finished run is kept on disk
+        nonlocal new
+        new = runs.assign(config_id=runs["case"].map(ids))
+        write_csv(pd.concat([kept, new], ignore_index=True), path)
+        with open(results / "load.csv", "a") as f:
+            f.write(f"{time.time():.0f},{os.getloadavg()[0]:.2f}\n")
+        if stop_at is not None and time.perf_counter() > stop_at:
+            raise KeyboardInterrupt(f"--minutes {minutes} reached")
+
+    if todo is not None:
+        try:
+            run_suite(todo, workers=workers, on_run=save)
+        except KeyboardInterrupt as exc:
+            print(f"stopped: {exc}; the page shows the runs finished so far", flush=True)
+            (results / "stopped.txt").write_text(f"{exc}\n")
+        finally:
+            line = f"{time.perf_counter() - t0:.1f},{len(new)},{shlex.join(sys.argv[1:])}\n"
+            with open(results / "invocations.csv", "a") as f:
+                f.write(line)
+    runs = pd.concat([kept, new], ignore_index=True)
+    write_csv(runs, path)
+    return runs
 
 
 # --- tabular: episodes until the greedy policy is optimal -------------------------------------
@@ -210,6 +325,36 @@ def plot(runs: pd.DataFrame, table: pd.DataFrame) -> Figure:
     return fig
 
 
+def readme_table(table: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """The README's learning table (same runs as the page): per pair, seeds solved, median
+    seconds to threshold and every seed's final return."""
+    out = [
+        "| env (threshold) | learner | seeds solved | median s to threshold "
+        "| final returns (20 fresh episodes), seeds 0-9 |",
+        "|---|---|---|---|---|",
+    ]
+    for env in THRESHOLDS:
+        for r in table[table["env"] == env].itertuples(index=False):
+            finals = runs.loc[runs["case"] == r.case].sort_values("seed")["final_return"]
+            out.append(
+                f"| {env} ({r.threshold:g}) | {r.algorithm} | {r.passing} of {r.n} "
+                f"| {_f(r.median_seconds_to_threshold, 2)} "
+                f"| {' '.join(f'{x:.0f}' for x in finals)} |"
+            )
+    return "\n".join(out)
+
+
+def _load_note(results: Path) -> str:
+    path = results / "load.csv"
+    if not path.exists():
+        return "not recorded"
+    load = np.loadtxt(path, delimiter=",", ndmin=2)[:, 1]
+    return (
+        f"median {np.median(load):.1f} (range {load.min():.1f}-{load.max():.1f}, sampled as "
+        f"each of the {load.size} runs finished) on {os.cpu_count()} cores"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -218,67 +363,79 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", default=str(ROOT / "docs"), help="where benchmark.md goes")
     ap.add_argument("--results", default=str(ROOT / "results" / "benchmark"))
     ap.add_argument("--reuse", action="store_true", help="page from --results' CSVs, no runs")
+    ap.add_argument("--fresh", action="store_true", help="drop earlier runs and start over")
+    ap.add_argument(
+        "--only", nargs="+", default=(), metavar="ALGO:ENV", help="run these pairs again"
+    )
     ap.add_argument(
         "--minutes", type=float, default=None, help="stop starting runs after this long"
     )
     args = ap.parse_args(argv)
     docs = Path(args.docs)
-    t0 = time.perf_counter()
     results = Path(args.results)
-    if not args.reuse:
+    if args.reuse:
+        suite = load_suite(SUITE)
+    else:
         SUITE.parent.mkdir(parents=True, exist_ok=True)
         SUITE.write_text(suite_text(args.seeds))
-        results.mkdir(parents=True, exist_ok=True)
-        (results / "stopped.txt").unlink(missing_ok=True)
-        stop_at = t0 + 60.0 * args.minutes if args.minutes else None
-
-        def save(runs: pd.DataFrame) -> None:  # every finished run is kept on disk
-            write_csv(runs, results / "runs.csv")
-            (results / "wall_seconds.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
-            if stop_at is not None and time.perf_counter() > stop_at:
-                raise KeyboardInterrupt(f"--minutes {args.minutes} reached")
-
+        suite = load_suite(SUITE)
         try:
-            run_suite(SUITE, workers=args.workers, on_run=save)
-        except KeyboardInterrupt as exc:
-            print(f"stopped: {exc}; the page shows the runs finished so far", flush=True)
-            (results / "stopped.txt").write_text(f"{exc}\n")
-    suite = load_suite(SUITE)
+            run_deep(suite, results, args.workers, args.only, args.fresh, args.minutes)
+        except ValueError as exc:
+            ap.error(str(exc))
     report = judge(suite, pd.read_csv(results / "runs.csv"))
-    deep_seconds = float((results / "wall_seconds.txt").read_text())
     print(report.text(), flush=True)
-    t0 = time.perf_counter()
+    calls = pd.read_csv(
+        results / "invocations.csv", header=None, names=["wall", "runs", "argv"], dtype={2: str}
+    )
     tab_csv = results / "tabular.csv"
-    if args.reuse and tab_csv.exists():
-        tab = pd.read_csv(tab_csv)
-    else:
+    tab = pd.read_csv(tab_csv) if tab_csv.exists() else None
+    if not args.reuse and (tab is None or tab["seed"].nunique() != args.tabular_seeds):
         tab = tabular_study(args.tabular_seeds)
         write_csv(tab, tab_csv)
     tab_seconds = float(tab["seconds"].sum())
     write_csv(report.runs, docs / "benchmark.csv")
     write_csv(tab, docs / "benchmark_tabular.csv")
+    (docs / "benchmark_readme_table.md").write_text(readme_table(report.table, report.runs) + "\n")
     plot(report.runs, report.table).savefig(docs / "benchmark.png", dpi=80)
-    command = "python experiments/benchmark_table.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
+    workers = f" --workers {args.workers}" if args.workers else ""
+    command = (
+        f"python experiments/benchmark_table.py --seeds {args.seeds} "
+        f"--tabular-seeds {args.tabular_seeds}{workers} --fresh"
+    )
+    history = "; ".join(
+        f"`{('benchmark_table.py ' + (a if isinstance(a, str) else '')).strip()}` "
+        f"({w:,.0f} s, {n} runs)"
+        for w, n, a in calls.itertuples(index=False)
     )
     counts = report.table.set_index("case")["n"]
     asked = len(suite.cases[0].seeds)
     stop_file = results / "stopped.txt"
     stopped = (
-        f"stopped at {stop_file.read_text().strip()}" if stop_file.exists() else "ran to the end"
+        f"the last invocation stopped at {stop_file.read_text().strip()}"
+        if stop_file.exists()
+        else "every invocation ran to its end"
+    )
+    seeds = (
+        f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()} to {counts.max()}"
     )
     page = f"""# numbarl benchmark
 
-Generated by `{command.strip()}` (the deep table runs the `numbarl check` suite
+Generated by `{command}` (the deep table runs the `numbarl check` suite
 `benchmarks/suite.toml`, written by the same script from the TUNED tables in
-`numbarl/deep/*.py`). Per-seed rows: [benchmark.csv](benchmark.csv),
-[benchmark_tabular.csv](benchmark_tabular.csv); plot: [benchmark.png](benchmark.png).
+`numbarl/deep/*.py`; a rerun without `--fresh` keeps the finished runs whose config is unchanged
+and runs only the missing ones, `--only ALGO:ENV ...` runs chosen pairs again). Per-seed rows:
+[benchmark.csv](benchmark.csv), [benchmark_tabular.csv](benchmark_tabular.csv); plot:
+[benchmark.png](benchmark.png); the README's learning table:
+[benchmark_readme_table.md](benchmark_readme_table.md).
 
-- Machine: {machine()}; Python {platform.python_version()}, numba {_numba()},
-  {counts.min()} to {counts.max()} seeds per deep pair (the suite asks for {asked}; jobs start
-  seed by seed across pairs and the run {stopped}) on {args.workers or "all"} worker processes;
-  the machine was shared with other jobs, so the seconds columns are upper bounds. Deep suite
-  wall time {deep_seconds:.0f} s; tabular study {tab_seconds:.0f} s of compute
+- Machine: {machine()}; Python {platform.python_version()}, numba {_numba()}; every deep
+  learner in its default float32. {seeds} seeds per deep pair (the suite asks for {asked};
+  {stopped}) on {args.workers or "all"} worker processes. The machine was shared with other
+  jobs the whole time (1-minute load average {_load_note(results)}), so the seconds and
+  steps/s columns are upper and lower bounds: a quiet machine is faster. Deep runs: {
+        float(report.runs["seconds"].sum()):,.0f} s of training summed over runs, made by
+  {history} (wall time, including runs since replaced); tabular study {tab_seconds:.0f} s
   ({tab["seed"].nunique()} seeds per pair).
 - Each deep run trains with the tuned config for that env (its own step budget, some stop early
   once their evaluation during training reaches a target), then its final greedy policy runs 20
