@@ -12,8 +12,9 @@ Where runs execute (``backend``):
   every core; 1 runs in this process). Processes, not threads: the learners' compiled loops hold
   the GIL (they are not ``nogil``), and measured on 2 cores, 10 PPO runs on CartPole took 1.72 s
   one after another, 1.73 s on 2 threads and 0.89 s on 2 processes. Workers are started once
-  per sweep with the "forkserver" context (``spawn`` where there is none), load the compiled code
-  from Numba's disk cache (~1 s once per worker) and stay alive for every run.
+  per sweep (forked from this process on Linux when it runs no other thread, else from a
+  "forkserver": `_start_context`), load the compiled code from Numba's disk cache (~0.3 s of
+  CPU once per worker) and stay alive for every run.
 - ``"ray"``: every run is a Ray task (``ray.init(address)``; ``address=None`` reads
   ``RAY_ADDRESS`` or starts a local Ray), so the same command uses a whole cluster.
 
@@ -238,10 +239,40 @@ def run_job(job: Job) -> JobResult:
 # --- runners: where jobs execute ------------------------------------------------------------------
 
 
-def _ignore_sigint() -> None:
+def _worker_signals() -> None:
     """Worker initializer: Ctrl-C reaches the whole process group; the parent alone handles it
-    (and stops the workers), so a worker never dies half way through returning a result."""
+    (and stops the workers), so a worker never dies half way through returning a result. A
+    forked worker also drops the parent's SIGTERM handler (`sigterm_as_interrupt`): stopping
+    a worker ends it at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _os_threads() -> int:
+    """This process's threads as the OS counts them (native ones too); 0 when unknown."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+def _start_context() -> Any:
+    """How worker processes start. On Linux, in a process with one thread, "fork": workers
+    begin with everything this process has imported (numbarl, pandas, Numba, the learner's
+    module: ~1 s of CPU that a forkserver would import again before the first worker starts),
+    so 100 PPO runs on CartPole finish about that much sooner. Forking a process that runs
+    other threads (a Jupyter kernel, Ray, a progress thread) can deadlock in the child, so
+    there, and on other systems, a "forkserver" that imports numbarl once and forks every
+    worker from it (measured on 2 loaded cores: the first two runs took 2.3 s instead of
+    4.7-5.7 s with "spawn", which is the last resort)."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and _os_threads() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["numbarl.sweep", "numbarl.algos"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 class _InProcess:
@@ -268,15 +299,10 @@ class _ProcessPool:
     name = "local"
 
     def __init__(self, workers: int) -> None:
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("forkserver")
-            # The server imports numbarl once and every worker forks from it: measured on 2
-            # loaded cores, the first two runs took 2.3 s instead of 4.7-5.7 s.
-            ctx.set_forkserver_preload(["numbarl.sweep", "numbarl.algos"])
-        else:
-            ctx = multiprocessing.get_context("spawn")
         self.workers = workers
-        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
+        self.pool = ProcessPoolExecutor(
+            workers, mp_context=_start_context(), initializer=_worker_signals
+        )
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, JobResult | Exception]]:
         futures: dict[Future, int] = {self.pool.submit(run_job, j): i for i, j in enumerate(jobs)}

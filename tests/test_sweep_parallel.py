@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,25 @@ def test_one_and_two_workers_write_identical_bytes(tmp_path):
     a, b = _bytes(tmp_path / "one"), _bytes(tmp_path / "two")
     assert len(a) == 6 and a == b
     assert one.equals(two)
+
+
+def test_workers_start_from_a_forkserver_while_other_threads_run(tmp_path):
+    # Forking a process that runs other threads can deadlock the child: while one runs, the
+    # workers come from a forkserver, and the files are the same bytes as forked workers give.
+    from numbarl.sweep import _start_context
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert _start_context().get_start_method() != "fork"
+        sweep("q_learning", "CliffWalking-v1", [0, 1], tmp_path / "a", GRID, workers=2, episodes=30)
+    finally:
+        stop.set()
+        thread.join()
+    sweep("q_learning", "CliffWalking-v1", [0, 1], tmp_path / "b", GRID, workers=2, episodes=30)
+    a, b = _bytes(tmp_path / "a"), _bytes(tmp_path / "b")
+    assert len(a) == 4 and a == b
 
 
 def test_final_policy_evaluation_adds_run_columns(tmp_path):
@@ -83,10 +103,24 @@ def _children() -> dict[int, list[int]]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _workers(pid: int) -> list[int]:
-    """The sweep's worker processes: children of its forkserver, itself a child of ``pid``."""
+    """The sweep's worker processes: children of ``pid`` forked from it (same command line),
+    or children of its forkserver (a child of ``pid``)."""
     tree = _children()
-    return [w for child in tree.get(pid, []) for w in tree.get(child, [])]
+    workers = []
+    for child in tree.get(pid, []):
+        if _cmdline(child) == _cmdline(pid):
+            workers.append(child)
+        elif b"forkserver" in _cmdline(child):
+            workers += tree.get(child, [])
+    return workers
 
 
 def _start_sweep(out: Path, seeds: int) -> subprocess.Popen:
