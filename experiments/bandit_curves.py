@@ -1,6 +1,8 @@
 """Shared by the Chapter 2 scripts (bandit_*.py): play a set of bandit methods on one testbed
 and turn the runs into the tidy per-step table and the book's two-panel figure
-(`TestbedFigure` holds one figure's methods, testbed and title, and does all of it).
+(`TestbedFigure` holds one figure's methods, testbed and title, and does all of it). The
+chapter's defaults live here once: `RUNS` (the book's 2,000), the 10-armed testbed
+`TEN_ARMED` and the window `LATE` (steps 501-1,000) the key numbers average over.
 
 Not an experiment script itself (it defines no ``NAME``). Per-step CSVs hold the mean over runs
 and its standard error rather than one row per run and step (2,000 runs x 1,000 steps x 3
@@ -35,6 +37,9 @@ ALGORITHM = {
     GradientBanditConfig: "gradient_bandit",
 }
 CONFIG_COLUMNS = ("epsilon", "step_size", "initial", "c", "alpha", "baseline")
+RUNS = 2000  # the book's runs for every Chapter 2 figure
+TEN_ARMED = Testbed(k=10, steps=1000)  # Figures 2.2-2.4 and 2.6: q*(a) ~ N(0, 1), 1,000 steps
+LATE = (501, 1000)  # the steps (1-based, inclusive) the key numbers average over
 
 
 def simulate(
@@ -134,16 +139,18 @@ def label_means(df: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
 
 class TestbedFigure(NamedTuple):
     """One Chapter 2 figure: labelled methods (``settings``) played on ``testbed`` over the same
-    spawned seeds, tabulated every ``every``-th step and drawn in ``panels`` under ``title``."""
+    spawned seeds (``runs`` of them by default), tabulated every ``every``-th step and drawn in
+    ``panels`` under ``title``; its key numbers are means over the steps ``window``."""
 
     name: str
     figure: str
-    runs: int
     settings: Mapping[str, BanditConfig]
-    testbed: Testbed
     title: str
+    testbed: Testbed = TEN_ARMED
     panels: tuple[str, ...] = ("reward", "optimal")
     every: int = 1
+    window: tuple[int, int] = LATE
+    runs: int = RUNS
 
     def simulate(self, runs: int | None = None, seed: int = 0) -> dict[str, BanditRuns]:
         """``{label: BanditRuns}``, every setting on the same spawned seeds (``runs`` defaults to
@@ -155,8 +162,11 @@ class TestbedFigure(NamedTuple):
         results = self.simulate(runs, seed)
         return per_step_table(self.settings, results, seed, self.testbed, every=self.every)
 
-    def start(self, argv: Sequence[str] | None, description: str | None) -> common.Job:
-        """`common.start` with `run`, then the table and the figure written to ``--out``."""
+    def start(
+        self, argv: Sequence[str] | None, description: str | None
+    ) -> tuple[common.Job, pd.DataFrame]:
+        """`common.start` with `run`, then the table and the figure written to ``--out``.
+        Returns the job and, per label, the means over `window` (`label_means`)."""
         job = common.start(argv, self.name, self.figure, self.runs, self.run, description)
         job.write(job.result, plot_two_panels(job.result, self.title, self.panels))
-        return job
+        return job, label_means(job.result, self.window)

@@ -13,27 +13,24 @@ from collections.abc import Sequence
 import bandit_curves as bc
 import common
 
-from numbarl.bandits import EpsilonGreedyConfig, Testbed
+from numbarl.bandits import EpsilonGreedyConfig
 
 NAME = "bandit_epsilon_greedy"
 FIGURE = "Figure 2.2"
-RUNS = 2000
-TESTBED = Testbed(k=10, steps=1000)
 SETTINGS = {
     "epsilon = 0 (greedy)": EpsilonGreedyConfig(epsilon=0.0),
     "epsilon = 0.01": EpsilonGreedyConfig(epsilon=0.01),
     "epsilon = 0.1": EpsilonGreedyConfig(epsilon=0.1),
 }
-WINDOW = (501, 1000)
 BOOK = "greedy finds the optimal arm in about 1/3 of tasks; epsilon 0.1 highest"
-TITLE = "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed"
-EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE)
-simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
+EXPERIMENT = bc.TestbedFigure(
+    NAME, FIGURE, SETTINGS, "Figure 2.2: epsilon-greedy, sample averages, 10-armed testbed"
+)
+RUNS, simulate, run = EXPERIMENT.runs, EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = EXPERIMENT.start(argv, __doc__)
-    means = bc.label_means(job.result, WINDOW)
+    job, means = EXPERIMENT.start(argv, __doc__)
     reward, optimal = means["average_reward"], means["optimal_action"]
     labels = list(SETTINGS)
     return job.report(

@@ -22,7 +22,6 @@ from numbarl.bandits import GradientBanditConfig, Testbed
 
 NAME = "bandit_gradient"
 FIGURE = "Figure 2.5"
-RUNS = 2000
 TESTBED = Testbed(k=10, steps=1000, mean=4.0)
 SETTINGS = {
     "alpha = 0.1, with baseline": GradientBanditConfig(alpha=0.1, baseline=True),
@@ -30,17 +29,15 @@ SETTINGS = {
     "alpha = 0.1, without baseline": GradientBanditConfig(alpha=0.1, baseline=False),
     "alpha = 0.4, without baseline": GradientBanditConfig(alpha=0.4, baseline=False),
 }
-WINDOW = (501, 1000)
 BOOK = "with baseline far above without, at both step sizes"
 TITLE = "Figure 2.5: gradient bandit, q*(a) ~ N(4, 1)"
-PANELS = ("optimal",)
-EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, PANELS)
-simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
+EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, SETTINGS, TITLE, TESTBED, panels=("optimal",))
+RUNS, simulate, run = EXPERIMENT.runs, EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = EXPERIMENT.start(argv, __doc__)
-    optimal = bc.label_means(job.result, WINDOW)["optimal_action"]
+    job, means = EXPERIMENT.start(argv, __doc__)
+    optimal = means["optimal_action"]
     return job.report(
         "% optimal, steps 501-1000, with baseline a=0.1/0.4; without a=0.1/0.4",
         "/".join(f"{optimal[lab]:.0f}%" for lab in SETTINGS),

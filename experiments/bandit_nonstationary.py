@@ -17,7 +17,6 @@ from numbarl.bandits import EpsilonGreedyConfig, Testbed
 
 NAME = "bandit_nonstationary"
 FIGURE = "Exercise 2.5"
-RUNS = 2000
 TESTBED = Testbed(k=10, steps=10_000, mean=0.0, std=0.0, walk_std=0.01)
 AVERAGE = "sample averages"
 CONSTANT = "constant step size alpha = 0.1"
@@ -25,17 +24,16 @@ SETTINGS = {
     AVERAGE: EpsilonGreedyConfig(epsilon=0.1, step_size=0.0),
     CONSTANT: EpsilonGreedyConfig(epsilon=0.1, step_size=0.1),
 }
-WINDOW = (5001, 10_000)
-EVERY = 10
 BOOK = "constant step size better than sample averages (the exercise's expected answer)"
 TITLE = "Exercise 2.5: nonstationary testbed (random-walk q*)"
-EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, every=EVERY)
-simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
+EXPERIMENT = bc.TestbedFigure(
+    NAME, FIGURE, SETTINGS, TITLE, TESTBED, every=10, window=(5001, 10_000)
+)
+RUNS, simulate, run = EXPERIMENT.runs, EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = EXPERIMENT.start(argv, __doc__)
-    means = bc.label_means(job.result, WINDOW)
+    job, means = EXPERIMENT.start(argv, __doc__)
     reward, optimal = means["average_reward"], means["optimal_action"]
     return job.report(
         "steps 5001-10000, sample average / constant alpha: avg reward (% optimal)",

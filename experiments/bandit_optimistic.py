@@ -14,29 +14,26 @@ from collections.abc import Sequence
 import bandit_curves as bc
 import common
 
-from numbarl.bandits import EpsilonGreedyConfig, Testbed
+from numbarl.bandits import EpsilonGreedyConfig
 
 NAME = "bandit_optimistic"
 FIGURE = "Figure 2.3"
-RUNS = 2000
-TESTBED = Testbed(k=10, steps=1000)
 OPTIMISTIC = "optimistic, greedy: Q1 = 5, epsilon = 0"
 REALISTIC = "realistic, epsilon-greedy: Q1 = 0, epsilon = 0.1"
 SETTINGS = {
     OPTIMISTIC: EpsilonGreedyConfig(epsilon=0.0, step_size=0.1, initial=5.0),
     REALISTIC: EpsilonGreedyConfig(epsilon=0.1, step_size=0.1, initial=0.0),
 }
-WINDOW = (501, 1000)
 BOOK = "optimistic worse early, better later (spike near step 11)"
-TITLE = "Figure 2.3: optimistic initial values"
-PANELS = ("optimal",)
-EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, PANELS)
-simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
+EXPERIMENT = bc.TestbedFigure(
+    NAME, FIGURE, SETTINGS, "Figure 2.3: optimistic initial values", panels=("optimal",)
+)
+RUNS, simulate, run = EXPERIMENT.runs, EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = EXPERIMENT.start(argv, __doc__)
-    optimal = bc.label_means(job.result, WINDOW)["optimal_action"]
+    job, means = EXPERIMENT.start(argv, __doc__)
+    optimal = means["optimal_action"]
     at = job.result.set_index(["label", "step"])["optimal_action"]
     return job.report(
         "% optimal, steps 501-1000, optimistic / realistic; optimistic at step 11",

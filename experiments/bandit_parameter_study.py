@@ -25,15 +25,14 @@ import pandas as pd
 from numbarl.bandits import (
     EpsilonGreedyConfig,
     GradientBanditConfig,
-    Testbed,
     UCBConfig,
     run_bandit,
 )
 
 NAME = "bandit_parameter_study"
 FIGURE = "Figure 2.6"
-RUNS = 2000
-TESTBED = Testbed(k=10, steps=1000)
+RUNS = bc.RUNS
+TESTBED = bc.TEN_ARMED
 # method -> (parameter name, powers of 2, config for a value)
 METHODS = {
     "epsilon-greedy": ("epsilon", range(-7, -1), lambda x: EpsilonGreedyConfig(epsilon=x)),

@@ -14,26 +14,23 @@ from collections.abc import Sequence
 import bandit_curves as bc
 import common
 
-from numbarl.bandits import EpsilonGreedyConfig, Testbed, UCBConfig
+from numbarl.bandits import EpsilonGreedyConfig, UCBConfig
 
 NAME = "bandit_ucb"
 FIGURE = "Figure 2.4"
-RUNS = 2000
-TESTBED = Testbed(k=10, steps=1000)
 UCB = "UCB c = 2"
 EGREEDY = "epsilon-greedy epsilon = 0.1"
 SETTINGS = {UCB: UCBConfig(c=2.0), EGREEDY: EpsilonGreedyConfig(epsilon=0.1)}
-WINDOW = (501, 1000)
 BOOK = "UCB above epsilon-greedy after the first steps; spike at step 11"
-TITLE = "Figure 2.4: UCB against epsilon-greedy"
-PANELS = ("reward",)
-EXPERIMENT = bc.TestbedFigure(NAME, FIGURE, RUNS, SETTINGS, TESTBED, TITLE, PANELS)
-simulate, run = EXPERIMENT.simulate, EXPERIMENT.run
+EXPERIMENT = bc.TestbedFigure(
+    NAME, FIGURE, SETTINGS, "Figure 2.4: UCB against epsilon-greedy", panels=("reward",)
+)
+RUNS, simulate, run = EXPERIMENT.runs, EXPERIMENT.simulate, EXPERIMENT.run
 
 
 def main(argv: Sequence[str] | None = None) -> common.Summary:
-    job = EXPERIMENT.start(argv, __doc__)
-    reward = bc.label_means(job.result, WINDOW)["average_reward"]
+    job, means = EXPERIMENT.start(argv, __doc__)
+    reward = means["average_reward"]
     at = job.result.set_index(["label", "step"])["average_reward"]
     return job.report(
         "avg reward, steps 501-1000, UCB / eps-greedy; UCB at step 11",
