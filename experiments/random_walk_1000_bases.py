@@ -66,9 +66,17 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
 
 
 def final_errors(df: pd.DataFrame, last: int = 500) -> pd.DataFrame:
-    """Per (basis, order, run): mean sqrt(VE) over the last ``last`` episodes."""
+    """Per setting (the label columns and ``alpha`` of `error_curves`' frames) and run: mean
+    sqrt(VE) over the last ``last`` episodes."""
+    by = [c for c in df.columns if c not in ("run", "episode", "rms_error")]
     end = df["episode"].max()
-    return common.per_run_means(df, "rms_error", ["basis", "order"], (end - last + 1, end))
+    return common.per_run_means(df, "rms_error", by, (end - last + 1, end))
+
+
+def finish_error_axes(ax, df: pd.DataFrame, title: str, top: float):
+    """Labels, ``title`` and y limits 0..``top`` of a figure of `error_curves`' curves."""
+    ylabel = f"sqrt(VE) averaged over {df['run'].nunique()} runs"
+    return common.finish_axes(ax, "Episodes", ylabel, title, ylim=(0.0, top))
 
 
 def plot(df: pd.DataFrame):
@@ -78,13 +86,7 @@ def plot(df: pd.DataFrame):
             ax, df[df["basis"] == basis], "episode", "rms_error", "order",
             label=lambda n, b=basis: f"{b.capitalize()} basis, order {n}", linestyle=style,
         )  # fmt: skip
-    common.finish_axes(
-        ax,
-        "Episodes",
-        f"sqrt(VE) averaged over {df['run'].nunique()} runs",
-        "Figure 9.5: Fourier vs polynomial bases (gradient MC)",
-        ylim=(0.0, 0.4),
-    )
+    finish_error_axes(ax, df, "Figure 9.5: Fourier vs polynomial bases (gradient MC)", 0.4)
     return fig
 
 

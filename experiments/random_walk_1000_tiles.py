@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import common
 import pandas as pd
-from random_walk_1000_bases import error_curves
+from random_walk_1000_bases import error_curves, final_errors, finish_error_axes
 from random_walk_1000_mc import N_STATES
 
 from numbarl.approx import features
@@ -47,22 +47,11 @@ def run(runs: int = RUNS, seed: int = 0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def final_errors(df: pd.DataFrame, last: int = 500) -> pd.DataFrame:
-    """Per (method, run): mean sqrt(VE) over the last ``last`` episodes."""
-    end = df["episode"].max()
-    return common.per_run_means(df, "rms_error", ["method"], (end - last + 1, end))
-
-
 def plot(df: pd.DataFrame):
     fig, ax = common.new_figure(size=(6.5, 4.8))
     common.plot_mean_curves(ax, df, "episode", "rms_error", "method", label=LABELS.get)
-    common.finish_axes(
-        ax,
-        "Episodes",
-        f"sqrt(VE) averaged over {df['run'].nunique()} runs",
-        "Figure 9.10: tile coding vs state aggregation (gradient MC)",
-        ylim=(0.0, 0.45),
-    )
+    title = "Figure 9.10: tile coding vs state aggregation (gradient MC)"
+    finish_error_axes(ax, df, title, 0.45)
     return fig
 
 
