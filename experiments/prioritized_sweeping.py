@@ -37,13 +37,10 @@ NAME = "prioritized_sweeping"
 FIGURE = "Example 8.4"
 RUNS = 10
 FACTORS = ((1, 1), (1, 2), (2, 2), (2, 4), (4, 4), (4, 8), (8, 8), (8, 16))
-ALPHA = 1.0
-GAMMA = 0.95
-EPSILON = 0.1
-PLANNING_STEPS = 5
+# Both methods' settings (see above); prioritized sweeping adds its queue threshold THETA.
+SETTINGS = dict(alpha=1.0, gamma=0.95, epsilon=0.1, planning_steps=5, episodes=100_000)
 THETA = 1e-10
 TOLERANCE = 1.2
-MAX_EPISODES = 100_000
 ALGORITHMS = ("dyna_q", "prioritized_sweeping")
 LABELS = {"dyna_q": "Dyna-Q", "prioritized_sweeping": "Prioritized sweeping"}
 BOOK = "5-10x (text)"
@@ -57,23 +54,8 @@ def run(runs: int = RUNS, seed: int = 0, factors=None) -> pd.DataFrame:
         optimal = planning.shortest_path_length(maze)
         stop = int(TOLERANCE * optimal)
         states = int(47 * fr * fc)
-        dyna_cfg = planning.make_dyna_config(
-            alpha=ALPHA,
-            gamma=GAMMA,
-            epsilon=EPSILON,
-            planning_steps=PLANNING_STEPS,
-            episodes=MAX_EPISODES,
-            stop_path=stop,
-        )
-        ps_cfg = planning.make_prioritized_sweeping_config(
-            alpha=ALPHA,
-            gamma=GAMMA,
-            epsilon=EPSILON,
-            planning_steps=PLANNING_STEPS,
-            theta=THETA,
-            episodes=MAX_EPISODES,
-            stop_path=stop,
-        )
+        dyna_cfg = planning.make_dyna_config(**SETTINGS, stop_path=stop)
+        ps_cfg = planning.make_prioritized_sweeping_config(**SETTINGS, theta=THETA, stop_path=stop)
         q, _, _, dn, du = run_many(planning.run_dyna, runs, seed, maze, maze, -1, dyna_cfg)
         qp, _, pn, pu = run_many(planning.run_prioritized_sweeping, runs, seed, maze, ps_cfg)
         for algorithm, qs, episodes, updates in (
@@ -118,12 +100,12 @@ def plot(df: pd.DataFrame):
     ax.set_xscale("log", base=2)
     sizes = sorted(df["states"].unique())
     ax.set_xticks(sizes, [str(s) for s in sizes])
-    n_runs = df["run"].nunique()
+    n, n_runs = SETTINGS["planning_steps"], df["run"].nunique()
     common.finish_axes(
         ax,
         "Gridworld size (#states)",
         "Updates until optimal solution",
-        f"Example 8.4: n = {PLANNING_STEPS} updates per step ({n_runs} runs, median, IQR)",
+        f"Example 8.4: n = {n} updates per step ({n_runs} runs, median, IQR)",
     )
     return fig
 
