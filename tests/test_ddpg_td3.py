@@ -16,9 +16,23 @@ from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.envs.control import pendulum_env
 from numbarl.errors import TrainingDiverged
+from tests.ac_checks import (
+    check_rejects_discrete_envs_and_bad_seeds,
+    f32_signatures,
+    train_same_seed_twice,
+)
 from tests.gradcheck import central_diff, rel_err
 
 RTOL = 1e-6
+
+
+def random_steps(env, nets, run, buf, n: int, rng) -> None:
+    """``n`` steps of uniform-random actions on the control env ``env``, stored in ``buf``
+    (before ``learning_starts`` the exploration settings are not read)."""
+    hp = ddpg._hyper(ddpg.make_ddpg_config())
+    for _ in range(n):
+        ex.explore_action(nets, run, run.obs, True, hp, rng)
+        ex.store_step(env.fns, env.params, env.max_steps, nets, run, buf, rng)
 
 
 def small_nets(act: int, low, high, n_critics: int = 1, seed: int = 0) -> ac.ActorCritic:
@@ -98,23 +112,27 @@ def test_actor_gradient_through_critic_matches_finite_differences(act):
     assert rel_err(grad, central_diff(objective, nets.actor)) < RTOL
 
 
-def test_critic_loss_gradient_matches_finite_differences():
-    nets = small_nets(nn.TANH, [-2.0], [2.0], n_critics=2)
+@pytest.mark.parametrize("act", [nn.TANH, nn.RELU])
+def test_critic_loss_gradient_matches_finite_differences(act):
+    """Each twin critic's loss mean_b (Q(s_b, a_b) - y_b)^2 and its gradient (the kernel
+    DDPG, TD3 and SAC share; y is data here, whatever target made it)."""
+    nets = small_nets(act, [-2.0], [2.0], n_critics=2)
     rng = np.random.default_rng(5)
     x, y = rng.standard_normal((6, 4)), rng.standard_normal(6)
     ws = ac.make_workspace(nets, 6)
     fw = nn.mlp_workspace(nets.critic_layout, 6)
-    phi = nets.critics[1]
+    for c in range(2):
+        phi = nets.critics[c]
 
-    def loss() -> float:
-        q = nn.mlp_forward(phi, nets.critic_layout, nn.TANH, x, fw)[:, 0]
-        return float(((q - y) ** 2).mean())
+        def loss(phi=phi) -> float:
+            q = nn.mlp_forward(phi, nets.critic_layout, act, x, fw)[:, 0]
+            return float(((q - y) ** 2).mean())
 
-    grad = np.zeros(phi.size)
-    value, q_mean = ac.critic_loss_grad(phi, nets.critic_layout, nn.TANH, x, y, ws.critic_ws,
-                                        ws.grad_q, grad)  # fmt: skip
-    assert value == pytest.approx(loss(), rel=1e-12)
-    assert rel_err(grad, central_diff(loss, phi)) < RTOL
+        grad = np.zeros(phi.size)
+        value, _ = ac.critic_loss_grad(phi, nets.critic_layout, act, x, y, ws.critic_ws,
+                                       ws.grad_q, grad)  # fmt: skip
+        assert value == pytest.approx(loss(), rel=1e-12)
+        assert rel_err(grad, central_diff(loss, phi)) < RTOL
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,9 +178,7 @@ def test_time_limit_rows_keep_the_final_observation():
     rng = np.random.default_rng(0)
     run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(300, 3, 1)
-    for _ in range(250):
-        ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
-                        0.01, rng)  # fmt: skip
+    random_steps(env, nets, run, buf, 250, rng)
     assert buf.truncated[199] and not buf.truncated[:199].any() and not buf.terminated.any()
     # Replay the first episode with the stored actions from its first observation.
     state = np.array([math.atan2(buf.obs[0, 1], buf.obs[0, 0]), buf.obs[0, 2]])
@@ -222,20 +238,19 @@ def td3_setup(**overrides):
     nets = ac.make_actor_critic(3, env.action_low, env.action_high, rng, (16, 16), 2, nn.RELU)
     run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(500, 3, 1)
-    for _ in range(300):
-        ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
-                        0.01, rng)  # fmt: skip
+    random_steps(env, nets, run, buf, 300, rng)
     adams = nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size)
-    return nets, adams, buf, ac.make_workspace(nets, 16), hp, run, rng
+    return ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, 16), run), hp, rng
 
 
 def test_td3_delays_actor_and_target_updates_and_polyak_averages():
-    nets, (c_adam, a_adam), buf, ws, hp, run, rng = td3_setup(policy_delay=3, tau=0.3)
+    ts, hp, rng = td3_setup(policy_delay=3, tau=0.3)
+    nets, run = ts.nets, ts.run
     assert [td3.is_policy_update(k, 3) for k in range(1, 8)] == [0, 0, 1, 0, 0, 1, 0]
     for k in range(1, 8):
         before = {f: getattr(nets, f).copy() for f in ("actor", "critics", "actor_target",
                                                        "critics_target")}  # fmt: skip
-        assert td3.td3_update(nets, c_adam, a_adam, buf, ws, hp, run, rng) == td3.OK
+        assert td3.td3_update(ts, hp, rng) == td3.OK
         assert not np.array_equal(nets.critics, before["critics"])  # both critics, every step
         assert not np.array_equal(nets.critics[1], before["critics"][1])
         if k % 3 == 0:
@@ -252,14 +267,15 @@ def test_td3_delays_actor_and_target_updates_and_polyak_averages():
 
 def test_ddpg_updates_actor_and_targets_every_step():
     env = make("Pendulum-v1")
-    nets, (c_adam, a_adam), buf, ws, _, run, rng = td3_setup()
-    nets = nets._replace(critics=nets.critics[:1].copy(), critics_target=nets.critics_target[:1]
-                         .copy())  # fmt: skip
-    c_adam = nn.adam_init(nets.critics.size)
+    ts, _, rng = td3_setup()
+    nets = ts.nets._replace(critics=ts.nets.critics[:1].copy(),
+                            critics_target=ts.nets.critics_target[:1].copy())  # fmt: skip
+    ts = ts._replace(nets=nets, critic_adam=nn.adam_init(nets.critics.size))
+    run = ts.run
     hp = ddpg._hyper(ddpg.make_ddpg_config(env, dict(batch_size=16, tau=0.25)))
     for _ in range(3):
         a_t, c_t = nets.actor_target.copy(), nets.critics_target.copy()
-        assert ddpg.ddpg_update(nets, c_adam, a_adam, buf, ws, hp, run, rng) == ddpg.OK
+        assert ddpg.ddpg_update(ts, hp, rng) == ddpg.OK
         np.testing.assert_allclose(nets.actor_target, 0.75 * a_t + 0.25 * nets.actor, rtol=1e-14)
         np.testing.assert_allclose(nets.critics_target, 0.75 * c_t + 0.25 * nets.critics,
                                    rtol=1e-14)  # fmt: skip
@@ -277,18 +293,8 @@ TINY = dict(total_steps=600, learning_starts=300, eval_every=300, hidden=16, bat
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
 def test_same_seed_same_bytes(mod):
     env = make("Pendulum-v1")
-    a1, h1 = mod.train(env, TINY, seed=3)
-    a2, h2 = mod.train(env, TINY, seed=3)
-    a3, _ = mod.train(env, TINY, seed=4)
-    assert a1.keys() == a2.keys() and set(ac.ActorCritic._fields) == set(a1)
-    for k in ("actor", "actor_target", "critics", "critics_target"):  # float32 by default
-        assert a1[k].dtype == np.float32, k
-    assert a1["action_low"].dtype == np.float64 and a1["obs_scale"].dtype == np.float64
-    for k in a1:
-        assert a1[k].tobytes() == a2[k].tobytes(), k
-    for k in h1:
-        assert h1[k].tobytes() == h2[k].tobytes(), k
-    assert a1["actor"].tobytes() != a3["actor"].tobytes()
+    a1, h1 = train_same_seed_twice(mod.train, env, TINY)
+    assert set(ac.ActorCritic._fields) == set(a1)
     assert list(h1) == list(ac_train.HISTORY_COLUMNS)
     np.testing.assert_array_equal(h1["step"], [300, 600])
     assert np.isnan(h1["critic_loss"][0]) and np.isfinite(h1["critic_loss"][1])
@@ -303,12 +309,6 @@ def test_same_seed_same_bytes(mod):
     returns = mod.evaluate(a1, env, 3, seed=0)
     assert returns.shape == (3,) and returns.dtype == np.float64
     np.testing.assert_array_equal(returns, mod.evaluate(a1, env, 3, seed=0))
-
-
-def f32_signatures(dispatcher) -> list:
-    """The compiled signatures of ``dispatcher`` that take float32 arrays (other tests in the
-    process may add float64 ones)."""
-    return [sig for sig in dispatcher.signatures if "float32" in str(sig)]
 
 
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
@@ -382,14 +382,7 @@ def test_td3_specific_fields_are_checked():
 
 @pytest.mark.parametrize("mod", [ddpg, td3], ids=["ddpg", "td3"])
 def test_discrete_action_envs_are_rejected(mod):
-    import gymnasium
-
-    with pytest.raises(ValueError, match="continuous"):
-        mod.train(make("CartPole-v1"), TINY)
-    with pytest.raises(ValueError, match="continuous"):
-        mod.train(gymnasium.make("CartPole-v1"), TINY)
-    with pytest.raises(ValueError, match="seed"):
-        mod.train(make("Pendulum-v1"), TINY, seed=-1)
+    check_rejects_discrete_envs_and_bad_seeds(mod.train, TINY, "DDPG/TD3")
 
 
 def test_gymnasium_env_through_the_python_loop():

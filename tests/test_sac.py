@@ -1,6 +1,7 @@
-"""SAC: every backward pass by finite differences (float64), the squashed-Gaussian density, the
-soft Bellman target and the temperature update by hand, determinism and one compiled signature,
-bad input, the public doors (numbarl.train, save/evaluate, Gymnasium) and learning on Pendulum."""
+"""SAC: every backward pass of its own by finite differences (float64; the critic loss it shares
+with DDPG/TD3 is checked in test_ddpg_td3.py), the squashed-Gaussian density, the soft Bellman
+target and the temperature update by hand, determinism and one compiled signature, bad input,
+the public doors (numbarl.train, save/evaluate, Gymnasium) and learning on Pendulum."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from numbarl.deep import sac
 from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from tests.ac_checks import (
+    check_rejects_discrete_envs_and_bad_seeds,
+    f32_signatures,
+    train_same_seed_twice,
+)
 from tests.gradcheck import central_diff, rel_err
 
 H = 1e-6
@@ -142,29 +148,6 @@ def test_actor_loss_gradient_matches_finite_differences(act):
     assert (q1 < q2).any() and (q2 < q1).any()
 
 
-def test_critic_loss_gradient_at_the_soft_target_matches_finite_differences():
-    nets = small_nets(nn.RELU, [-2.0], [2.0])
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((6, 4))
-    y = np.zeros(6)
-    sac.soft_targets(rng.standard_normal(6), np.full(6, 0.9), rng.standard_normal(6),
-                     rng.standard_normal(6), 0.2, y)  # fmt: skip
-    ws = ac.make_workspace(nets, 6)
-    fw = nn.mlp_workspace(nets.critic_layout, 6)
-    for c in range(2):
-        phi = nets.critics[c]
-
-        def loss(phi=phi) -> float:
-            q = nn.mlp_forward(phi, nets.critic_layout, nn.RELU, x, fw)[:, 0]
-            return float(((q - y) ** 2).mean())
-
-        grad = np.zeros(phi.size)
-        value, _ = ac.critic_loss_grad(phi, nets.critic_layout, nn.RELU, x, y, ws.critic_ws,
-                                       ws.grad_q, grad)  # fmt: skip
-        assert value == pytest.approx(loss(), rel=1e-12)
-        assert rel_err(grad, central_diff(loss, phi)) < RTOL
-
-
 def test_temperature_loss_gradient_matches_finite_differences():
     logp = np.random.default_rng(6).standard_normal(9)
     loss, grad = sac.alpha_loss_grad(0.3, logp, -2.0)
@@ -206,23 +189,23 @@ def _filled(seed: int = 0, batch: int = 16, autotune: bool = True, alpha: float 
     state = sac.make_sac_state(1, 3, batch, alpha)
     buf = replay_init(500, 3, 1)
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
-    uniform = dict(hp._asdict(), learning_starts=10**9)
-    sac.run_sac(env.fns, env.params, env.max_steps, nets, *adams, state, buf,
-                ac.make_workspace(nets, batch), sac.SACHyper(**uniform), run, 300,
-                rng)  # fmt: skip
-    return nets, adams, state, buf, ac.make_workspace(nets, batch), hp, run, rng
+    ts = ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, batch), run)
+    uniform = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
+    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, uniform, 300, rng)
+    return ts, state, hp, rng
 
 
 def test_temperature_update_by_hand():
     """Two autotuned steps: g_k = -mean(logp + target) = H_k + 1 (H_k the batch entropy the
     step logs), then Adam (b1 0.9, b2 0.999, eps 1e-8) on log(alpha), written out by hand."""
-    nets, (c_adam, a_adam), state, buf, ws, hp, run, rng = _filled()
+    ts, state, hp, rng = _filled()
+    run = ts.run
     assert hp.target_entropy == -1.0 and hp.autotune
     log_alpha = [float(state.log_alpha[0])]
     grads = []
     for _ in range(2):
         run.metrics[:] = 0.0
-        assert sac.sac_update(nets, c_adam, a_adam, state, buf, ws, hp, run, rng) == sac.OK
+        assert sac.sac_update(ts, state, hp, rng) == sac.OK
         entropy = run.metrics[sac.ENTROPY]
         assert run.metrics[sac.ALPHA] == pytest.approx(math.exp(log_alpha[-1]), rel=1e-14)
         grads.append(entropy - hp.target_entropy)  # -mean(logp + target) = H - target
@@ -240,18 +223,20 @@ def test_temperature_update_by_hand():
 
 
 def test_fixed_temperature_stays_put():
-    nets, (c_adam, a_adam), state, buf, ws, hp, run, rng = _filled(autotune=False, alpha=0.2)
+    ts, state, hp, rng = _filled(autotune=False, alpha=0.2)
+    run = ts.run
     for _ in range(3):
-        assert sac.sac_update(nets, c_adam, a_adam, state, buf, ws, hp, run, rng) == sac.OK
+        assert sac.sac_update(ts, state, hp, rng) == sac.OK
     assert state.log_alpha[0] == math.log(0.2)
     assert run.metrics[sac.ALPHA] == pytest.approx(3 * 0.2, rel=1e-14)
     assert run.counters[1] == 3 and run.counters[2] == 3
 
 
 def test_critic_targets_move_by_polyak_and_the_actor_target_never():
-    nets, (c_adam, a_adam), state, buf, ws, hp, run, rng = _filled()
+    ts, state, hp, rng = _filled()
+    nets = ts.nets
     before_t, actor_t = nets.critics_target.copy(), nets.actor_target.copy()
-    sac.sac_update(nets, c_adam, a_adam, state, buf, ws, hp, run, rng)
+    sac.sac_update(ts, state, hp, rng)
     expected = (1 - hp.tau) * before_t + hp.tau * nets.critics
     np.testing.assert_allclose(nets.critics_target, expected, rtol=1e-14)
     assert nets.actor_target.tobytes() == actor_t.tobytes()
@@ -264,18 +249,9 @@ def test_critic_targets_move_by_polyak_and_the_actor_target_never():
 
 def test_same_seed_same_bytes_and_one_compiled_signature():
     env = make("Pendulum-v1")
-    a1, h1 = sac.train(env, TINY, seed=3)
-    a2, h2 = sac.train(env, TINY, seed=3)
-    a3, _ = sac.train(env, TINY, seed=4)
+    a1, h1 = train_same_seed_twice(sac.train, env, TINY)
     assert set(a1) == set(ac.ActorCritic._fields) | {"log_alpha"}
-    for k in ("actor", "actor_target", "critics", "critics_target"):  # float32 by default
-        assert a1[k].dtype == np.float32, k
     assert a1["log_alpha"].dtype == np.float64  # the temperature stays float64
-    for k in a1:
-        assert a1[k].tobytes() == a2[k].tobytes(), k
-    for k in h1:
-        assert h1[k].tobytes() == h2[k].tobytes(), k
-    assert a1["actor"].tobytes() != a3["actor"].tobytes()
     assert list(h1) == list(sac.HISTORY_COLUMNS)
     np.testing.assert_array_equal(h1["step"], [300, 600])
     for col in ("q1_loss", "q2_loss", "actor_loss", "alpha", "entropy"):
@@ -289,12 +265,6 @@ def test_same_seed_same_bytes_and_one_compiled_signature():
     returns = sac.evaluate(a1, env, 3, seed=0)
     assert returns.shape == (3,) and returns.dtype == np.float64
     np.testing.assert_array_equal(returns, sac.evaluate(a1, env, 3, seed=0))
-
-
-def f32_signatures(dispatcher) -> list:
-    """The compiled signatures of ``dispatcher`` that take float32 arrays (the kernel tests in
-    this file compile float64 ones)."""
-    return [sig for sig in dispatcher.signatures if "float32" in str(sig)]
 
 
 def test_float64_on_request_and_hidden2():
@@ -354,14 +324,7 @@ def test_bad_config_raises_naming_the_field(overrides, error, field):
 
 
 def test_discrete_action_envs_and_bad_seeds_are_rejected():
-    import gymnasium
-
-    with pytest.raises(ValueError, match="SAC need a continuous"):
-        sac.train(make("CartPole-v1"), TINY)
-    with pytest.raises(ValueError, match="continuous"):
-        sac.train(gymnasium.make("CartPole-v1"), TINY)
-    with pytest.raises(ValueError, match="seed"):
-        sac.train(make("Pendulum-v1"), TINY, seed=-1)
+    check_rejects_discrete_envs_and_bad_seeds(sac.train, TINY, "SAC")
 
 
 def test_public_doors_train_save_evaluate_and_gymnasium(tmp_path):

@@ -19,7 +19,7 @@ from numbarl.deep.actor_critic import (
     OK,
     ActorCritic,
     RunState,
-    Workspace,
+    TrainState,
     actor_actions,
     actor_critic_arrays,
     actor_critic_from_arrays,
@@ -47,7 +47,6 @@ from numbarl.envs.control import ControlEnv
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     DTYPES,
-    AdamState,
     activation_code,
     adam_init,
     mlp_workspace,
@@ -239,14 +238,10 @@ def gym_chunk(
 
 
 class Setup(NamedTuple):
-    """What ``start`` builds for a run (see ``train_loop``)."""
+    """What ``start`` builds for a run (see ``train_loop``): the compiled code's train state,
+    the training and the evaluation generators."""
 
-    nets: ActorCritic
-    critic_adam: AdamState
-    actor_adam: AdamState
-    buf: ReplayBuffer
-    ws: Workspace
-    run: RunState
+    ts: TrainState
     rng: np.random.Generator
     eval_rng: np.random.Generator
 
@@ -293,7 +288,7 @@ def start(
     else:
         run = _blank_run_state(nets, 1, n_metrics)
         _gym_reset(env, nets, run, seed)
-    return Setup(nets, critic_adam, actor_adam, buf, ws, run, rng, eval_rng)
+    return Setup(TrainState(nets, critic_adam, actor_adam, buf, ws, run), rng, eval_rng)
 
 
 def _gym_reset(env: Any, nets: ActorCritic, run: RunState, seed: int | None = None) -> None:
@@ -330,7 +325,7 @@ def run_chunks(
     in the order of ``columns``. Stops after ``cfg.total_steps`` or once an evaluation reaches
     ``cfg.stop_at_return``; raises TrainingDiverged (naming the update and the env step, with
     ``arrays()`` and the history so far) on a divergence code."""
-    run = setup.run
+    nets, buf, run = setup.ts.nets, setup.ts.buf, setup.ts.run
     history: dict[str, list[float]] = {c: [] for c in columns}
 
     def as_arrays() -> dict[str, np.ndarray]:
@@ -355,15 +350,15 @@ def run_chunks(
                 arrays=arrays(),
                 history=as_arrays(),
             )
-        returns = _evaluate(setup.nets, env, info, int(cfg.eval_episodes), setup.eval_rng)
+        returns = _evaluate(nets, env, info, int(cfg.eval_episodes), setup.eval_rng)
         if not info.is_control:  # evaluation used the training env: start a fresh episode
-            newest = replay_newest(setup.buf)
-            if newest >= 0 and not setup.buf.terminated[newest]:
-                setup.buf.truncated[newest] = True
+            newest = replay_newest(buf)
+            if newest >= 0 and not buf.terminated[newest]:
+                buf.truncated[newest] = True
             run.ep_return[0] = 0.0
             run.t[0] = 0
             run.ou[:] = 0.0
-            _gym_reset(env, setup.nets, run)
+            _gym_reset(env, nets, run)
         m = run.metrics
         values = row(m) | {
             "step": int(run.counters[0]),
@@ -396,11 +391,10 @@ def train_loop(
     1/2, ``cfg`` its checked config, ``hp`` the compiled hyperparameters).
 
     Builds the networks (``start``), then runs ``eval_every`` env steps at a time
-    (``run_chunks``): the compiled loop ``run_loop(fns, env_params, max_steps, nets,
-    critic_adam, actor_adam, buf, ws, hp, run, n_steps, rng)`` (``run_ddpg``/``run_td3``, on a
-    ControlEnv) or the Python env loop calling the compiled ``update(nets, critic_adam,
-    actor_adam, buf, ws, hp, run, rng)`` (Gymnasium); evaluates, records a history row and stops
-    at ``cfg.stop_at_return``.
+    (``run_chunks``): the compiled loop ``run_loop(fns, env_params, max_steps, ts, hp, n_steps,
+    rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling the
+    compiled ``update(ts, hp, rng)`` (Gymnasium); evaluates, records a history row and stops at
+    ``cfg.stop_at_return``.
 
     Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
     ``actor``, ``critics`` real[n_critics, Pc], their targets, layouts, ``activation``, action
@@ -416,21 +410,16 @@ def train_loop(
     info = check_env(env)
     with single_threaded_blas():
         setup = start(env, info, cfg, seed, n_critics, info.action_dim, N_METRICS)
-        nets, critic_adam, actor_adam, buf, ws, run, rng, _ = setup
+        ts, rng, _ = setup
+        nets, run = ts.nets, ts.run
 
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_loop(
-                    env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam,
-                    buf, ws, hp, run, n, rng,
-                )  # fmt: skip
+                return run_loop(env.fns, env.params, int(env.max_steps), ts, hp, n, rng)
             return gym_chunk(
-                env, nets, run, buf, n, hp.learning_starts, hp.gradient_steps,
-                lambda uniform: explore_action(
-                    nets, run, run.obs, uniform, hp.noise, hp.exploration_noise, hp.ou_theta,
-                    hp.ou_dt, rng,
-                ),
-                lambda: update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng),
+                env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
+                lambda uniform: explore_action(nets, run, run.obs, uniform, hp, rng),
+                lambda: update(ts, hp, rng),
             )  # fmt: skip
 
         def row(m: np.ndarray) -> dict[str, float]:

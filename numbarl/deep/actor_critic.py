@@ -155,6 +155,19 @@ class RunState(NamedTuple):
 N_METRICS = 7
 
 
+class TrainState(NamedTuple):
+    """What a DDPG/TD3/SAC gradient step and the compiled training loops read and write
+    (``ac_train.start`` builds it): the networks, the critics' and the actor's Adam states, the
+    replay buffer, the batch workspace and the run state."""
+
+    nets: ActorCritic
+    critic_adam: AdamState
+    actor_adam: AdamState
+    buf: ReplayBuffer
+    ws: Workspace
+    run: RunState
+
+
 def make_actor_critic(
     obs_dim: int,
     action_low: np.ndarray,

@@ -40,9 +40,7 @@ from numbarl.deep.actor_critic import (
     ACTOR_DIVERGED,
     CRITIC_DIVERGED,
     OK,
-    ActorCritic,
-    RunState,
-    Workspace,
+    TrainState,
     actor_step,
     critic_step,
     critic_targets,
@@ -50,13 +48,9 @@ from numbarl.deep.actor_critic import (
     target_actor_actions,
     update_targets,
 )
-from numbarl.deep.exploration import (
-    explore_step,
-)
-from numbarl.deep.replay import ReplayBuffer
+from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
-from numbarl.nn import AdamState
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
 # 64-wide networks, batch 64, Adam 1e-3, 1,000 uniform-random steps before learning.
@@ -142,31 +136,23 @@ class DDPGHyper(NamedTuple):
 
 
 @njit(cache=True)
-def ddpg_update(
-    nets: ActorCritic,
-    critic_adam: AdamState,
-    actor_adam: AdamState,
-    buf: ReplayBuffer,
-    ws: Workspace,
-    hp: DDPGHyper,
-    run: RunState,
-    rng: np.random.Generator,
-) -> int:
-    """One DDPG gradient step on a uniformly sampled batch; returns OK, or CRITIC_DIVERGED /
-    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done).
-    Adds to ``run.metrics`` and counts updates in ``run.counters``."""
-    sample_batch(buf, ws, hp.gamma, rng)
+def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
+    """One DDPG gradient step on a batch sampled uniformly from ``ts.buf``; returns OK, or
+    CRITIC_DIVERGED / ACTOR_DIVERGED when that update left non-finite parameters (nothing after
+    it is done). Adds to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
+    nets, ws, run = ts.nets, ts.ws, ts.run
+    sample_batch(ts.buf, ws, hp.gamma, rng)
 
     # Critic target, eq. 5: y = r + gamma (1 - terminated) Q'(s', mu'(s')).
     target_actor_actions(nets, ws)
     critic_targets(nets, ws)
 
     # Critic: minimise mean_b (Q(s, a) - y)^2.
-    if not critic_step(nets, critic_adam, ws, hp.critic_lr, run):
+    if not critic_step(nets, ts.critic_adam, ws, hp.critic_lr, run):
         return CRITIC_DIVERGED
 
     # Actor: ascend mean_b Q(s, mu(s)) along dQ/da dmu/dtheta, eq. 6.
-    if not actor_step(nets, actor_adam, ws, hp.actor_lr, run):
+    if not actor_step(nets, ts.actor_adam, ws, hp.actor_lr, run):
         return ACTOR_DIVERGED
 
     # Slowly tracking targets (section 3): theta' <- tau theta + (1 - tau) theta'.
@@ -179,13 +165,8 @@ def run_ddpg(
     fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
-    nets: ActorCritic,
-    critic_adam: AdamState,
-    actor_adam: AdamState,
-    buf: ReplayBuffer,
-    ws: Workspace,
+    ts: TrainState,
     hp: DDPGHyper,
-    run: RunState,
     n_steps: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
@@ -195,17 +176,16 @@ def run_ddpg(
 
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there)."""
+    nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
         uniform = step < hp.learning_starts
-        explore_step(
-            fns, env_params, max_steps, nets, run, buf, uniform, hp.noise,
-            hp.exploration_noise, hp.ou_theta, hp.ou_dt, rng,
-        )  # fmt: skip
+        explore_action(nets, run, run.obs, uniform, hp, rng)
+        store_step(fns, env_params, max_steps, nets, run, ts.buf, rng)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = ddpg_update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+            status = ddpg_update(ts, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1

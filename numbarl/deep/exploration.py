@@ -6,6 +6,7 @@ run state's start, and the side-by-side evaluation of the deterministic actor on
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -115,15 +116,14 @@ def explore_action(
     run: RunState,
     obs: np.ndarray,
     uniform: bool,
-    kind: int,
-    sigma: float,
-    ou_theta: float,
-    ou_dt: float,
+    hp: Any,
     rng: np.random.Generator,
 ) -> None:
     """Write the behaviour action for obs float64[obs_dim] into ``run.action`` float64[A]:
     U(low, high) while ``uniform`` (before learning starts), else mu(obs) plus exploration
-    noise (``add_exploration_noise``), clipped to the bounds."""
+    noise (``add_exploration_noise``), clipped to the bounds. ``hp``: the learner's compiled
+    hyperparameters (``DDPGHyper``/``TD3Hyper``); its ``noise`` (a code in ``NOISES``),
+    ``exploration_noise`` (sigma), ``ou_theta`` and ``ou_dt`` set the noise."""
     low, high = nets.action_low, nets.action_high
     if uniform:
         for j in range(low.shape[0]):
@@ -135,7 +135,9 @@ def explore_action(
     )  # fmt: skip
     for j in range(low.shape[0]):
         run.action[j] = run.actions[0, j]
-    add_exploration_noise(run.action, kind, sigma, run.ou, ou_theta, ou_dt, low, high, rng)
+    add_exploration_noise(
+        run.action, hp.noise, hp.exploration_noise, run.ou, hp.ou_theta, hp.ou_dt, low, high, rng
+    )
 
 
 @njit(cache=True)
@@ -150,30 +152,6 @@ def end_episode(run: RunState) -> None:
 
 
 @njit(cache=True)
-def explore_step(
-    fns: EnvFns,
-    env_params: np.ndarray,
-    max_steps: int,
-    nets: ActorCritic,
-    run: RunState,
-    buf: ReplayBuffer,
-    uniform: bool,
-    kind: int,
-    sigma: float,
-    ou_theta: float,
-    ou_dt: float,
-    rng: np.random.Generator,
-) -> None:
-    """One env step on the control env ``fns`` (constants ``env_params``, state ``run.state``)
-    with the behaviour action, stored in ``buf``.
-
-    At a time-limit cut the row has truncated True, terminated False and next_obs the real final
-    observation (so the critic bootstraps from it); the env is then reset (draws from ``rng``)."""
-    explore_action(nets, run, run.obs, uniform, kind, sigma, ou_theta, ou_dt, rng)
-    store_step(fns, env_params, max_steps, nets, run, buf, rng)
-
-
-@njit(cache=True)
 def store_step(
     fns: EnvFns,
     env_params: np.ndarray,
@@ -183,8 +161,12 @@ def store_step(
     buf: ReplayBuffer,
     rng: np.random.Generator,
 ) -> None:
-    """Step the control env with ``run.action`` (already chosen), store the transition in
-    ``buf``, and reset at the episode's end (shared by DDPG/TD3 and SAC)."""
+    """One env step on the control env ``fns`` (constants ``env_params``, state ``run.state``)
+    with ``run.action`` (the behaviour action, already chosen), stored in ``buf`` (shared by
+    DDPG/TD3 and SAC).
+
+    At a time-limit cut the row has truncated True, terminated False and next_obs the real final
+    observation (so the critic bootstraps from it); the env is then reset (draws from ``rng``)."""
     r, terminated = fns.step(env_params, run.state, run.action, rng)
     fns.observe(env_params, run.state, run.next_obs)
     scale_obs(nets, run.next_obs)

@@ -68,6 +68,7 @@ from numbarl.deep.actor_critic import (
     OK,
     ActorCritic,
     RunState,
+    TrainState,
     Workspace,
     actor_critic_arrays,
     all_finite,
@@ -79,7 +80,6 @@ from numbarl.deep.actor_critic import (
     sample_batch,
 )
 from numbarl.deep.exploration import store_step
-from numbarl.deep.replay import ReplayBuffer
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.nn import (
@@ -464,26 +464,18 @@ def actor_loss_grad(
 
 
 @njit(cache=True)
-def sac_update(
-    nets: ActorCritic,
-    critic_adam: AdamState,
-    actor_adam: AdamState,
-    sac: SACState,
-    buf: ReplayBuffer,
-    ws: Workspace,
-    hp: SACHyper,
-    run: RunState,
-    rng: np.random.Generator,
-) -> int:
-    """One SAC gradient step on a uniformly sampled batch (steps 1-5 of the module docstring).
-    Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when that update left
-    non-finite parameters (nothing after it is done). Adds to ``run.metrics`` (slots named at
-    the top of this module) and counts updates in ``run.counters`` [1] (critic) and [2] (actor)."""
+def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
+    """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
+    module docstring). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when
+    that update left non-finite parameters (nothing after it is done). Adds to
+    ``ts.run.metrics`` (slots named at the top of this module) and counts updates in
+    ``ts.run.counters`` [1] (critic) and [2] (actor)."""
+    nets, ws, run = ts.nets, ts.ws, ts.run
     act = nets.activation[0]
     low, high = nets.action_low, nets.action_high
     batch = hp.batch_size
     n_act = low.shape[0]
-    sample_batch(buf, ws, hp.gamma, rng)
+    sample_batch(ts.buf, ws, hp.gamma, rng)
 
     # 1. Reparameterised sample at s (eps kept for the actor's backward pass in step 4).
     for b in range(batch):
@@ -531,7 +523,7 @@ def sac_update(
     l2, _ = critic_loss_grad(
         nets.critics[1], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[1]
     )
-    adam_step(nets.critics.reshape(-1), grad.reshape(-1), critic_adam, hp.critic_lr)
+    adam_step(nets.critics.reshape(-1), grad.reshape(-1), ts.critic_adam, hp.critic_lr)
     run.counters[1] += 1
     if not all_finite(nets.critics):
         return CRITIC_DIVERGED
@@ -544,7 +536,7 @@ def sac_update(
     # (a~ still in ws.actions, the actor's activations at s in ws.actor_ws).
     ws.actor_grad[:] = 0.0
     loss = actor_loss_grad(nets, ws.obs, alpha, ws, sac, ws.actor_grad)
-    adam_step(nets.actor, ws.actor_grad, actor_adam, hp.actor_lr)
+    adam_step(nets.actor, ws.actor_grad, ts.actor_adam, hp.actor_lr)
     run.counters[2] += 1
     if not all_finite(nets.actor):
         return ACTOR_DIVERGED
@@ -588,14 +580,9 @@ def run_sac(
     fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
-    nets: ActorCritic,
-    critic_adam: AdamState,
-    actor_adam: AdamState,
+    ts: TrainState,
     sac: SACState,
-    buf: ReplayBuffer,
-    ws: Workspace,
     hp: SACHyper,
-    run: RunState,
     n_steps: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
@@ -607,15 +594,16 @@ def run_sac(
     observation (the critics bootstrap from it). Returns ``(status, step)``: ``(OK, -1)``, or
     the divergence code and the env step (0-based) whose update produced non-finite parameters
     (the loop stops there)."""
+    nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
         uniform = step < hp.learning_starts
         sac_action(nets, sac, run, run.obs, uniform, rng)
-        store_step(fns, env_params, max_steps, nets, run, buf, rng)
+        store_step(fns, env_params, max_steps, nets, run, ts.buf, rng)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = sac_update(nets, critic_adam, actor_adam, sac, buf, ws, hp, run, rng)
+            status = sac_update(ts, sac, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -707,21 +695,19 @@ def train(
     info = _check_env(env)
     with single_threaded_blas():
         setup = start(env, info, cfg, seed, 2, 2 * info.action_dim, N_METRICS)
-        nets, critic_adam, actor_adam, buf, ws, run, rng, _ = setup
+        ts, rng, _ = setup
+        nets, run = ts.nets, ts.run
         hp = make_hyper(cfg, info.action_dim)
         sac = make_sac_state(info.action_dim, info.obs_dim, hp.batch_size, float(cfg.alpha),
                              nets.actor.dtype)  # fmt: skip
 
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_sac(
-                    env.fns, env.params, int(env.max_steps), nets, critic_adam, actor_adam, sac,
-                    buf, ws, hp, run, n, rng,
-                )  # fmt: skip
+                return run_sac(env.fns, env.params, int(env.max_steps), ts, sac, hp, n, rng)
             return gym_chunk(
-                env, nets, run, buf, n, hp.learning_starts, hp.gradient_steps,
+                env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
                 lambda uniform: sac_action(nets, sac, run, run.obs, uniform, rng),
-                lambda: sac_update(nets, critic_adam, actor_adam, sac, buf, ws, hp, run, rng),
+                lambda: sac_update(ts, sac, hp, rng),
             )  # fmt: skip
 
         def row(m: np.ndarray) -> dict[str, float]:

@@ -40,9 +40,7 @@ from numbarl.deep.actor_critic import (
     ACTOR_DIVERGED,
     CRITIC_DIVERGED,
     OK,
-    ActorCritic,
-    RunState,
-    Workspace,
+    TrainState,
     actor_step,
     critic_step,
     critic_targets,
@@ -51,13 +49,9 @@ from numbarl.deep.actor_critic import (
     target_actor_actions,
     update_targets,
 )
-from numbarl.deep.exploration import (
-    explore_step,
-)
-from numbarl.deep.replay import ReplayBuffer
+from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
-from numbarl.nn import AdamState
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -168,22 +162,14 @@ def is_policy_update(critic_updates: int, policy_delay: int) -> bool:
 
 
 @njit(cache=True)
-def td3_update(
-    nets: ActorCritic,
-    critic_adam: AdamState,
-    actor_adam: AdamState,
-    buf: ReplayBuffer,
-    ws: Workspace,
-    hp: TD3Hyper,
-    run: RunState,
-    rng: np.random.Generator,
-) -> int:
-    """One TD3 gradient step on a uniformly sampled batch (both critics; the actor and the
-    targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED
-    when that update left non-finite parameters (nothing after it is done). Adds to
-    ``run.metrics`` and counts updates in ``run.counters``."""
+def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
+    """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
+    actor and the targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED /
+    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done). Adds
+    to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
+    nets, ws, run = ts.nets, ts.ws, ts.run
     low, high = nets.action_low, nets.action_high
-    sample_batch(buf, ws, hp.gamma, rng)
+    sample_batch(ts.buf, ws, hp.gamma, rng)
 
     # Target policy smoothing, eq. 14: a' = clip(mu'(s') + clip(eps, -c, c), low, high).
     target_actor_actions(nets, ws)
@@ -196,12 +182,12 @@ def td3_update(
     critic_targets(nets, ws)
 
     # Both critics: minimise sum_i mean_b (Q_i(s, a) - y)^2.
-    if not critic_step(nets, critic_adam, ws, hp.critic_lr, run):
+    if not critic_step(nets, ts.critic_adam, ws, hp.critic_lr, run):
         return CRITIC_DIVERGED
 
     # Delayed policy updates (section 5.1): the actor and all targets every d-th step.
     if is_policy_update(run.counters[1], hp.policy_delay):
-        if not actor_step(nets, actor_adam, ws, hp.actor_lr, run):
+        if not actor_step(nets, ts.actor_adam, ws, hp.actor_lr, run):
             return ACTOR_DIVERGED
         update_targets(nets, hp.tau)
     return OK
@@ -212,13 +198,8 @@ def run_td3(
     fns: EnvFns,
     env_params: np.ndarray,
     max_steps: int,
-    nets: ActorCritic,
-    critic_adam: AdamState,
-    actor_adam: AdamState,
-    buf: ReplayBuffer,
-    ws: Workspace,
+    ts: TrainState,
     hp: TD3Hyper,
-    run: RunState,
     n_steps: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
@@ -228,17 +209,16 @@ def run_td3(
 
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there)."""
+    nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
         uniform = step < hp.learning_starts
-        explore_step(
-            fns, env_params, max_steps, nets, run, buf, uniform, hp.noise,
-            hp.exploration_noise, hp.ou_theta, hp.ou_dt, rng,
-        )  # fmt: skip
+        explore_action(nets, run, run.obs, uniform, hp, rng)
+        store_step(fns, env_params, max_steps, nets, run, ts.buf, rng)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = td3_update(nets, critic_adam, actor_adam, buf, ws, hp, run, rng)
+            status = td3_update(ts, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1

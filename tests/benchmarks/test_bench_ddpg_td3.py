@@ -66,24 +66,24 @@ def _setup(algo: str, size: tuple[int, int, int], dtype: str = "float32"):
                                 dtype=real)  # fmt: skip
     run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng)
     buf = replay_init(5_000, 3, 1, real)
-    for _ in range(5_000):
-        ex.explore_step(env.fns, env.params, env.max_steps, nets, run, buf, True, 0, 0.1, 0.15,
-                        0.01, rng)  # fmt: skip
+    for _ in range(5_000):  # uniform-random actions (before learning_starts)
+        ex.explore_action(nets, run, run.obs, True, hp, rng)
+        ex.store_step(env.fns, env.params, env.max_steps, nets, run, buf, rng)
     adams = (nn.adam_init(nets.critics.size, real), nn.adam_init(nets.actor.size, real))
-    return nets, adams, buf, ac.make_workspace(nets, batch), hp, run, rng
+    return ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, batch), run), hp, rng
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("algo", ["ddpg", "td3"])
 def test_bench_gradient_step_numba(benchmark, algo, size, dtype):
-    nets, (c_adam, a_adam), buf, ws, hp, run, rng = _setup(algo, SIZES[size], dtype)
+    ts, hp, rng = _setup(algo, SIZES[size], dtype)
     update = ddpg.ddpg_update if algo == "ddpg" else td3.td3_update
-    update(nets, c_adam, a_adam, buf, ws, hp, run, rng)  # compile / load
+    update(ts, hp, rng)  # compile / load
     with single_threaded_blas():
-        benchmark(update, nets, c_adam, a_adam, buf, ws, hp, run, rng)
+        benchmark(update, ts, hp, rng)
     benchmark.extra_info["updates_per_second"] = 1.0 / benchmark.stats.stats.median
-    assert np.isfinite(nets.actor).all() and np.isfinite(nets.critics).all()
+    assert np.isfinite(ts.nets.actor).all() and np.isfinite(ts.nets.critics).all()
 
 
 @pytest.mark.extras
@@ -97,7 +97,8 @@ def test_bench_gradient_step_torch(benchmark, algo, size, dtype):
     torch.manual_seed(0)
     hidden = SIZES[size][:2]
     batch = SIZES[size][2]
-    _, _, buf, _, hp, _, _ = _setup(algo, SIZES[size], dtype)
+    ts, hp, _ = _setup(algo, SIZES[size], dtype)
+    buf = ts.buf
     real = torch.float32 if dtype == "float32" else torch.float64
     n_critics = 1 if algo == "ddpg" else 2
 

@@ -80,13 +80,12 @@ def test_bench_sac_gradient_step(benchmark, dtype):
     state = sac.make_sac_state(1, 3, hp.batch_size, 1.0, real)
     buf = replay_init(5_000, 3, 1, real)
     adams = (nn.adam_init(nets.critics.size, real), nn.adam_init(nets.actor.size, real))
-    ws = ac.make_workspace(nets, hp.batch_size)
+    ts = ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, hp.batch_size), run)
     fill = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
-    sac.run_sac(env.fns, env.params, env.max_steps, nets, *adams, state, buf, ws, fill, run,
-                5_000, rng)  # fmt: skip
-    sac.sac_update(nets, *adams, state, buf, ws, hp, run, rng)  # load
+    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, fill, 5_000, rng)
+    sac.sac_update(ts, state, hp, rng)  # load
     with ac.single_threaded_blas():
-        benchmark(sac.sac_update, nets, *adams, state, buf, ws, hp, run, rng)
+        benchmark(sac.sac_update, ts, state, hp, rng)
     benchmark.extra_info["updates_per_second"] = 1.0 / benchmark.stats.stats.median
     assert np.isfinite(nets.actor).all() and np.isfinite(nets.critics).all()
 
