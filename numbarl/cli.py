@@ -77,6 +77,9 @@ class _CountBar:
     def __init__(self, desc: str, unit: str) -> None:
         from tqdm import tqdm
 
+        # No monitor thread (tqdm starts one even for a disabled bar): a process that runs no
+        # other thread can fork its sweep workers (numbarl.sweep._start_context).
+        tqdm.monitor_interval = 0
         self.bar = tqdm(desc=desc, unit=unit, disable=not sys.stderr.isatty())
         self.done = self.total = 0
 
