@@ -318,17 +318,20 @@ def _linear(start: float) -> Callable[[float], float]:
     return lambda progress_remaining: start * progress_remaining
 
 
-def sb3_model(algo: str, seed: int, total_steps: int | None = None):
-    """SB3's model for the zoo row, on Gymnasium's env, as rl-zoo3 builds it."""
+def sb3_model(algo: str, seed: int, total_steps: int | None = None, env_id: str | None = None):
+    """SB3's model for the zoo row, as rl-zoo3 builds it, on Gymnasium's env (or on ``env_id``,
+    e.g. numbarl's ``numbarl/CartPole-v1``; tests/test_sb3_extra.py trains that one)."""
     import gymnasium as gym
     import stable_baselines3 as sb3
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.noise import NormalActionNoise
 
     z = ZOO[algo]
+    env_id = env_id or ENVS[algo]
     common = dict(seed=seed, device="cpu", verbose=0)
+    no_render = {"render_mode": None}  # make_vec_env asks for rgb_array, which numbarl's envs lack
     if algo == "ppo":
-        venv = make_vec_env(ENVS[algo], n_envs=z["n_envs"], seed=seed)
+        venv = make_vec_env(env_id, n_envs=z["n_envs"], seed=seed, env_kwargs=no_render)
         return sb3.PPO(
             "MlpPolicy",
             venv,
@@ -342,7 +345,7 @@ def sb3_model(algo: str, seed: int, total_steps: int | None = None):
             clip_range=_linear(0.2),
             **common,
         )
-    venv = make_vec_env(ENVS[algo], n_envs=1, seed=seed)
+    venv = make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=no_render)
     if algo == "dqn":
         return sb3.DQN(
             "MlpPolicy",
@@ -362,7 +365,7 @@ def sb3_model(algo: str, seed: int, total_steps: int | None = None):
         )
     steps = int(total_steps or z["n_timesteps"])
     cls = sb3.TD3 if algo == "td3" else sb3.DDPG
-    n_actions = gym.make(ENVS[algo]).action_space.shape[0]
+    n_actions = gym.make(env_id).action_space.shape[0]
     return cls(
         "MlpPolicy",
         venv,

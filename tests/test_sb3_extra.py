@@ -10,21 +10,17 @@ import numpy as np
 import pytest
 
 import numbarl.gym  # noqa: F401  (registers numbarl/<Id>)
+from tests.experiment_helpers import script
 
 sb3 = pytest.importorskip("stable_baselines3")
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.extras
 
-# rl-zoo's PPO hyperparameters for CartPole-v1 (hyperparams/ppo.yml), on 50k of its 100k steps.
+# rl-zoo's PPO row for CartPole-v1 (hyperparams/ppo.yml, as experiments/vs_sb3.py builds it),
+# on 50k of its 100k steps.
 TOTAL_STEPS = 50_000
-N_ENVS = 8
 THRESHOLD = 200.0  # mean return of 10 greedy episodes; a random policy averages about 22
-
-
-def _linear(start: float):
-    """rl-zoo's ``lin_<start>`` schedule: ``start * progress_remaining``."""
-    return lambda progress_remaining: start * progress_remaining
 
 
 def test_sb3_env_checker_accepts_numbarl_envs():
@@ -35,30 +31,12 @@ def test_sb3_env_checker_accepts_numbarl_envs():
 
 
 def test_sb3_ppo_learns_numbarl_cartpole():
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
 
     torch.set_num_threads(1)
-    venv = make_vec_env(
-        "numbarl/CartPole-v1", n_envs=N_ENVS, seed=0, env_kwargs={"render_mode": None}
-    )
-    model = PPO(
-        "MlpPolicy",
-        venv,
-        n_steps=32,
-        batch_size=256,
-        gae_lambda=0.8,
-        gamma=0.98,
-        n_epochs=20,
-        ent_coef=0.0,
-        learning_rate=_linear(1e-3),
-        clip_range=_linear(0.2),
-        seed=0,
-        device="cpu",
-        verbose=0,
-    )
+    model = script("vs_sb3").sb3_model("ppo", seed=0, env_id="numbarl/CartPole-v1")
+    assert model.get_env().num_envs == 8 and model.n_steps == 32 and model.batch_size == 256
     model.learn(total_timesteps=TOTAL_STEPS)
 
     eval_env = Monitor(gym.make("numbarl/CartPole-v1"))
