@@ -52,6 +52,34 @@ def noisy_linear_forward(
 
 
 @njit(cache=True)
+def linear_backward(
+    w: np.ndarray,
+    x: np.ndarray,
+    g: np.ndarray,
+    g_w: np.ndarray,
+    g_b: np.ndarray,
+    g_x: np.ndarray,
+    scratch_w: np.ndarray,
+    scratch_x: np.ndarray,
+) -> None:
+    """Backward of a plain linear layer out = x w + b for g = dL/dout [B, n_out] (every array
+    in one dtype): accumulates dL/dw = x^T g into g_w [n_in, n_out], dL/db = sum_r g into g_b
+    [n_out] and dL/dx = g w^T into g_x [B, n_in]. Scratch: scratch_w [n_in, n_out], scratch_x
+    [B, n_in]. A noisy layer's mean weights take exactly this gradient."""
+    np.dot(x.T, g, scratch_w)
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            g_w[i, j] += scratch_w[i, j]
+    for r in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            g_b[j] += g[r, j]
+    np.dot(g, w.T, scratch_x)
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            g_x[r, i] += scratch_x[r, i]
+
+
+@njit(cache=True)
 def noisy_linear_backward(
     mu_w: np.ndarray,
     sigma_w: np.ndarray,
@@ -78,25 +106,18 @@ def noisy_linear_backward(
     scratch_in [B, n_in], scratch_out [B, n_out], scratch_w [n_in, n_out], scratch_x [B, n_in]."""
     n_rows, n_in = x.shape
     n_out = g.shape[1]
-    np.dot(x.T, g, scratch_w)
-    for i in range(n_in):
-        for j in range(n_out):
-            g_mu_w[i, j] += scratch_w[i, j]
+    # The mean weights' share, g_x's first term included.
+    linear_backward(mu_w, x, g, g_mu_w, g_mu_b, g_x, scratch_w, scratch_x)
     for r in range(n_rows):
         for i in range(n_in):
             scratch_in[r, i] = x[r, i] * f_in[i]
         for j in range(n_out):
             scratch_out[r, j] = g[r, j] * f_out[j]
-            g_mu_b[j] += g[r, j]
             g_sigma_b[j] += scratch_out[r, j]
     np.dot(scratch_in.T, scratch_out, scratch_w)
     for i in range(n_in):
         for j in range(n_out):
             g_sigma_w[i, j] += scratch_w[i, j]
-    np.dot(g, mu_w.T, scratch_x)
-    for r in range(n_rows):
-        for i in range(n_in):
-            g_x[r, i] += scratch_x[r, i]
     np.dot(scratch_out, sigma_w.T, scratch_x)
     for r in range(n_rows):
         for i in range(n_in):

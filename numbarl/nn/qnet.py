@@ -33,7 +33,12 @@ from numbarl.nn.mlp import (
     net_dtype,
 )
 from numbarl.nn.mlp import mlp_workspace as _mlp_workspace
-from numbarl.nn.noisy import noisy_linear_backward, noisy_linear_forward, scaled_noise
+from numbarl.nn.noisy import (
+    linear_backward,
+    noisy_linear_backward,
+    noisy_linear_forward,
+    scaled_noise,
+)
 
 
 @njit(cache=True)
@@ -205,15 +210,21 @@ def _view(work: QWork, k: int, rows: int, width: int) -> np.ndarray:
     return work.buf[start : start + rows * width].reshape((rows, width))
 
 
+@njit(cache=True, inline="always")
+def _linear_views(flat, off, n_in, n_out):
+    """The weight [n_in, n_out] and bias [n_out] views of a linear layer stored from ``off`` in
+    ``flat`` (its parameters or their gradient). A noisy head stores mu_w, mu_b and then its
+    sigma_w, sigma_b the same way (from ``off + n_in * n_out + n_out``)."""
+    hm = n_in * n_out
+    return flat[off : off + hm].reshape((n_in, n_out)), flat[off + hm : off + hm + n_out]
+
+
 @njit(cache=True)
 def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
     b = x.shape[0]
-    hm = n_in * n_out
-    w = params[off : off + hm].reshape((n_in, n_out))
-    bias = params[off + hm : off + hm + n_out]
+    w, bias = _linear_views(params, off, n_in, n_out)
     if noisy:
-        sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
-        sigma_b = params[off + 2 * hm + n_out : off + 2 * hm + 2 * n_out]
+        sigma_w, sigma_b = _linear_views(params, off + n_in * n_out + n_out, n_in, n_out)
         noisy_linear_forward(
             w,
             sigma_w,
@@ -236,16 +247,13 @@ def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
 @njit(cache=True)
 def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x, work):
     b = x.shape[0]
-    hm = n_in * n_out
-    w = params[off : off + hm].reshape((n_in, n_out))
-    g_w = grad[off : off + hm].reshape((n_in, n_out))
-    g_b = grad[off + hm : off + hm + n_out]
+    w, _ = _linear_views(params, off, n_in, n_out)
+    g_w, g_b = _linear_views(grad, off, n_in, n_out)
     s_w = _view(work, _S_W, n_in, n_out)
     s_x = _view(work, _S_X, b, n_in)
     if noisy:
-        sigma_w = params[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
-        g_sigma_w = grad[off + hm + n_out : off + 2 * hm + n_out].reshape((n_in, n_out))
-        g_sigma_b = grad[off + 2 * hm + n_out : off + 2 * hm + 2 * n_out]
+        sigma_w, _ = _linear_views(params, off + n_in * n_out + n_out, n_in, n_out)
+        g_sigma_w, g_sigma_b = _linear_views(grad, off + n_in * n_out + n_out, n_in, n_out)
         noisy_linear_backward(
             w,
             sigma_w,
@@ -264,17 +272,7 @@ def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x
             s_x,
         )
     else:
-        np.dot(x.T, g, s_w)
-        for i in range(n_in):
-            for j in range(n_out):
-                g_w[i, j] += s_w[i, j]
-        for r in range(b):
-            for j in range(n_out):
-                g_b[j] += g[r, j]
-        np.dot(g, w.T, s_x)
-        for r in range(b):
-            for i in range(n_in):
-                g_x[r, i] += s_x[r, i]
+        linear_backward(w, x, g, g_w, g_b, g_x, s_w, s_x)
 
 
 @njit(cache=True)
