@@ -19,9 +19,10 @@ measured with ``--pythonpath``)::
     python experiments/cold_compile.py --label after
     python experiments/cold_compile.py --label before --pythonpath /path/to/old/checkout_pkg
 
-Writes ``results/cold_compile.csv`` (one row per label, learner and repeat; rows of the same
-label are replaced, others kept) and ``results/cold_compile_passes.csv`` (exclusive seconds per
-label, learner, compiled function and pass, for the cold runs), and prints a table.
+Writes ``results/cold_compile.csv`` (one row per label, learner and repeat; a label's rows for
+the learners measured are replaced, others kept) and ``results/cold_compile_passes.csv``
+(exclusive seconds per label, learner, compiled function and pass, for the cold runs), and
+prints a table.
 """
 
 from __future__ import annotations
@@ -203,12 +204,16 @@ def measure(
     return row, passes
 
 
-def _merge(path: Path, new: pd.DataFrame, label: str) -> pd.DataFrame:
-    """``new`` plus the rows of ``path`` whose label differs (a label measured again replaces
-    its old rows)."""
+def _merge(path: Path, new: pd.DataFrame) -> pd.DataFrame:
+    """``new`` plus the rows of ``path`` of other (label, learner) pairs: a learner measured
+    again under a label replaces its old rows there, the label's other learners stay (so
+    learners can be measured one at a time, before and after alternating)."""
     if path.exists():
         old = pd.read_csv(path)
-        new = pd.concat([old[old["label"] != label], new], ignore_index=True)
+        key = ["label", "algorithm"]
+        measured = old[key].merge(new[key].drop_duplicates(), how="left", indicator=True)
+        kept = old[(measured["_merge"] == "left_only").to_numpy()]
+        new = pd.concat([kept, new], ignore_index=True)
     return new
 
 
@@ -235,10 +240,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 flush=True,
             )
     args.out.mkdir(parents=True, exist_ok=True)
-    table = _merge(args.out / "cold_compile.csv", pd.DataFrame(rows), args.label)
+    table = _merge(args.out / "cold_compile.csv", pd.DataFrame(rows))
     write_csv(table, args.out / "cold_compile.csv")
     write_csv(
-        _merge(args.out / "cold_compile_passes.csv", pd.concat(passes), args.label),
+        _merge(args.out / "cold_compile_passes.csv", pd.concat(passes)),
         args.out / "cold_compile_passes.csv",
     )
     summary = table.groupby(["algorithm", "label"])[
