@@ -46,6 +46,7 @@ from numpy.typing import DTypeLike
 from numbarl.deep.env_info import EnvInfo
 from numbarl.nn import (
     activation_code,
+    categorical_sample_log_prob,
     mlp_forward,
     mlp_init,
     mlp_layout,
@@ -280,24 +281,9 @@ def policy_act(
     batch = x.shape[0]
     out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
     if policy.head[0] == CATEGORICAL:
-        n = out.shape[1]
         for i in range(batch):
-            mx = out[i, 0]
-            for a in range(1, n):
-                mx = max(mx, out[i, a])
-            total = 0.0
-            for a in range(n):
-                total += np.exp(out[i, a] - mx)
-            u = rng.random() * total
-            acc = 0.0
-            chosen = n - 1
-            for a in range(n - 1):
-                acc += np.exp(out[i, a] - mx)
-                if u < acc:
-                    chosen = a
-                    break
+            chosen, log_probs[i] = categorical_sample_log_prob(out[i], rng)
             actions[i, 0] = float(chosen)
-            log_probs[i] = out[i, chosen] - mx - np.log(total)
     else:
         n = out.shape[1]
         for i in range(batch):

@@ -39,9 +39,10 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, error_model="numpy")
-def categorical_sample_one(logits: np.ndarray, rng: np.random.Generator) -> int:
-    """One action int from logits float64[A] by inverse CDF on one rng.random() draw."""
+@njit(cache=True, error_model="numpy", inline="always")  # per row of a rollout's hot loop
+def categorical_sample_log_prob(logits: np.ndarray, rng: np.random.Generator) -> tuple:
+    """(action int, its log-probability float) drawn from logits [A] (float32 or float64) by
+    inverse CDF on one rng.random() draw; the log-probability is max-shifted (stable)."""
     n = logits.shape[0]
     mx = logits[0]
     for a in range(1, n):
@@ -51,11 +52,19 @@ def categorical_sample_one(logits: np.ndarray, rng: np.random.Generator) -> int:
         total += np.exp(logits[a] - mx)
     u = rng.random() * total
     acc = 0.0
+    chosen = n - 1
     for a in range(n - 1):
         acc += np.exp(logits[a] - mx)
         if u < acc:
-            return a
-    return n - 1
+            chosen = a
+            break
+    return chosen, logits[chosen] - mx - np.log(total)
+
+
+@njit(cache=True)
+def categorical_sample_one(logits: np.ndarray, rng: np.random.Generator) -> int:
+    """One action int from logits float64[A] by inverse CDF on one rng.random() draw."""
+    return categorical_sample_log_prob(logits, rng)[0]
 
 
 @njit(cache=True)
