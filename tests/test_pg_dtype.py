@@ -1,6 +1,6 @@
 """The policy-gradient family's network precision (``dtype`` in every config): float32 by
 default, float64 on request, a ValueError naming the field for anything else; same seed, same
-bytes in each dtype; a float32 run compiles one training loop (no float64 twin)."""
+bytes in each dtype; a float32 run compiles one update (no float64 twin)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,23 @@ from numbarl.deep import a2c, offpolicy_pg, ppo, reinforce, trpo
 from numbarl.envs import make
 
 SMALL = dict(total_steps=1000, n_envs=2, n_steps=250, eval_every=500, eval_episodes=2)
-# (module, its compiled loop, env, a short config, config class name)
+# (module, its compiled update, env, a short config, config class name)
 LEARNERS = [
-    (ppo, ppo.run_ppo, "CartPole-v1", dict(SMALL, n_minibatches=2), "PPOConfig"),
-    (ppo, ppo.run_ppo, "Pendulum-v1", dict(SMALL, variant="kl", n_minibatches=2), "PPOConfig"),
-    (a2c, a2c.run_a2c, "CartPole-v1", dict(SMALL, n_steps=8), "A2CConfig"),
-    (trpo, trpo.run_trpo, "Pendulum-v1", SMALL, "TRPOConfig"),
-    (reinforce, reinforce.run_reinforce, "Pendulum-v1", SMALL, "ReinforceConfig"),
-    (offpolicy_pg, offpolicy_pg.run_offpolicy_pg, "Pendulum-v1", SMALL, "OffPolicyPGConfig"),
+    (ppo, ppo.ppo_update, "CartPole-v1", dict(SMALL, n_minibatches=2), "PPOConfig"),
+    (ppo, ppo.ppo_update, "Pendulum-v1", dict(SMALL, variant="kl", n_minibatches=2), "PPOConfig"),
+    (a2c, a2c.a2c_update, "CartPole-v1", dict(SMALL, n_steps=8), "A2CConfig"),
+    (trpo, trpo.trpo_update, "Pendulum-v1", SMALL, "TRPOConfig"),
+    (reinforce, reinforce.reinforce_update, "Pendulum-v1", SMALL, "ReinforceConfig"),
+    (offpolicy_pg, offpolicy_pg.offpolicy_pg_update, "Pendulum-v1", SMALL, "OffPolicyPGConfig"),
 ]
 
 
 @pytest.mark.parametrize(
-    "module, loop, env_id, cfg, config_name",
+    "module, update, env_id, cfg, config_name",
     LEARNERS,
     ids=[f"{m.__name__.rsplit('.', 1)[1]}-{e}" for m, _, e, _, _ in LEARNERS],
 )
-def test_float32_by_default_float64_on_request(module, loop, env_id, cfg, config_name):
+def test_float32_by_default_float64_on_request(module, update, env_id, cfg, config_name):
     env = make(env_id)
     a1, h1 = module.train(env, cfg, seed=2)
     a2, h2 = module.train(env, cfg, seed=2)
@@ -37,7 +37,7 @@ def test_float32_by_default_float64_on_request(module, loop, env_id, cfg, config
     assert all(a1[k].tobytes() == a2[k].tobytes() for k in a1)
     assert all(h1[k].tobytes() == h2[k].tobytes() for k in h1)
     assert np.isfinite(h1["eval_return"]).all()
-    assert sum("float32" in str(sig) for sig in loop.signatures) == 1
+    assert sum("float32" in str(sig) for sig in update.signatures) == 1
     a64, h64 = module.train(env, dict(cfg, dtype="float64"), seed=2)
     assert a64["params"].dtype == np.float64 and np.isfinite(h64["eval_return"]).all()
     # the float32 network starts as the rounded float64 one: the same draws, then training

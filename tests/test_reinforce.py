@@ -131,7 +131,7 @@ def test_drivers_compile_one_signature():
     small = dict(total_steps=500, n_steps=125, eval_every=500, eval_episodes=1)
     rf.train(make("CartPole-v1"), dict(small, lr=1, gamma=1), seed=0)
     rf.train(make("Pendulum-v1"), dict(small, baseline="mean", returns="total"), seed=0)
-    assert sum("float32" in str(sig) for sig in rf.run_reinforce.signatures) == 1
+    assert sum("float32" in str(sig) for sig in rf.reinforce_update.signatures) == 1
 
 
 def test_gymnasium_box_actions_through_python_path():

@@ -26,12 +26,8 @@ from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
     Rollout,
-    VecEnv,
-    collect_rollout,
-    count_ended,
     flat_batch,
     grad_views,
-    params_finite,
     rollout_gae,
 )
 from numbarl.deep.train import Progress, TrainOutput
@@ -200,10 +196,12 @@ def a2c_update(
     adam: AdamState,
     hp: A2CHyper,
     update: int,
+    rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """One A2C gradient step on the whole rollout ``buf``; ``metrics`` float64[3] receives
-    (policy loss, value loss, entropy)."""
+    (policy loss, value loss, entropy). A2C draws nothing from ``rng`` (it is there so every
+    policy-gradient update has the shared loop's signature)."""
     obs, actions = flat_batch(buf)
     batch = obs.shape[0]
     act = policy.head[3]
@@ -227,7 +225,9 @@ def a2c_update(
         policy.head[0], out, policy.log_std, actions, adv, vcol, ret, hp.ent_coef,
         hp.vf_coef, grad_out, g_log_std, gv,
     )  # fmt: skip
-    grad_v[:, 0] = gv
+    # element copy: ``grad_v[:, 0] = gv`` compiles Numba's shape-error formatting
+    for i in range(batch):
+        grad_v[i, 0] = gv[i]
     mlp_backward(policy.actor, policy.actor_layout, act, ws_a, grad_out, g_actor)
     mlp_backward(policy.critic, policy.critic_layout, act, ws_c, grad_v, g_critic)
     clip_by_global_norm(grad, hp.max_grad_norm)
@@ -236,30 +236,6 @@ def a2c_update(
     metrics[0] = pl
     metrics[1] = vl
     metrics[2] = ent
-
-
-@njit(cache=True)
-def run_a2c(
-    vec: VecEnv,
-    policy: Policy,
-    buf: Rollout,
-    adam: AdamState,
-    hp: A2CHyper,
-    first_update: int,
-    n_updates: int,
-    rng: np.random.Generator,
-    metrics: np.ndarray,
-    episode_stats: np.ndarray,
-) -> int:
-    """Run updates ``first_update ..`` (collect a rollout, one gradient step) as ``run_ppo``;
-    returns the updates completed (fewer than ``n_updates``: parameters became non-finite)."""
-    for k in range(n_updates):
-        collect_rollout(vec, policy, buf, rng)
-        count_ended(buf, episode_stats)
-        a2c_update(policy, buf, adam, hp, first_update + k, metrics[k])
-        if not params_finite(policy):
-            return k + 1
-    return n_updates
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,14 +250,9 @@ def make_a2c_config(env: Any = None, cfg: A2CConfig | dict | None = None, **over
 
 
 def _init(cfg: A2CConfig, policy: Policy, total_updates: int) -> tuple:
-    """(adam, hp): what run_a2c / a2c_update take between the buffer and the update index."""
+    """(adam, hp): what a2c_update takes between the buffer and the update index."""
     adam = adam_init(policy.params.shape[0], policy.params.dtype)
     return adam, hyper_record(A2CHyper, cfg, total_updates=total_updates)
-
-
-def _gym_update(policy, buf, adam, hp, update, rng, metrics) -> None:
-    """``a2c_update`` in the shell's update signature (A2C draws nothing from ``rng``)."""
-    a2c_update(policy, buf, adam, hp, update, metrics)
 
 
 def train(
@@ -291,7 +262,7 @@ def train(
     ``(arrays, history)`` as ``numbarl.deep.ppo.train`` does (metrics: policy_loss,
     value_loss, entropy); raises TrainingDiverged naming the update on non-finite parameters."""
     return train_policy_gradient(
-        "A2C", env, cfg, seed, progress, make_a2c_config, _init, run_a2c, _gym_update, METRICS
+        "A2C", env, cfg, seed, progress, make_a2c_config, _init, a2c_update, METRICS
     )
 
 
@@ -304,6 +275,5 @@ __all__ = [
     "a2c_update",
     "evaluate",
     "make_a2c_config",
-    "run_a2c",
     "train",
 ]

@@ -45,11 +45,7 @@ from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
     Policy,
     Rollout,
-    VecEnv,
     actor_params,
-    collect_rollout,
-    count_ended,
-    params_finite,
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import adam_step, clip_by_global_norm
@@ -223,33 +219,6 @@ def offpolicy_pg_update(
     metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 
-@njit(cache=True)
-def run_offpolicy_pg(
-    vec: VecEnv,
-    policy: Policy,
-    buf: Rollout,
-    opt: Optimizers,
-    hp: OffPolicyPGHyper,
-    first_update: int,
-    n_updates: int,
-    rng: np.random.Generator,
-    metrics: np.ndarray,
-    episode_stats: np.ndarray,
-) -> int:
-    """Run ``n_updates`` batches (collect a rollout, then ``offpolicy_pg_update``).
-
-    ``metrics`` float64[n_updates, 6] receives each batch's ``METRICS``; ``episode_stats``
-    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of batches
-    completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
-    for k in range(n_updates):
-        collect_rollout(vec, policy, buf, rng)
-        count_ended(buf, episode_stats)
-        offpolicy_pg_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
-        if not params_finite(policy):
-            return k + 1
-    return n_updates
-
-
 # ---------------------------------------------------------------------------------------------
 # Python API
 # ---------------------------------------------------------------------------------------------
@@ -289,7 +258,6 @@ def train(
         progress,
         make_offpolicy_pg_config,
         _init,
-        run_offpolicy_pg,
         offpolicy_pg_update,
         METRICS,
     )
@@ -304,6 +272,5 @@ __all__ = [
     "is_loss_grad",
     "make_offpolicy_pg_config",
     "offpolicy_pg_update",
-    "run_offpolicy_pg",
     "train",
 ]

@@ -79,7 +79,7 @@ def make_optimizers(policy: Policy) -> Optimizers:
     return Optimizers(adam_init(pa, dt), adam_init(policy.critic.shape[0], dt))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def int_actions(actions: np.ndarray) -> np.ndarray:
     """Categorical action indices int64[T] from float64[T, 1]."""
     out = np.empty(actions.shape[0], dtype=np.int64)
@@ -115,9 +115,12 @@ def policy_log_prob(
         end = min(start + CHUNK, batch)
         out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
         if continuous:
-            logp[start:end] = gaussian_log_prob(out, theta[p:], actions[start:end])
+            lp = gaussian_log_prob(out, theta[p:], actions[start:end])
         else:
-            logp[start:end] = categorical_log_prob(out, int_actions(actions[start:end]))
+            lp = categorical_log_prob(out, int_actions(actions[start:end]))
+        # element copy: ``logp[start:end] = lp`` compiles Numba's shape-error formatting
+        for i in range(end - start):
+            logp[start + i] = lp[i]
     return logp
 
 
@@ -152,7 +155,7 @@ def policy_log_prob_grad(
         mlp_backward(theta[:p], layout, act, ws, grad_out, grad[:p])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def log_prob_entropy_grad(
     kind: int,
     out: np.ndarray,
@@ -181,7 +184,7 @@ def log_prob_entropy_grad(
     return entropy
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def standardize(x: np.ndarray, center: bool) -> None:
     """In place: x = (x - mean) / (std + 1e-8) (``center``) or x / (std + 1e-8), std the
     unbiased (n - 1) standard deviation, as torch's ``std``; nothing for fewer than 2 entries."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.gym_rollout import GymVec, collect_rollout_gym, evaluate_policy, evaluation_env
+from numbarl.deep.loop import loop_fns, run_updates
 from numbarl.deep.policy import (
     Policy,
     make_policy,
@@ -61,7 +62,6 @@ def train_policy_gradient(
     progress: Progress,
     make_config: Callable[[Any, Any], Any],
     init: Callable[[Any, Policy, int], tuple],
-    run_chunk: Callable[..., int],
     update: Callable[..., None],
     metric_names: tuple[str, ...],
     recorded: Callable[[Any], tuple[str, ...]] | None = None,
@@ -77,10 +77,10 @@ def train_policy_gradient(
     - ``init(cfg, policy, total_updates)`` -> ``state``, a tuple of its optimiser and
       hyperparameter records (whatever its compiled functions take between the buffer and the
       update index);
-    - ``run_chunk(vec, policy, buf, *state, first_update, n_updates, rng, metrics,
-      episode_stats)`` -> updates completed: its compiled loop on a ControlEnv;
-    - ``update(policy, buf, *state, update, rng, metrics[k])``: its compiled update, run after
-      each ``collect_rollout_gym`` on a Gymnasium env;
+    - ``update(policy, buf, *state, update, rng, metrics[k])``: its compiled update, run by
+      the shared compiled loop (``numbarl.deep.loop.run_updates``, as a function pointer) after
+      each ``collect_rollout`` on a ControlEnv, or after each ``collect_rollout_gym`` on a
+      Gymnasium env;
     - ``metric_names``: the columns of its metrics array, of which ``recorded(cfg)`` (default
       all) go into the history.
 
@@ -114,6 +114,7 @@ def train_policy_gradient(
     buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim, policy.params.dtype)
     if info.is_control:
         vec = make_vec_env(env, n_envs, policy, rng)
+        fns = loop_fns(update, vec, policy, buf, state, rng, np.zeros(len(metric_names)))
     else:
         gym_vec = GymVec(env, policy, seed=seed)
     eval_env, shared = evaluation_env(env, info)
@@ -135,7 +136,7 @@ def train_policy_gradient(
         metrics = np.zeros((n, len(metric_names)))
         stats = np.zeros(2)
         if info.is_control:
-            completed = run_chunk(vec, policy, buf, *state, done, n, rng, metrics, stats)
+            completed = run_updates(vec, policy, buf, state, done, n, rng, metrics, stats, fns)
         else:
             completed = 0
             for k in range(n):

@@ -177,7 +177,7 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def grad_views(policy: Policy, grad: np.ndarray):
     """(g_actor, g_log_std, g_critic): views of ``grad`` [P] laid out like ``params``."""
     pa = policy.actor.shape[0]
@@ -185,7 +185,7 @@ def grad_views(policy: Policy, grad: np.ndarray):
     return grad[:pa], grad[pa : pa + ps], grad[pa + ps :]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def actor_params(policy: Policy):
     """(theta, layout, act, continuous): the actor's parameters with the log-std appended (a view
     of ``params``, [Pa + A]), its layout, hidden activation code and whether the head is
@@ -194,7 +194,7 @@ def actor_params(policy: Policy):
     return policy.params[:pa], policy.actor_layout, policy.head[3], policy.head[0] == GAUSSIAN
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def params_finite(policy: Policy) -> bool:
     """Whether every parameter and observation-normalisation statistic is finite."""
     for k in range(policy.params.shape[0]):
@@ -206,7 +206,7 @@ def params_finite(policy: Policy) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
     """Merge the batch ``obs`` float64[B, D] into the running mean/var (parallel algorithm,
     as SB3's RunningMeanStd)."""
@@ -229,7 +229,7 @@ def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
     policy.obs_count[0] = tot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def normalize_obs(policy: Policy, obs: np.ndarray, out: np.ndarray) -> None:
     """out [B, D] (the network dtype) = the policy input for raw ``obs`` float64[B, D] (a copy
     if normalisation is off); statistics and arithmetic stay float64, ``out`` rounds once."""
@@ -246,7 +246,7 @@ def normalize_obs(policy: Policy, obs: np.ndarray, out: np.ndarray) -> None:
             out[i, j] = min(max((obs[i, j] - policy.obs_mean[j]) * scale, -clip), clip)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_value(policy: Policy, x: np.ndarray, critic_ws: np.ndarray, out: np.ndarray) -> None:
     """out float64[B] = V(x) for policy inputs x [B, D]."""
     v = mlp_forward(policy.critic, policy.critic_layout, policy.head[3], x, critic_ws)
@@ -254,7 +254,7 @@ def policy_value(policy: Policy, x: np.ndarray, critic_ws: np.ndarray, out: np.n
         out[i] = v[i, 0]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_act(
     policy: Policy,
     obs: np.ndarray,
@@ -297,7 +297,7 @@ def policy_act(
     clip_actions(policy, actions, env_actions)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_greedy(policy: Policy, x: np.ndarray, actor_ws: np.ndarray, actions: np.ndarray):
     """Greedy actions float64[B, action_dim] for x [B, D]: argmax of the logits (lowest
     index on ties) or the Gaussian mean clipped to the action bounds."""
@@ -314,7 +314,7 @@ def policy_greedy(policy: Policy, x: np.ndarray, actor_ws: np.ndarray, actions: 
                 actions[i, a] = min(max(out[i, a], policy.action_low[a]), policy.action_high[a])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def clip_actions(policy: Policy, actions: np.ndarray, out: np.ndarray) -> None:
     """out = actions clipped to the action bounds (categorical indices are copied)."""
     for i in range(actions.shape[0]):

@@ -36,13 +36,9 @@ from numbarl.deep.rollout import (
     CATEGORICAL,
     Policy,
     Rollout,
-    VecEnv,
-    collect_rollout,
-    count_ended,
     env_info,
     flat_batch,
     grad_views,
-    params_finite,
     permutation,
     rollout_gae,
 )
@@ -260,7 +256,7 @@ METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction",
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def clip_surrogate_grad(
     new_logp: np.ndarray,
     old_logp: np.ndarray,
@@ -293,7 +289,7 @@ def clip_surrogate_grad(
     return loss / m, clipped / m, approx_kl / m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def kl_penalty_surrogate_grad(
     new_logp: np.ndarray,
     old_logp: np.ndarray,
@@ -332,7 +328,7 @@ def adapt_beta(beta: float, kl: float, target_kl: float) -> float:
     return beta
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def value_loss_grad(
     v: np.ndarray,
     old_v: np.ndarray,
@@ -363,7 +359,7 @@ def value_loss_grad(
     return loss / m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_loss_grad(
     kind: int,
     out: np.ndarray,
@@ -535,35 +531,6 @@ def ppo_update(
     metrics[5] = beta[0]
 
 
-@njit(cache=True)
-def run_ppo(
-    vec: VecEnv,
-    policy: Policy,
-    buf: Rollout,
-    adam: AdamState,
-    hp: PPOHyper,
-    beta: np.ndarray,
-    first_update: int,
-    n_updates: int,
-    rng: np.random.Generator,
-    metrics: np.ndarray,
-    episode_stats: np.ndarray,
-) -> int:
-    """Run updates ``first_update .. first_update + n_updates - 1`` (collect, then update).
-
-    ``metrics`` float64[n_updates, 6] receives each update's ``METRICS``; ``episode_stats``
-    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of
-    updates completed; fewer than ``n_updates`` means the parameters became non-finite in the
-    last one (it is counted)."""
-    for k in range(n_updates):
-        collect_rollout(vec, policy, buf, rng)
-        count_ended(buf, episode_stats)
-        ppo_update(policy, buf, adam, hp, beta, first_update + k, rng, metrics[k])
-        if not params_finite(policy):
-            return k + 1
-    return n_updates
-
-
 # ---------------------------------------------------------------------------------------------
 # Python API
 # ---------------------------------------------------------------------------------------------
@@ -592,7 +559,7 @@ def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
 
 
 def _init(cfg: PPOConfig, policy: Policy, total_updates: int) -> tuple:
-    """(adam, hp, beta): what run_ppo / ppo_update take between the buffer and the update."""
+    """(adam, hp, beta): what ppo_update takes between the buffer and the update."""
     dt = policy.params.dtype
     return (
         adam_init(policy.params.shape[0], dt),
@@ -615,7 +582,7 @@ def train(
     called after each row. Raises TrainingDiverged (with the arrays and history so far) if the
     parameters become non-finite (``pg_train.train_policy_gradient`` runs the loop)."""
     return train_policy_gradient(
-        "PPO", env, cfg, seed, progress, _checked_config, _init, run_ppo, ppo_update, METRICS,
+        "PPO", env, cfg, seed, progress, _checked_config, _init, ppo_update, METRICS,
         lambda cfg: tuple(m for m in METRICS if m != "beta" or cfg.variant == "kl"),
     )  # fmt: skip
 
@@ -634,7 +601,6 @@ __all__ = [
     "make_ppo_config",
     "policy_loss_grad",
     "ppo_update",
-    "run_ppo",
     "train",
     "value_loss_grad",
 ]

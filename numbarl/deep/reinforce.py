@@ -60,11 +60,7 @@ from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
     Policy,
     Rollout,
-    VecEnv,
     actor_params,
-    collect_rollout,
-    count_ended,
-    params_finite,
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import adam_step, clip_by_global_norm
@@ -211,33 +207,6 @@ def reinforce_update(
     metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 
-@njit(cache=True)
-def run_reinforce(
-    vec: VecEnv,
-    policy: Policy,
-    buf: Rollout,
-    opt: Optimizers,
-    hp: ReinforceHyper,
-    first_update: int,
-    n_updates: int,
-    rng: np.random.Generator,
-    metrics: np.ndarray,
-    episode_stats: np.ndarray,
-) -> int:
-    """Run ``n_updates`` updates (collect a rollout, then ``reinforce_update``).
-
-    ``metrics`` float64[n_updates, 4] receives each update's ``METRICS``; ``episode_stats``
-    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of updates
-    completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
-    for k in range(n_updates):
-        collect_rollout(vec, policy, buf, rng)
-        count_ended(buf, episode_stats)
-        reinforce_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
-        if not params_finite(policy):
-            return k + 1
-    return n_updates
-
-
 # ---------------------------------------------------------------------------------------------
 # Python API
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +221,7 @@ def make_reinforce_config(
 
 
 def _init(cfg: ReinforceConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp): the Adam states and the numbers ``run_reinforce`` / ``reinforce_update`` take."""
+    """(opt, hp): the Adam states and the numbers ``reinforce_update`` takes."""
     return make_optimizers(policy), hyper_record(
         ReinforceHyper, cfg, returns=RETURNS[cfg.returns], baseline=BASELINES[cfg.baseline]
     )
@@ -278,7 +247,6 @@ def train(
         progress,
         make_reinforce_config,
         _init,
-        run_reinforce,
         reinforce_update,
         METRICS,
     )
@@ -302,6 +270,5 @@ __all__ = [
     "reinforce_loss_grad",
     "reinforce_update",
     "reinforce_weights",
-    "run_reinforce",
     "train",
 ]

@@ -258,7 +258,7 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
     store_next_values(policy, buf, n_steps - 1, vec.obs, vec.x, vec.critic_ws, vec.value_buf, False)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def store_action(
     buf: Rollout,
     t: int,
@@ -280,7 +280,7 @@ def store_action(
             buf.next_values[t - 1, i] = values[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def store_outcome(
     buf: Rollout,
     t: int,
@@ -315,7 +315,7 @@ def store_outcome(
     return any_trunc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def store_next_values(
     policy: Policy,
     buf: Rollout,
@@ -354,7 +354,7 @@ def permutation(rng: np.random.Generator, n: int) -> np.ndarray:
     return perm
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def flat_batch(buf: Rollout) -> tuple[np.ndarray, np.ndarray]:
     """(obs [T * N, obs_dim], actions float64[T * N, action_dim]): views of ``buf``'s steps as one
     batch, row ``t * N + i`` for step t of copy i (the order of ``rewards.reshape(T * N)``)."""
@@ -365,7 +365,7 @@ def flat_batch(buf: Rollout) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_ended(buf: Rollout, episode_stats: np.ndarray) -> None:
     """Add the episodes that ended in ``buf``'s rollout to ``episode_stats`` float64[2] =
     (episodes ended, sum of their returns), one return at a time."""
@@ -374,7 +374,7 @@ def count_ended(buf: Rollout, episode_stats: np.ndarray) -> None:
         episode_stats[1] += buf.ended_returns[e]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rollout_gae(
     buf: Rollout, gamma: float, lam: float, reward_scale: float
 ) -> tuple[np.ndarray, np.ndarray]:

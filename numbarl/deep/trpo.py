@@ -54,12 +54,8 @@ from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
     Policy,
     Rollout,
-    VecEnv,
     actor_params,
-    collect_rollout,
-    count_ended,
     flat_batch,
-    params_finite,
     rollout_gae,
 )
 from numbarl.deep.train import Progress, TrainOutput
@@ -395,7 +391,11 @@ def policy_head(
     head = np.empty((batch, layout[layout.shape[0] - 1, 1]))
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
-        head[start:end] = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        # element copy: ``head[start:end] = out`` compiles Numba's shape-error formatting
+        for i in range(end - start):
+            for j in range(out.shape[1]):
+                head[start + i, j] = out[i, j]
     return head
 
 
@@ -549,33 +549,6 @@ def trpo_update(
     )
 
 
-@njit(cache=True)
-def run_trpo(
-    vec: VecEnv,
-    policy: Policy,
-    buf: Rollout,
-    opt: Optimizers,
-    hp: TRPOHyper,
-    first_update: int,
-    n_updates: int,
-    rng: np.random.Generator,
-    metrics: np.ndarray,
-    episode_stats: np.ndarray,
-) -> int:
-    """Run ``n_updates`` updates (collect a rollout, then ``trpo_update``).
-
-    ``metrics`` float64[n_updates, 5] receives each update's ``METRICS``; ``episode_stats``
-    float64[2] accumulates (episodes ended, sum of their returns). Returns the number of updates
-    completed; fewer than ``n_updates`` means the parameters became non-finite in the last."""
-    for k in range(n_updates):
-        collect_rollout(vec, policy, buf, rng)
-        count_ended(buf, episode_stats)
-        trpo_update(policy, buf, opt, hp, first_update + k, rng, metrics[k])
-        if not params_finite(policy):
-            return k + 1
-    return n_updates
-
-
 # ---------------------------------------------------------------------------------------------
 # Python API
 # ---------------------------------------------------------------------------------------------
@@ -590,7 +563,7 @@ def make_trpo_config(
 
 
 def _init(cfg: TRPOConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp): the Adam states and the numbers ``run_trpo`` / ``trpo_update`` take."""
+    """(opt, hp): the Adam states and the numbers ``trpo_update`` takes."""
     return make_optimizers(policy), hyper_record(TRPOHyper, cfg)
 
 
@@ -606,7 +579,7 @@ def train(
     the arrays and history so far) on non-finite parameters, ValueError/TypeError for a bad
     config or env."""
     return train_policy_gradient(
-        "TRPO", env, cfg, seed, progress, make_trpo_config, _init, run_trpo, trpo_update, METRICS
+        "TRPO", env, cfg, seed, progress, make_trpo_config, _init, trpo_update, METRICS
     )
 
 
@@ -617,7 +590,6 @@ __all__ = [
     "TRPOHyper",
     "evaluate",
     "make_trpo_config",
-    "run_trpo",
     "train",
     "trpo_update",
     "cg_step",
