@@ -350,8 +350,8 @@ def _load_note(results: Path) -> str:
         return "not recorded"
     load = np.loadtxt(path, delimiter=",", ndmin=2)[:, 1]
     return (
-        f"median {np.median(load):.1f} (range {load.min():.1f}-{load.max():.1f}, sampled as "
-        f"each of the {load.size} runs finished) on {os.cpu_count()} cores"
+        f"{np.median(load):.1f} median, {load.min():.1f}-{load.max():.1f} range on "
+        f"{os.cpu_count()} cores, sampled as each of the {load.size} runs finished"
     )
 
 
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     history = "; ".join(
         f"`{('benchmark_table.py ' + (a if isinstance(a, str) else '')).strip()}` "
-        f"({w:,.0f} s, {n} runs)"
+        f"({w:,.0f} s wall, {n} runs)"
         for w, n, a in calls.itertuples(index=False)
     )
     counts = report.table.set_index("case")["n"]
@@ -430,13 +430,16 @@ and runs only the missing ones, `--only ALGO:ENV ...` runs chosen pairs again). 
 [benchmark_readme_table.md](benchmark_readme_table.md).
 
 - Machine: {machine()}; Python {platform.python_version()}, numba {_numba()}; every deep
-  learner in its default float32. {seeds} seeds per deep pair (the suite asks for {asked};
-  {stopped}) on {args.workers or "all"} worker processes. The machine was shared with other
-  jobs the whole time (1-minute load average {_load_note(results)}), so the seconds and
-  steps/s columns are upper and lower bounds: a quiet machine is faster. Deep runs: {
-        float(report.runs["seconds"].sum()):,.0f} s of training summed over runs, made by
-  {history} (wall time, including runs since replaced); tabular study {tab_seconds:.0f} s
+  learner in its default float32; {args.workers or "all"} worker processes.
+- Seeds: {seeds} per deep pair (the suite asks for {asked}; {stopped}).
+- Load: other jobs shared the machine the whole time (1-minute load average {_load_note(results)}),
+  so the seconds columns are upper bounds and steps/s lower bounds: a quiet machine is faster.
+- Cost: {float(report.runs["seconds"].sum()):,.0f} s of training wall time summed over the runs;
+  invocations: {history}; tabular study {tab_seconds:,.0f} s of wall time summed over its runs
   ({tab["seed"].nunique()} seeds per pair).
+- Pairs: every tuned row of a deep learner on these five envs; a learner without a row for an
+  env is not run there (e.g. A2C has no MountainCar-v0 row, and Rainbow does not inherit DQN's:
+  `RAINBOW_UNTUNED` in `numbarl/deep/dqn_config.py` says why).
 - Each deep run trains with the tuned config for that env (its own step budget, some stop early
   once their evaluation during training reaches a target), then its final greedy policy runs 20
   fresh episodes (seeded 1,000,000 + seed): that mean is the run's *final return*. "Seeds solved"
