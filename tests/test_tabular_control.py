@@ -25,6 +25,7 @@ from numbarl.tabular.control import (
     run_sarsa,
     sarsa_td,
 )
+from numbarl.tabular.policies import argmax_random, best_allowed, nth_best, random_allowed
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +233,28 @@ def test_epsilon_greedy_u_branches():
     se = np.sqrt(p * (1 - p) / 20000)
     assert counts[3] == 0
     assert np.all(np.abs(counts / 20000 - p) <= 4 * se + 1e-12)
+
+
+def test_argmax_random_shares_epsilon_greedy_u_tie_break():
+    """`argmax_random` (the MC and Double Q kernels) and `epsilon_greedy_u` (the TD loops) break
+    ties with the same helpers: uniformly among the allowed maxima, a larger disallowed value never
+    chosen, and `argmax_random` draws only when there is a tie."""
+    values = np.array([9.0, 5.0, 1.0, 5.0])
+    allowed = np.array([False, True, True, True])
+    assert best_allowed(values, allowed) == (1, 5.0, 2)
+    assert nth_best(values, allowed, 1, 5.0, 1) == 3
+    rng = np.random.default_rng(2)
+    picks = np.bincount([argmax_random(values, allowed, rng) for _ in range(20000)], minlength=4)
+    assert picks[0] == picks[2] == 0
+    assert abs(picks[1] / 20000 - 0.5) <= 4 * np.sqrt(0.25 / 20000)
+    # the same tie split from one uniform: u = epsilon + (1 - epsilon) * x picks as x does
+    q, ok = values[None, :], allowed[None, :]
+    assert epsilon_greedy_u(q, 0, ok, 0.2, 0.2 + 0.8 * 0.49) == 1
+    assert epsilon_greedy_u(q, 0, ok, 0.2, 0.2 + 0.8 * 0.51) == 3
+    rng, ref = np.random.default_rng(3), np.random.default_rng(3)
+    assert argmax_random(np.array([0.0, 2.0]), np.array([True, True]), rng) == 1
+    assert rng.random() == ref.random()  # no tie: no draw
+    assert {random_allowed(allowed, np.random.default_rng(s)) for s in range(50)} == {1, 2, 3}
 
 
 def test_truncation_bootstraps():

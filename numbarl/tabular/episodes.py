@@ -16,6 +16,7 @@ from numba import njit
 
 from numbarl.config import make_config
 from numbarl.envs.tabular import TabularMDP, validate
+from numbarl.tabular.policies import best_allowed, count_allowed, nth_allowed, nth_best
 from numbarl.validation import NON_NEGATIVE, UNIT, UNIT_OPEN_LOW, check_finite
 
 # ---------------------------------------------------------------------------------------------
@@ -144,40 +145,13 @@ def epsilon_greedy_u(q: np.ndarray, s: int, allowed: np.ndarray, epsilon: float,
     ``floor(u / epsilon * n_allowed)``; else the greedy action, ties broken by
     ``(u - epsilon) / (1 - epsilon)`` (each is again uniform given its branch). One draw per step,
     always, keeps the hot loop free of conditional generator calls."""
-    A = q.shape[1]
+    values, ok = q[s], allowed[s]
     if u < epsilon:
-        n = 0
-        for a in range(A):
-            if allowed[s, a]:
-                n += 1
-        j = int(u / epsilon * n)
-        for a in range(A):
-            if allowed[s, a]:
-                if j == 0:
-                    return a
-                j -= 1
-        return A - 1
-    best = -np.inf
-    n_best = 0
-    first = -1
-    for a in range(A):
-        if allowed[s, a]:
-            v = q[s, a]
-            if first < 0 or v > best:
-                best = v
-                n_best = 1
-                first = a
-            elif v == best:
-                n_best += 1
+        return nth_allowed(ok, int(u / epsilon * count_allowed(ok)))
+    first, best, n_best = best_allowed(values, ok)
     if n_best <= 1:
         return first
-    j = int((u - epsilon) / (1.0 - epsilon) * n_best)
-    for a in range(first, A):
-        if allowed[s, a] and q[s, a] == best:
-            if j == 0:
-                return a
-            j -= 1
-    return first
+    return nth_best(values, ok, first, best, int((u - epsilon) / (1.0 - epsilon) * n_best))
 
 
 @njit(cache=True)

@@ -11,10 +11,9 @@ from numba import njit
 
 
 @njit(cache=True, inline="always")
-def argmax_random(values: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> int:
-    """Index of the largest allowed value, ties broken uniformly at random.
-
-    Draws one uniform only when there is a tie, so tie-free paths consume no randomness."""
+def best_allowed(values: np.ndarray, allowed: np.ndarray) -> tuple[int, float, int]:
+    """(first index of the largest allowed value, that value, how many allowed values equal it);
+    the first index is -1 when nothing is allowed."""
     best = -np.inf
     n_best = 0
     first = -1
@@ -28,9 +27,13 @@ def argmax_random(values: np.ndarray, allowed: np.ndarray, rng: np.random.Genera
             first = a
         elif v == best:
             n_best += 1
-    if n_best <= 1:
-        return first
-    j = int(rng.random() * n_best)
+    return first, best, n_best
+
+
+@njit(cache=True, inline="always")
+def nth_best(values: np.ndarray, allowed: np.ndarray, first: int, best: float, j: int) -> int:
+    """The ``j``-th (from 0) allowed index from ``first`` on whose value is ``best`` (the
+    tie-break after `best_allowed`); ``first`` if there are fewer."""
     for a in range(first, values.shape[0]):
         if allowed[a] and values[a] == best:
             if j == 0:
@@ -40,19 +43,41 @@ def argmax_random(values: np.ndarray, allowed: np.ndarray, rng: np.random.Genera
 
 
 @njit(cache=True, inline="always")
-def random_allowed(allowed: np.ndarray, rng: np.random.Generator) -> int:
-    """A uniformly random allowed action."""
+def count_allowed(allowed: np.ndarray) -> int:
+    """How many actions ``allowed`` bool[A] allows."""
     n = 0
     for a in range(allowed.shape[0]):
         if allowed[a]:
             n += 1
-    j = int(rng.random() * n)
+    return n
+
+
+@njit(cache=True, inline="always")
+def nth_allowed(allowed: np.ndarray, j: int) -> int:
+    """The ``j``-th (from 0) allowed action; the last action if there are fewer."""
     for a in range(allowed.shape[0]):
         if allowed[a]:
             if j == 0:
                 return a
             j -= 1
     return allowed.shape[0] - 1
+
+
+@njit(cache=True, inline="always")
+def argmax_random(values: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of the largest allowed value, ties broken uniformly at random.
+
+    Draws one uniform only when there is a tie, so tie-free paths consume no randomness."""
+    first, best, n_best = best_allowed(values, allowed)
+    if n_best <= 1:
+        return first
+    return nth_best(values, allowed, first, best, int(rng.random() * n_best))
+
+
+@njit(cache=True, inline="always")
+def random_allowed(allowed: np.ndarray, rng: np.random.Generator) -> int:
+    """A uniformly random allowed action."""
+    return nth_allowed(allowed, int(rng.random() * count_allowed(allowed)))
 
 
 @njit(cache=True, inline="always")
