@@ -65,17 +65,27 @@ from numbarl.validation import POSITIVE as _POS
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing.
 TUNED: dict[str, dict[str, Any]] = {
+    # Searched with Optuna (TPE, ~120 trials, tuning seeds 500-511) for the least CPU per
+    # solved seed, then checked on seeds 0-99: 98 of 100 reach 475 over 20 fresh episodes, 0.035 s
+    # of CPU a seed against 0.12 s for the previous row (8 x 32 steps, 10 epochs of 2
+    # minibatches, 32x32, lr 2.5e-3, lambda 0.8, clip 0.2, entropy 0.01, 20 evaluation episodes
+    # every 4,096 steps; 100 of 100). Two epochs of 8 minibatches and one hidden layer make an
+    # update cheap; 10 evaluation episodes every 2,048 steps stop a run soon after it solves.
     "CartPole-v1": dict(
         total_steps=100_000,
         n_envs=8,
         n_steps=32,
-        n_epochs=10,
-        n_minibatches=2,
-        lr=2.5e-3,
+        n_epochs=2,
+        n_minibatches=8,
+        lr=2e-3,
         gamma=0.98,
-        gae_lambda=0.8,
+        gae_lambda=0.9,
+        clip_coef=0.3,
+        ent_coef=0.0,
         hidden=32,
-        eval_every=4096,
+        n_layers=1,
+        eval_every=2048,
+        eval_episodes=10,
         stop_at_return=495.0,  # margin over the 475 threshold for a fresh evaluation
     ),
     "Acrobot-v1": dict(
