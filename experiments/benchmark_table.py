@@ -339,7 +339,7 @@ def readme_table(table: pd.DataFrame, runs: pd.DataFrame) -> str:
             out.append(
                 f"| {env} ({r.threshold:g}) | {r.algorithm} | {r.passing} of {r.n} "
                 f"| {_f(r.median_seconds_to_threshold, 2)} "
-                f"| {' '.join(f'{x:.0f}' for x in finals)} |"
+                f"| {' '.join(f'{x:.4g}' for x in finals)} |"
             )
     return "\n".join(out)
 
