@@ -64,6 +64,10 @@ def test_only_reruns_the_chosen_pair_and_keeps_the_others(tmp_path):
     with pytest.raises(ValueError, match=r"--only 'ppo:CartPole-v1'.*q_learning:CliffWalking"):
         bt.run_deep(_suite(), tmp_path, workers=1, only=["ppo:CartPole-v1"])
     assert _invocations(tmp_path) == 2  # the refused call ran nothing
+    # Both rows changed, one pair re-run: the other's runs stay (named as stale), none is lost.
+    runs = bt.run_deep(_suite(episodes=80), tmp_path, workers=1, only=[q.replace("-", ":", 1)])
+    assert len(runs) == 6 and bt.stale(_suite(episodes=80), runs) == [exp]
+    assert (runs.set_index(["case", "seed"])["seconds"].loc[exp] == before.loc[exp]).all()
 
 
 def test_plan_keeps_nothing_from_an_old_csv_without_config_ids():
