@@ -4,10 +4,13 @@ design.md / issue 12: the whole command within 8 s on 2 cores with at least 95 o
 solved (each final policy's greedy mean over 20 fresh episodes >= 475), and 2 workers at least
 1.8x faster than 1. Run with `make bench` or
 `.venv/bin/pytest tests/benchmarks/test_bench_sweep.py --benchmark-enable --benchmark-only -s`;
-the figures are printed and kept in the benchmark's extra_info.
+the figures are printed and kept in the benchmark's extra_info. ``cpu_s`` is the CPU time of
+the whole command with its worker processes (the sweep forks them and waits for them): on a
+loaded machine, wall time / CPU time shows how much of a core the command got.
 """
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -19,6 +22,7 @@ from numbarl.results import read_results
 SEEDS = int(os.environ.get("NUMBARL_BENCH_SEEDS", "100"))
 SOLVED = 475.0
 _WALL: dict[int, float] = {}
+_CPU: dict[int, float] = {}
 _BYTES: dict[int, dict[str, bytes]] = {}
 
 
@@ -58,10 +62,15 @@ def test_sweep_100_ppo_seeds(benchmark, tmp_path, workers):
     evaluation episodes, 100 CSV files), and how many seeds it solved."""
     out = tmp_path / f"w{workers}"
 
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     def run():
-        t0 = time.perf_counter()
+        cpu0, t0 = children_cpu(), time.perf_counter()
         subprocess.run(_command(out, workers), check=True, capture_output=True)
         _WALL[workers] = time.perf_counter() - t0
+        _CPU[workers] = children_cpu() - cpu0
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     df = read_results(sorted(out.glob("*.csv")))
@@ -74,6 +83,7 @@ def test_sweep_100_ppo_seeds(benchmark, tmp_path, workers):
         "seeds": SEEDS,
         "solved": solved,
         "wall_s": round(wall, 2),
+        "cpu_s": round(_CPU[workers], 2),
         "seeds_solved_per_minute": round(60.0 * solved / wall, 1),
     }
     if 1 in _WALL and 2 in _WALL:
@@ -82,4 +92,4 @@ def test_sweep_100_ppo_seeds(benchmark, tmp_path, workers):
     benchmark.extra_info.update(info)
     print(f"\nsweep bench: {info}")
     assert len(final) == SEEDS
-    assert solved >= 0.9 * SEEDS, f"only {solved} of {SEEDS} seeds solved"
+    assert solved >= 0.95 * SEEDS, f"only {solved} of {SEEDS} seeds solved"  # issue 12's goal
