@@ -169,7 +169,7 @@ def _float32_signatures(dispatcher) -> int:
 @pytest.mark.parametrize("variant", ["clip", "kl"])
 def test_same_seed_gives_identical_bytes(variant):
     """The default float32 networks: float32 parameters, same seed -> same bytes, one compiled
-    loop (no float64 twin)."""
+    update (no float64 twin)."""
     env = make("CartPole-v1")
     cfg = dict(variant=variant, total_steps=2048, eval_every=512, eval_episodes=3)
     a1, h1 = ppo.train(env, cfg, seed=7)
@@ -183,7 +183,7 @@ def test_same_seed_gives_identical_bytes(variant):
         assert h1[k].tobytes() == h2[k].tobytes(), k
     assert a1["params"].tobytes() != a3["params"].tobytes()
     assert len({len(v) for v in h1.values()}) == 1 and len(h1["step"]) == 4
-    assert _float32_signatures(ppo.run_ppo) == 1
+    assert _float32_signatures(ppo.ppo_update) == 1
 
 
 def test_saved_float32_policy_loads_and_evaluates(tmp_path):
