@@ -87,3 +87,21 @@ def test_hopeless_trials_are_pruned_after_a_seed():
     assert len(pruned) >= 1 and (pruned["seeds"] < 3).all()
     # a pruned trial was no better than the median of the earlier trials
     assert (pruned["value"] <= res.trials["value"].median()).all()
+
+
+@pytest.mark.parametrize("algo", sorted(SPACES))
+def test_every_drawn_config_is_a_valid_config(algo):
+    import optuna
+
+    from numbarl.api import build_config, config_class
+    from numbarl.deep.dqn_config import make_dqn_config
+    from numbarl.tune import sample_config
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(30):
+        cfg = sample_config(study.ask(), algo)
+        assert set(cfg) == set(SPACES[algo]) <= set(config_class(algo)._fields)
+        checked = build_config(algo, None, cfg)  # ranges and choices
+        assert {k: getattr(checked, k) for k in cfg} == cfg
+        if algo == "dqn":  # DQN's cross-field checks (buffer_size >= batch_size)
+            make_dqn_config(None, cfg)
