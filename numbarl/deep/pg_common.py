@@ -31,7 +31,15 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from numbarl.deep.rollout import CATEGORICAL, GAUSSIAN, Policy, Rollout, flat_batch, permutation
+from numbarl.deep.rollout import (
+    CATEGORICAL,
+    GAUSSIAN,
+    Policy,
+    Rollout,
+    episode_columns,
+    flat_batch,
+    permutation,
+)
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -211,17 +219,11 @@ def reinforce_weights(
     n_steps, n = buf.rewards.shape
     psi = np.empty((n_steps, n))
     targets = np.empty((n_steps, n))
-    r = np.empty(n_steps)
-    nv = np.zeros(n_steps)
-    term = np.empty(n_steps, dtype=np.bool_)
-    trunc = np.empty(n_steps, dtype=np.bool_)
+    no_bootstrap = np.zeros(n_steps)
     for i in range(n):
-        for t in range(n_steps):
-            r[t] = buf.rewards[t, i]
-            term[t] = buf.terminated[t, i]
-            trunc[t] = buf.truncated[t, i]
-            if baseline == BASELINE_VALUE:
-                nv[t] = buf.next_values[t, i]
+        r, _, nv, term, trunc = episode_columns(buf, i, 1.0)
+        if baseline != BASELINE_VALUE:
+            nv = no_bootstrap
         g = discounted_returns_kernel(r, nv, term, trunc, gamma)
         if returns == RETURNS_TOTAL:
             w, _ = total_return_kernel(r, term, trunc)

@@ -96,6 +96,7 @@ __all__ = [
     "clip_actions",
     "collect_rollout",
     "count_ended",
+    "episode_columns",
     "env_info",
     "evaluate_greedy",
     "flat_batch",
@@ -375,6 +376,24 @@ def count_ended(buf: Rollout, episode_stats: np.ndarray) -> None:
 
 
 @njit(cache=True, inline="always")
+def episode_columns(buf: Rollout, i: int, reward_scale: float) -> tuple:
+    """Env copy i's time axis as fresh arrays, the form the kernels of ``numbarl.returns``
+    take: (rewards times ``reward_scale``, V_old(s_t), V_old(s_t+1)) float64[T] and
+    (terminated, truncated) bool[T]."""
+    n_steps = buf.rewards.shape[0]
+    r, v, nv = np.empty(n_steps), np.empty(n_steps), np.empty(n_steps)
+    term = np.empty(n_steps, dtype=np.bool_)
+    trunc = np.empty(n_steps, dtype=np.bool_)
+    for t in range(n_steps):
+        r[t] = buf.rewards[t, i] * reward_scale
+        v[t] = buf.values[t, i]
+        nv[t] = buf.next_values[t, i]
+        term[t] = buf.terminated[t, i]
+        trunc[t] = buf.truncated[t, i]
+    return r, v, nv, term, trunc
+
+
+@njit(cache=True, inline="always")
 def rollout_gae(
     buf: Rollout, gamma: float, lam: float, reward_scale: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -384,18 +403,8 @@ def rollout_gae(
     n_steps, n = buf.rewards.shape
     adv = np.empty((n_steps, n))
     ret = np.empty((n_steps, n))
-    r = np.empty(n_steps)
-    v = np.empty(n_steps)
-    nv = np.empty(n_steps)
-    term = np.empty(n_steps, dtype=np.bool_)
-    trunc = np.empty(n_steps, dtype=np.bool_)
     for i in range(n):
-        for t in range(n_steps):
-            r[t] = buf.rewards[t, i] * reward_scale
-            v[t] = buf.values[t, i]
-            nv[t] = buf.next_values[t, i]
-            term[t] = buf.terminated[t, i]
-            trunc[t] = buf.truncated[t, i]
+        r, v, nv, term, trunc = episode_columns(buf, i, reward_scale)
         a, g = gae_kernel(r, v, nv, term, trunc, gamma, lam)
         for t in range(n_steps):
             adv[t, i] = a[t]
