@@ -49,6 +49,7 @@ _LAMBDAS = (0.8, 0.9, 0.92, 0.95, 0.98, 1.0)
 SPACES: dict[str, dict[str, tuple]] = {
     "ppo": {
         "lr": ("log", 1e-4, 1e-2),
+        "n_envs": ("cat", (4, 8, 16)),
         "n_steps": ("cat", (16, 32, 64, 128)),
         "n_epochs": ("int", 1, 10),
         "n_minibatches": ("cat", (1, 2, 4, 8)),
@@ -57,6 +58,8 @@ SPACES: dict[str, dict[str, tuple]] = {
         "clip_coef": ("cat", (0.1, 0.2, 0.3)),
         "ent_coef": ("log", 1e-6, 0.05),
         "hidden": ("cat", (32, 64)),
+        # one hidden layer: CartPole's row (a search over CPU per solved seed chose it)
+        "n_layers": ("cat", (1, 2)),
     },
     "a2c": {
         "lr": ("log", 1e-4, 1e-2),
