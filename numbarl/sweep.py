@@ -259,12 +259,13 @@ def _os_threads() -> int:
 def _start_context() -> Any:
     """How worker processes start. On Linux, in a process with one thread, "fork": workers
     begin with everything this process has imported (numbarl, pandas, Numba, the learner's
-    module: ~1 s of CPU that a forkserver would import again before the first worker starts),
-    so 100 PPO runs on CartPole finish about that much sooner. Forking a process that runs
-    other threads (a Jupyter kernel, Ray, a progress thread) can deadlock in the child, so
-    there, and on other systems, a "forkserver" that imports numbarl once and forks every
-    worker from it (measured on 2 loaded cores: the first two runs took 2.3 s instead of
-    4.7-5.7 s with "spawn", which is the last resort)."""
+    module), which a forkserver imports again before its first worker starts and every worker
+    then completes (measured: 10 PPO seeds on 2 workers cost 3.6 s of CPU as a whole
+    `numbarl sweep` command forked, the same as on 1 worker, and 6.1 s from a forkserver).
+    Forking a process that runs other threads (a Jupyter kernel, Ray, a progress thread) can
+    deadlock in the child, so there, and on other systems, a "forkserver" that imports numbarl
+    once and forks every worker from it (measured on 2 loaded cores: the first two runs took
+    2.3 s instead of 4.7-5.7 s with "spawn", which is the last resort)."""
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and "fork" in methods and _os_threads() == 1:
         return multiprocessing.get_context("fork")
