@@ -51,7 +51,7 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 from numbarl.deep.dqn_config import (
     HUBER,
@@ -79,6 +79,7 @@ from numbarl.deep.replay import (
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
 from numbarl.nn.mlp import ACTIVATIONS, DTYPES, net_dtype
@@ -342,8 +343,28 @@ def dqn_epsilon(hp: DQNHyper, step: int) -> float:
     return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.exploration_steps, step)
 
 
-# Inlined (Numba IR) into dqn_run_control: as a separate compiled function its LLVM module
-# re-optimises all of dqn_update again (~3 s of a cold compile); the Gym path calls it as usual.
+def update_pointer(
+    hp: DQNHyper,
+    net: QNet,
+    st: DQNState,
+    buf: ReplayBuffer,
+    tree: SumTree,
+    rng: np.random.Generator,
+) -> FunctionPointer:
+    """``dqn_update`` compiled for these arguments' types, as a first-class function pointer.
+
+    The loops call the update through it: Numba links every directly called njit function into
+    its caller's LLVM module and optimises and emits it again there, so ``dqn_run_control``
+    calling ``dqn_update`` directly compiled the update twice (~3 s of a cold compile). Through
+    a pointer it is compiled once; the loop's cache key holds the signature only. One indirect
+    call per gradient step costs nothing measurable."""
+    sig = types.UniTuple(types.float64, 2)(
+        typeof(hp), typeof(net), typeof(st), typeof(buf), typeof(tree), typeof(rng), types.float64
+    )
+    return FunctionPointer(dqn_update, sig)
+
+
+# Inlined (Numba IR) into dqn_run_control; the Gym path calls it as usual.
 @njit(cache=True, inline="always")
 def dqn_observe(
     hp: DQNHyper,
@@ -359,8 +380,10 @@ def dqn_observe(
     terminated: bool,
     truncated: bool,
     metrics: np.ndarray,
+    update: FunctionPointer,
 ) -> int:
-    """Store one transition, then run the updates and target update that are due.
+    """Store one transition, then run the updates (``update``: ``dqn_update`` as a pointer,
+    from ``update_pointer``) and target update that are due.
 
     ``next_obs`` is the observation reached (the final one at an episode end). Adds the losses
     and mean Qs of updates to metrics[0], metrics[1] and their count to metrics[2]. Returns -1,
@@ -377,7 +400,7 @@ def dqn_observe(
     ):
         beta = hp.per_beta0 + (1.0 - hp.per_beta0) * min(1.0, step / hp.total_steps)
         for _ in range(hp.gradient_steps):
-            loss, q_mean = dqn_update(hp, net, st, buf, tree, rng, beta)
+            loss, q_mean = update(hp, net, st, buf, tree, rng, beta)
             st.counters[UPDATES] += 1
             metrics[0] += loss
             metrics[1] += q_mean
@@ -402,9 +425,11 @@ def dqn_run_control(
     rng: np.random.Generator,
     n_steps: int,
     metrics: np.ndarray,
+    update: FunctionPointer,
 ) -> int:
     """Run ``n_steps`` env steps of DQN on the control env ``fns`` with constants
-    ``env_params`` (``ControlEnv.fns``/``.params``; state in ``st``, resumable).
+    ``env_params`` (``ControlEnv.fns``/``.params``; state in ``st``, resumable); ``update`` is
+    ``dqn_update`` as a pointer (``update_pointer``).
 
     metrics float64[5] accumulates (loss sum, mean-Q sum, updates, episode-return sum, episodes
     finished). Returns -1, or the update number at which the parameters became non-finite."""
@@ -421,7 +446,7 @@ def dqn_run_control(
         st.ep_return[0] += reward
         status = dqn_observe(
             hp, net, st, buf, tree, rng, st.obs, st.action, reward, st.next_obs, terminated,
-            truncated, metrics,
+            truncated, metrics, update,
         )  # fmt: skip
         if terminated or truncated:
             metrics[3] += st.ep_return[0]
@@ -431,8 +456,9 @@ def dqn_run_control(
             st.counters[EPISODE_STEPS] = 0
             fns.reset(env_params, st.env_state, rng)
             fns.observe(env_params, st.env_state, st.obs)
-        else:
-            st.obs[:] = st.next_obs
+        else:  # element copy: ``st.obs[:] = st.next_obs`` compiles Numba's shape-error formatting
+            for i in range(st.obs.shape[0]):
+                st.obs[i] = st.next_obs[i]
         if status >= 0:
             return status
     return -1
@@ -635,16 +661,17 @@ def train(
         out["episodes"] = out["episodes"].astype(np.int64)
         return out
 
+    update = update_pointer(hp, net, st, buf, tree, rng)
     done = 0
     while done < cfg.total_steps:
         n = min(cfg.eval_every, cfg.total_steps - done)
         metrics = np.zeros(5)
         if is_control:
             status = dqn_run_control(
-                env.fns, env.params, env.max_steps, hp, net, st, buf, tree, rng, n, metrics
+                env.fns, env.params, env.max_steps, hp, net, st, buf, tree, rng, n, metrics, update
             )
         else:
-            status = gym.run(hp, net, st, buf, tree, rng, n, metrics)
+            status = gym.run(hp, net, st, buf, tree, rng, n, metrics, update)
         if status >= 0:
             raise TrainingDiverged(
                 f"DQN diverged: parameters became non-finite at update {status} "
@@ -730,6 +757,7 @@ __all__ = [
     "dqn_observe",
     "dqn_run_control",
     "dqn_update",
+    "update_pointer",
     "evaluate",
     "greedy_returns",
     "hyper",

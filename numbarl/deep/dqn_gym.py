@@ -38,7 +38,7 @@ class GymLoop:
         obs, _ = self.env.reset(seed=self.seed)
         return np.asarray(obs, dtype=np.float64)
 
-    def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray) -> int:
+    def run(self, hp, net, st, buf, tree, rng, n_steps: int, metrics: np.ndarray, update) -> int:
         dqn_epsilon, dqn_act, dqn_observe, STEPS, EPISODES = self.kernels  # noqa: N806
         for _ in range(n_steps):
             epsilon = dqn_epsilon(hp, int(st.counters[STEPS]))
@@ -52,7 +52,7 @@ class GymLoop:
             self.ep_return += float(reward)
             status = dqn_observe(
                 hp, net, st, buf, tree, rng, st.obs, st.action, float(reward), st.next_obs,
-                bool(terminated), bool(truncated), metrics,
+                bool(terminated), bool(truncated), metrics, update,
             )  # fmt: skip
             if terminated or truncated:
                 metrics[3] += self.ep_return
