@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import trim_mean
 
 __all__ = ["check_tidy", "read_results", "summarise", "write_csv"]
 
@@ -131,6 +130,10 @@ def _stats(x: np.ndarray, ci: float, n_boot: int, seed: int) -> dict[str, float 
     if n == 0:
         nan = float("nan")
         return {"mean": nan, "sem": nan, "ci_low": nan, "ci_high": nan, "iqm": nan, "n": 0}
+    # Imported here: scipy.stats costs ~1 s of import, paid by every sweep worker and CLI
+    # command that only writes results otherwise.
+    from scipy.stats import trim_mean
+
     low, high = _bootstrap_ci(x, ci, n_boot, seed)
     return {
         "mean": float(x.mean()),
