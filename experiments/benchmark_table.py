@@ -363,7 +363,7 @@ def _load_note(results: Path) -> str:
     load = np.loadtxt(path, delimiter=",", ndmin=2)[:, 1]
     return (
         f"{np.median(load):.1f} median, {load.min():.1f}-{load.max():.1f} range on "
-        f"{os.cpu_count()} cores, sampled as each of the {load.size} runs finished"
+        f"{os.cpu_count()} cores, sampled as each run finished: {load.size} samples"
     )
 
 
