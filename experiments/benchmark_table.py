@@ -387,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     results = Path(args.results)
     if args.reuse:
         suite = load_suite(SUITE)
+        for name in ("runs.csv", "invocations.csv", "tabular.csv"):
+            if not (results / name).exists():
+                ap.error(f"--reuse: no {results / name}; run without --reuse first")
     else:
         SUITE.parent.mkdir(parents=True, exist_ok=True)
         SUITE.write_text(suite_text(args.seeds))
