@@ -219,14 +219,13 @@ def reinforce_weights(
     n_steps, n = buf.rewards.shape
     psi = np.empty((n_steps, n))
     targets = np.empty((n_steps, n))
+    r, _, next_values, term, trunc = episode_columns(buf, 1.0)
     no_bootstrap = np.zeros(n_steps)
     for i in range(n):
-        r, _, nv, term, trunc = episode_columns(buf, i, 1.0)
-        if baseline != BASELINE_VALUE:
-            nv = no_bootstrap
-        g = discounted_returns_kernel(r, nv, term, trunc, gamma)
+        nv = next_values[i] if baseline == BASELINE_VALUE else no_bootstrap
+        g = discounted_returns_kernel(r[i], nv, term[i], trunc[i], gamma)
         if returns == RETURNS_TOTAL:
-            w, _ = total_return_kernel(r, term, trunc)
+            w, _ = total_return_kernel(r[i], term[i], trunc[i])
         else:
             w = g
         for t in range(n_steps):

@@ -376,20 +376,21 @@ def count_ended(buf: Rollout, episode_stats: np.ndarray) -> None:
 
 
 @njit(cache=True, inline="always")
-def episode_columns(buf: Rollout, i: int, reward_scale: float) -> tuple:
-    """Env copy i's time axis as fresh arrays, the form the kernels of ``numbarl.returns``
-    take: (rewards times ``reward_scale``, V_old(s_t), V_old(s_t+1)) float64[T] and
-    (terminated, truncated) bool[T]."""
-    n_steps = buf.rewards.shape[0]
-    r, v, nv = np.empty(n_steps), np.empty(n_steps), np.empty(n_steps)
-    term = np.empty(n_steps, dtype=np.bool_)
-    trunc = np.empty(n_steps, dtype=np.bool_)
-    for t in range(n_steps):
-        r[t] = buf.rewards[t, i] * reward_scale
-        v[t] = buf.values[t, i]
-        nv[t] = buf.next_values[t, i]
-        term[t] = buf.terminated[t, i]
-        trunc[t] = buf.truncated[t, i]
+def episode_columns(buf: Rollout, reward_scale: float) -> tuple:
+    """``buf`` with each env copy's time axis as a contiguous row, the form the kernels of
+    ``numbarl.returns`` take: (rewards times ``reward_scale``, V_old(s_t), V_old(s_t+1))
+    float64[N, T] and (terminated, truncated) bool[N, T]; row i is copy i."""
+    n_steps, n = buf.rewards.shape
+    r, v, nv = np.empty((n, n_steps)), np.empty((n, n_steps)), np.empty((n, n_steps))
+    term = np.empty((n, n_steps), dtype=np.bool_)
+    trunc = np.empty((n, n_steps), dtype=np.bool_)
+    for i in range(n):
+        for t in range(n_steps):
+            r[i, t] = buf.rewards[t, i] * reward_scale
+            v[i, t] = buf.values[t, i]
+            nv[i, t] = buf.next_values[t, i]
+            term[i, t] = buf.terminated[t, i]
+            trunc[i, t] = buf.truncated[t, i]
     return r, v, nv, term, trunc
 
 
@@ -403,9 +404,9 @@ def rollout_gae(
     n_steps, n = buf.rewards.shape
     adv = np.empty((n_steps, n))
     ret = np.empty((n_steps, n))
+    r, v, nv, term, trunc = episode_columns(buf, reward_scale)
     for i in range(n):
-        r, v, nv, term, trunc = episode_columns(buf, i, reward_scale)
-        a, g = gae_kernel(r, v, nv, term, trunc, gamma, lam)
+        a, g = gae_kernel(r[i], v[i], nv[i], term[i], trunc[i], gamma, lam)
         for t in range(n_steps):
             adv[t, i] = a[t]
             ret[t, i] = g[t]
