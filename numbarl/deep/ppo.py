@@ -120,23 +120,35 @@ TUNED: dict[str, dict[str, Any]] = {
         eval_every=65_536,
         stop_at_return=-100.0,  # margin over the -110 goal for a fresh evaluation
     ),
+    # Searched with Optuna (TPE, 12 trials, tuning seeds 500-505, score: seeds whose final policy
+    # reaches -200 on 20 fresh episodes) from the previous row (10 epochs of 32 minibatches, Adam
+    # 1e-3 not annealed, gamma 0.9, 64x64 tanh, stop at an evaluation of -200: 4 of 10
+    # seeds in the benchmark). Checked at evaluation seeds 10,000 + seed: 10 of 10 (seeds 0-9) and
+    # 9 of 10 (seeds 100-109, not used for tuning), 0.6-0.7 s of CPU a seed (median). Small steps
+    # (5 epochs of 64 minibatches, Adam 2.7e-4 annealed), an entropy bonus and log_std -0.5 keep
+    # the policy from oscillating between evaluations; 50 evaluation episodes and a stop at -160
+    # leave a margin for the fresh check.
     "Pendulum-v1": dict(
-        total_steps=200_000,
+        total_steps=500_000,
         n_envs=4,
         n_steps=512,
-        n_epochs=10,
-        n_minibatches=32,
-        lr=1e-3,
-        anneal_lr=False,
-        gamma=0.9,
+        n_epochs=5,
+        n_minibatches=64,
+        lr=2.7e-4,
+        anneal_lr=True,
+        gamma=0.95,
         gae_lambda=0.95,
-        ent_coef=0.0,
+        clip_coef=0.2,
+        ent_coef=0.01,
         clip_vloss=False,
         reward_scale=0.1,
-        log_std_init=0.0,
+        hidden=64,
+        activation="relu",
+        log_std_init=-0.5,
         obs_norm=True,
         eval_every=10_240,
-        stop_at_return=-200.0,  # margin over the -250 goal for a fresh evaluation
+        eval_episodes=50,
+        stop_at_return=-160.0,  # margin over the -200 goal for a fresh evaluation
     ),
     # The two example envs written through the public door (examples/catch.py,
     # examples/point_mass.py); these rows apply once a user's module registers them.
