@@ -8,10 +8,11 @@ learns with its tuned config, judged on the policy training returns.
 Each trains on training seeds 100-102 (never used in tuning) and evaluates the returned policy
 greedily on 20 episodes from evaluation seed 10,000 + seed. Measured (2-core machine shared with
 other jobs; PPO-KL with float32 networks): PPO-KL Acrobot -83.5, -83.2, -85.1; PPO-KL Pendulum
--230.9, -217.3, -218.3; Rainbow Acrobot -85.1, -106.6, -117.2 (random policies: about -500 on
-Acrobot, -1,200 on Pendulum). The bar each row must clear in at least 2 of 3 seeds is in ``ROWS``:
-Gymnasium's -100 for PPO-KL on Acrobot; -250 (the README's Pendulum goal) for PPO-KL on Pendulum;
--150 for Rainbow on Acrobot, which learns but does not reliably reach -100 within its 50,000 steps.
+-162.4, -159.6, -149.0 (PPO's Pendulum row of 056f7f2); Rainbow Acrobot -85.1, -106.6, -117.2
+(random policies: about -500 on Acrobot, -1,200 on Pendulum). The bar each row must clear in at
+least 2 of 3 seeds is in ``ROWS``: Gymnasium's -100 for PPO-KL on Acrobot; -250 (the README's
+Pendulum goal) for PPO-KL on Pendulum; -150 for Rainbow on Acrobot, which learns but does not
+reliably reach -100 within its 50,000 steps.
 (TRPO's Pendulum row is ``tests/test_trpo.py::test_trpo_learns_pendulum_with_its_tuned_row``.)
 
 Run: .venv/bin/pytest tests/benchmarks/test_bench_learning_rows.py --benchmark-enable \
