@@ -5,8 +5,16 @@ puts them together with its own equations). Exploration noise, the env step and 
 of the deterministic actor are ``numbarl.deep.exploration``; the Python training shell (config
 merging, checks, the chunked loop, the Gymnasium path, history, divergence) is
 ``numbarl.deep.ac_train``. The compiled loops ``run_ddpg``/``run_td3`` stay with their
-algorithms: njit dispatchers are not passed into cached compiled code (only the env's function
-pointers ``ControlEnv.fns``, typed by their signature, so the cache serves every env).
+algorithms: njit dispatchers are not passed into cached compiled code, only function pointers
+typed by their signature (the env's ``ControlEnv.fns``, so the cache serves every env, and the
+update, ``ac_train.update_pointer``).
+
+Compile time: Numba compiles each njit function into its own LLVM module and re-optimises
+and re-emits every directly called function inside each caller, at every level. So the
+kernels below that only the updates and loops call are ``inline="always"`` (merged at Numba's
+IR level into their caller: compiled once, inside the update), and the loops reach the update
+through a pointer (compiled once, not again inside the loop); the inlined kernels with
+``error_model="numpy"`` are only inlined into callers with the same error model.
 
 Networks as data: ``ActorCritic`` (NamedTuple of arrays)
 --------------------------------------------------------
@@ -229,7 +237,7 @@ def _obs_affine(obs_dim: int, obs_low: Any, obs_high: Any) -> tuple[np.ndarray, 
     return (hi + lo) / 2.0, 2.0 / (hi - lo)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def scale_obs(nets: ActorCritic, obs: np.ndarray) -> None:
     """obs float64[obs_dim] = (obs - obs_shift) * obs_scale, in place (what networks see)."""
     for i in range(obs.shape[0]):
@@ -310,7 +318,7 @@ def _make_workspace(nets: ActorCritic, batch: int) -> Workspace:
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def actor_actions(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -334,7 +342,7 @@ def actor_actions(
             actions[b, j] = 0.5 * (high[j] + low[j]) + 0.5 * (high[j] - low[j]) * t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def critic_input(obs: np.ndarray, actions: np.ndarray, x: np.ndarray) -> np.ndarray:
     """x[:B] = [obs, actions] float64[B, obs_dim + A]; returns the view x[:B]."""
     batch, d = obs.shape
@@ -347,7 +355,7 @@ def critic_input(obs: np.ndarray, actions: np.ndarray, x: np.ndarray) -> np.ndar
     return x[:batch]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def min_target_q(
     critics: np.ndarray,
     layout: np.ndarray,
@@ -366,7 +374,7 @@ def min_target_q(
                 out[b] = q[b, 0]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def td_targets(r_t: np.ndarray, discount_t: np.ndarray, q_t: np.ndarray, y: np.ndarray) -> None:
     """y = r_t + discount_t q_t, float64[B] (DDPG eq. 5 / TD3 eq. 10).
 
@@ -377,7 +385,7 @@ def td_targets(r_t: np.ndarray, discount_t: np.ndarray, q_t: np.ndarray, y: np.n
         y[b] = r_t[b] + discount_t[b] * q_t[b]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def smooth_target_actions(
     mu_next: np.ndarray,
     eps: np.ndarray,
@@ -398,7 +406,7 @@ def smooth_target_actions(
             out[b, j] = min(max(a, low[j]), high[j])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def critic_loss_grad(
     phi: np.ndarray,
     layout: np.ndarray,
@@ -425,7 +433,7 @@ def critic_loss_grad(
     return loss / batch, q_sum / batch
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def critics_update(
     critics: np.ndarray,
     layout: np.ndarray,
@@ -452,7 +460,7 @@ def critics_update(
     return total, q_mean
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def critic_input_grad(
     params: np.ndarray,
     layout: np.ndarray,
@@ -468,7 +476,7 @@ def critic_input_grad(
     mlp_backward(params, layout, act, cache, grad_out, None, grad_x)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.ndarray) -> float:
     """The actor loss -mean_b Q_1(s_b, mu_theta(s_b)) for obs float64[B, obs_dim]; its
     gradient with respect to theta is added into grad float64[Pa].
@@ -503,7 +511,7 @@ def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.
     return -q_sum / batch
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def actor_update(
     nets: ActorCritic, obs: np.ndarray, ws: Workspace, adam: AdamState, lr: float
 ) -> float:
@@ -524,7 +532,7 @@ ACTOR_DIVERGED = 2
 ALPHA_DIVERGED = 3  # SAC's temperature
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sample_batch(buf: ReplayBuffer, ws: Workspace, gamma: float, rng: np.random.Generator) -> None:
     """B = ``ws.idx.shape[0]`` transitions drawn uniformly from ``buf`` into ``ws.obs``,
     ``ws.action``, ``ws.ret`` (r), ``ws.discount`` (gamma (1 - terminated)), ``ws.next_obs``."""
@@ -532,7 +540,7 @@ def sample_batch(buf: ReplayBuffer, ws: Workspace, gamma: float, rng: np.random.
     replay_gather(buf, ws.idx, 1, gamma, ws.obs, ws.action, ws.ret, ws.discount, ws.next_obs)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def target_actor_actions(nets: ActorCritic, ws: Workspace) -> None:
     """ws.actions = mu'(s') float64[B, A] for the sampled ``ws.next_obs`` (target actor)."""
     actor_actions(
@@ -541,7 +549,7 @@ def target_actor_actions(nets: ActorCritic, ws: Workspace) -> None:
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def critic_targets(nets: ActorCritic, ws: Workspace) -> None:
     """ws.y = r + discount min_c Q'_c(s', a') float64[B], with a' = ``ws.actions`` (DDPG eq. 5,
     TD3 eq. 10; C = 1 makes the min DDPG's single Q')."""
@@ -553,7 +561,7 @@ def critic_targets(nets: ActorCritic, ws: Workspace) -> None:
     td_targets(ws.ret, ws.discount, ws.q_next, ws.y)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def critic_step(
     nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run: RunState
 ) -> bool:
@@ -573,7 +581,7 @@ def critic_step(
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def actor_step(nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run: RunState) -> bool:
     """One Adam step on the actor along the deterministic policy gradient at the sampled s
     (``actor_update``); counts it in ``run.counters[2]``. False (metrics untouched) if it left
@@ -587,7 +595,7 @@ def actor_step(nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_targets(nets: ActorCritic, tau: float) -> None:
     """Polyak averaging of every target network: target <- tau online + (1 - tau) target."""
     polyak_update(nets.actor_target, nets.actor, tau)

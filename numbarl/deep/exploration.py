@@ -68,14 +68,14 @@ def _blank_run_state(nets: ActorCritic, state_dim: int, n_metrics: int = N_METRI
         np.zeros(1),
         np.zeros(4, dtype=np.int64),
         np.zeros(n_metrics),
-        mlp_workspace(nets.actor_layout, 1, nets.actor.dtype),
+        mlp_workspace(nets.actor_layout, np.int64(1), nets.actor.dtype),  # int64, not Literal[1]
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
     )
     return run
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ou_noise_step(
     x: np.ndarray, theta: float, sigma: float, dt: float, rng: np.random.Generator
 ) -> None:
@@ -85,7 +85,7 @@ def ou_noise_step(
         x[j] += -theta * x[j] * dt + sigma * math.sqrt(dt) * rng.standard_normal()
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_exploration_noise(
     action: np.ndarray,
     kind: int,
@@ -110,7 +110,7 @@ def add_exploration_noise(
         action[j] = min(max(a, low[j]), high[j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def explore_action(
     nets: ActorCritic,
     run: RunState,
@@ -140,7 +140,7 @@ def explore_action(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def end_episode(run: RunState) -> None:
     """Book-keeping when an episode ends: count it, log its return, zero the OU noise."""
     run.metrics[5] += run.ep_return[0]
@@ -151,7 +151,7 @@ def end_episode(run: RunState) -> None:
     run.ou[:] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def store_step(
     fns: EnvFns,
     env_params: np.ndarray,
@@ -180,8 +180,9 @@ def store_step(
         fns.reset(env_params, run.state, rng)
         fns.observe(env_params, run.state, run.obs)
         scale_obs(nets, run.obs)
-    else:
-        run.obs[:] = run.next_obs
+    else:  # element copy: a slice assignment compiles Numba's shape-error formatting
+        for i in range(run.obs.shape[0]):
+            run.obs[i] = run.next_obs[i]
 
 
 @njit(cache=True)

@@ -59,6 +59,7 @@ from numbarl.deep.ac_train import (
     mean_or_nan,
     run_chunks,
     start,
+    update_pointer,
 )
 from numbarl.deep.ac_train import evaluate as _evaluate_actor
 from numbarl.deep.actor_critic import (
@@ -82,6 +83,7 @@ from numbarl.deep.actor_critic import (
 from numbarl.deep.exploration import store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
     DTYPES,
     AdamState,
@@ -91,7 +93,6 @@ from numbarl.nn import (
     mlp_forward,
     polyak_update,
     tanh_log_det_jacobian,
-    tanh_log_det_jacobian_grad,
 )
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, check_seed
@@ -299,7 +300,7 @@ def make_sac_state(
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def policy_sample(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -335,11 +336,14 @@ def policy_sample(
             actions[b, j] = 0.5 * (high[j] + low[j]) + 0.5 * (high[j] - low[j]) * np.tanh(uj)
             lp += -0.5 * eps[b, j] * eps[b, j] - ls - _HALF_LOG_2PI  # log N(u; m, sigma)
         logp[b] = lp
-    # minus sum_j log(1 - tanh(u_j)^2): the change of variables through tanh (eq. 26)
-    logp[:batch] -= tanh_log_det_jacobian(u[:batch])
+    # minus sum_j log(1 - tanh(u_j)^2): the change of variables through tanh (eq. 26); an
+    # element loop (a slice's ``-=`` compiles Numba's shape-error formatting)
+    log_det = tanh_log_det_jacobian(u[:batch])
+    for b in range(batch):
+        logp[b] -= log_det[b]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def policy_backward(
     eps: np.ndarray,
     u: np.ndarray,
@@ -366,9 +370,12 @@ def policy_backward(
         for j in range(n_act):
             t = np.tanh(u[b, j])
             grad_u[b, j] = grad_a[b, j] * 0.5 * (high[j] - low[j]) * (1.0 - t * t)
-    # the log-det-Jacobian's share: d/du of -log(1 - tanh(u)^2), weighted by w_logp
-    neg_w = -w_logp
-    tanh_log_det_jacobian_grad(u, neg_w, grad_u)
+    # the log-det-Jacobian's share: d/du of -log(1 - tanh(u)^2) = 2 tanh(u), weighted by
+    # w_logp (``tanh_log_det_jacobian_grad`` with the weights -w_logp, written out: an array's
+    # negation would compile Numba's ufunc machinery)
+    for b in range(batch):
+        for j in range(n_act):
+            grad_u[b, j] -= 2.0 * -w_logp[b] * np.tanh(u[b, j])
     for b in range(batch):
         for j in range(n_act):
             g_ls = grad_u[b, j] * np.exp(log_std[b, j]) * eps[b, j] - w_logp[b]
@@ -381,7 +388,7 @@ def policy_backward(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def alpha_loss_grad(log_alpha: float, logp: np.ndarray, target_entropy: float) -> tuple:
     """SAC's temperature loss (eq. 18, as SB3 writes it) J = -mean_b log_alpha (logp_b +
     target_entropy) for logp float64[B] (no gradient into the policy), and dJ/dlog_alpha =
@@ -393,7 +400,7 @@ def alpha_loss_grad(log_alpha: float, logp: np.ndarray, target_entropy: float) -
     return -log_alpha * mean, -mean
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def soft_targets(
     r_t: np.ndarray,
     discount_t: np.ndarray,
@@ -409,7 +416,7 @@ def soft_targets(
         y[b] = r_t[b] + discount_t[b] * (q_t[b] - alpha * logp_t[b])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def actor_loss_grad(
     nets: ActorCritic,
     obs: np.ndarray,
@@ -463,7 +470,7 @@ def actor_loss_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
     """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
     module docstring). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when
@@ -548,7 +555,7 @@ def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Gener
     return OK
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sac_action(
     nets: ActorCritic,
     sac: SACState,
@@ -585,6 +592,7 @@ def run_sac(
     hp: SACHyper,
     n_steps: int,
     rng: np.random.Generator,
+    update: FunctionPointer | None = None,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of SAC on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
@@ -593,7 +601,9 @@ def run_sac(
     At a time-limit cut the stored row has truncated True and next_obs the real final
     observation (the critics bootstrap from it). Returns ``(status, step)``: ``(OK, -1)``, or
     the divergence code and the env step (0-based) whose update produced non-finite parameters
-    (the loop stops there)."""
+    (the loop stops there). ``update`` is ``sac_update`` as a function pointer
+    (``ac_train.update_pointer``: compiled once, not again inside this loop), or None to call
+    it directly."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
@@ -603,7 +613,10 @@ def run_sac(
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = sac_update(ts, sac, hp, rng)
+            if update is None:
+                status = sac_update(ts, sac, hp, rng)
+            else:
+                status = update(ts, sac, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -701,9 +714,13 @@ def train(
         sac = make_sac_state(info.action_dim, info.obs_dim, hp.batch_size, float(cfg.alpha),
                              nets.actor.dtype)  # fmt: skip
 
+        pointer = update_pointer(sac_update, ts, sac, hp, rng) if info.is_control else None
+
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_sac(env.fns, env.params, int(env.max_steps), ts, sac, hp, n, rng)
+                return run_sac(
+                    env.fns, env.params, int(env.max_steps), ts, sac, hp, n, rng, pointer
+                )
             return gym_chunk(
                 env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
                 lambda uniform: sac_action(nets, sac, run, run.obs, uniform, rng),

@@ -52,6 +52,7 @@ from numbarl.deep.actor_critic import (
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -154,14 +155,14 @@ class TD3Hyper(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_policy_update(critic_updates: int, policy_delay: int) -> bool:
     """Whether the critic update numbered ``critic_updates`` (1, 2, ...) is followed by an actor
     and target update: every ``policy_delay``-th one ("if t mod d then", Algorithm 1)."""
     return critic_updates % policy_delay == 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
     """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
     actor and the targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED /
@@ -202,13 +203,16 @@ def run_td3(
     hp: TD3Hyper,
     n_steps: int,
     rng: np.random.Generator,
+    update: FunctionPointer | None = None,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of TD3 on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
     taken) by ``hp.gradient_steps`` updates.
 
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
-    whose update produced non-finite parameters (the loop stops there)."""
+    whose update produced non-finite parameters (the loop stops there). ``update`` is
+    ``td3_update`` as a function pointer (``ac_train.update_pointer``: compiled once, not again
+    inside this loop), or None to call it directly."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
@@ -218,7 +222,10 @@ def run_td3(
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = td3_update(ts, hp, rng)
+            if update is None:
+                status = td3_update(ts, hp, rng)
+            else:
+                status = update(ts, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
