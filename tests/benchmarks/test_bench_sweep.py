@@ -93,3 +93,45 @@ def test_sweep_100_ppo_seeds(benchmark, tmp_path, workers):
     print(f"\nsweep bench: {info}")
     assert len(final) == SEEDS
     assert solved >= 0.95 * SEEDS, f"only {solved} of {SEEDS} seeds solved"  # issue 12's goal
+
+
+_CALL_WALL: dict[int, float] = {}
+_CALL_BYTES: dict[int, dict[str, bytes]] = {}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sweep_call_100_ppo_seeds(benchmark, tmp_path, workers):
+    """The same 100-seed sweep as a `numbarl.sweep.sweep` call in a running process (a script,
+    a notebook, a tuning loop): what the workers add once the interpreter, imports and Numba's
+    compiler context are paid (the whole command above pays them once per command, whatever the
+    worker count). A one-seed warm-up call loads the compiled learner first; 2 workers fork from
+    this process when it runs no other thread, else start from a forkserver (printed)."""
+    from numbarl.sweep import _start_context, sweep
+
+    sweep("ppo", "CartPole-v1", [0], tmp_path / "warm", workers=1, eval_episodes=20)
+    out = tmp_path / f"call_w{workers}"
+
+    def run():
+        t0 = time.perf_counter()
+        sweep("ppo", "CartPole-v1", range(SEEDS), out, workers=workers, eval_episodes=20)
+        _CALL_WALL[workers] = time.perf_counter() - t0
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    _CALL_BYTES[workers] = {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+    df = read_results(sorted(out.glob("*.csv")))
+    final = df.groupby("seed")["final_return"].first()
+    solved = int((final >= SOLVED).sum())
+    info = {
+        "workers": workers,
+        "seeds": SEEDS,
+        "solved": solved,
+        "wall_s": round(_CALL_WALL[workers], 2),
+        "start_method": _start_context().get_start_method(),
+    }
+    if 1 in _CALL_WALL and 2 in _CALL_WALL:
+        info["speedup_2_over_1"] = round(_CALL_WALL[1] / _CALL_WALL[2], 2)
+        assert _CALL_BYTES[1] == _CALL_BYTES[2]  # same bytes whatever the worker count
+    benchmark.extra_info.update(info)
+    print(f"\nsweep call bench: {info}")
+    assert len(final) == SEEDS
+    assert solved >= 0.95 * SEEDS, f"only {solved} of {SEEDS} seeds solved"
