@@ -238,7 +238,9 @@ def test_kl_variant_adapts_beta_to_the_measured_kl(target_kl):
         ws = nn.mlp_workspace(policy.actor_layout, obs.shape[0])
         old = nn.mlp_forward(policy.actor, policy.actor_layout, nn.TANH, obs, ws).copy()
         before = beta[0]
-        ppo.ppo_update(policy, buf, adam, hp, beta, update, rng, metrics)
+        ppo.ppo_update(
+            policy, buf, adam, hp, beta, ppo.update_fns(policy, "kl"), update, rng, metrics
+        )
         new = nn.mlp_forward(policy.actor, policy.actor_layout, nn.TANH, obs, ws).copy()
         d = categorical_kl_np(old, new).mean()
         if d > 1.5 * target_kl:

@@ -180,15 +180,38 @@ def log_prob_entropy_grad(
     ``out`` [M, n_out] the head's outputs (logits if ``kind`` is ``CATEGORICAL``, else Gaussian
     means with ``log_std``), ``actions`` float64[M, action_dim], ``w`` float64[M] the weights
     dL/d log pi_b (the score-function term of PPO's and A2C's losses)."""
-    m = out.shape[0]
     if kind == CATEGORICAL:
-        categorical_log_prob_grad(out, int_actions(actions), w, grad_out)
-        entropy = categorical_entropy(out).mean()
-        categorical_entropy_grad(out, np.full(m, -ent_coef / m), grad_out)
-    else:
-        gaussian_log_prob_grad(out, log_std, actions, w, grad_out, grad_log_std)
-        entropy = gaussian_entropy(log_std)
-        gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)
+        return categorical_score_entropy_grad(out, actions, w, ent_coef, grad_out)
+    return gaussian_score_entropy_grad(out, log_std, actions, w, ent_coef, grad_out, grad_log_std)
+
+
+@njit(cache=True, inline="always")
+def categorical_score_entropy_grad(
+    out: np.ndarray, actions: np.ndarray, w: np.ndarray, ent_coef: float, grad_out: np.ndarray
+) -> float:
+    """``log_prob_entropy_grad`` of a categorical head (``out`` the logits): for updates that
+    know their head when compiled, so the Gaussian kernels are not compiled with them."""
+    m = out.shape[0]
+    categorical_log_prob_grad(out, int_actions(actions), w, grad_out)
+    entropy = categorical_entropy(out).mean()
+    categorical_entropy_grad(out, np.full(m, -ent_coef / m), grad_out)
+    return entropy
+
+
+@njit(cache=True, inline="always")
+def gaussian_score_entropy_grad(
+    out: np.ndarray,
+    log_std: np.ndarray,
+    actions: np.ndarray,
+    w: np.ndarray,
+    ent_coef: float,
+    grad_out: np.ndarray,
+    grad_log_std: np.ndarray,
+) -> float:
+    """``log_prob_entropy_grad`` of a Gaussian head (``out`` the means)."""
+    gaussian_log_prob_grad(out, log_std, actions, w, grad_out, grad_log_std)
+    entropy = gaussian_entropy(log_std)
+    gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)
     return entropy
 
 

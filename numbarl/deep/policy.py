@@ -275,11 +275,33 @@ def policy_act(
 
     Draws: categorical one ``rng.random()`` per row (inverse CDF); Gaussian ``action_dim``
     ``rng.standard_normal()`` per row, in row order."""
+    policy_input(policy, obs, x)
+    out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
+    sample_actions(policy, out, rng, actions, log_probs)
+    policy_value(policy, x, critic_ws, values)
+    clip_actions(policy, actions, env_actions)
+
+
+@njit(cache=True, inline="always")
+def policy_input(policy: Policy, obs: np.ndarray, x: np.ndarray) -> None:
+    """``policy_act``'s first step: merge raw ``obs`` float64[B, D] into the normalisation
+    statistics (if enabled) and write the policy input x [B, D]."""
     if policy.obs_norm[0] != 0.0:
         update_obs_stats(policy, obs)
     normalize_obs(policy, obs, x)
-    batch = x.shape[0]
-    out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
+
+
+@njit(cache=True, inline="always")
+def sample_actions(
+    policy: Policy,
+    out: np.ndarray,
+    rng: np.random.Generator,
+    actions: np.ndarray,
+    log_probs: np.ndarray,
+) -> None:
+    """``policy_act``'s draw from the actor's outputs ``out`` [B, n_out] (logits or Gaussian
+    means): actions float64[B, action_dim] (unclipped) and log_probs float64[B]."""
+    batch = out.shape[0]
     if policy.head[0] == CATEGORICAL:
         for i in range(batch):
             chosen, log_probs[i] = categorical_sample_log_prob(out[i], rng)
@@ -293,8 +315,6 @@ def policy_act(
                 actions[i, a] = out[i, a] + np.exp(policy.log_std[a]) * eps
                 lp += -0.5 * eps * eps - policy.log_std[a] - 0.5 * _LOG_2PI
             log_probs[i] = lp
-    policy_value(policy, x, critic_ws, values)
-    clip_actions(policy, actions, env_actions)
 
 
 @njit(cache=True, inline="always")
@@ -302,7 +322,13 @@ def policy_greedy(policy: Policy, x: np.ndarray, actor_ws: np.ndarray, actions: 
     """Greedy actions float64[B, action_dim] for x [B, D]: argmax of the logits (lowest
     index on ties) or the Gaussian mean clipped to the action bounds."""
     out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], x, actor_ws)
-    for i in range(x.shape[0]):
+    greedy_actions(policy, out, actions)
+
+
+@njit(cache=True, inline="always")
+def greedy_actions(policy: Policy, out: np.ndarray, actions: np.ndarray) -> None:
+    """``policy_greedy`` from the actor's outputs ``out`` [B, n_out]."""
+    for i in range(out.shape[0]):
         if policy.head[0] == CATEGORICAL:
             best = 0
             for a in range(1, out.shape[1]):

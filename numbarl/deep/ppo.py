@@ -27,10 +27,16 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 from numbarl.config import merge_config
-from numbarl.deep.pg_common import int_actions, log_prob_entropy_grad, standardize
+from numbarl.deep.pg_common import (
+    categorical_score_entropy_grad,
+    gaussian_score_entropy_grad,
+    int_actions,
+    log_prob_entropy_grad,
+    standardize,
+)
 from numbarl.deep.pg_train import evaluate, hyper_record, n_envs_of, train_policy_gradient
 from numbarl.deep.rollout import (
     CATEGORICAL,
@@ -43,10 +49,10 @@ from numbarl.deep.rollout import (
     rollout_gae,
 )
 from numbarl.deep.train import Progress, TrainOutput
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
     AdamState,
     adam_init,
-    adam_step,
     categorical_kl,
     categorical_kl_grad,
     categorical_log_prob,
@@ -54,11 +60,10 @@ from numbarl.nn import (
     gaussian_kl,
     gaussian_kl_grad,
     gaussian_log_prob,
-    mlp_backward,
-    mlp_forward,
     mlp_workspace,
 )
-from numbarl.nn.mlp import DTYPES
+from numbarl.nn.mlp import DTYPES, mlp_output
+from numbarl.nn.pointers import NetFns, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -439,6 +444,125 @@ def policy_loss_grad(
     return loss, entropy, clip_frac, approx_kl
 
 
+# The four (head, variant) cases of ``policy_loss_grad``, one compiled function each: the update
+# calls the run's case through a pointer (``PPOFns.loss``), so a run compiles only its head's and
+# its variant's kernels (a CartPole PPO-clip run no Gaussian or KL kernels). Same arithmetic in
+# the same order as ``policy_loss_grad``. Arguments as ``policy_loss_grad``'s after ``kind``,
+# without ``variant``.
+
+
+@njit(cache=True)
+def loss_categorical_clip(
+    out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
+    grad_out, grad_log_std,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``policy_loss_grad`` of a categorical head, clipped surrogate."""
+    grad_logp = np.zeros(out.shape[0])
+    new_logp = categorical_log_prob(out, int_actions(actions))
+    loss, clip_frac, approx_kl = clip_surrogate_grad(new_logp, old_logp, adv, clip_coef, grad_logp)
+    entropy = categorical_score_entropy_grad(out, actions, grad_logp, ent_coef, grad_out)
+    return loss, entropy, clip_frac, approx_kl
+
+
+@njit(cache=True)
+def loss_gaussian_clip(
+    out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
+    grad_out, grad_log_std,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``policy_loss_grad`` of a Gaussian head, clipped surrogate."""
+    grad_logp = np.zeros(out.shape[0])
+    new_logp = gaussian_log_prob(out, log_std, actions)
+    loss, clip_frac, approx_kl = clip_surrogate_grad(new_logp, old_logp, adv, clip_coef, grad_logp)
+    entropy = gaussian_score_entropy_grad(
+        out, log_std, actions, grad_logp, ent_coef, grad_out, grad_log_std
+    )
+    return loss, entropy, clip_frac, approx_kl
+
+
+@njit(cache=True)
+def loss_categorical_kl(
+    out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
+    grad_out, grad_log_std,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``policy_loss_grad`` of a categorical head, KL-penalised surrogate."""
+    m = out.shape[0]
+    grad_logp = np.zeros(m)
+    w = np.zeros(m)
+    new_logp = categorical_log_prob(out, int_actions(actions))
+    kl = categorical_kl(old_out, out)
+    loss, approx_kl = kl_penalty_surrogate_grad(new_logp, old_logp, adv, kl, beta, grad_logp, w)
+    categorical_kl_grad(old_out, out, w, np.zeros_like(out), grad_out)  # new side only
+    entropy = categorical_score_entropy_grad(out, actions, grad_logp, ent_coef, grad_out)
+    return loss, entropy, 0.0, approx_kl
+
+
+@njit(cache=True)
+def loss_gaussian_kl(
+    out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
+    grad_out, grad_log_std,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``policy_loss_grad`` of a Gaussian head, KL-penalised surrogate."""
+    m = out.shape[0]
+    grad_logp = np.zeros(m)
+    w = np.zeros(m)
+    new_logp = gaussian_log_prob(out, log_std, actions)
+    kl = gaussian_kl(old_out, old_log_std, out, log_std)
+    loss, approx_kl = kl_penalty_surrogate_grad(new_logp, old_logp, adv, kl, beta, grad_logp, w)
+    gaussian_kl_grad(
+        old_out, old_log_std, out, log_std, w, np.zeros_like(out), np.zeros_like(log_std),
+        grad_out, grad_log_std,
+    )  # fmt: skip
+    entropy = gaussian_score_entropy_grad(
+        out, log_std, actions, grad_logp, ent_coef, grad_out, grad_log_std
+    )
+    return loss, entropy, 0.0, approx_kl
+
+
+@njit(cache=True)
+def mean_kl_categorical(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
+    """Mean KL[pi_old, pi] over a batch of logits (the KL variant's measured d)."""
+    return categorical_kl(old_out, new_out).mean()
+
+
+@njit(cache=True)
+def mean_kl_gaussian(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
+    """Mean KL[pi_old, pi] over a batch of Gaussian means and the log-stds."""
+    return gaussian_kl(old_out, old_log_std, new_out, log_std).mean()
+
+
+@njit(cache=True)
+def mean_kl_unused(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
+    """The clipped variant's ``PPOFns.kl``: never called (nothing to compile for it)."""
+    return 0.0
+
+
+class PPOFns(NamedTuple):
+    """What ``ppo_update`` calls through pointers: the network functions, the run's policy loss
+    (``loss_<head>_<variant>``) and the KL variant's batch KL (``mean_kl_<head>``)."""
+
+    net: NetFns
+    loss: FunctionPointer
+    kl: FunctionPointer
+
+
+def update_fns(policy: Policy, variant: str) -> PPOFns:
+    """``PPOFns`` for ``policy``'s dtype and head and ``variant`` ("clip" or "kl")."""
+    dt = policy.params.dtype
+    cat = int(policy.head[0]) == CATEGORICAL
+    net = typeof(policy.params)
+    mat, f8 = types.Array(net.dtype, 2, "C"), types.float64
+    v64, m64 = types.Array(f8, 1, "C"), types.Array(f8, 2, "C")
+    loss_sig = types.UniTuple(f8, 4)(mat, net, m64, net, m64, v64, v64, f8, f8, f8, m64, net)
+    kl_sig = f8(m64, net, mat, net)
+    if variant == "kl":
+        loss = loss_categorical_kl if cat else loss_gaussian_kl
+        kl = mean_kl_categorical if cat else mean_kl_gaussian
+    else:
+        loss = loss_categorical_clip if cat else loss_gaussian_clip
+        kl = mean_kl_unused
+    return PPOFns(net_fns(dt), FunctionPointer(loss, loss_sig), FunctionPointer(kl, kl_sig))
+
+
 # ---------------------------------------------------------------------------------------------
 # One PPO update over a collected rollout
 # ---------------------------------------------------------------------------------------------
@@ -451,19 +575,21 @@ def ppo_update(
     adam: AdamState,
     hp: PPOHyper,
     beta: np.ndarray,
+    fns: PPOFns,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """One PPO update (``n_epochs`` x ``n_minibatches`` Adam steps) on ``buf``, in place on
-    ``policy.params``/``adam``; ``beta`` float64[1] (KL variant) is adapted; ``update`` is the
-    0-based update index (for learning-rate annealing); ``metrics`` float64[6] receives the
-    means over all minibatches of ``METRICS`` (beta after adaptation)."""
+    ``policy.params``/``adam``; ``beta`` float64[1] (KL variant) is adapted; ``fns`` from
+    ``update_fns`` (the networks, the loss and the KL are called through its pointers);
+    ``update`` is the 0-based update index (for learning-rate annealing); ``metrics``
+    float64[6] receives the means over all minibatches of ``METRICS`` (beta after adaptation)."""
     obs, actions = flat_batch(buf)
     batch, d = obs.shape
     a_dim = actions.shape[1]
-    kind = policy.head[0]
     act = policy.head[3]
+    net = fns.net
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, hp.reward_scale)
     old_logp = buf.log_probs.reshape(batch)
     old_v = buf.values.reshape(batch)
@@ -476,10 +602,9 @@ def ppo_update(
     # Numba's shape-error formatting (~3 s of a cold compile).
     dt = policy.params.dtype
     if hp.variant == KL:  # pi_old's outputs, for KL[pi_old, pi]
-        out0 = mlp_forward(
-            policy.actor, policy.actor_layout, act, obs,
-            mlp_workspace(policy.actor_layout, batch, dt),
-        )  # fmt: skip
+        ws0 = mlp_workspace(policy.actor_layout, batch, dt)
+        net.forward(policy.actor, policy.actor_layout, act, obs, ws0)
+        out0 = mlp_output(policy.actor_layout, batch, ws0)
         for i in range(batch):
             for c in range(n_out):
                 old_out[i, c] = out0[i, c]
@@ -519,19 +644,21 @@ def ppo_update(
                 standardize(advb, True)
             grad[:] = 0.0
             grad_out[:] = 0.0
-            out = mlp_forward(policy.actor, policy.actor_layout, act, xb, ws_a)
-            pl, ent, cf, akl = policy_loss_grad(
-                kind, out, policy.log_std, ob, old_log_std, ab, lpb, advb, hp.variant,
-                hp.clip_coef, beta[0], hp.ent_coef, grad_out, g_log_std,
+            net.forward(policy.actor, policy.actor_layout, act, xb, ws_a)
+            out = mlp_output(policy.actor_layout, mb, ws_a)
+            pl, ent, cf, akl = fns.loss(
+                out, policy.log_std, ob, old_log_std, ab, lpb, advb, hp.clip_coef, beta[0],
+                hp.ent_coef, grad_out, g_log_std,
             )  # fmt: skip
-            mlp_backward(policy.actor, policy.actor_layout, act, ws_a, grad_out, g_actor)
-            v = mlp_forward(policy.critic, policy.critic_layout, act, xb, ws_c)
+            net.backward(policy.actor, policy.actor_layout, act, ws_a, grad_out, g_actor)
+            net.forward(policy.critic, policy.critic_layout, act, xb, ws_c)
+            v = mlp_output(policy.critic_layout, mb, ws_c)
             vl = value_loss_grad(v[:, 0], vb, retb, hp.clip_coef, hp.clip_vloss, grad_v[:, 0])
             for j in range(mb):
                 grad_v[j, 0] *= hp.vf_coef
-            mlp_backward(policy.critic, policy.critic_layout, act, ws_c, grad_v, g_critic)
+            net.backward(policy.critic, policy.critic_layout, act, ws_c, grad_v, g_critic)
             clip_by_global_norm(grad, hp.max_grad_norm)
-            adam_step(policy.params, grad, adam, lr, 0.9, 0.999, 1e-5)
+            net.adam(policy.params, grad, adam, lr, 0.9, 0.999, 1e-5, 0.0)
             sums[0] += pl
             sums[1] += vl
             sums[2] += ent
@@ -539,14 +666,10 @@ def ppo_update(
             sums[4] += cf
             count += 1
     if hp.variant == KL:  # measured d = mean KL[pi_old, pi] over the batch, then adapt beta
-        new_out = mlp_forward(
-            policy.actor, policy.actor_layout, act, obs,
-            mlp_workspace(policy.actor_layout, batch, dt),
-        )  # fmt: skip
-        if kind == CATEGORICAL:
-            d_kl = categorical_kl(old_out, new_out).mean()
-        else:
-            d_kl = gaussian_kl(old_out, old_log_std, new_out, policy.log_std).mean()
+        ws1 = mlp_workspace(policy.actor_layout, batch, dt)
+        net.forward(policy.actor, policy.actor_layout, act, obs, ws1)
+        new_out = mlp_output(policy.actor_layout, batch, ws1)
+        d_kl = fns.kl(old_out, old_log_std, new_out, policy.log_std)
         beta[0] = adapt_beta(beta[0], d_kl, hp.target_kl)
     for c in range(5):
         metrics[c] = sums[c] / count
@@ -581,12 +704,13 @@ def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
 
 
 def _init(cfg: PPOConfig, policy: Policy, total_updates: int) -> tuple:
-    """(adam, hp, beta): what ppo_update takes between the buffer and the update."""
+    """(adam, hp, beta, fns): what ppo_update takes between the buffer and the update."""
     dt = policy.params.dtype
     return (
         adam_init(policy.params.shape[0], dt),
         _hyper(cfg, total_updates),
         np.array([cfg.kl_beta]),
+        update_fns(policy, cfg.variant),
     )
 
 
@@ -615,6 +739,7 @@ __all__ = [
     "METRICS",
     "TUNED",
     "PPOConfig",
+    "PPOFns",
     "PPOHyper",
     "adapt_beta",
     "clip_surrogate_grad",
@@ -624,5 +749,6 @@ __all__ = [
     "policy_loss_grad",
     "ppo_update",
     "train",
+    "update_fns",
     "value_loss_grad",
 ]

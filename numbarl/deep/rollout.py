@@ -38,7 +38,7 @@ Functions
   step into the buffer; the Gymnasium path (``numbarl.deep.gym_rollout``) uses them too.
 - ``rollout_gae(buf, gamma, lam, reward_scale)`` (njit): GAE advantages and returns per copy
   (float64, like everything in the buffer except ``obs``).
-- ``evaluate_greedy(fns, params, max_steps, policy, episodes, rng)`` (njit): greedy returns
+- ``evaluate_greedy(fns, params, max_steps, policy, episodes, rng)``: greedy returns
   float64[episodes] on a ControlEnv (all episodes run side by side, no autoreset).
 - ``flat_batch(buf)`` (njit): the rollout's observations and actions as one batch of T * N rows.
 - ``count_ended(buf, episode_stats)`` (njit): the training loops' tally of the training
@@ -70,6 +70,7 @@ from numbarl.deep.policy import (
     actor_params,
     clip_actions,
     grad_views,
+    greedy_actions,
     make_policy,
     normalize_obs,
     params_finite,
@@ -77,12 +78,16 @@ from numbarl.deep.policy import (
     policy_arrays,
     policy_from_arrays,
     policy_greedy,
+    policy_input,
     policy_value,
+    sample_actions,
     update_obs_stats,
 )
 from numbarl.envs.control import ControlEnv
 from numbarl.envs.control.dispatch import vec_step
 from numbarl.nn import mlp_workspace, net_dtype
+from numbarl.nn.mlp import mlp_output
+from numbarl.nn.pointers import NetFns, net_fns
 from numbarl.returns import gae_kernel
 
 __all__ = [
@@ -145,7 +150,8 @@ class VecEnv(NamedTuple):
     float64[N, action_dim] (clipped), ``step_rewards`` float64[N],
     ``step_terminated``/``step_truncated`` bool[N], ``ep_return`` float64[N], ``ep_length``
     int64[N], ``actor_ws``/``critic_ws`` workspaces for batches of N, ``act_buf``
-    float64[N, action_dim], ``logp_buf``/``value_buf`` float64[N]."""
+    float64[N, action_dim], ``logp_buf``/``value_buf`` float64[N]; ``net`` the network
+    functions as pointers (``numbarl.nn.pointers``) for the policy's dtype."""
 
     fns: Any  # EnvFns: the env's functions as pointers
     params: np.ndarray
@@ -166,6 +172,7 @@ class VecEnv(NamedTuple):
     act_buf: np.ndarray
     logp_buf: np.ndarray
     value_buf: np.ndarray
+    net: NetFns
 
 
 def make_rollout(
@@ -216,6 +223,7 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
         np.zeros((n, action_dim)),
         np.zeros(n),
         np.zeros(n),
+        net_fns(dt),
     )
     reset_vec_env(vec, rng)
     return vec
@@ -235,14 +243,20 @@ def reset_vec_env(vec: VecEnv, rng: np.random.Generator) -> None:
 @njit(cache=True)
 def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Generator) -> None:
     """Fill ``buf`` with T = ``buf.rewards.shape[0]`` steps of every copy in ``vec`` (see the
-    module docstring for the layout and the order of random draws)."""
+    module docstring for the layout and the order of random draws).
+
+    ``policy_act`` step by step, with the networks called through ``vec.net``'s pointers (they
+    are compiled once, not again inside the collector)."""
     n_steps, n = buf.rewards.shape
     buf.n_ended[0] = 0
+    net = vec.net
     for t in range(n_steps):
-        policy_act(
-            policy, vec.obs, vec.x, vec.actor_ws, vec.critic_ws, rng, vec.act_buf, vec.logp_buf,
-            vec.value_buf, vec.env_actions,
-        )  # fmt: skip
+        policy_input(policy, vec.obs, vec.x)
+        net.forward(policy.actor, policy.actor_layout, policy.head[3], vec.x, vec.actor_ws)
+        out = mlp_output(policy.actor_layout, n, vec.actor_ws)
+        sample_actions(policy, out, rng, vec.act_buf, vec.logp_buf)
+        values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
+        clip_actions(policy, vec.act_buf, vec.env_actions)
         store_action(buf, t, vec.x, vec.act_buf, vec.logp_buf, vec.value_buf)
         vec_step(
             vec.fns, vec.params, vec.states, vec.env_actions, vec.step_rewards,
@@ -253,10 +267,22 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
             buf, t, vec.step_rewards, vec.step_terminated, vec.step_truncated, vec.ep_return,
             vec.ep_length,
         ):  # fmt: skip
-            store_next_values(
-                policy, buf, t, vec.final_obs, vec.x, vec.critic_ws, vec.value_buf, True
-            )
-    store_next_values(policy, buf, n_steps - 1, vec.obs, vec.x, vec.critic_ws, vec.value_buf, False)
+            normalize_obs(policy, vec.final_obs, vec.x)
+            values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
+            set_next_values(buf, t, vec.value_buf, True)
+    normalize_obs(policy, vec.obs, vec.x)
+    values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
+    set_next_values(buf, n_steps - 1, vec.value_buf, False)
+
+
+@njit(cache=True, inline="always")
+def values_via(net: NetFns, policy: Policy, x: np.ndarray, ws: np.ndarray, out: np.ndarray):
+    """out float64[B] = V(x) (``policy_value``) with the critic called through ``net``."""
+    batch = x.shape[0]
+    net.forward(policy.critic, policy.critic_layout, policy.head[3], x, ws)
+    v = mlp_output(policy.critic_layout, batch, ws)
+    for i in range(batch):
+        out[i] = v[i, 0]
 
 
 @njit(cache=True, inline="always")
@@ -333,6 +359,12 @@ def store_next_values(
     last step: V of the observation the next rollout starts from)."""
     normalize_obs(policy, obs, x)
     policy_value(policy, x, critic_ws, values)
+    set_next_values(buf, t, values, truncated_only)
+
+
+@njit(cache=True, inline="always")
+def set_next_values(buf: Rollout, t: int, values: np.ndarray, truncated_only: bool) -> None:
+    """``store_next_values`` after V: step t's next values from ``values`` float64[N]."""
     for i in range(buf.rewards.shape[1]):
         ended = buf.terminated[t, i] or buf.truncated[t, i]
         if buf.truncated[t, i] if truncated_only else not ended:
@@ -413,7 +445,6 @@ def rollout_gae(
     return adv, ret
 
 
-@njit(cache=True)
 def evaluate_greedy(
     fns: Any,
     params: np.ndarray,
@@ -427,7 +458,25 @@ def evaluate_greedy(
     functions are ``fns`` (``env.fns``; ``params`` and ``state_dim`` its data).
 
     Episodes run side by side (one batched forward per step); start states are drawn from
-    ``rng`` in episode order; each runs until termination or ``max_steps``."""
+    ``rng`` in episode order; each runs until termination or ``max_steps``. (Compiled:
+    ``evaluate_greedy_net``, with the actor called through ``numbarl.nn.pointers``.)"""
+    return evaluate_greedy_net(
+        fns, params, max_steps, state_dim, policy, episodes, rng, net_fns(policy.params.dtype)
+    )
+
+
+@njit(cache=True)
+def evaluate_greedy_net(
+    fns: Any,
+    params: np.ndarray,
+    max_steps: int,
+    state_dim: int,
+    policy: Policy,
+    episodes: int,
+    rng: np.random.Generator,
+    net: NetFns,
+) -> np.ndarray:
+    """``evaluate_greedy`` with the network functions ``net`` (pointers)."""
     n = episodes
     d = policy.obs_mean.shape[0]
     states = np.zeros((n, state_dim))
@@ -444,7 +493,8 @@ def evaluate_greedy(
     remaining = n
     while remaining > 0:
         normalize_obs(policy, obs, x)
-        policy_greedy(policy, x, ws, acts)
+        net.forward(policy.actor, policy.actor_layout, policy.head[3], x, ws)
+        greedy_actions(policy, mlp_output(policy.actor_layout, n, ws), acts)
         t += 1
         for i in range(n):
             if done[i]:

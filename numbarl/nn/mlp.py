@@ -321,12 +321,25 @@ def mlp_forward(
     view into ``cache`` (no allocation): valid until the next forward on this cache, copy it to keep
     it. The cache keeps the activations that ``mlp_backward`` needs."""
     batch = x.shape[0]
-    n_layers = layout.shape[0]
     n0 = layout[0, 0]
     if x.shape[1] != n0:
         raise ValueError("x.shape[1] does not match the layout's input size")
     if cache.shape[0] < mlp_workspace_size(layout, batch):
         raise ValueError("cache too small for this batch: build it with mlp_workspace")
+    mlp_forward_into(params, layout, act, x, cache)
+    return mlp_output(layout, batch, cache)
+
+
+@njit(cache=True, error_model="numpy")
+def mlp_forward_into(
+    params: np.ndarray, layout: np.ndarray, act: int, x: np.ndarray, cache: np.ndarray
+) -> None:
+    """``mlp_forward`` without its checks and without a return value (read the output with
+    ``mlp_output``): the form called through a function pointer (``numbarl.nn.pointers``),
+    which can neither raise nor return an array; callers pass shapes right by construction."""
+    batch = x.shape[0]
+    n_layers = layout.shape[0]
+    n0 = layout[0, 0]
     inp = cache[0 : batch * n0].reshape((batch, n0))
     for b in range(batch):
         for i in range(n0):
@@ -340,7 +353,6 @@ def mlp_forward(
         _bias_activate(out, params[b_off : b_off + n_out], act, layer < n_layers - 1)
         inp = out
         offset += batch * n_out
-    return inp
 
 
 @njit(cache=True, error_model="numpy")
@@ -408,6 +420,32 @@ def mlp_backward(
             delta = new_delta
         elif grad_x is not None:
             np.dot(delta, weight.T, grad_x)
+
+
+@njit(cache=True, inline="always")
+def mlp_output(layout: np.ndarray, batch: int, cache: np.ndarray) -> np.ndarray:
+    """The output [batch, n_out] of the last forward of ``batch`` rows on ``cache`` (the view
+    ``mlp_forward`` returns): it follows the input copy and the hidden layers' outputs."""
+    n_layers = layout.shape[0]
+    offset = layout[0, 0]
+    for layer in range(n_layers - 1):
+        offset += layout[layer, 1]
+    n_out = layout[n_layers - 1, 1]
+    return cache[batch * offset : batch * (offset + n_out)].reshape((batch, n_out))
+
+
+@njit(cache=True, error_model="numpy")
+def mlp_backward_into(
+    params: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    cache: np.ndarray,
+    grad_out: np.ndarray,
+    grad_params: np.ndarray,
+) -> None:
+    """``mlp_backward`` into ``grad_params`` (no dL/dx): the form called through a function
+    pointer (``numbarl.nn.pointers``)."""
+    mlp_backward(params, layout, act, cache, grad_out, grad_params)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")

@@ -1,0 +1,72 @@
+"""The network functions as first-class function pointers, for compiled learners to call.
+
+Numba compiles every njit function into its own LLVM module, and compiling a caller links in
+the modules of all its callees and optimises and emits their machine code again. A learner's
+update and rollout collector that call ``mlp_forward``, ``mlp_backward`` and ``adam_step``
+directly recompile all three (and the BLAS products and activation loops inside) at every level
+above them. Called through ``numba.types.FunctionType`` pointers (``NetFns``, built in Python by
+``net_fns``), each is compiled once per dtype and the callers only hold an indirect call: one
+per minibatch or batched step, against microseconds of work.
+
+A pointer-called function cannot raise (an exception is printed and the caller goes on): the
+callers pass shapes that are right by construction (workspaces from ``mlp_workspace`` for the
+batch, gradients laid out like the parameters).
+
+Signatures (``dt`` the network dtype, arrays C-contiguous):
+
+- ``forward(params dt[P], layout int64[L, 4], act, x dt[B, n_in], cache dt[W])``: one forward
+  (``mlp_forward_into``); read the output with ``mlp_output(layout, B, cache)``;
+- ``backward(params, layout, act, cache, grad_out float64[B, n_out], grad_params dt[P])``:
+  ``mlp_backward_into`` (accumulates into ``grad_params``);
+- ``adam(params dt[P], grad dt[P], state AdamState, lr, beta1, beta2, eps, weight_decay)``:
+  ``adam_step`` (all eight arguments given).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import from_dtype, typeof, types
+
+from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.mlp import mlp_backward_into, mlp_forward_into, net_dtype
+from numbarl.nn.optim import AdamState, adam_step
+
+
+class NetFns(NamedTuple):
+    """``forward``, ``backward`` and ``adam`` as pointers for one network dtype (module
+    docstring)."""
+
+    forward: FunctionPointer
+    backward: FunctionPointer
+    adam: FunctionPointer
+
+
+def _array(dtype: np.dtype, ndim: int) -> types.Array:
+    return types.Array(from_dtype(np.dtype(dtype)), ndim, "C")
+
+
+_NET_FNS: dict[str, NetFns] = {}
+
+
+def net_fns(dtype: np.dtype | str) -> NetFns:
+    """The ``NetFns`` of networks in ``dtype`` (float32 or float64); built once per process and
+    dtype (each function is compiled, or loaded from Numba's cache, on first use)."""
+    dt = net_dtype(dtype)
+    if dt.name not in _NET_FNS:
+        p, lay, x = _array(dt, 1), _array(np.int64, 2), _array(dt, 2)
+        f8 = types.float64
+        adam_state = typeof(AdamState(np.zeros(1, dt), np.zeros(1, dt), np.zeros(1, np.int64)))
+        _NET_FNS[dt.name] = NetFns(
+            FunctionPointer(mlp_forward_into, types.none(p, lay, types.int64, x, p)),
+            FunctionPointer(
+                mlp_backward_into,
+                types.none(p, lay, types.int64, p, _array(np.float64, 2), p),
+            ),
+            FunctionPointer(adam_step, types.none(p, p, adam_state, f8, f8, f8, f8, f8)),
+        )
+    return _NET_FNS[dt.name]
+
+
+__all__ = ["NetFns", "net_fns"]
