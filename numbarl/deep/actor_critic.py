@@ -143,8 +143,9 @@ class RunState(NamedTuple):
     ``counters`` int64[4] = (env steps, critic updates, actor updates, episodes finished);
     ``metrics`` float64[7] sums since the caller last zeroed them = (critic loss, mean Q,
     critic updates, actor loss, actor updates, finished training-episode returns, episodes
-    finished); ``actor_ws`` (the networks' dtype), ``tanh_out``, ``actions`` float64[1, A] the
-    one-row actor forward scratch."""
+    finished); ``actor_ws`` (the networks' dtype), ``tanh_out``, ``actions`` float64[1, A] and
+    ``net_obs`` real[1, obs_dim] (the observation in the networks' dtype) the one-row actor
+    forward scratch."""
 
     state: np.ndarray
     obs: np.ndarray
@@ -158,6 +159,7 @@ class RunState(NamedTuple):
     actor_ws: np.ndarray
     tanh_out: np.ndarray
     actions: np.ndarray
+    net_obs: np.ndarray
 
 
 N_METRICS = 7
@@ -281,15 +283,10 @@ _NET_FIELDS = ("actor", "actor_target", "critics", "critics_target")
 
 def make_workspace(nets: ActorCritic, batch: int) -> Workspace:
     """Every scratch buffer of a gradient step on ``batch`` rows (zeros), in the networks'
-    dtype where it meets a network (``Workspace``)."""
-    return _make_workspace(nets, batch)
-
-
-@njit(cache=True)
-def _make_workspace(nets: ActorCritic, batch: int) -> Workspace:
+    dtype where it meets a network (``Workspace``). Plain Python: nothing is compiled for it."""
     real = nets.actor.dtype
     n_act = nets.action_low.shape[0]
-    n_in = nets.critic_layout[0, 0]
+    n_in = int(nets.critic_layout[0, 0])
     n_critics, pc = nets.critics.shape
     target_size = max(
         mlp_workspace_size(nets.actor_layout, batch), mlp_workspace_size(nets.critic_layout, batch)

@@ -34,7 +34,6 @@ OU_NOISE = 1
 NOISES = {"gaussian": GAUSSIAN_NOISE, "ou": OU_NOISE}
 
 
-@njit(cache=True)
 def make_run_state(
     fns: EnvFns,
     env_params: np.ndarray,
@@ -46,19 +45,22 @@ def make_run_state(
     """A fresh run on the control env ``fns`` with constants ``env_params`` and a
     float64[state_dim] state (``ControlEnv.fns``/``.params``/``.state_dim``): the env reset with
     draws from ``rng``, counters at zero, ``n_metrics`` metric slots (DDPG/TD3's ``N_METRICS``;
-    SAC keeps more)."""
+    SAC keeps more).
+
+    Plain Python (NumPy arrays; the env's reset and observe called through the pointers'
+    dispatchers): nothing is compiled for it."""
     run = _blank_run_state(nets, state_dim, n_metrics)
-    fns.reset(env_params, run.state, rng)
-    fns.observe(env_params, run.state, run.obs)
-    scale_obs(nets, run.obs)
+    fns.reset.dispatcher(env_params, run.state, rng)
+    fns.observe.dispatcher(env_params, run.state, run.obs)
+    run.obs[:] = (run.obs - nets.obs_shift) * nets.obs_scale  # scale_obs, in NumPy
     return run
 
 
-@njit(cache=True)
 def _blank_run_state(nets: ActorCritic, state_dim: int, n_metrics: int = N_METRICS) -> RunState:
-    d = nets.actor_layout[0, 0]
+    d = int(nets.actor_layout[0, 0])
     n_act = nets.action_low.shape[0]
-    run = RunState(
+    real = nets.actor.dtype
+    return RunState(
         np.zeros(state_dim),
         np.zeros(d),
         np.zeros(d),
@@ -68,11 +70,11 @@ def _blank_run_state(nets: ActorCritic, state_dim: int, n_metrics: int = N_METRI
         np.zeros(1),
         np.zeros(4, dtype=np.int64),
         np.zeros(n_metrics),
-        mlp_workspace(nets.actor_layout, np.int64(1), nets.actor.dtype),  # int64, not Literal[1]
+        mlp_workspace(nets.actor_layout, 1, real),
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
+        np.zeros((1, d), real),
     )
-    return run
 
 
 @njit(cache=True, inline="always")
@@ -129,9 +131,11 @@ def explore_action(
         for j in range(low.shape[0]):
             run.action[j] = rng.uniform(low[j], high[j])
         return
+    for i in range(obs.shape[0]):  # in the networks' dtype: one compiled forward for all
+        run.net_obs[0, i] = obs[i]
     actor_actions(
-        nets.actor, nets.actor_layout, nets.activation[0], obs.reshape((1, obs.shape[0])),
-        run.actor_ws, low, high, run.tanh_out, run.actions,
+        nets.actor, nets.actor_layout, nets.activation[0], run.net_obs, run.actor_ws, low, high,
+        run.tanh_out, run.actions,
     )  # fmt: skip
     for j in range(low.shape[0]):
         run.action[j] = run.actions[0, j]
@@ -204,6 +208,7 @@ def evaluate_actor(
     n_act = nets.action_low.shape[0]
     states = np.zeros((n, state_dim))
     obs = np.zeros((n, d))
+    net_obs = np.zeros((n, d), nets.actor.dtype)  # obs in the networks' dtype
     tanh_out = np.zeros((n, n_act))
     acts = np.zeros((n, n_act))
     done = np.zeros(n, dtype=np.bool_)
@@ -217,8 +222,11 @@ def evaluate_actor(
     remaining = n
     act = nets.activation[0]
     while remaining > 0:
+        for i in range(n):
+            for j in range(d):
+                net_obs[i, j] = obs[i, j]
         actor_actions(
-            nets.actor, nets.actor_layout, act, obs, ws, nets.action_low, nets.action_high,
+            nets.actor, nets.actor_layout, act, net_obs, ws, nets.action_low, nets.action_high,
             tanh_out, acts,
         )  # fmt: skip
         t += 1

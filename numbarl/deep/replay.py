@@ -59,7 +59,6 @@ class ReplayBuffer(NamedTuple):
     info: np.ndarray
 
 
-@njit(cache=True)
 def replay_init(
     capacity: int,
     obs_dim: int,
@@ -70,7 +69,8 @@ def replay_init(
 
     Observations and actions are stored in ``dtype``, the networks' dtype (float32 halves the
     buffer's memory; environments compute in float64 and their observations are rounded once,
-    where they enter the buffer); rewards stay float64."""
+    where they enter the buffer); rewards stay float64. Plain Python (NumPy): nothing is
+    compiled for it."""
     if capacity < 1 or obs_dim < 1 or action_dim < 1:
         raise ValueError("replay_init: capacity, obs_dim and action_dim must be >= 1")
     return ReplayBuffer(

@@ -255,7 +255,6 @@ def make_sac_nets(
     )  # fmt: skip
 
 
-@njit(cache=True)
 def make_sac_state(
     n_act: int,
     obs_dim: int,
@@ -267,7 +266,7 @@ def make_sac_state(
     ``dtype`` is the networks' (``nets.actor.dtype``, not a string): the gradients that enter a
     network's backward pass (``grad_q2``, ``grad_x2``, ``grad_out``) are in it."""
     return SACState(
-        np.full(1, np.log(alpha)),
+        np.full(1, math.log(alpha)),  # libm, as compiled np.log
         adam_init(1),
         np.zeros(1),
         np.zeros((batch, n_act)),
@@ -573,10 +572,12 @@ def sac_action(
         return
     for j in range(low.shape[0]):
         sac.act_eps[0, j] = rng.standard_normal()
+    for i in range(obs.shape[0]):  # in the networks' dtype: one compiled forward for all
+        run.net_obs[0, i] = obs[i]
     policy_sample(
-        nets.actor, nets.actor_layout, nets.activation[0], obs.reshape((1, obs.shape[0])),
-        run.actor_ws, sac.act_eps, low, high, sac.act_u, sac.act_log_std, sac.act_ls_tanh,
-        run.actions, sac.act_logp,
+        nets.actor, nets.actor_layout, nets.activation[0], run.net_obs, run.actor_ws,
+        sac.act_eps, low, high, sac.act_u, sac.act_log_std, sac.act_ls_tanh, run.actions,
+        sac.act_logp,
     )  # fmt: skip
     for j in range(low.shape[0]):
         run.action[j] = run.actions[0, j]
