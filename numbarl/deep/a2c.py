@@ -17,10 +17,15 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 from numbarl.config import merge_config
-from numbarl.deep.pg_common import log_prob_entropy_grad, standardize
+from numbarl.deep.pg_common import (
+    categorical_score_entropy_grad,
+    gaussian_score_entropy_grad,
+    log_prob_entropy_grad,
+    standardize,
+)
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
     CATEGORICAL,
@@ -31,16 +36,10 @@ from numbarl.deep.rollout import (
     rollout_gae,
 )
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.nn import (
-    AdamState,
-    adam_init,
-    adam_step,
-    clip_by_global_norm,
-    mlp_backward,
-    mlp_forward,
-    mlp_workspace,
-)
-from numbarl.nn.mlp import DTYPES
+from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn import AdamState, adam_init, clip_by_global_norm, mlp_workspace
+from numbarl.nn.mlp import DTYPES, mlp_output
+from numbarl.nn.pointers import NetFns, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -161,32 +160,117 @@ def a2c_loss_grad(
     float64[A]; writes grad_v float64[B] = vf_coef * dL_V/dV. Returns (policy loss
     -mean(A log pi), value loss 0.5 mean((V - R)^2), mean entropy)."""
     b = out.shape[0]
-    w = np.empty(b)
-    for i in range(b):
-        w[i] = -adv[i] / b  # d(-mean A log pi)/d log pi_i
-    pl = 0.0
+    w = _score_weights(adv)
     if kind == CATEGORICAL:
-        # log pi(a_i) from a stable log-softmax
-        for i in range(b):
-            mx = out[i].max()
-            lse = mx + np.log(np.exp(out[i] - mx).sum())
-            pl -= adv[i] * (out[i, int(actions[i, 0])] - lse)
+        pl = _categorical_policy_loss(out, actions, adv)
     else:
-        for i in range(b):
-            lp = 0.0
-            for a in range(out.shape[1]):
-                z = (actions[i, a] - out[i, a]) * np.exp(-log_std[a])
-                lp += -0.5 * z * z - log_std[a] - 0.5 * np.log(2.0 * np.pi)
-            pl -= adv[i] * lp
+        pl = _gaussian_policy_loss(out, log_std, actions, adv)
     entropy = log_prob_entropy_grad(
         kind, out, log_std, actions, w, ent_coef, grad_out, grad_log_std
     )
+    vl = _value_loss_grad(v, returns, vf_coef, grad_v)
+    return pl / b, vl / b, entropy
+
+
+@njit(cache=True, inline="always")
+def _score_weights(adv: np.ndarray) -> np.ndarray:
+    """w float64[B] = d(-mean A log pi)/d log pi_i."""
+    b = adv.shape[0]
+    w = np.empty(b)
+    for i in range(b):
+        w[i] = -adv[i] / b
+    return w
+
+
+@njit(cache=True, inline="always")
+def _categorical_policy_loss(out: np.ndarray, actions: np.ndarray, adv: np.ndarray) -> float:
+    """-sum_i A_i log pi(a_i), log pi from a stable log-softmax of the logits ``out``."""
+    pl = 0.0
+    for i in range(out.shape[0]):
+        mx = out[i].max()
+        lse = mx + np.log(np.exp(out[i] - mx).sum())
+        pl -= adv[i] * (out[i, int(actions[i, 0])] - lse)
+    return pl
+
+
+@njit(cache=True, inline="always")
+def _gaussian_policy_loss(
+    out: np.ndarray, log_std: np.ndarray, actions: np.ndarray, adv: np.ndarray
+) -> float:
+    """-sum_i A_i log pi(a_i) for Gaussian means ``out`` and ``log_std``."""
+    pl = 0.0
+    for i in range(out.shape[0]):
+        lp = 0.0
+        for a in range(out.shape[1]):
+            z = (actions[i, a] - out[i, a]) * np.exp(-log_std[a])
+            lp += -0.5 * z * z - log_std[a] - 0.5 * np.log(2.0 * np.pi)
+        pl -= adv[i] * lp
+    return pl
+
+
+@njit(cache=True, inline="always")
+def _value_loss_grad(
+    v: np.ndarray, returns: np.ndarray, vf_coef: float, grad_v: np.ndarray
+) -> float:
+    """sum_i 0.5 (V_i - R_i)^2; writes grad_v = vf_coef * dL_V/dV."""
+    b = v.shape[0]
     vl = 0.0
     for i in range(b):
         d = v[i] - returns[i]
         vl += 0.5 * d * d
         grad_v[i] = vf_coef * d / b
+    return vl
+
+
+# ``a2c_loss_grad`` for one head each, compiled apart: the update calls the run's through a
+# pointer (``A2CFns.loss``), so a categorical run compiles no Gaussian kernels. Arguments as
+# ``a2c_loss_grad``'s after ``kind``; the same arithmetic in the same order.
+
+
+@njit(cache=True)
+def a2c_loss_categorical(
+    out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std, grad_v
+):  # noqa: ANN001, ANN201
+    """``a2c_loss_grad`` of a categorical head."""
+    b = out.shape[0]
+    w = _score_weights(adv)
+    pl = _categorical_policy_loss(out, actions, adv)
+    entropy = categorical_score_entropy_grad(out, actions, w, ent_coef, grad_out)
+    vl = _value_loss_grad(v, returns, vf_coef, grad_v)
     return pl / b, vl / b, entropy
+
+
+@njit(cache=True)
+def a2c_loss_gaussian(
+    out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std, grad_v
+):  # noqa: ANN001, ANN201
+    """``a2c_loss_grad`` of a Gaussian head."""
+    b = out.shape[0]
+    w = _score_weights(adv)
+    pl = _gaussian_policy_loss(out, log_std, actions, adv)
+    entropy = gaussian_score_entropy_grad(
+        out, log_std, actions, w, ent_coef, grad_out, grad_log_std
+    )
+    vl = _value_loss_grad(v, returns, vf_coef, grad_v)
+    return pl / b, vl / b, entropy
+
+
+class A2CFns(NamedTuple):
+    """What ``a2c_update`` calls through pointers: the network functions and the head's loss."""
+
+    net: NetFns
+    loss: FunctionPointer
+
+
+def update_fns(policy: Policy) -> A2CFns:
+    """``A2CFns`` for ``policy``'s dtype and head."""
+    net = typeof(policy.params)
+    mat, f8 = types.Array(net.dtype, 2, "C"), types.float64
+    v64, m64 = types.Array(f8, 1, "C"), types.Array(f8, 2, "C")
+    # v is the critic's column in the network dtype; adv, returns and the gradients float64
+    sig = types.UniTuple(f8, 3)(mat, net, m64, v64, net, v64, f8, f8, m64, net, v64)
+    loss = a2c_loss_categorical if int(policy.head[0]) == CATEGORICAL else a2c_loss_gaussian
+    return A2CFns(net_fns(policy.params.dtype), FunctionPointer(loss, sig))
 
 
 @njit(cache=True)
@@ -195,12 +279,14 @@ def a2c_update(
     buf: Rollout,
     adam: AdamState,
     hp: A2CHyper,
+    fns: A2CFns,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """One A2C gradient step on the whole rollout ``buf``; ``metrics`` float64[3] receives
-    (policy loss, value loss, entropy). A2C draws nothing from ``rng`` (it is there so every
+    (policy loss, value loss, entropy); ``fns`` from ``update_fns`` (the networks and the loss
+    are called through its pointers). A2C draws nothing from ``rng`` (it is there so every
     policy-gradient update has the shared loop's signature)."""
     obs, actions = flat_batch(buf)
     batch = obs.shape[0]
@@ -215,24 +301,27 @@ def a2c_update(
     g_actor, g_log_std, g_critic = grad_views(policy, grad)
     ws_a = mlp_workspace(policy.actor_layout, batch, dt)
     ws_c = mlp_workspace(policy.critic_layout, batch, dt)
-    out = mlp_forward(policy.actor, policy.actor_layout, act, obs, ws_a)
-    v = mlp_forward(policy.critic, policy.critic_layout, act, obs, ws_c)
+    net = fns.net
+    net.forward(policy.actor, policy.actor_layout, act, obs, ws_a)
+    out = mlp_output(policy.actor_layout, batch, ws_a)
+    net.forward(policy.critic, policy.critic_layout, act, obs, ws_c)
+    v = mlp_output(policy.critic_layout, batch, ws_c)
     grad_out = np.zeros(out.shape)  # float64: the loss's terms summed before the backward cast
     grad_v = np.zeros((batch, 1))
     vcol = v[:, 0].copy()
     gv = np.zeros(batch)
-    pl, vl, ent = a2c_loss_grad(
-        policy.head[0], out, policy.log_std, actions, adv, vcol, ret, hp.ent_coef,
-        hp.vf_coef, grad_out, g_log_std, gv,
+    pl, vl, ent = fns.loss(
+        out, policy.log_std, actions, adv, vcol, ret, hp.ent_coef, hp.vf_coef, grad_out,
+        g_log_std, gv,
     )  # fmt: skip
     # element copy: ``grad_v[:, 0] = gv`` compiles Numba's shape-error formatting
     for i in range(batch):
         grad_v[i, 0] = gv[i]
-    mlp_backward(policy.actor, policy.actor_layout, act, ws_a, grad_out, g_actor)
-    mlp_backward(policy.critic, policy.critic_layout, act, ws_c, grad_v, g_critic)
+    net.backward(policy.actor, policy.actor_layout, act, ws_a, grad_out, g_actor)
+    net.backward(policy.critic, policy.critic_layout, act, ws_c, grad_v, g_critic)
     clip_by_global_norm(grad, hp.max_grad_norm)
     lr = hp.lr * (1.0 - update / hp.total_updates) if hp.anneal_lr else hp.lr
-    adam_step(policy.params, grad, adam, lr, 0.9, 0.999, 1e-5)
+    net.adam(policy.params, grad, adam, lr, 0.9, 0.999, 1e-5, 0.0)
     metrics[0] = pl
     metrics[1] = vl
     metrics[2] = ent
@@ -250,9 +339,9 @@ def make_a2c_config(env: Any = None, cfg: A2CConfig | dict | None = None, **over
 
 
 def _init(cfg: A2CConfig, policy: Policy, total_updates: int) -> tuple:
-    """(adam, hp): what a2c_update takes between the buffer and the update index."""
+    """(adam, hp, fns): what a2c_update takes between the buffer and the update index."""
     adam = adam_init(policy.params.shape[0], policy.params.dtype)
-    return adam, hyper_record(A2CHyper, cfg, total_updates=total_updates)
+    return adam, hyper_record(A2CHyper, cfg, total_updates=total_updates), update_fns(policy)
 
 
 def train(
@@ -270,10 +359,12 @@ __all__ = [
     "METRICS",
     "TUNED",
     "A2CConfig",
+    "A2CFns",
     "A2CHyper",
     "a2c_loss_grad",
     "a2c_update",
     "evaluate",
     "make_a2c_config",
     "train",
+    "update_fns",
 ]
