@@ -48,7 +48,7 @@ from numbarl.deep.rollout import (
     actor_params,
 )
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.nn import adam_step, clip_by_global_norm
+from numbarl.nn import clip_by_global_norm
 from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
@@ -144,7 +144,7 @@ METRICS = ("is_loss", "mean_ratio", "truncated_fraction", "value_loss", "entropy
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_loss_grad(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -157,14 +157,16 @@ def is_loss_grad(
     max_ratio: float,
     ws: np.ndarray,
     grad: np.ndarray,
+    net=None,  # noqa: ANN001
 ) -> tuple[float, float, float]:
     """L(theta) = -(1/T) sum_t min(rho_t, max_ratio) Psi_t, rho_t = exp(log pi_theta(a_t|s_t) -
     behaviour_log_probs_t), and its gradient: grad [P_actor] (theta's dtype) += dL/dtheta =
     -(1/T) sum_{t: rho_t < c} rho_t Psi_t grad log pi. obs [T, obs_dim], actions
     float64[T, adim], psi float64[T].
 
-    Returns (L, mean rho_t, fraction of steps with rho_t >= max_ratio)."""
-    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
+    Returns (L, mean rho_t, fraction of steps with rho_t >= max_ratio). ``net``:
+    ``Optimizers.net`` (the network through pointers)."""
+    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws, net)
     batch = logp.shape[0]
     w = np.zeros(batch)
     total = 0.0
@@ -179,7 +181,7 @@ def is_loss_grad(
         else:
             total += max_ratio * psi[t]
             n_clipped += 1
-    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
+    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad, net)
     return -total / batch, ratio_sum / batch, n_clipped / batch
 
 
@@ -203,19 +205,20 @@ def offpolicy_pg_update(
     obs, actions, psi, targets = weighted_batch(buf, RETURNS_REWARD_TO_GO, hp)
     theta, layout, act, continuous = actor_params(policy)
     ws = policy_workspace(layout, obs.shape[0], theta.dtype)
-    behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws).copy()
-    metrics[4] = mean_entropy(policy, obs)
+    behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws, opt.net).copy()
+    metrics[4] = mean_entropy(policy, obs, opt.net)
     grad = np.zeros(theta.shape[0], theta.dtype)
     for _ in range(hp.reuse):
         grad[:] = 0.0
         loss, mean_ratio, truncated = is_loss_grad(
-            theta, layout, act, continuous, obs, actions, behaviour, psi, hp.max_ratio, ws, grad
-        )
+            theta, layout, act, continuous, obs, actions, behaviour, psi, hp.max_ratio, ws, grad,
+            opt.net,
+        )  # fmt: skip
         metrics[0] = loss
         metrics[1] = mean_ratio
         metrics[2] = truncated
         metrics[5] = clip_by_global_norm(grad, hp.max_grad_norm)
-        adam_step(theta, grad, opt.actor, hp.lr)
+        opt.net.adam(theta, grad, opt.actor, hp.lr, 0.9, 0.999, 1e-8, 0.0)
     metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 

@@ -43,7 +43,6 @@ from numbarl.deep.rollout import (
 from numbarl.nn import (
     AdamState,
     adam_init,
-    adam_step,
     categorical_entropy,
     categorical_entropy_grad,
     categorical_log_prob,
@@ -52,11 +51,11 @@ from numbarl.nn import (
     gaussian_entropy_grad,
     gaussian_log_prob,
     gaussian_log_prob_grad,
-    mlp_backward,
-    mlp_forward,
     mlp_n_params,
     mlp_workspace,
 )
+from numbarl.nn.mlp import mlp_output
+from numbarl.nn.pointers import NetFns, adam_step_via, backward_via, forward_via, net_fns
 from numbarl.returns import discounted_returns_kernel, total_return_kernel
 
 RETURNS_TOTAL = 0
@@ -74,17 +73,20 @@ CHUNK = 64
 
 class Optimizers(NamedTuple):
     """Adam states of the actor (actor MLP and log-std, [Pa + A]) and of the critic, in the
-    parameters' dtype."""
+    parameters' dtype, and ``net``: the network functions as pointers for that dtype
+    (``numbarl.nn.pointers``), which the updates pass to the kernels below (``net=``) so that
+    the networks are compiled once rather than linked into every kernel."""
 
     actor: AdamState
     critic: AdamState
+    net: NetFns
 
 
 def make_optimizers(policy: Policy) -> Optimizers:
     """Fresh Adam states for ``policy``'s actor (MLP and log-std) and critic."""
     pa = policy.actor.shape[0] + policy.log_std.shape[0]
     dt = policy.params.dtype
-    return Optimizers(adam_init(pa, dt), adam_init(policy.critic.shape[0], dt))
+    return Optimizers(adam_init(pa, dt), adam_init(policy.critic.shape[0], dt), net_fns(dt))
 
 
 @njit(cache=True, inline="always")
@@ -112,16 +114,18 @@ def policy_log_prob(
     obs: np.ndarray,
     actions: np.ndarray,
     ws: np.ndarray,
+    net: NetFns | None = None,
 ) -> np.ndarray:
     """log pi_theta(a_t | s_t) float64[T] for obs [T, obs_dim], actions float64[T, adim].
 
-    ws: a ``policy_workspace(layout, T)`` (forward passes run on ``CHUNK`` rows at a time)."""
+    ws: a ``policy_workspace(layout, T)`` (forward passes run on ``CHUNK`` rows at a time);
+    ``net``: call the network through these pointers (``Optimizers.net``) instead of directly."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     logp = np.empty(batch)
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
-        out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        out = forward_via(net, theta[:p], layout, act, obs[start:end], ws)
         if continuous:
             lp = gaussian_log_prob(out, theta[p:], actions[start:end])
         else:
@@ -143,16 +147,18 @@ def policy_log_prob_grad(
     w: np.ndarray,
     ws: np.ndarray,
     grad: np.ndarray,
+    net: NetFns | None = None,
 ) -> None:
     """grad [P_actor] (theta's dtype) += sum_t w_t * grad_theta log pi_theta(a_t | s_t)
     (accumulates).
 
-    w float64[T] are the per-step weights; ws a ``policy_workspace(layout, T)``."""
+    w float64[T] are the per-step weights; ws a ``policy_workspace(layout, T)``; ``net`` as
+    in ``policy_log_prob``."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
-        out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        out = forward_via(net, theta[:p], layout, act, obs[start:end], ws)
         grad_out = np.zeros(out.shape)
         if continuous:
             gaussian_log_prob_grad(
@@ -160,7 +166,7 @@ def policy_log_prob_grad(
             )
         else:
             categorical_log_prob_grad(out, int_actions(actions[start:end]), w[start:end], grad_out)
-        mlp_backward(theta[:p], layout, act, ws, grad_out, grad[:p])
+        backward_via(net, theta[:p], layout, act, ws, grad_out, grad[:p])
 
 
 @njit(cache=True, inline="always")
@@ -261,7 +267,7 @@ def reinforce_weights(
     return psi.reshape(n_steps * n), targets.reshape(n_steps * n)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def weighted_batch(buf: Rollout, returns: int, hp):  # noqa: ANN001, ANN201
     """(obs, actions, Psi float64[T * N], value targets float64[T * N]) of a rollout for the
     score-function learners: ``flat_batch(buf)`` and ``reinforce_weights`` with ``hp``'s
@@ -284,10 +290,12 @@ def fit_value(
     epochs: int,
     minibatches: int,
     rng: np.random.Generator,
+    net: NetFns | None = None,
 ) -> float:
     """Fit the critic V(s) to ``targets`` float64[B] on obs [B, obs_dim]: ``epochs``
     passes over ``minibatches`` shuffled minibatches (``rng.permutation``), one Adam step on
-    0.5 mean (V - target)^2 each. Returns the mean loss over the steps."""
+    0.5 mean (V - target)^2 each. Returns the mean loss over the steps. ``net`` as in
+    ``policy_log_prob`` (the network and Adam through pointers)."""
     batch, d = obs.shape
     mb = max(1, batch // minibatches)
     act = policy.head[3]
@@ -310,19 +318,19 @@ def fit_value(
             loss = 0.0
             for c0 in range(0, mb, CHUNK):
                 c1 = min(c0 + CHUNK, mb)
-                v = mlp_forward(policy.critic, policy.critic_layout, act, xb[c0:c1], ws)
+                v = forward_via(net, policy.critic, policy.critic_layout, act, xb[c0:c1], ws)
                 for j in range(c0, c1):
                     diff = v[j - c0, 0] - yb[j]
                     loss += 0.5 * diff * diff
                     grad_v[j, 0] = diff / mb
-                mlp_backward(policy.critic, policy.critic_layout, act, ws, grad_v[c0:c1], grad)
-            adam_step(policy.critic, grad, adam, lr)
+                backward_via(net, policy.critic, policy.critic_layout, act, ws, grad_v[c0:c1], grad)
+            adam_step_via(net, policy.critic, grad, adam, lr)
             total += loss / mb
             count += 1
     return total / max(count, 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fit_critic(
     policy: Policy,
     obs: np.ndarray,
@@ -337,13 +345,15 @@ def fit_critic(
     if hp.baseline != BASELINE_VALUE:
         return 0.0
     return fit_value(
-        policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng
-    )
+        policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng,
+        opt.net,
+    )  # fmt: skip
 
 
-@njit(cache=True)
-def mean_entropy(policy: Policy, obs: np.ndarray) -> float:
-    """Mean entropy of pi(.|s) over obs [B, obs_dim] (the Gaussian's is state-free)."""
+@njit(cache=True, inline="always")
+def mean_entropy(policy: Policy, obs: np.ndarray, net: NetFns) -> float:
+    """Mean entropy of pi(.|s) over obs [B, obs_dim] (the Gaussian's is state-free); the actor
+    called through ``net`` (``Optimizers.net``)."""
     if policy.head[0] == GAUSSIAN:
         return gaussian_entropy(policy.log_std)
     batch = obs.shape[0]
@@ -351,6 +361,6 @@ def mean_entropy(policy: Policy, obs: np.ndarray) -> float:
     total = 0.0
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
-        out = mlp_forward(policy.actor, policy.actor_layout, policy.head[3], obs[start:end], ws)
-        total += categorical_entropy(out).sum()
+        net.forward(policy.actor, policy.actor_layout, policy.head[3], obs[start:end], ws)
+        total += categorical_entropy(mlp_output(policy.actor_layout, end - start, ws)).sum()
     return total / batch

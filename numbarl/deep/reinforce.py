@@ -63,7 +63,7 @@ from numbarl.deep.rollout import (
     actor_params,
 )
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.nn import adam_step, clip_by_global_norm
+from numbarl.nn import clip_by_global_norm
 from numbarl.nn.mlp import DTYPES
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
@@ -154,7 +154,7 @@ class ReinforceHyper(NamedTuple):
 METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reinforce_loss_grad(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -165,16 +165,17 @@ def reinforce_loss_grad(
     psi: np.ndarray,
     ws: np.ndarray,
     grad: np.ndarray,
+    net=None,  # noqa: ANN001
 ) -> float:
     """Returns the loss L(theta) = -(1/T) sum_t Psi_t log pi_theta(a_t | s_t) (psi float64[T]
     held fixed) and adds its gradient -(1/T) sum_t Psi_t grad log pi(a_t | s_t) to grad
-    [P_actor] (theta's dtype)."""
-    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws)
+    [P_actor] (theta's dtype). ``net``: ``Optimizers.net`` (the network through pointers)."""
+    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws, net)
     total = 0.0
     for t in range(logp.shape[0]):
         total += psi[t] * logp[t]
     w = -psi / psi.shape[0]
-    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad)
+    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad, net)
     return -total / logp.shape[0]
 
 
@@ -200,10 +201,12 @@ def reinforce_update(
     theta, layout, act, continuous = actor_params(policy)
     ws = policy_workspace(layout, obs.shape[0], theta.dtype)
     grad = np.zeros(theta.shape[0], theta.dtype)
-    metrics[2] = mean_entropy(policy, obs)
-    metrics[0] = reinforce_loss_grad(theta, layout, act, continuous, obs, actions, psi, ws, grad)
+    metrics[2] = mean_entropy(policy, obs, opt.net)
+    metrics[0] = reinforce_loss_grad(
+        theta, layout, act, continuous, obs, actions, psi, ws, grad, opt.net
+    )
     metrics[3] = clip_by_global_norm(grad, hp.max_grad_norm)
-    adam_step(theta, grad, opt.actor, hp.lr)
+    opt.net.adam(theta, grad, opt.actor, hp.lr, 0.9, 0.999, 1e-8, 0.0)
     metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 

@@ -67,6 +67,7 @@ from numbarl.nn.heads import (
     log_softmax,
 )
 from numbarl.nn.mlp import DTYPES, TANH, mlp_backward, mlp_forward, mlp_n_params
+from numbarl.nn.pointers import forward_via
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -346,7 +347,7 @@ def fisher_vector_product(
         out[k] += damping * v[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def natural_gradient(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -382,16 +383,22 @@ def natural_gradient(
 
 @njit(cache=True)
 def policy_head(
-    theta: np.ndarray, layout: np.ndarray, act: int, obs: np.ndarray, ws: np.ndarray
+    theta: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    obs: np.ndarray,
+    ws: np.ndarray,
+    net=None,  # noqa: ANN001
 ) -> np.ndarray:
     """The policy's head output (logits or means) float64[T, n_out], a new array (float64
-    whatever the network's dtype, so the line search's sums run in float64)."""
+    whatever the network's dtype, so the line search's sums run in float64). ``net``:
+    ``Optimizers.net`` (the network through pointers)."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     head = np.empty((batch, layout[layout.shape[0] - 1, 1]))
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
-        out = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        out = forward_via(net, theta[:p], layout, act, obs[start:end], ws)
         # element copy: ``head[start:end] = out`` compiles Numba's shape-error formatting
         for i in range(end - start):
             for j in range(out.shape[1]):
@@ -412,6 +419,7 @@ def surrogate_and_kl(
     old_head: np.ndarray,
     old_log_std: np.ndarray,
     ws: np.ndarray,
+    net=None,  # noqa: ANN001
 ) -> tuple[float, float]:
     """(L(theta), mean KL(pi_old || pi_theta)) on a batch of T steps.
 
@@ -419,7 +427,7 @@ def surrogate_and_kl(
     old_head float64[T, n_out] the old policy's logits/means, old_log_std float64[A] its log-std
     (ignored, may be empty, for a categorical policy)."""
     p = mlp_n_params(layout)
-    head = policy_head(theta, layout, act, obs, ws)
+    head = policy_head(theta, layout, act, obs, ws, net)
     if continuous:
         logp = gaussian_log_prob(head, theta[p:], actions)
         kl = gaussian_kl(old_head, old_log_std, head, theta[p:])
@@ -435,7 +443,7 @@ def surrogate_and_kl(
     return surr / batch, mean_kl / batch
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def line_search(
     theta_old: np.ndarray,
     full_step: np.ndarray,
@@ -451,6 +459,7 @@ def line_search(
     max_backtracks: int,
     ws: np.ndarray,
     theta_out: np.ndarray,
+    net=None,  # noqa: ANN001
 ) -> tuple[int, float, float]:
     """Backtracking line search of TRPO (Appendix C): theta_out = theta_old + coef^k full_step
     for the first k < max_backtracks with surrogate improvement > 0 and mean KL <= max_kl.
@@ -458,11 +467,11 @@ def line_search(
     If no k qualifies theta_out = theta_old. Returns (k accepted or -1, its mean KL, its
     surrogate improvement L(theta_out) - L(theta_old)); (-1, 0.0, 0.0) when rejected."""
     p = mlp_n_params(layout)
-    old_head = policy_head(theta_old, layout, act, obs, ws)
+    old_head = policy_head(theta_old, layout, act, obs, ws, net)
     old_log_std = theta_old[p:].copy()
     surr_old, _ = surrogate_and_kl(
         theta_old, layout, act, continuous, obs, actions, advantages, old_log_probs,
-        old_head, old_log_std, ws,
+        old_head, old_log_std, ws, net,
     )  # fmt: skip
     frac = 1.0
     for k in range(max_backtracks):
@@ -470,7 +479,7 @@ def line_search(
             theta_out[i] = theta_old[i] + frac * full_step[i]
         surr, kl = surrogate_and_kl(
             theta_out, layout, act, continuous, obs, actions, advantages, old_log_probs,
-            old_head, old_log_std, ws,
+            old_head, old_log_std, ws, net,
         )  # fmt: skip
         improve = surr - surr_old
         if kl <= max_kl and improve > 0.0 and np.isfinite(surr):
@@ -481,7 +490,7 @@ def line_search(
     return -1, 0.0, 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def surrogate_grad(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -529,8 +538,8 @@ def trpo_update(
     theta_old = theta.copy()
     ws = policy_workspace(layout, batch, theta.dtype)
     jvp_ws = jvp_workspace(layout, min(batch, CHUNK), theta.dtype)
-    old_logp = policy_log_prob(theta_old, layout, act, continuous, obs, actions, ws).copy()
-    metrics[4] = mean_entropy(policy, obs)
+    old_logp = policy_log_prob(theta_old, layout, act, continuous, obs, actions, ws, opt.net).copy()
+    metrics[4] = mean_entropy(policy, obs, opt.net)
     g = surrogate_grad(theta_old, layout, act, continuous, obs, actions, adv, ws)
     s, sfs = natural_gradient(
         theta_old, layout, act, continuous, obs, g, hp.damping, hp.cg_iters, ws, jvp_ws
@@ -539,14 +548,15 @@ def trpo_update(
     full_step = scale * s  # beta s: the quadratic model's KL equals max_kl
     k, kl, gain = line_search(
         theta_old, full_step, layout, act, continuous, obs, actions, adv, old_logp, hp.max_kl,
-        hp.backtrack_coef, hp.max_backtracks, ws, theta,
+        hp.backtrack_coef, hp.max_backtracks, ws, theta, opt.net,
     )  # fmt: skip
     metrics[0] = gain
     metrics[1] = kl
     metrics[2] = k
     metrics[3] = fit_value(
-        policy, obs, ret, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng
-    )
+        policy, obs, ret, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng,
+        opt.net,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

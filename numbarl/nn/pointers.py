@@ -28,9 +28,17 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import from_dtype, typeof, types
+from numba.extending import overload
 
 from numbarl.envs.control.core import FunctionPointer
-from numbarl.nn.mlp import mlp_backward_into, mlp_forward_into, net_dtype
+from numbarl.nn.mlp import (
+    mlp_backward,
+    mlp_backward_into,
+    mlp_forward,
+    mlp_forward_into,
+    mlp_output,
+    net_dtype,
+)
 from numbarl.nn.optim import AdamState, adam_step
 
 
@@ -69,4 +77,59 @@ def net_fns(dtype: np.dtype | str) -> NetFns:
     return _NET_FNS[dt.name]
 
 
-__all__ = ["NetFns", "net_fns"]
+def forward_via(net, params, layout, act, x, cache):  # noqa: ANN001, ANN201
+    """``mlp_forward(params, layout, act, x, cache)``, through ``net``'s pointer unless ``net``
+    is None (compiled code only; chosen when the caller compiles, so a kernel that takes an
+    optional ``net=None`` compiles only the path it is given)."""
+    raise NotImplementedError("forward_via is called from compiled code only")
+
+
+def backward_via(net, params, layout, act, cache, grad_out, grad_params):  # noqa: ANN001, ANN201
+    """``mlp_backward(params, layout, act, cache, grad_out, grad_params)``, through ``net``'s
+    pointer unless ``net`` is None (compiled code only)."""
+    raise NotImplementedError("backward_via is called from compiled code only")
+
+
+def _is_none(net) -> bool:  # noqa: ANN001
+    return isinstance(net, (types.NoneType, types.Omitted)) or net is None
+
+
+@overload(forward_via, inline="always")
+def _forward_via(net, params, layout, act, x, cache):  # noqa: ANN001, ANN202
+    if _is_none(net):
+        return lambda net, params, layout, act, x, cache: mlp_forward(params, layout, act, x, cache)
+
+    def impl(net, params, layout, act, x, cache):  # noqa: ANN001, ANN202
+        net.forward(params, layout, act, x, cache)
+        return mlp_output(layout, x.shape[0], cache)
+
+    return impl
+
+
+@overload(backward_via, inline="always")
+def _backward_via(net, params, layout, act, cache, grad_out, grad_params):  # noqa: ANN001, ANN202
+    if _is_none(net):
+        return lambda net, params, layout, act, cache, grad_out, grad_params: mlp_backward(
+            params, layout, act, cache, grad_out, grad_params
+        )
+    return lambda net, params, layout, act, cache, grad_out, grad_params: net.backward(
+        params, layout, act, cache, grad_out, grad_params
+    )
+
+
+def adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN201
+    """``adam_step(params, grad, state, lr)`` (default betas and eps), through ``net``'s pointer
+    unless ``net`` is None (compiled code only)."""
+    raise NotImplementedError("adam_step_via is called from compiled code only")
+
+
+@overload(adam_step_via, inline="always")
+def _adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN202
+    if _is_none(net):
+        return lambda net, params, grad, state, lr: adam_step(params, grad, state, lr)
+    return lambda net, params, grad, state, lr: net.adam(
+        params, grad, state, lr, 0.9, 0.999, 1e-8, 0.0
+    )
+
+
+__all__ = ["NetFns", "adam_step_via", "backward_via", "forward_via", "net_fns"]
