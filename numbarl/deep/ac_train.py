@@ -389,7 +389,13 @@ def update_pointer(update: Callable[..., int], *args: Any) -> FunctionPointer:
     a pointer it is compiled once and the loop's cache key holds the signature only. One
     indirect call per gradient step costs nothing measurable. (A pointer call cannot raise:
     the updates report divergence as a status code.)"""
-    return FunctionPointer(update, types.int64(*[typeof(a) for a in args]))
+    pointer = FunctionPointer(update, types.int64(*[typeof(a) for a in args]))
+    # Compile (or load) it now, before the loop is compiled: the loop's typing of its direct
+    # call (the ``update=None`` branch) would otherwise compile the update first, and Numba
+    # would cache it under another key than the pointer's signature, so the next process
+    # would compile the whole update again.
+    pointer.__wrapper_address__()
+    return pointer
 
 
 def train_loop(
