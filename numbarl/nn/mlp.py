@@ -326,7 +326,7 @@ def mlp_forward(
         raise ValueError("x.shape[1] does not match the layout's input size")
     if cache.shape[0] < mlp_workspace_size(layout, batch):
         raise ValueError("cache too small for this batch: build it with mlp_workspace")
-    mlp_forward_into(params, layout, act, x, cache)
+    _forward(params, layout, act, x, cache)
     return mlp_output(layout, batch, cache)
 
 
@@ -337,6 +337,15 @@ def mlp_forward_into(
     """``mlp_forward`` without its checks and without a return value (read the output with
     ``mlp_output``): the form called through a function pointer (``numbarl.nn.pointers``),
     which can neither raise nor return an array; callers pass shapes right by construction."""
+    _forward(params, layout, act, x, cache)
+
+
+# Inlined (Numba IR) into both: a call from mlp_forward to mlp_forward_into would compile and
+# link a second library in every run that uses mlp_forward directly.
+@njit(cache=True, inline="always", error_model="numpy")
+def _forward(
+    params: np.ndarray, layout: np.ndarray, act: int, x: np.ndarray, cache: np.ndarray
+) -> None:
     batch = x.shape[0]
     n_layers = layout.shape[0]
     n0 = layout[0, 0]

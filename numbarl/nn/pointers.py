@@ -40,6 +40,8 @@ from numbarl.nn.mlp import (
     net_dtype,
 )
 from numbarl.nn.optim import AdamState, adam_step
+from numbarl.nn.qnet import QNet, qnet_backward, qnet_forward, qnet_forward_into, qnet_output
+from numbarl.nn.qnet import qnet_work as _qnet_work
 
 
 class NetFns(NamedTuple):
@@ -132,4 +134,59 @@ def _adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN202
     )
 
 
-__all__ = ["NetFns", "adam_step_via", "backward_via", "forward_via", "net_fns"]
+class QNetFns(NamedTuple):
+    """DQN's Q network functions as pointers for one ``QNet`` and dtype: ``forward(params,
+    net, x [B, obs_dim], noise, work)`` (``qnet_forward_into``; read the output with
+    ``qnet_output``) and ``backward(params, net, noise, work, g_out [B, A*K], grad)``
+    (``qnet_backward``), arrays in the net's dtype."""
+
+    forward: FunctionPointer
+    backward: FunctionPointer
+
+
+_QNET_FNS: dict[tuple, QNetFns] = {}
+
+
+def qnet_fns(net: QNet, dtype: np.dtype | str) -> QNetFns:
+    """The ``QNetFns`` of ``net`` in ``dtype``; built once per process, net type and dtype."""
+    dt = net_dtype(dtype)
+    net_t = typeof(net)
+    key = (net_t, dt.name)
+    if key not in _QNET_FNS:
+        p, x = _array(dt, 1), _array(dt, 2)
+        work_t = typeof(_qnet_work(net, 1, dt))
+        _QNET_FNS[key] = QNetFns(
+            FunctionPointer(qnet_forward_into, types.none(p, net_t, x, p, work_t)),
+            FunctionPointer(qnet_backward, types.none(p, net_t, p, work_t, x, p)),
+        )
+    return _QNET_FNS[key]
+
+
+def qforward_via(fns, params, net, x, noise, work):  # noqa: ANN001, ANN201
+    """``qnet_forward(params, net, x, noise, work)``, through ``fns``' pointer (``QNetFns``)
+    unless ``fns`` is None (compiled code only)."""
+    raise NotImplementedError("qforward_via is called from compiled code only")
+
+
+@overload(qforward_via, inline="always")
+def _qforward_via(fns, params, net, x, noise, work):  # noqa: ANN001, ANN202
+    if _is_none(fns):
+        return lambda fns, params, net, x, noise, work: qnet_forward(params, net, x, noise, work)
+
+    def impl(fns, params, net, x, noise, work):  # noqa: ANN001, ANN202
+        fns.forward(params, net, x, noise, work)
+        return qnet_output(net, work, x.shape[0])
+
+    return impl
+
+
+__all__ = [
+    "NetFns",
+    "QNetFns",
+    "adam_step_via",
+    "backward_via",
+    "forward_via",
+    "net_fns",
+    "qforward_via",
+    "qnet_fns",
+]
