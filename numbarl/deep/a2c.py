@@ -227,7 +227,7 @@ def _value_loss_grad(
 # ``a2c_loss_grad``'s after ``kind``; the same arithmetic in the same order.
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def a2c_loss_categorical(
     out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std, grad_v
 ):  # noqa: ANN001, ANN201
@@ -240,7 +240,7 @@ def a2c_loss_categorical(
     return pl / b, vl / b, entropy
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def a2c_loss_gaussian(
     out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std, grad_v
 ):  # noqa: ANN001, ANN201

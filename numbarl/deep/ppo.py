@@ -451,7 +451,7 @@ def policy_loss_grad(
 # without ``variant``.
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def loss_categorical_clip(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -464,7 +464,7 @@ def loss_categorical_clip(
     return loss, entropy, clip_frac, approx_kl
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def loss_gaussian_clip(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -479,7 +479,7 @@ def loss_gaussian_clip(
     return loss, entropy, clip_frac, approx_kl
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def loss_categorical_kl(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -496,7 +496,7 @@ def loss_categorical_kl(
     return loss, entropy, 0.0, approx_kl
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def loss_gaussian_kl(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -518,19 +518,19 @@ def loss_gaussian_kl(
     return loss, entropy, 0.0, approx_kl
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def mean_kl_categorical(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
     """Mean KL[pi_old, pi] over a batch of logits (the KL variant's measured d)."""
     return categorical_kl(old_out, new_out).mean()
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def mean_kl_gaussian(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
     """Mean KL[pi_old, pi] over a batch of Gaussian means and the log-stds."""
     return gaussian_kl(old_out, old_log_std, new_out, log_std).mean()
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def mean_kl_unused(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
     """The clipped variant's ``PPOFns.kl``: never called (nothing to compile for it)."""
     return 0.0

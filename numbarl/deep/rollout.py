@@ -84,7 +84,6 @@ from numbarl.deep.policy import (
     update_obs_stats,
 )
 from numbarl.envs.control import ControlEnv
-from numbarl.envs.control.dispatch import vec_step
 from numbarl.nn import mlp_workspace, net_dtype
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import NetFns, net_fns
@@ -262,10 +261,11 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
         values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
         clip_actions(policy, vec.act_buf, vec.env_actions)
         store_action(buf, t, vec.x, vec.act_buf, vec.logp_buf, vec.value_buf)
-        vec_step(
-            vec.fns, vec.params, vec.states, vec.env_actions, vec.step_rewards,
-            vec.step_terminated, vec.step_truncated, vec.t, vec.max_steps, rng, True, vec.obs,
-            vec.final_obs,
+        # the env's generated batched step (``dispatch.vec_step`` without its shape checks:
+        # ``make_vec_env`` sized every array; a separate compiled function less per cold start)
+        vec.fns.vec_step(
+            vec.params, vec.states, vec.env_actions, vec.step_rewards, vec.step_terminated,
+            vec.step_truncated, vec.t, vec.max_steps, rng, True, vec.obs, vec.final_obs,
         )  # fmt: skip
         if store_outcome(
             buf, t, vec.step_rewards, vec.step_terminated, vec.step_truncated, vec.ep_return,

@@ -330,7 +330,7 @@ def mlp_forward(
     return mlp_output(layout, batch, cache)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
 def mlp_forward_into(
     params: np.ndarray, layout: np.ndarray, act: int, x: np.ndarray, cache: np.ndarray
 ) -> None:
@@ -443,7 +443,7 @@ def mlp_output(layout: np.ndarray, batch: int, cache: np.ndarray) -> np.ndarray:
     return cache[batch * offset : batch * (offset + n_out)].reshape((batch, n_out))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
 def mlp_backward_into(
     params: np.ndarray,
     layout: np.ndarray,

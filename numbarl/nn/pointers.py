@@ -8,6 +8,10 @@ above them. Called through ``numba.types.FunctionType`` pointers (``NetFns``, bu
 ``net_fns``), each is compiled once per dtype and the callers only hold an indirect call: one
 per minibatch or batched step, against microseconds of work.
 
+The functions only ever called through pointers (``mlp_forward_into``, ``mlp_backward_into``,
+``qnet_forward_into``, the learners' per-head losses) are compiled without a CPython wrapper
+(``no_cpython_wrapper=True``: its argument unboxing is code that nothing would run).
+
 A pointer-called function cannot raise (an exception is printed and the caller goes on): the
 callers pass shapes that are right by construction (workspaces from ``mlp_workspace`` for the
 batch, gradients laid out like the parameters).

@@ -288,7 +288,7 @@ def qnet_forward(
     return _qnet_forward(params, net, x, noise, work)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def qnet_forward_into(
     params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
 ) -> None:
