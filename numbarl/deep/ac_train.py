@@ -379,9 +379,10 @@ def run_chunks(
 
 
 def update_pointer(update: Callable[..., int], *args: Any) -> FunctionPointer:
-    """The njit gradient step ``update`` (``ddpg_update``, ``td3_update``, ``sac_update``;
-    returns OK or a divergence code) compiled for the types of ``args``, as a first-class
-    function pointer for the compiled loops (``run_ddpg``, ``run_td3``, ``run_sac``).
+    """The njit gradient step ``update`` (``ddpg_update``, ``td3_update``; returns OK or a
+    divergence code) compiled for the types of ``args``, as a first-class function pointer for
+    the compiled loops (``run_ddpg``, ``run_td3``; SAC's calls its update directly, see
+    ``sac.run_sac``).
 
     Why: Numba compiles every njit function into its own LLVM module, and compiling a caller
     links in the modules of all its callees and optimises and emits their machine code again.
