@@ -39,7 +39,7 @@ from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import AdamState, adam_init, clip_by_global_norm, mlp_workspace
 from numbarl.nn.mlp import DTYPES, mlp_output
-from numbarl.nn.pointers import NetFns, net_fns
+from numbarl.nn.pointers import NetFns, Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -255,6 +255,7 @@ def a2c_loss_gaussian(
     return pl / b, vl / b, entropy
 
 
+@cache_numba_type
 class A2CFns(NamedTuple):
     """What ``a2c_update`` calls through pointers: the network functions and the head's loss."""
 
@@ -270,7 +271,7 @@ def update_fns(policy: Policy) -> A2CFns:
     # v is the critic's column in the network dtype; adv, returns and the gradients float64
     sig = types.UniTuple(f8, 3)(mat, net, m64, v64, net, v64, f8, f8, m64, net, v64)
     loss = a2c_loss_categorical if int(policy.head[0]) == CATEGORICAL else a2c_loss_gaussian
-    return A2CFns(net_fns(policy.params.dtype), FunctionPointer(loss, sig))
+    return A2CFns(net_fns(policy.params.dtype), Pointer(loss, sig))
 
 
 @njit(cache=True)

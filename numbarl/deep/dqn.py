@@ -84,12 +84,14 @@ from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
 from numbarl.nn.mlp import ACTIVATIONS, DTYPES, net_dtype
 from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_norm, polyak_update
-from numbarl.nn.pointers import QNetFns, qforward_via, qnet_fns
+from numbarl.nn.pointers import Pointer, typed_pointers
 from numbarl.nn.qnet import (
     QNet,
     QWork,
     make_qnet,
     q_values,
+    qnet_backward,
+    qnet_forward,
     qnet_init,
     qnet_work,
     sample_noise,
@@ -213,7 +215,6 @@ class DQNState(NamedTuple):
     b_next: np.ndarray
     target_dist: np.ndarray
     g_out: np.ndarray
-    qfns: QNetFns
 
 
 # Rows of DQNState.index and DQNState.batch.
@@ -254,10 +255,10 @@ def dqn_update(
 
     # Targets y = G + discount Q_target(s', a*), a* greedy for the target net (DQN) or for the
     # online net (double Q-learning); C51: the projected distribution under a*.
-    out_t = qforward_via(st.qfns, st.target, net, st.b_next, st.noise_target, st.work_target)
+    out_t = qnet_forward(st.target, net, st.b_next, st.noise_target, st.work_target)
     out_sel = out_t
     if hp.double:
-        out_sel = qforward_via(st.qfns, st.params, net, st.b_next, st.noise, st.work_next)
+        out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
     if k_atoms == 1:
         if hp.double:
             double_q_targets(ret, discount, out_sel, out_t, y)
@@ -272,7 +273,7 @@ def dqn_update(
             categorical_projection(net.support, ret[b], discount[b], st.p, st.target_dist[b])
 
     # Online forward, importance-weighted loss and its gradient w.r.t. the outputs.
-    out = qforward_via(st.qfns, st.params, net, st.b_obs, st.noise, st.work)
+    out = qnet_forward(st.params, net, st.b_obs, st.noise, st.work)
     g_out = st.g_out
     g_out[:] = 0.0
     loss = 0.0
@@ -297,7 +298,7 @@ def dqn_update(
             td[b] = l_b
         loss += scale * l_b
     st.grad[:] = 0.0
-    st.qfns.backward(st.params, net, st.noise, st.work, g_out, st.grad)
+    qnet_backward(st.params, net, st.noise, st.work, g_out, st.grad)
     if hp.max_grad_norm > 0.0:
         clip_by_global_norm(st.grad, hp.max_grad_norm)
     adam_step(st.params, st.grad, st.adam, hp.lr, 0.9, 0.999, hp.adam_eps)
@@ -319,19 +320,18 @@ def dqn_act(
     x: np.ndarray,
     epsilon: float,
     rng: np.random.Generator,
-    qfns=None,  # noqa: ANN001
 ) -> int:
     """Epsilon-greedy action for obs float64[obs_dim]; noisy nets draw fresh noise (into
     ``noise``) and act greedily. ``work``: a ``qnet_work(net, 1, params.dtype)``; q float64[A]
     and x [1, obs_dim] (the net's dtype: the net only ever sees inputs in its own dtype, so one
-    forward pass compiles) scratch; ``qfns``: the net through pointers (``DQNState.qfns``)."""
+    forward pass compiles) scratch."""
     if noisy:
         sample_noise(net, rng, noise)
     elif rng.random() < epsilon:
         return int(rng.random() * net.n_actions)
     for i in range(obs.shape[0]):
         x[0, i] = obs[i]
-    out = qforward_via(qfns, params, net, x, noise, work)
+    out = qnet_forward(params, net, x, noise, work)
     q_values(net, out, 0, q)
     return int(np.argmax(q))
 
@@ -362,7 +362,7 @@ def update_pointer(
     sig = types.UniTuple(types.float64, 2)(
         typeof(hp), typeof(net), typeof(st), typeof(buf), typeof(tree), typeof(rng), types.float64
     )
-    return FunctionPointer(dqn_update, sig)
+    return Pointer(dqn_update, sig)
 
 
 # Inlined (Numba IR) into dqn_run_control; the Gym path calls it as usual.
@@ -437,9 +437,8 @@ def dqn_run_control(
     for _ in range(n_steps):
         epsilon = dqn_epsilon(hp, st.counters[STEPS])
         a = dqn_act(
-            net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, st.x_act, epsilon, rng,
-            st.qfns,
-        )  # fmt: skip
+            net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, st.x_act, epsilon, rng
+        )
         st.action[0] = float(a)
         reward, terminated = fns.step(env_params, st.env_state, st.action, rng)
         st.counters[EPISODE_STEPS] += 1
@@ -476,12 +475,10 @@ def greedy_returns(
     params: np.ndarray,
     episodes: int,
     rng: np.random.Generator,
-    qfns=None,  # noqa: ANN001
 ) -> np.ndarray:
     """Undiscounted returns float64[episodes] of the greedy policy (noisy nets: mean weights)
     on the control env ``fns`` with constants ``env_params`` and a float64[state_dim] state
-    (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``; ``qfns``
-    the net through pointers (``numbarl.nn.pointers.qnet_fns``)."""
+    (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``."""
     work = qnet_work(net, 1, params.dtype)
     noise = np.zeros(net.n_noise, params.dtype)
     q = np.zeros(net.n_actions)
@@ -496,7 +493,7 @@ def greedy_returns(
         for _ in range(max_steps):
             for i in range(obs.shape[0]):
                 x[0, i] = obs[i]
-            out = qforward_via(qfns, params, net, x, noise, work)
+            out = qnet_forward(params, net, x, noise, work)
             q_values(net, out, 0, q)
             action[0] = float(np.argmax(q))
             reward, terminated = fns.step(env_params, state, action, rng)
@@ -545,7 +542,6 @@ def _make_state(
         b_next=np.zeros((b, obs_dim), dt),
         target_dist=np.zeros((b, net.n_atoms)),
         g_out=np.zeros((b, m), dt),
-        qfns=qnet_fns(net, dt),
     )
 
 
@@ -673,8 +669,9 @@ def train(
         metrics = np.zeros(5)
         if is_control:
             status = dqn_run_control(
-                env.fns, env.params, env.max_steps, hp, net, st, buf, tree, rng, n, metrics, update
-            )
+                typed_pointers(env.fns), env.params, env.max_steps, hp, net, st, buf, tree, rng, n,
+                metrics, update,
+            )  # fmt: skip
         else:
             status = gym.run(hp, net, st, buf, tree, rng, n, metrics, update)
         if status >= 0:
@@ -714,8 +711,8 @@ def _evaluate_with(
 ) -> np.ndarray:
     if is_control:
         return greedy_returns(
-            env.fns, env.params, env.state_dim, env.max_steps, net, params, episodes, rng,
-            qnet_fns(net, params.dtype),
+            typed_pointers(env.fns), env.params, env.state_dim, env.max_steps, net, params,
+            episodes, rng,
         )  # fmt: skip
     from numbarl.deep.dqn_gym import gym_greedy_returns
 

@@ -25,8 +25,10 @@ from numba import njit, typeof, types
 from numbarl.deep.policy import Policy, params_finite
 from numbarl.deep.rollout import Rollout, VecEnv, collect_rollout, count_ended
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.pointers import Pointer, cache_numba_type
 
 
+@cache_numba_type
 class LoopFns(NamedTuple):
     """What ``run_updates`` calls: ``collect(vec, policy, buf, rng)`` fills the rollout,
     ``update(policy, buf, *state, update, rng, metrics_row)`` is the learner's update."""
@@ -51,9 +53,7 @@ def loop_fns(
         typeof(policy), typeof(buf), *[typeof(s) for s in state], types.int64, typeof(rng),
         typeof(metrics_row),
     )  # fmt: skip
-    return LoopFns(
-        FunctionPointer(collect_rollout, collect_sig), FunctionPointer(update, update_sig)
-    )
+    return LoopFns(Pointer(collect_rollout, collect_sig), Pointer(update, update_sig))
 
 
 @njit(cache=True)

@@ -55,7 +55,14 @@ from numbarl.nn import (
     mlp_workspace,
 )
 from numbarl.nn.mlp import mlp_output
-from numbarl.nn.pointers import NetFns, adam_step_via, backward_via, forward_via, net_fns
+from numbarl.nn.pointers import (
+    NetFns,
+    adam_step_via,
+    backward_via,
+    cache_numba_type,
+    forward_via,
+    net_fns,
+)
 from numbarl.returns import discounted_returns_kernel, total_return_kernel
 
 RETURNS_TOTAL = 0
@@ -71,6 +78,7 @@ BASELINES = {"none": BASELINE_NONE, "mean": BASELINE_MEAN, "value": BASELINE_VAL
 CHUNK = 64
 
 
+@cache_numba_type
 class Optimizers(NamedTuple):
     """Adam states of the actor (actor MLP and log-std, [Pa + A]) and of the critic, in the
     parameters' dtype, and ``net``: the network functions as pointers for that dtype

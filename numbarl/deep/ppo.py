@@ -63,7 +63,7 @@ from numbarl.nn import (
     mlp_workspace,
 )
 from numbarl.nn.mlp import DTYPES, mlp_output
-from numbarl.nn.pointers import NetFns, net_fns
+from numbarl.nn.pointers import NetFns, Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -536,6 +536,7 @@ def mean_kl_unused(old_out, old_log_std, new_out, log_std) -> float:  # noqa: AN
     return 0.0
 
 
+@cache_numba_type
 class PPOFns(NamedTuple):
     """What ``ppo_update`` calls through pointers: the network functions, the run's policy loss
     (``loss_<head>_<variant>``) and the KL variant's batch KL (``mean_kl_<head>``)."""
@@ -560,7 +561,7 @@ def update_fns(policy: Policy, variant: str) -> PPOFns:
     else:
         loss = loss_categorical_clip if cat else loss_gaussian_clip
         kl = mean_kl_unused
-    return PPOFns(net_fns(dt), FunctionPointer(loss, loss_sig), FunctionPointer(kl, kl_sig))
+    return PPOFns(net_fns(dt), Pointer(loss, loss_sig), Pointer(kl, kl_sig))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ from numbarl.deep.policy import (
 from numbarl.envs.control import ControlEnv
 from numbarl.nn import mlp_workspace, net_dtype
 from numbarl.nn.mlp import mlp_output
-from numbarl.nn.pointers import NetFns, net_fns
+from numbarl.nn.pointers import NetFns, cache_numba_type, net_fns, typed_pointers
 from numbarl.returns import gae_kernel
 
 __all__ = [
@@ -141,6 +141,7 @@ class Rollout(NamedTuple):
     n_ended: np.ndarray
 
 
+@cache_numba_type
 class VecEnv(NamedTuple):
     """N copies of a ControlEnv and the collector's scratch (built by ``make_vec_env``).
 
@@ -203,7 +204,7 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
     action_dim = int(policy.head[2])
     dt = policy.params.dtype
     vec = VecEnv(
-        env.fns,
+        typed_pointers(env.fns),
         np.asarray(env.params, dtype=np.float64).copy(),
         int(env.max_steps),
         np.zeros((n, env.state_dim)),
@@ -465,8 +466,9 @@ def evaluate_greedy(
     ``rng`` in episode order; each runs until termination or ``max_steps``. (Compiled:
     ``evaluate_greedy_net``, with the actor called through ``numbarl.nn.pointers``.)"""
     return evaluate_greedy_net(
-        fns, params, max_steps, state_dim, policy, episodes, rng, net_fns(policy.params.dtype)
-    )
+        typed_pointers(fns), params, max_steps, state_dim, policy, episodes, rng,
+        net_fns(policy.params.dtype),
+    )  # fmt: skip
 
 
 @njit(cache=True)

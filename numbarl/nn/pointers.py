@@ -9,7 +9,7 @@ above them. Called through ``numba.types.FunctionType`` pointers (``NetFns``, bu
 per minibatch or batched step, against microseconds of work.
 
 The functions only ever called through pointers (``mlp_forward_into``, ``mlp_backward_into``,
-``qnet_forward_into``, the learners' per-head losses) are compiled without a CPython wrapper
+the learners' per-head losses) are compiled without a CPython wrapper
 (``no_cpython_wrapper=True``: its argument unboxing is code that nothing would run).
 
 A pointer-called function cannot raise (an exception is printed and the caller goes on): the
@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import from_dtype, typeof, types
+from numba.core.typing.typeof import typeof_impl
 from numba.extending import overload
 
 from numbarl.envs.control.core import FunctionPointer
@@ -44,10 +45,66 @@ from numbarl.nn.mlp import (
     net_dtype,
 )
 from numbarl.nn.optim import AdamState, adam_step
-from numbarl.nn.qnet import QNet, qnet_backward, qnet_forward, qnet_forward_into, qnet_output
-from numbarl.nn.qnet import qnet_work as _qnet_work
 
 
+class Pointer(FunctionPointer):
+    """A ``FunctionPointer`` whose Numba type is built once. Numba types every argument of a
+    compiled function at each call from Python, and typing a pointer builds its
+    ``FunctionType`` (the signature's name formatted afresh): ~10 us per pointer per call, paid
+    for every pointer inside the arguments of each per-chunk call (the training loops, the
+    evaluations)."""
+
+    def __init__(self, dispatcher, signature: types.Signature) -> None:  # noqa: ANN001
+        super().__init__(dispatcher, signature)
+        self.numba_type = types.FunctionType(signature)
+
+
+@typeof_impl.register(Pointer)
+def _typeof_pointer(val: Pointer, c) -> types.FunctionType:  # noqa: ANN001
+    return val.numba_type
+
+
+_TYPE_CACHE: dict[tuple, tuple] = {}
+_TYPE_CACHE_SIZE = 64
+
+
+def cache_numba_type(cls: type) -> type:
+    """Register ``cls`` (a NamedTuple of arrays, scalars and pointers) so that Numba types each
+    instance once and reuses the type at later calls from Python (the last 64 instances, keyed
+    by identity; fields of a NamedTuple cannot be rebound). Numba types a tuple that holds a
+    pointer field by field in Python (no fast fingerprint): ~100-200 us per call for a
+    ``VecEnv``, paid at every chunk of training. Returns ``cls``."""
+
+    def typeof_cached(val, c):  # noqa: ANN001, ANN202
+        key = (id(val), getattr(c, "purpose", None))
+        hit = _TYPE_CACHE.get(key)
+        if hit is not None and hit[0] is val:
+            return hit[1]
+        nb_type = typeof_impl.dispatch(tuple)(val, c)
+        if len(_TYPE_CACHE) >= _TYPE_CACHE_SIZE:
+            _TYPE_CACHE.pop(next(iter(_TYPE_CACHE)))
+        _TYPE_CACHE[key] = (val, nb_type)
+        return nb_type
+
+    typeof_impl.register(cls)(typeof_cached)
+    return cls
+
+
+_TYPED: dict[int, tuple] = {}
+
+
+def typed_pointers(fns: tuple) -> tuple:
+    """``fns`` (a NamedTuple of pointers, e.g. a ControlEnv's ``fns``) with each pointer as a
+    ``Pointer``: the same functions and types, typed once instead of at every call from Python.
+    Cached per ``fns`` object (kept alive here)."""
+    key = id(fns)
+    if key not in _TYPED or _TYPED[key][0] is not fns:
+        typed = type(fns)(*(Pointer(p.dispatcher, p.signature()) for p in fns))
+        _TYPED[key] = (fns, typed)
+    return _TYPED[key][1]
+
+
+@cache_numba_type
 class NetFns(NamedTuple):
     """``forward``, ``backward`` and ``adam`` as pointers for one network dtype (module
     docstring)."""
@@ -73,12 +130,12 @@ def net_fns(dtype: np.dtype | str) -> NetFns:
         f8 = types.float64
         adam_state = typeof(AdamState(np.zeros(1, dt), np.zeros(1, dt), np.zeros(1, np.int64)))
         _NET_FNS[dt.name] = NetFns(
-            FunctionPointer(mlp_forward_into, types.none(p, lay, types.int64, x, p)),
-            FunctionPointer(
+            Pointer(mlp_forward_into, types.none(p, lay, types.int64, x, p)),
+            Pointer(
                 mlp_backward_into,
                 types.none(p, lay, types.int64, p, _array(np.float64, 2), p),
             ),
-            FunctionPointer(adam_step, types.none(p, p, adam_state, f8, f8, f8, f8, f8)),
+            Pointer(adam_step, types.none(p, p, adam_state, f8, f8, f8, f8, f8)),
         )
     return _NET_FNS[dt.name]
 
@@ -138,59 +195,13 @@ def _adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN202
     )
 
 
-class QNetFns(NamedTuple):
-    """DQN's Q network functions as pointers for one ``QNet`` and dtype: ``forward(params,
-    net, x [B, obs_dim], noise, work)`` (``qnet_forward_into``; read the output with
-    ``qnet_output``) and ``backward(params, net, noise, work, g_out [B, A*K], grad)``
-    (``qnet_backward``), arrays in the net's dtype."""
-
-    forward: FunctionPointer
-    backward: FunctionPointer
-
-
-_QNET_FNS: dict[tuple, QNetFns] = {}
-
-
-def qnet_fns(net: QNet, dtype: np.dtype | str) -> QNetFns:
-    """The ``QNetFns`` of ``net`` in ``dtype``; built once per process, net type and dtype."""
-    dt = net_dtype(dtype)
-    net_t = typeof(net)
-    key = (net_t, dt.name)
-    if key not in _QNET_FNS:
-        p, x = _array(dt, 1), _array(dt, 2)
-        work_t = typeof(_qnet_work(net, 1, dt))
-        _QNET_FNS[key] = QNetFns(
-            FunctionPointer(qnet_forward_into, types.none(p, net_t, x, p, work_t)),
-            FunctionPointer(qnet_backward, types.none(p, net_t, p, work_t, x, p)),
-        )
-    return _QNET_FNS[key]
-
-
-def qforward_via(fns, params, net, x, noise, work):  # noqa: ANN001, ANN201
-    """``qnet_forward(params, net, x, noise, work)``, through ``fns``' pointer (``QNetFns``)
-    unless ``fns`` is None (compiled code only)."""
-    raise NotImplementedError("qforward_via is called from compiled code only")
-
-
-@overload(qforward_via, inline="always")
-def _qforward_via(fns, params, net, x, noise, work):  # noqa: ANN001, ANN202
-    if _is_none(fns):
-        return lambda fns, params, net, x, noise, work: qnet_forward(params, net, x, noise, work)
-
-    def impl(fns, params, net, x, noise, work):  # noqa: ANN001, ANN202
-        fns.forward(params, net, x, noise, work)
-        return qnet_output(net, work, x.shape[0])
-
-    return impl
-
-
 __all__ = [
     "NetFns",
-    "QNetFns",
+    "Pointer",
+    "cache_numba_type",
+    "typed_pointers",
     "adam_step_via",
     "backward_via",
     "forward_via",
     "net_fns",
-    "qforward_via",
-    "qnet_fns",
 ]

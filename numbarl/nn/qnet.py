@@ -285,33 +285,6 @@ def qnet_forward(
 
     ``noise`` [n_noise] (used by noisy heads; zeros = mean network). The result is a view
     into ``work``; ``work`` keeps what ``qnet_backward`` needs."""
-    return _qnet_forward(params, net, x, noise, work)
-
-
-@njit(cache=True, no_cpython_wrapper=True)
-def qnet_forward_into(
-    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
-) -> None:
-    """``qnet_forward`` without a return value (read it with ``qnet_output``): the form called
-    through a function pointer (``numbarl.nn.pointers.QNetFns``)."""
-    _qnet_forward(params, net, x, noise, work)
-
-
-@njit(cache=True, inline="always")
-def qnet_output(net: QNet, work: QWork, b: int) -> np.ndarray:
-    """The output [b, n_actions * n_atoms] of the last ``qnet_forward`` of b rows on ``work``."""
-    m = net.n_actions * net.n_atoms
-    if net.dueling:
-        return _view(work, _OUT, b, m)
-    return _view(work, _ADV, b, m)
-
-
-# Inlined (Numba IR) into both forward functions: one calling the other would compile and link
-# a second library.
-@njit(cache=True, inline="always")
-def _qnet_forward(
-    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
-) -> np.ndarray:
     b = x.shape[0]
     h_dim = net.hidden
     k_atoms = net.n_atoms
