@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
-from numba import typeof, types
 
 from numbarl.deep.actor_critic import (
     ACTOR_DIVERGED,
@@ -45,7 +44,6 @@ from numbarl.deep.replay import (
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import ControlEnv
-from numbarl.envs.control.core import FunctionPointer
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import (
     DTYPES,
@@ -378,27 +376,6 @@ def run_chunks(
     return arrays(), as_arrays()
 
 
-def update_pointer(update: Callable[..., int], *args: Any) -> FunctionPointer:
-    """The njit gradient step ``update`` (``ddpg_update``, ``td3_update``; returns OK or a
-    divergence code) compiled for the types of ``args``, as a first-class function pointer for
-    the compiled loops (``run_ddpg``, ``run_td3``; SAC's calls its update directly, see
-    ``sac.run_sac``).
-
-    Why: Numba compiles every njit function into its own LLVM module, and compiling a caller
-    links in the modules of all its callees and optimises and emits their machine code again.
-    A loop calling the update directly compiled the whole gradient step a second time; through
-    a pointer it is compiled once and the loop's cache key holds the signature only. One
-    indirect call per gradient step costs nothing measurable. (A pointer call cannot raise:
-    the updates report divergence as a status code.)"""
-    pointer = FunctionPointer(update, types.int64(*[typeof(a) for a in args]))
-    # Compile (or load) it now, before the loop is compiled: the loop's typing of its direct
-    # call (the ``update=None`` branch) would otherwise compile the update first, and Numba
-    # would cache it under another key than the pointer's signature, so the next process
-    # would compile the whole update again.
-    pointer.__wrapper_address__()
-    return pointer
-
-
 def train_loop(
     name: str,
     env: Any,
@@ -436,11 +413,9 @@ def train_loop(
         ts, rng, _ = setup
         nets, run = ts.nets, ts.run
 
-        pointer = update_pointer(update, ts, hp, rng) if info.is_control else None
-
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_loop(env.fns, env.params, int(env.max_steps), ts, hp, n, rng, pointer)
+                return run_loop(env.fns, env.params, int(env.max_steps), ts, hp, n, rng)
             return gym_chunk(
                 env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
                 lambda uniform: explore_action(nets, run, run.obs, uniform, hp, rng),

@@ -601,10 +601,9 @@ def run_sac(
     the divergence code and the env step (0-based) whose update produced non-finite parameters
     (the loop stops there).
 
-    Unlike DDPG's and TD3's loops it calls ``sac_update`` directly, not through a function
-    pointer (``ac_train.update_pointer``): measured, the pointer saved about 1 s of SAC's cold
-    compile but cost 2.5% of its step time (each call passes the ~80 arrays of ``TrainState``
-    and ``SACState`` through the C wrapper), where DDPG/TD3 gain 1.8 s at no measurable cost."""
+    The update is called directly, not through a function pointer: measured, a pointer saved
+    about 1 s of SAC's cold compile but cost 2.5% of its step time, each call passing the ~80
+    arrays of ``TrainState`` and ``SACState`` through Numba's C wrapper."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
