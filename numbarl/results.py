@@ -9,6 +9,7 @@ a seeded bootstrap percentile confidence interval of the mean, the interquartile
 from __future__ import annotations
 
 import glob
+import io
 import math
 import numbers
 import os
@@ -19,7 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_tidy", "read_results", "summarise", "write_csv"]
+__all__ = [
+    "check_tidy",
+    "concat_results",
+    "csv_text",
+    "read_csv_text",
+    "read_results",
+    "summarise",
+    "write_csv",
+    "write_text",
+]
 
 PathLike = str | os.PathLike
 
@@ -50,13 +60,19 @@ def check_tidy(df: pd.DataFrame, required: Sequence[str] | str = ()) -> pd.DataF
     return df
 
 
-def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
-    """Write ``df`` (without its index) to ``path`` atomically: into a temporary file in the same
-    directory, flushed to disk, then renamed over ``path`` with ``os.replace``, so readers see the
-    old file or the new one, never half a file. Floats are written as their shortest round-trip
-    text and lines end in ``\\n``, so the same frame always gives the same bytes. Creates missing
-    parent directories. Returns the path."""
+def csv_text(df: pd.DataFrame) -> str:
+    """The text `write_csv` writes for ``df``: no index, floats as their shortest round-trip
+    text, lines ending in ``\\n``; the same frame always gives the same text. Lets a worker
+    process format a run's file and send only the text back (`write_text`)."""
     check_tidy(df)
+    return df.to_csv(index=False, lineterminator="\n", float_format=_format_float)
+
+
+def write_text(text: str, path: PathLike) -> Path:
+    """Write ``text`` to ``path`` atomically: into a temporary file in the same directory,
+    flushed to disk, then renamed over ``path`` with ``os.replace``, so readers see the old
+    file or the new one, never half a file. Creates missing parent directories. Returns the
+    path."""
     path = Path(path)
     if path.exists() and path.is_dir():
         raise ValueError(f"path {str(path)!r} is a directory; give a file name")
@@ -65,7 +81,7 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            df.to_csv(f, index=False, lineterminator="\n", float_format=_format_float)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -73,6 +89,13 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
+    """Write ``df`` (without its index) to ``path`` atomically (`write_text` of `csv_text`):
+    readers see the old file or the new one, never half a file, and the same frame always
+    gives the same bytes. Creates missing parent directories. Returns the path."""
+    return write_text(csv_text(df), path)
 
 
 def _expand(paths_or_glob: PathLike | Iterable[PathLike]) -> list[str]:
@@ -108,6 +131,18 @@ def read_results(
                 raise ValueError(f"{file!r} already has a column 'source'; use source=False")
             frame["source"] = file
         frames.append(frame)
+    return concat_results(frames)
+
+
+def read_csv_text(text: str) -> pd.DataFrame:
+    """The frame `read_results` reads from a file holding ``text`` (a `csv_text`), without the
+    file: a sweep parses each run's text as it arrives, while workers still compute."""
+    return pd.read_csv(io.StringIO(text))
+
+
+def concat_results(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of several files as `read_results` joins them: rows in order, columns the union,
+    missing values NaN."""
     return pd.concat(frames, ignore_index=True, sort=False)
 
 

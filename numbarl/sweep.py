@@ -22,10 +22,11 @@ A worker is a fresh process that knows only the built-in envs: ``imports`` (modu
 files, as ``--import`` takes them) lists the modules every worker imports before its first run,
 so envs that a user module registers exist there too (`resolve_imports`).
 
-Either way the workers only compute: each run's history comes back to this process, which
-writes it atomically (`numbarl.results.write_csv`: a temporary file renamed into place), so the
-files are byte-identical whatever the backend or worker count, and an interruption (Ctrl-C,
-SIGTERM, a worker killed) leaves every finished run and no partial file.
+Either way the workers only compute: each run's history, formatted in the worker as its CSV
+text (`numbarl.results.csv_text`, so formatting runs in parallel too), comes back to this
+process, which writes it atomically (`numbarl.results.write_text`: a temporary file renamed
+into place), so the files are byte-identical whatever the backend or worker count, and an
+interruption (Ctrl-C, SIGTERM, a worker killed) leaves every finished run and no partial file.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import api
-from .results import read_results, write_csv
+from .results import concat_results, csv_text, read_csv_text, write_text
 from .runs import default_threads
 
 __all__ = [
@@ -188,11 +189,13 @@ class Job(NamedTuple):
     eval_episodes: int = 0
     warm_up: bool = False  # train once briefly first, so `seconds` holds no cache loading
     imports: tuple[ModuleRef, ...] = ()  # imported before the run (user envs): resolve_imports
+    csv: bool = False  # also format the history as its CSV file's text (`JobResult.csv`)
 
 
 class JobResult(NamedTuple):
-    history: pd.DataFrame  # the run's tidy history (+ final_return, final_episodes columns)
+    history: pd.DataFrame | None  # the run's tidy history (+ final_return, final_episodes)
     seconds: float  # wall time of training in the worker (not written: it varies)
+    csv: str | None = None  # `numbarl.results.csv_text(history)` instead, if the job asked
 
 
 _WARMED: set[tuple[str, str]] = set()
@@ -233,6 +236,8 @@ def run_job(job: Job) -> JobResult:
         history = history.assign(
             final_return=float(np.mean(returns)), final_episodes=int(job.eval_episodes)
         )
+    if job.csv:  # formatted here, in the worker: the parent only writes the text
+        return JobResult(None, seconds, csv_text(history))
     return JobResult(history, seconds)
 
 
@@ -558,11 +563,21 @@ def sweep(
     todo = [r for r in runs if not r[2].exists()]
     done = len(runs) - len(todo)
     failures: list[tuple[Job, Exception]] = []
+    parsed: dict[Path, pd.DataFrame] = {}  # this call's runs, as read_results would read them
     if progress is not None:
         progress(done, len(runs))
     if todo:
         jobs = [
-            Job(algo, env, seed, {**config, **point}, env_options, eval_episodes, imports=refs)
+            Job(
+                algo,
+                env,
+                seed,
+                {**config, **point},
+                env_options,
+                eval_episodes,
+                imports=refs,
+                csv=True,
+            )  # fmt: skip
             for point, seed, _ in todo
         ]
         with (
@@ -573,7 +588,8 @@ def sweep(
                 if isinstance(result, Exception):
                     failures.append((jobs[i], result))
                     continue
-                write_csv(result.history, todo[i][2])
+                write_text(result.csv, todo[i][2])
+                parsed[todo[i][2]] = read_csv_text(result.csv)  # while the workers compute
                 done += 1
                 if progress is not None:
                     progress(done, len(runs))
@@ -588,4 +604,4 @@ def sweep(
             f"{len(failures)} of {len(runs)} runs failed, the others are written: {shown}{more}",
             failures,
         )
-    return read_results([path for _, _, path in runs])
+    return concat_results([parsed[p] if p in parsed else pd.read_csv(p) for _, _, p in runs])
