@@ -382,10 +382,27 @@ def mlp_backward(
     wanted, which halves the products). If grad_x [B, n_in] (C-contiguous, the parameters' dtype) is
     given it is overwritten with dL/dx (e.g. dQ/da for
     DDPG's actor through the critic's input); pass None (the default) to skip that product."""
-    batch = grad_out.shape[0]
     n_layers = layout.shape[0]
     if grad_out.shape[1] != layout[n_layers - 1, 1]:
         raise ValueError("grad_out.shape[1] does not match the layout's output size")
+    _backward_body(params, layout, act, cache, grad_out, grad_params, grad_x)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _backward_body(
+    params: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    cache: np.ndarray,
+    grad_out: np.ndarray,
+    grad_params: np.ndarray | None,
+    grad_x: np.ndarray | None,
+) -> None:
+    """``mlp_backward`` after its check, inlined (Numba IR) into it and into
+    ``mlp_backward_into``: one text of the arithmetic, and a None ``grad_params``/``grad_x``
+    prunes its branch where the caller passes None."""
+    batch = grad_out.shape[0]
+    n_layers = layout.shape[0]
     widest = layout[0, 0]
     total = layout[0, 0]
     for layer in range(n_layers):
@@ -453,45 +470,10 @@ def mlp_backward_into(
     grad_params: np.ndarray,
 ) -> None:
     """``mlp_backward`` into ``grad_params`` without dL/dx and without the shape check: the form
-    called through a function pointer (``numbarl.nn.pointers``). The same arithmetic in the same
-    order as ``mlp_backward`` (the learners' bytes depend on it), written out rather than
-    calling it: a call would compile ``mlp_backward`` as well and link it in again."""
-    batch = grad_out.shape[0]
-    n_layers = layout.shape[0]
-    widest = layout[0, 0]
-    total = layout[0, 0]
-    for layer in range(n_layers):
-        widest = max(widest, layout[layer, 1])
-        total += layout[layer, 1]
-    scratch = batch * total
-    end = scratch
-    n_last = layout[n_layers - 1, 1]
-    g_off = scratch + (n_layers % 2) * batch * widest
-    delta = cache[g_off : g_off + batch * n_last].reshape((batch, n_last))
-    for b in range(batch):
-        for j in range(n_last):
-            delta[b, j] = grad_out[b, j]
-    for layer in range(n_layers - 1, -1, -1):
-        n_in, n_out = layout[layer, 0], layout[layer, 1]
-        w_off, b_off = layout[layer, 2], layout[layer, 3]
-        inp_off = end - batch * (n_out + n_in)
-        end -= batch * n_out
-        inp = cache[inp_off : inp_off + batch * n_in].reshape((batch, n_in))
-        g_off2 = scratch + 2 * batch * widest
-        g_buf = cache[g_off2 : g_off2 + n_in * n_out]
-        g_mat = g_buf.reshape((n_in, n_out))
-        np.dot(inp.T, delta, g_mat)
-        for k in range(n_in * n_out):
-            grad_params[w_off + k] += g_buf[k]
-        for b in range(batch):
-            for j in range(n_out):
-                grad_params[b_off + j] += delta[b, j]
-        if layer > 0:
-            d_off = scratch + (layer % 2) * batch * widest
-            new_delta = cache[d_off : d_off + batch * n_in].reshape((batch, n_in))
-            np.dot(delta, _weight(params, layout, layer).T, new_delta)
-            _activation_backward(new_delta, inp, act)
-            delta = new_delta
+    called through a function pointer (``numbarl.nn.pointers``). The same arithmetic as
+    ``mlp_backward`` (the learners' bytes depend on it): both inline ``_backward_body``, so this
+    does not compile ``mlp_backward`` and link it in again."""
+    _backward_body(params, layout, act, cache, grad_out, grad_params, None)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
