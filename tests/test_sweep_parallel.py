@@ -126,7 +126,20 @@ def _workers(pid: int) -> list[int]:
 def _start_sweep(out: Path, seeds: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "numbarl", "sweep", "q_learning", "CliffWalking-v1"]
     cmd += ["--seeds", str(seeds), *SLOW, "--workers", "2", "--out", str(out)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _default_sigint() -> None:
+    """In the child before it starts: SIGINT back to its default, so Python installs its
+    Ctrl-C handler even when this test runs with SIGINT ignored (a background job of a
+    non-interactive shell, nohup), which the child would inherit and never be interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_files(proc: subprocess.Popen, out: Path, n: int) -> None:
