@@ -23,7 +23,6 @@ from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
     categorical_score_entropy_grad,
     gaussian_score_entropy_grad,
-    log_prob_entropy_grad,
     standardize,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -159,17 +158,10 @@ def a2c_loss_grad(
     ``adv``/``v``/``returns`` float64[B]. Accumulates (+=) into grad_out and grad_log_std
     float64[A]; writes grad_v float64[B] = vf_coef * dL_V/dV. Returns (policy loss
     -mean(A log pi), value loss 0.5 mean((V - R)^2), mean entropy)."""
-    b = out.shape[0]
-    w = _score_weights(adv)
+    args = (out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std)
     if kind == CATEGORICAL:
-        pl = _categorical_policy_loss(out, actions, adv)
-    else:
-        pl = _gaussian_policy_loss(out, log_std, actions, adv)
-    entropy = log_prob_entropy_grad(
-        kind, out, log_std, actions, w, ent_coef, grad_out, grad_log_std
-    )
-    vl = _value_loss_grad(v, returns, vf_coef, grad_v)
-    return pl / b, vl / b, entropy
+        return a2c_loss_categorical(*args, grad_v)
+    return a2c_loss_gaussian(*args, grad_v)
 
 
 @njit(cache=True, inline="always")
@@ -223,8 +215,8 @@ def _value_loss_grad(
 
 
 # ``a2c_loss_grad`` for one head each, compiled apart: the update calls the run's through a
-# pointer (``A2CFns.loss``), so a categorical run compiles no Gaussian kernels. Arguments as
-# ``a2c_loss_grad``'s after ``kind``; the same arithmetic in the same order.
+# pointer (``A2CFns.loss``), so a categorical run compiles no Gaussian kernels;
+# ``a2c_loss_grad`` calls them by kind. Arguments as ``a2c_loss_grad``'s after ``kind``.
 
 
 @njit(cache=True, no_cpython_wrapper=True)

@@ -52,7 +52,7 @@ def make_run_state(
     run = _blank_run_state(nets, state_dim, n_metrics)
     fns.reset.dispatcher(env_params, run.state, rng)
     fns.observe.dispatcher(env_params, run.state, run.obs)
-    run.obs[:] = (run.obs - nets.obs_shift) * nets.obs_scale  # scale_obs, in NumPy
+    scale_obs.py_func(nets, run.obs)  # its Python source: a few elements, nothing compiled
     return run
 
 

@@ -15,9 +15,9 @@ exactly this vector.)
   ``policy_log_prob_grad`` (the score function), ``policy_workspace``, ``int_actions``;
 - the score-function weights Psi_t of a rollout (``reinforce_weights``: total return or
   reward-to-go, minus no baseline, the batch mean or V(s));
-- the score-function and entropy terms of a loss on the head's outputs
-  (``log_prob_entropy_grad``, PPO's and A2C's), batch standardisation of advantages or weights
-  (``standardize``);
+- the score-function and entropy terms of a loss on the head's outputs, one kernel per head
+  (``categorical_score_entropy_grad``, ``gaussian_score_entropy_grad``: PPO's and A2C's),
+  batch standardisation of advantages or weights (``standardize``);
 - a rollout as a weighted batch (``weighted_batch``: observations, actions, Psi_t, value
   targets);
 - the critic's fit to value targets (``fit_value``, ``fit_critic``), ``mean_entropy``, and the
@@ -32,7 +32,6 @@ import numpy as np
 from numba import njit
 
 from numbarl.deep.rollout import (
-    CATEGORICAL,
     GAUSSIAN,
     Policy,
     Rollout,
@@ -178,33 +177,15 @@ def policy_log_prob_grad(
 
 
 @njit(cache=True, inline="always")
-def log_prob_entropy_grad(
-    kind: int,
-    out: np.ndarray,
-    log_std: np.ndarray,
-    actions: np.ndarray,
-    w: np.ndarray,
-    ent_coef: float,
-    grad_out: np.ndarray,
-    grad_log_std: np.ndarray,
-) -> float:
-    """Accumulate (+=) the gradient of sum_b w_b log pi(a_b | out_b) - ent_coef * mean_b H_b
-    into grad_out float64[M, n_out] and grad_log_std [A]; returns the mean entropy.
-
-    ``out`` [M, n_out] the head's outputs (logits if ``kind`` is ``CATEGORICAL``, else Gaussian
-    means with ``log_std``), ``actions`` float64[M, action_dim], ``w`` float64[M] the weights
-    dL/d log pi_b (the score-function term of PPO's and A2C's losses)."""
-    if kind == CATEGORICAL:
-        return categorical_score_entropy_grad(out, actions, w, ent_coef, grad_out)
-    return gaussian_score_entropy_grad(out, log_std, actions, w, ent_coef, grad_out, grad_log_std)
-
-
-@njit(cache=True, inline="always")
 def categorical_score_entropy_grad(
     out: np.ndarray, actions: np.ndarray, w: np.ndarray, ent_coef: float, grad_out: np.ndarray
 ) -> float:
-    """``log_prob_entropy_grad`` of a categorical head (``out`` the logits): for updates that
-    know their head when compiled, so the Gaussian kernels are not compiled with them."""
+    """Accumulate (+=) the gradient of sum_b w_b log pi(a_b | out_b) - ent_coef * mean_b H_b
+    into grad_out float64[M, n_out] for a categorical head; returns the mean entropy.
+
+    ``out`` [M, n_out] the logits, ``actions`` float64[M, 1] (index as float), ``w`` float64[M]
+    the weights dL/d log pi_b (the score-function term of PPO's and A2C's losses). One kernel
+    per head, so an update compiles only its head's."""
     m = out.shape[0]
     categorical_log_prob_grad(out, int_actions(actions), w, grad_out)
     entropy = categorical_entropy(out).mean()
@@ -222,7 +203,9 @@ def gaussian_score_entropy_grad(
     grad_out: np.ndarray,
     grad_log_std: np.ndarray,
 ) -> float:
-    """``log_prob_entropy_grad`` of a Gaussian head (``out`` the means)."""
+    """``categorical_score_entropy_grad`` for a Gaussian head: ``out`` the means with
+    ``log_std``, ``actions`` float64[M, action_dim]; the log-std gradient goes to
+    ``grad_log_std`` [A]."""
     gaussian_log_prob_grad(out, log_std, actions, w, grad_out, grad_log_std)
     entropy = gaussian_entropy(log_std)
     gaussian_entropy_grad(log_std, -ent_coef, grad_log_std)

@@ -34,7 +34,6 @@ from numbarl.deep.pg_common import (
     categorical_score_entropy_grad,
     gaussian_score_entropy_grad,
     int_actions,
-    log_prob_entropy_grad,
     standardize,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, n_envs_of, train_policy_gradient
@@ -409,46 +408,24 @@ def policy_loss_grad(
     ``out``/``old_out`` [M, n_out] (either dtype) are the current and the rollout policy's outputs
     (``old_*`` read only by the KL variant), ``actions`` float64[M, action_dim] (index as float
     if categorical). Returns (L_policy, mean entropy, clip fraction, approx KL)."""
-    m = out.shape[0]
-    grad_logp = np.zeros(m)
-    w = np.zeros(m)
+    args = (
+        out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
+        grad_out, grad_log_std,
+    )  # fmt: skip
     if kind == CATEGORICAL:
-        new_logp = categorical_log_prob(out, int_actions(actions))
-    else:
-        new_logp = gaussian_log_prob(out, log_std, actions)
-    clip_frac = 0.0
+        if variant == CLIP:
+            return loss_categorical_clip(*args)
+        return loss_categorical_kl(*args)
     if variant == CLIP:
-        loss, clip_frac, approx_kl = clip_surrogate_grad(
-            new_logp, old_logp, adv, clip_coef, grad_logp
-        )
-    else:
-        if kind == CATEGORICAL:
-            kl = categorical_kl(old_out, out)
-        else:
-            kl = gaussian_kl(old_out, old_log_std, out, log_std)
-        loss, approx_kl = kl_penalty_surrogate_grad(new_logp, old_logp, adv, kl, beta, grad_logp, w)
-        # dKL/d(new side) only; the old policy is a constant.
-        if kind == CATEGORICAL:
-            scratch = np.zeros_like(out)
-            categorical_kl_grad(old_out, out, w, scratch, grad_out)
-        else:
-            scratch_m = np.zeros_like(out)
-            scratch_s = np.zeros_like(log_std)
-            gaussian_kl_grad(
-                old_out, old_log_std, out, log_std, w, scratch_m, scratch_s, grad_out,
-                grad_log_std,
-            )  # fmt: skip
-    entropy = log_prob_entropy_grad(
-        kind, out, log_std, actions, grad_logp, ent_coef, grad_out, grad_log_std
-    )
-    return loss, entropy, clip_frac, approx_kl
+        return loss_gaussian_clip(*args)
+    return loss_gaussian_kl(*args)
 
 
 # The four (head, variant) cases of ``policy_loss_grad``, one compiled function each: the update
 # calls the run's case through a pointer (``PPOFns.loss``), so a run compiles only its head's and
-# its variant's kernels (a CartPole PPO-clip run no Gaussian or KL kernels). Same arithmetic in
-# the same order as ``policy_loss_grad``. Arguments as ``policy_loss_grad``'s after ``kind``,
-# without ``variant``.
+# its variant's kernels (a CartPole PPO-clip run no Gaussian or KL kernels); ``policy_loss_grad``
+# calls them by kind and variant. Arguments as ``policy_loss_grad``'s after ``kind``, without
+# ``variant``.
 
 
 @njit(cache=True, no_cpython_wrapper=True)

@@ -65,6 +65,7 @@ from numbarl.deep.rollout import (
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import clip_by_global_norm
 from numbarl.nn.mlp import DTYPES
+from numbarl.nn.pointers import adam_step_via
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -206,7 +207,7 @@ def reinforce_update(
         theta, layout, act, continuous, obs, actions, psi, ws, grad, opt.net
     )
     metrics[3] = clip_by_global_norm(grad, hp.max_grad_norm)
-    opt.net.adam(theta, grad, opt.actor, hp.lr, 0.9, 0.999, 1e-8, 0.0)
+    adam_step_via(opt.net, theta, grad, opt.actor, hp.lr)
     metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng)
 
 

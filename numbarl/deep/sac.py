@@ -91,6 +91,7 @@ from numbarl.nn import (
     mlp_forward,
     polyak_update,
     tanh_log_det_jacobian,
+    tanh_log_det_jacobian_grad,
 )
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, check_seed
@@ -367,12 +368,12 @@ def policy_backward(
         for j in range(n_act):
             t = np.tanh(u[b, j])
             grad_u[b, j] = grad_a[b, j] * 0.5 * (high[j] - low[j]) * (1.0 - t * t)
-    # the log-det-Jacobian's share: d/du of -log(1 - tanh(u)^2) = 2 tanh(u), weighted by
-    # w_logp (``tanh_log_det_jacobian_grad`` with the weights -w_logp, written out: an array's
-    # negation would compile Numba's ufunc machinery)
+    # the log-det-Jacobian's share: d/du of -log(1 - tanh(u)^2), weighted by w_logp (the
+    # weights negated in a loop: an array's negation would compile Numba's ufunc machinery)
+    neg_w = np.empty(batch)
     for b in range(batch):
-        for j in range(n_act):
-            grad_u[b, j] -= 2.0 * -w_logp[b] * np.tanh(u[b, j])
+        neg_w[b] = -w_logp[b]
+    tanh_log_det_jacobian_grad(u, neg_w, grad_u)
     for b in range(batch):
         for j in range(n_act):
             g_ls = grad_u[b, j] * np.exp(log_std[b, j]) * eps[b, j] - w_logp[b]

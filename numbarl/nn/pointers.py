@@ -28,6 +28,7 @@ Signatures (``dt`` the network dtype, arrays C-contiguous):
 
 from __future__ import annotations
 
+import inspect
 from typing import NamedTuple
 
 import numpy as np
@@ -186,12 +187,21 @@ def adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN201
     raise NotImplementedError("adam_step_via is called from compiled code only")
 
 
+# adam_step's own defaults (beta1, beta2, eps, weight_decay): a pointer call passes all eight
+# arguments, and must pass the same values as a direct call that leaves them out.
+_ADAM_DEFAULTS = tuple(
+    inspect.signature(adam_step.py_func).parameters[name].default
+    for name in ("beta1", "beta2", "eps", "weight_decay")
+)
+
+
 @overload(adam_step_via, inline="always")
 def _adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN202
     if _is_none(net):
         return lambda net, params, grad, state, lr: adam_step(params, grad, state, lr)
+    beta1, beta2, eps, weight_decay = _ADAM_DEFAULTS
     return lambda net, params, grad, state, lr: net.adam(
-        params, grad, state, lr, 0.9, 0.999, 1e-8, 0.0
+        params, grad, state, lr, beta1, beta2, eps, weight_decay
     )
 
 
