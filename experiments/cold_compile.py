@@ -5,13 +5,19 @@ with an empty temporary ``NUMBA_CACHE_DIR`` (and ``NUMBARL_CACHE_DIR``), so ever
 compiled; then a second child runs the same command on the now-filled cache (warm: import,
 cache loads and the training steps themselves). ``compile = cold - warm`` is what the empty
 cache costs. Times are the child's CPU seconds (user + system, from
-``resource.getrusage(RUSAGE_CHILDREN)``) and wall seconds; prefer CPU when other work shares
-the machine.
+``resource.getrusage(RUSAGE_CHILDREN)``, which includes the processes it forks to compile in
+parallel) and wall seconds; prefer CPU when other work shares the machine.
+
+``--workers N`` sets ``NUMBARL_COMPILE_WORKERS`` for the child: how many processes compile a
+learner's kernels at once on a cold cache (``numbarl.precompile``; 1 = one after the other, as
+a one-core machine would). The CPU seconds are the compile work, the wall seconds what a
+newcomer waits for.
 
 Where the time goes: the child listens to Numba's compile events (``numba:compile`` per
 function, ``numba:run_pass`` per compiler pass) and attributes each event's time exclusive of
 the events nested in it (a caller's type inference compiles its callees), summed by compiled
-function and by pass (``native_lowering`` holds LLVM's optimisation and code generation).
+function and by pass (``native_lowering`` holds LLVM's optimisation and code generation);
+with more than one worker only the kernels the child compiles itself are listed.
 
 Usage (the numbarl measured is whichever ``import numbarl`` finds, so another checkout can be
 measured with ``--pythonpath``)::
@@ -112,7 +118,13 @@ def _child_cpu() -> float:
 
 
 def run_child(
-    algo: str, env: str, steps: int, cache: Path, pythonpath: str | None, workdir: Path
+    algo: str,
+    env: str,
+    steps: int,
+    cache: Path,
+    pythonpath: str | None,
+    workdir: Path,
+    workers: int,
 ) -> dict:
     """One ``numbarl train`` in a child process on the cache folder ``cache``: wall and CPU
     seconds, and the child's report of its Numba compile events."""
@@ -127,6 +139,7 @@ def run_child(
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
+        NUMBARL_COMPILE_WORKERS=str(workers),
     )
     child_env.pop("NUMBA_DEBUG_CACHE", None)
     if pythonpath:
@@ -167,7 +180,7 @@ def _pass_seconds(report: dict, name: str) -> float:
 
 
 def measure(
-    algo: str, label: str, pythonpath: str | None = None, repeat: int = 0
+    algo: str, label: str, pythonpath: str | None = None, repeat: int = 0, workers: int = 1
 ) -> tuple[dict, pd.DataFrame]:
     """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
     cold run's exclusive compile seconds per function and pass."""
@@ -176,8 +189,8 @@ def measure(
         work = Path(tmp)
         cache = work / "numba_cache"
         cache.mkdir()
-        cold = run_child(algo, env, steps, cache, pythonpath, work)
-        warm = run_child(algo, env, steps, cache, pythonpath, work)
+        cold = run_child(algo, env, steps, cache, pythonpath, work, workers)
+        warm = run_child(algo, env, steps, cache, pythonpath, work, workers)
     commit = _git_commit(cold["numbarl_file"])
     row = {
         "label": label,
@@ -185,12 +198,14 @@ def measure(
         "algorithm": algo,
         "env": env,
         "repeat": repeat,
+        "compile_workers": workers,
         "steps": steps,
         "cold_cpu_s": round(cold["cpu_s"], 2),
         "cold_wall_s": round(cold["wall_s"], 2),
         "warm_cpu_s": round(warm["cpu_s"], 2),
         "warm_wall_s": round(warm["wall_s"], 2),
         "compile_cpu_s": round(cold["cpu_s"] - warm["cpu_s"], 2),
+        "compile_wall_s": round(cold["wall_s"] - warm["wall_s"], 2),
         "functions_compiled": cold["compiled"],
         "warm_functions_compiled": warm["compiled"],
         "lowering_cpu_s": _pass_seconds(cold, "native_lowering"),
@@ -224,18 +239,22 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--workers", type=int, default=1, help="NUMBARL_COMPILE_WORKERS for the child (default 1)"
+    )
     args = parser.parse_args(argv)
 
     rows, passes = [], []
     for repeat in range(args.repeats):
         for algo in args.learners:
-            row, p = measure(algo, args.label, args.pythonpath, repeat)
+            row, p = measure(algo, args.label, args.pythonpath, repeat, args.workers)
             rows.append(row)
             passes.append(p)
             print(
                 f"{args.label:>8} {row['commit']} {algo:<13} cold {row['cold_cpu_s']:6.1f} s CPU"
                 f" ({row['cold_wall_s']:.1f} s wall), warm {row['warm_cpu_s']:5.1f} s CPU,"
-                f" compile {row['compile_cpu_s']:5.1f} s; {row['functions_compiled']} functions,"
+                f" compile {row['compile_cpu_s']:5.1f} s CPU ({row['compile_wall_s']:.1f} s wall,"
+                f" {args.workers} workers); {row['functions_compiled']} functions,"
                 f" LLVM lowering {row['lowering_cpu_s']:.1f} s",
                 flush=True,
             )
@@ -247,7 +266,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         args.out / "cold_compile_passes.csv",
     )
     summary = table.groupby(["algorithm", "label"])[
-        ["cold_cpu_s", "warm_cpu_s", "compile_cpu_s", "cold_wall_s"]
+        ["cold_cpu_s", "warm_cpu_s", "compile_cpu_s", "cold_wall_s", "compile_wall_s"]
     ].median()
     print(summary.unstack("label").round(1).to_string())
     return table

@@ -55,6 +55,9 @@ class _Bar:
     def __init__(self, desc: str) -> None:
         from tqdm import tqdm
 
+        # No monitor thread: a process that runs no other thread can compile a learner's
+        # kernels in forked workers on a cold cache (numbarl.precompile).
+        tqdm.monitor_interval = 0
         self.bar = tqdm(
             total=1000, desc=desc, disable=not sys.stderr.isatty(), unit="‰", leave=False
         )

@@ -53,6 +53,7 @@ from numbarl.nn import (
     net_dtype,
 )
 from numbarl.nn.threads import single_threaded_blas
+from numbarl.precompile import compile_calls
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, check_seed
 
 # Config checks both DDPGConfig and TD3Config declare; a range is (low, high, low_inclusive,
@@ -316,6 +317,7 @@ def run_chunks(
     row: Callable[[np.ndarray], dict[str, float]],
     arrays: Callable[[], dict[str, np.ndarray]],
     progress: Progress,
+    loop_call: tuple[Callable[..., tuple[int, int]], tuple] | None = None,
 ) -> TrainOutput:
     """The training loop of the Python shell: ``chunk(n)`` runs ``n`` env steps (the compiled
     loop or ``gym_chunk``) and returns ``(status, step)``; then the deterministic actor is
@@ -324,8 +326,15 @@ def run_chunks(
     (means over the updates since the previous row), ``critic_updates`` and ``actor_updates``,
     in the order of ``columns``. Stops after ``cfg.total_steps`` or once an evaluation reaches
     ``cfg.stop_at_return``; raises TrainingDiverged (naming the update and the env step, with
-    ``arrays()`` and the history so far) on a divergence code."""
+    ``arrays()`` and the history so far) on a divergence code. On a ControlEnv,
+    ``loop_call`` is ``(loop, args)``, a call of the compiled loop as ``chunk`` makes it: on a
+    cold Numba cache the loop and the evaluation are compiled first, on every core at once
+    (``numbarl.precompile``)."""
     nets, buf, run = setup.ts.nets, setup.ts.buf, setup.ts.run
+    if loop_call is not None and info.is_control:
+        eval_args = (env.fns, env.params, int(env.state_dim), int(env.max_steps), nets,
+                     int(cfg.eval_episodes), setup.eval_rng)  # fmt: skip
+        compile_calls([loop_call, (evaluate_actor, eval_args)])
     history: dict[str, list[float]] = {c: [] for c in columns}
 
     def as_arrays() -> dict[str, np.ndarray]:
@@ -432,4 +441,5 @@ def train_loop(
         return run_chunks(
             name, env, info, cfg, setup, chunk, HISTORY_COLUMNS, row,
             lambda: actor_critic_arrays(nets), progress,
+            (run_loop, (env.fns, env.params, int(env.max_steps), ts, hp, 1, rng)),
         )  # fmt: skip

@@ -96,6 +96,7 @@ from numbarl.nn.qnet import (
     qnet_work,
     sample_noise,
 )
+from numbarl.precompile import compile_calls
 from numbarl.validation import all_finite as _all_finite
 
 # ---------------------------------------------------------------------------------------------
@@ -663,6 +664,14 @@ def train(
         return out
 
     update = update_pointer(hp, net, st, buf, tree, rng)
+    if is_control:  # a cold Numba cache: compile the loop's kernels on every core at once
+        fns = typed_pointers(env.fns)
+        compile_calls([
+            (dqn_run_control, (fns, env.params, env.max_steps, hp, net, st, buf, tree, rng,
+                               min(cfg.eval_every, cfg.total_steps), np.zeros(5), update)),
+            (greedy_returns, (fns, env.params, env.state_dim, env.max_steps, net, st.params,
+                              cfg.eval_episodes, eval_rng)),
+        ])  # fmt: skip
     done = 0
     while done < cfg.total_steps:
         n = min(cfg.eval_every, cfg.total_steps - done)

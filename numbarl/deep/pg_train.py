@@ -23,10 +23,11 @@ from numbarl.deep.env_info import EnvInfo, env_info
 from numbarl.deep.gym_rollout import GymVec, collect_rollout_gym, evaluate_policy, evaluation_env
 from numbarl.deep.loop import loop_fns, run_updates
 from numbarl.deep.policy import Policy, make_policy, policy_arrays, policy_from_arrays
-from numbarl.deep.rollout import make_rollout, make_vec_env
+from numbarl.deep.rollout import evaluate_greedy_call, make_rollout, make_vec_env
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.errors import TrainingDiverged
 from numbarl.nn import net_dtype
+from numbarl.precompile import compile_calls
 from numbarl.validation import check_seed
 
 
@@ -135,6 +136,19 @@ def train_policy_gradient(
             for k, v in columns.items()
         }
 
+    if info.is_control:  # a cold Numba cache: compile the loop's kernels on every core at once
+        calls = [
+            (run_updates, (vec, policy, buf, state, 0, 1, rng, np.zeros((1, len(metric_names))),
+                           np.zeros(2), fns)),
+        ]  # fmt: skip
+        if eval_info.is_control:
+            calls.append(
+                evaluate_greedy_call(
+                    eval_env.fns, eval_env.params, int(eval_env.max_steps),
+                    int(eval_env.state_dim), policy, int(cfg.eval_episodes), eval_rng,
+                )
+            )  # fmt: skip
+        compile_calls(calls)
     done = 0
     while done < total_updates:
         n = min(per_chunk, total_updates - done)

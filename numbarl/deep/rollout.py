@@ -103,6 +103,7 @@ __all__ = [
     "episode_columns",
     "env_info",
     "evaluate_greedy",
+    "evaluate_greedy_call",
     "flat_batch",
     "grad_views",
     "make_policy",
@@ -465,10 +466,26 @@ def evaluate_greedy(
     Episodes run side by side (one batched forward per step); start states are drawn from
     ``rng`` in episode order; each runs until termination or ``max_steps``. (Compiled:
     ``evaluate_greedy_net``, with the actor called through ``numbarl.nn.pointers``.)"""
-    return evaluate_greedy_net(
+    kernel, args = evaluate_greedy_call(fns, params, max_steps, state_dim, policy, episodes, rng)
+    return kernel(*args)
+
+
+def evaluate_greedy_call(
+    fns: Any,
+    params: np.ndarray,
+    max_steps: int,
+    state_dim: int,
+    policy: Policy,
+    episodes: int,
+    rng: np.random.Generator,
+) -> tuple[Any, tuple]:
+    """The compiled call ``evaluate_greedy`` makes, as ``(kernel, args)`` (for
+    ``numbarl.precompile.compile_calls`` to compile ahead)."""
+    args = (
         typed_pointers(fns), params, max_steps, state_dim, policy, episodes, rng,
         net_fns(policy.params.dtype),
     )  # fmt: skip
+    return evaluate_greedy_net, args
 
 
 @njit(cache=True)

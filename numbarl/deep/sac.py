@@ -736,8 +736,9 @@ def train(
         def arrays() -> dict[str, np.ndarray]:
             return actor_critic_arrays(nets) | {"log_alpha": sac.log_alpha.copy()}
 
+        loop_call = (run_sac, (env.fns, env.params, int(env.max_steps), ts, sac, hp, 1, rng))
         return run_chunks("SAC", env, info, cfg, setup, chunk, HISTORY_COLUMNS, row, arrays,
-                          progress)  # fmt: skip
+                          progress, loop_call)  # fmt: skip
 
 
 __all__ = [

@@ -1,0 +1,209 @@
+"""Compile a learner's kernels on every core before its first run: the cold start in parallel.
+
+A learner's first run on an empty Numba cache compiles a few dozen kernels one after the other
+on one core (the rollout collector, the update, the training loop, the evaluation, the
+networks and env functions behind their pointers). Most of them are independent of each other:
+a kernel reached through a first-class function pointer (``FunctionPointer``) is compiled on
+its own, and a loop that calls pointers only needs their signatures. ``compile_calls`` takes
+the compiled calls a learner is about to make, finds every kernel they need (the called
+functions and each pointer inside their arguments, searched through tuples), drops those
+already in Numba's disk cache, and compiles the rest in ``workers`` processes at once: the
+calling process and ``workers - 1`` forked children take kernels from a shared queue, largest
+first. The children save what they compile to Numba's disk cache and exit; the calling process
+waits for them, and its calls then load those kernels from the cache instead of compiling them.
+
+The compiled code is the same whoever compiles it (one process or several, same bytes of
+results): only where the compile time is spent changes. It is an optimisation only: nothing
+runs in parallel when the cache already holds the kernels, when one worker is asked for, off
+Linux/macOS (no ``fork``), when the process already runs other threads (forking a threaded
+process can deadlock), or when Numba's cache internals differ from what this module knows
+(then every kernel compiles on first call, as before). A child that fails leaves its kernels to
+be compiled on first call.
+
+Workers: ``NUMBARL_COMPILE_WORKERS`` if set (``1`` turns this off), else the cores this process
+may use, at most 4.
+
+Numba's cache has one index file per function; two processes saving different signatures of one
+function at once could both take the same data-file name. While workers run, each save to the
+cache holds an exclusive lock on a file in the cache directory (``fcntl.flock``), so saves
+happen one at a time and each re-reads the index it extends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from numba.core import caching
+from numba.core.dispatcher import Dispatcher
+
+from numbarl.envs.control.core import FunctionPointer
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no fork either
+    fcntl = None
+
+_MAX_DEFAULT_WORKERS = 4
+
+
+def compile_workers() -> int:
+    """``NUMBARL_COMPILE_WORKERS`` if set, else the cores this process may use (at most 4)."""
+    env = os.environ.get("NUMBARL_COMPILE_WORKERS")
+    if env is not None:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"NUMBARL_COMPILE_WORKERS must be an integer, got {env!r}") from None
+        return max(1, n)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, _MAX_DEFAULT_WORKERS))
+
+
+def _pointers(value: Any, found: list[FunctionPointer], seen: set[int]) -> None:
+    """Append every FunctionPointer inside ``value`` (searched through tuples and lists)."""
+    if isinstance(value, FunctionPointer):
+        if id(value) not in seen:
+            seen.add(id(value))
+            found.append(value)
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _pointers(item, found, seen)
+
+
+class _Unit:
+    """One kernel to compile: ``dispatcher`` for ``signature`` (a pointer's full signature, or a
+    call's argument types)."""
+
+    def __init__(self, dispatcher: Dispatcher, signature: Any, pointer: bool) -> None:
+        self.dispatcher = dispatcher
+        self.signature = signature
+        self.pointer = pointer
+
+    def args(self) -> tuple:
+        return tuple(self.signature.args) if self.pointer else tuple(self.signature)
+
+    def size(self) -> int:
+        """How much code: a guess at the compile time, for the queue's order."""
+        return len(self.dispatcher.py_func.__code__.co_code)
+
+    def cached(self) -> bool:
+        """Compiled in this process or saved in Numba's disk cache (True when unsure, so an
+        unknown case compiles on first call as usual)."""
+        if self.args() in self.dispatcher.overloads:
+            return True
+        cache = getattr(self.dispatcher, "_cache", None)
+        if not isinstance(cache, caching.Cache):
+            return True  # no disk cache: a child's compile would be lost
+        try:
+            key = cache._index_key(self.signature, self.dispatcher.targetctx.codegen())
+            return key in cache._cache_file._load_index()
+        except Exception:  # noqa: BLE001 - other Numba internals: do not parallelise
+            return True
+
+    def compile(self) -> None:
+        if self.pointer:
+            self.dispatcher.get_compile_result(self.signature)
+        else:
+            self.dispatcher.compile(self.signature)
+
+
+def _units(calls: Sequence[tuple[Dispatcher, tuple]]) -> list[_Unit]:
+    units: list[_Unit] = []
+    keys: set[tuple] = set()
+
+    def add(unit: _Unit) -> None:
+        key = (id(unit.dispatcher), unit.args())
+        if key not in keys:
+            keys.add(key)
+            units.append(unit)
+
+    found: list[FunctionPointer] = []
+    seen: set[int] = set()
+    for dispatcher, args in calls:
+        add(_Unit(dispatcher, tuple(dispatcher.typeof_pyval(a) for a in args), pointer=False))
+        _pointers(args, found, seen)
+    for p in found:
+        if isinstance(p.dispatcher, Dispatcher):
+            add(_Unit(p.dispatcher, p.signature(), pointer=True))
+    return units
+
+
+@contextlib.contextmanager
+def _locked_cache_saves() -> Iterator[None]:
+    """While open, every save to Numba's disk cache (in this process and in children forked
+    inside) holds an exclusive lock on ``<cache dir>/.numbarl-save.lock``."""
+    original = caching.IndexDataCacheFile.save
+
+    def save(self, key, data):  # noqa: ANN001, ANN202
+        path = os.path.join(self._cache_path, ".numbarl-save.lock")
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return original(self, key, data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    caching.IndexDataCacheFile.save = save
+    try:
+        yield
+    finally:
+        caching.IndexDataCacheFile.save = original
+
+
+def _compile_from_queue(units: list[_Unit], counter: Any) -> None:
+    """Take units off the shared queue (``counter`` the next index) until it is empty."""
+    while True:
+        with counter.get_lock():
+            i = counter.value
+            counter.value += 1
+        if i >= len(units):
+            return
+        units[i].compile()
+
+
+def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None = None) -> int:
+    """Compile, in ``workers`` processes at once, every kernel the compiled ``calls`` (pairs of
+    an njit dispatcher and the arguments it will be called with) need and Numba's disk cache
+    does not hold yet; returns how many kernels were compiled this way (0: nothing ran in
+    parallel, the calls compile on first use as usual). ``workers`` defaults to
+    ``compile_workers()``. See the module docstring."""
+    workers = compile_workers() if workers is None else max(1, int(workers))
+    if workers < 2 or fcntl is None or not hasattr(os, "fork"):
+        return 0
+    if threading.active_count() > 1:
+        return 0
+    units = [u for u in _units(calls) if not u.cached()]
+    if len(units) < 2:
+        return 0
+    units.sort(key=lambda u: u.size(), reverse=True)
+    import multiprocessing
+
+    counter = multiprocessing.get_context("fork").Value("q", 0)
+    children = []
+    with _locked_cache_saves():
+        for _ in range(min(workers, len(units)) - 1):
+            pid = os.fork()
+            if pid == 0:  # child: compile from the queue, save to the cache, leave
+                code = 0
+                try:
+                    _compile_from_queue(units, counter)
+                except BaseException:  # noqa: BLE001 - the parent compiles what is left
+                    code = 1
+                os._exit(code)
+            children.append(pid)
+        try:
+            _compile_from_queue(units, counter)
+        finally:
+            for pid in children:
+                os.waitpid(pid, 0)
+    return len(units)
+
+
+__all__ = ["compile_calls", "compile_workers"]

@@ -1,0 +1,161 @@
+"""numbarl.precompile: a learner's kernels compiled in forked workers on a cold Numba cache.
+
+Each test that compiles runs a fresh Python process on an empty Numba cache (the parallel path
+only runs when the cache lacks the kernels); the rest check the Python-side rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba import njit
+
+import numbarl
+from numbarl.precompile import compile_calls, compile_workers
+
+KERNELS = """
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def square(v):
+    return v * v
+
+
+@njit(cache=True)
+def total(x):
+    s = 0.0
+    for v in x:
+        s += v
+    return s
+
+
+@njit(cache=True)
+def apply(x, fns):
+    s = 0.0
+    for v in x:
+        s += fns[0](v)
+    return s
+"""
+
+SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from numba import types
+import kernels_mod as km
+from numbarl.nn.pointers import Pointer
+from numbarl.precompile import compile_calls
+
+NAMES = ("total", "apply", "square")
+x = np.arange(5.0)
+fns = (Pointer(km.square, types.float64(types.float64)),)
+calls = [(km.total, (x,)), (km.apply, (x, fns))]
+n = compile_calls(calls, workers=2)
+values = [km.total(x), km.apply(x, fns)]
+again = compile_calls(calls, workers=2)
+report = {
+    "compiled": n,
+    "again": again,
+    "values": values,
+    "hits": {k: sum(getattr(km, k).stats.cache_hits.values()) for k in NAMES},
+    "misses": {k: sum(getattr(km, k).stats.cache_misses.values()) for k in NAMES},
+}
+print(json.dumps(report))
+"""
+
+
+def _env(tmp: Path, workers: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NUMBA_CACHE_DIR=str(tmp / "numba"),
+        NUMBARL_CACHE_DIR=str(tmp / "numbarl"),
+        NUMBARL_COMPILE_WORKERS=str(workers),
+    )
+    return env
+
+
+def _run_script(tmp: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp)],
+        env=_env(tmp, 2),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_workers_compile_into_the_cache_and_the_next_process_only_loads(tmp_path: Path) -> None:
+    """Two processes compile the three kernels (two calls and the pointer inside one call's
+    arguments); the calls then give the right values, a second ``compile_calls`` finds
+    everything compiled, and a fresh process loads all three from the disk cache without
+    compiling any."""
+    (tmp_path / "kernels_mod.py").write_text(KERNELS)
+    first = _run_script(tmp_path)
+    assert first["compiled"] == 3
+    assert first["again"] == 0
+    assert first["values"] == [10.0, 30.0]
+    second = _run_script(tmp_path)
+    assert second["compiled"] == 0
+    assert second["values"] == [10.0, 30.0]
+    assert second["hits"] == {"total": 1, "apply": 1, "square": 1}
+    assert second["misses"] == {"total": 0, "apply": 0, "square": 0}
+
+
+def test_cold_start_in_two_workers_gives_the_same_bytes(tmp_path: Path) -> None:
+    """A newcomer's first ``numbarl train`` on an empty cache, its kernels compiled by two
+    processes, writes the same history as this process's run of the same seed."""
+    out = tmp_path / "cold.csv"
+    subprocess.run(
+        [sys.executable, "-m", "numbarl", "train", "a2c", "CartPole-v1", "--steps", "2000",
+         "--seed", "3", "--out", str(out)],
+        env=_env(tmp_path, 2),
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )  # fmt: skip
+    here = tmp_path / "here.csv"
+    numbarl.train("a2c", "CartPole-v1", total_steps=2000, seed=3).to_csv(here)
+    assert out.read_bytes() == here.read_bytes()
+
+
+@njit(cache=True)
+def _twice(x: np.ndarray) -> float:
+    return 2.0 * x.sum()
+
+
+def test_nothing_runs_in_parallel_with_one_worker_or_other_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = [(_twice, (np.ones(3),))]
+    monkeypatch.setenv("NUMBARL_COMPILE_WORKERS", "1")
+    assert compile_workers() == 1
+    assert compile_calls(calls) == 0
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert compile_calls(calls, workers=2) == 0
+    finally:
+        stop.set()
+        thread.join()
+    assert _twice(np.ones(3)) == 6.0
+
+
+def test_workers_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBARL_COMPILE_WORKERS", "two")
+    with pytest.raises(ValueError, match="NUMBARL_COMPILE_WORKERS"):
+        compile_workers()
+    monkeypatch.setenv("NUMBARL_COMPILE_WORKERS", "3")
+    assert compile_workers() == 3
+    monkeypatch.delenv("NUMBARL_COMPILE_WORKERS")
+    assert 1 <= compile_workers() <= 4
