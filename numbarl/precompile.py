@@ -77,6 +77,25 @@ def _pointers(value: Any, found: list[FunctionPointer], seen: set[int]) -> None:
             _pointers(item, found, seen)
 
 
+def _code_size(fn: Any, seen: set[int]) -> int:
+    """Bytecode length of ``fn`` and of the njit functions it names (each counted once)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or id(fn) in seen:
+        return 0
+    seen.add(id(fn))
+    total = 0
+    codes = [code]
+    while codes:  # the function's own code and the code of functions defined inside it
+        c = codes.pop()
+        total += len(c.co_code)
+        codes.extend(k for k in c.co_consts if hasattr(k, "co_code"))
+        for name in c.co_names:
+            callee = getattr(fn, "__globals__", {}).get(name)
+            if isinstance(callee, Dispatcher):
+                total += _code_size(callee.py_func, seen)
+    return total
+
+
 class _Unit:
     """One kernel to compile: ``dispatcher`` for ``signature`` (a pointer's full signature, or a
     call's argument types)."""
@@ -90,8 +109,9 @@ class _Unit:
         return tuple(self.signature.args) if self.pointer else tuple(self.signature)
 
     def size(self) -> int:
-        """How much code: a guess at the compile time, for the queue's order."""
-        return len(self.dispatcher.py_func.__code__.co_code)
+        """How much code: a guess at the compile time, for the queue's order (the bytecode of
+        the kernel and of every njit function it names, directly or through those)."""
+        return _code_size(self.dispatcher.py_func, set())
 
     def cached(self) -> bool:
         """Compiled in this process or saved in Numba's disk cache (True when unsure, so an

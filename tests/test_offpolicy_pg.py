@@ -8,7 +8,7 @@ import pytest
 from numbarl import nn
 from numbarl.deep import offpolicy_pg as opg
 from numbarl.deep import reinforce as rf
-from numbarl.deep.pg_common import policy_log_prob
+from numbarl.deep.pg_common import direct_score_fns, policy_log_prob
 from numbarl.deep.reinforce import reinforce_loss_grad
 from numbarl.deep.rollout import env_info, make_policy, policy_arrays
 from numbarl.envs import make
@@ -17,6 +17,7 @@ from tests.faulty_env import nan_reward_cartpole
 from tests.tiny_policy import tiny_policy as make_tiny_policy
 
 H = 1e-6
+DIRECT = direct_score_fns()  # the kernels the updates reach through pointers
 
 
 def tiny_policy(continuous: bool, seed: int = 0):
@@ -37,13 +38,15 @@ def test_is_gradient_matches_finite_differences(continuous, max_ratio):
     def loss(th):
         scratch = np.zeros(th.size)
         return opg.is_loss_grad(
-            th, layout, nn.TANH, continuous, obs, actions, logp_b, psi, max_ratio, ws, scratch
-        )[0]
+            th, layout, nn.TANH, continuous, obs, actions, logp_b, psi, max_ratio, ws, scratch,
+            None, DIRECT,
+        )[0]  # fmt: skip
 
     grad = np.full(theta.size, 0.25)  # accumulates
     value, mean_ratio, clipped = opg.is_loss_grad(
-        theta, layout, nn.TANH, continuous, obs, actions, logp_b, psi, max_ratio, ws, grad
-    )
+        theta, layout, nn.TANH, continuous, obs, actions, logp_b, psi, max_ratio, ws, grad,
+        None, DIRECT,
+    )  # fmt: skip
     numeric = np.array(
         [(loss(theta + H * e) - loss(theta - H * e)) / (2 * H) for e in np.eye(theta.size)]
     )
@@ -65,10 +68,12 @@ def test_is_gradient_at_behaviour_policy_equals_on_policy_gradient(continuous):
     logp = policy_log_prob(theta, layout, nn.TANH, continuous, obs, actions, ws).copy()
     g_is = np.zeros(theta.size)
     _, mean_ratio, clipped = opg.is_loss_grad(
-        theta, layout, nn.TANH, continuous, obs, actions, logp, psi, 2.0, ws, g_is
+        theta, layout, nn.TANH, continuous, obs, actions, logp, psi, 2.0, ws, g_is, None, DIRECT
     )
     g_pg = np.zeros(theta.size)
-    reinforce_loss_grad(theta, layout, nn.TANH, continuous, obs, actions, psi, ws, g_pg)
+    reinforce_loss_grad(
+        theta, layout, nn.TANH, continuous, obs, actions, psi, ws, g_pg, None, DIRECT
+    )
     np.testing.assert_allclose(g_is, g_pg, rtol=1e-12, atol=1e-15)
     assert mean_ratio == pytest.approx(1.0) and clipped == 0.0
 

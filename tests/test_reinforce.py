@@ -14,6 +14,7 @@ from numbarl.errors import TrainingDiverged
 from tests.tiny_policy import tiny_policy as make_tiny_policy
 
 H = 1e-6
+DIRECT = pg.direct_score_fns()  # the kernels the updates reach through pointers
 
 
 def tiny_policy(continuous: bool, act: int, seed: int = 0):
@@ -30,11 +31,13 @@ def test_reinforce_gradient_matches_finite_differences(continuous, act):
 
     def loss(th):
         return rf.reinforce_loss_grad(
-            th, layout, act, continuous, obs, actions, psi, ws, np.zeros(th.size)
+            th, layout, act, continuous, obs, actions, psi, ws, np.zeros(th.size), None, DIRECT
         )
 
     grad = np.full(theta.size, -1.0)  # accumulates
-    value = rf.reinforce_loss_grad(theta, layout, act, continuous, obs, actions, psi, ws, grad)
+    value = rf.reinforce_loss_grad(
+        theta, layout, act, continuous, obs, actions, psi, ws, grad, None, DIRECT
+    )
     numeric = np.array(
         [(loss(theta + H * e) - loss(theta - H * e)) / (2 * H) for e in np.eye(theta.size)]
     )

@@ -33,12 +33,12 @@ from numbarl.deep.pg_common import (
     BASELINES,
     RETURNS_REWARD_TO_GO,
     Optimizers,
+    ScoreFns,
     fit_critic,
     make_optimizers,
     mean_entropy,
-    policy_log_prob,
-    policy_log_prob_grad,
     policy_workspace,
+    score_fns,
     weighted_batch,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -158,7 +158,8 @@ def is_loss_grad(
     max_ratio: float,
     ws: np.ndarray,
     grad: np.ndarray,
-    net=None,  # noqa: ANN001
+    net,
+    fns,  # noqa: ANN001
 ) -> tuple[float, float, float]:
     """L(theta) = -(1/T) sum_t min(rho_t, max_ratio) Psi_t, rho_t = exp(log pi_theta(a_t|s_t) -
     behaviour_log_probs_t), and its gradient: grad [P_actor] (theta's dtype) += dL/dtheta =
@@ -166,8 +167,9 @@ def is_loss_grad(
     float64[T, adim], psi float64[T].
 
     Returns (L, mean rho_t, fraction of steps with rho_t >= max_ratio). ``net``:
-    ``Optimizers.net`` (the network through pointers)."""
-    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws, net)
+    ``Optimizers.net`` (the network through pointers); ``fns``: the ``ScoreFns`` whose
+    ``log_prob`` and ``log_prob_grad`` compute the terms."""
+    logp = fns.log_prob(theta, layout, act, continuous, obs, actions, ws, net)
     batch = logp.shape[0]
     w = np.zeros(batch)
     total = 0.0
@@ -182,7 +184,7 @@ def is_loss_grad(
         else:
             total += max_ratio * psi[t]
             n_clipped += 1
-    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad, net)
+    fns.log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad, net)
     return -total / batch, ratio_sum / batch, n_clipped / batch
 
 
@@ -197,30 +199,32 @@ def offpolicy_pg_update(
     buf: Rollout,
     opt: Optimizers,
     hp: OffPolicyPGHyper,
+    fns: ScoreFns,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """``hp.reuse`` importance-weighted Adam steps on one batch collected by theta' (the policy
-    at entry), then the critic's fit. ``metrics`` float64[6] receives ``METRICS``."""
-    obs, actions, psi, targets = weighted_batch(buf, RETURNS_REWARD_TO_GO, hp)
+    at entry), then the critic's fit, the big kernels through ``fns``
+    (``pg_common.score_fns``). ``metrics`` float64[6] receives ``METRICS``."""
+    obs, actions, psi, targets = weighted_batch(buf, RETURNS_REWARD_TO_GO, hp, fns.weights)
     theta, layout, act, continuous = actor_params(policy)
     ws = policy_workspace(layout, obs.shape[0], theta.dtype)
-    behaviour = policy_log_prob(theta, layout, act, continuous, obs, actions, ws, opt.net).copy()
+    behaviour = fns.log_prob(theta, layout, act, continuous, obs, actions, ws, opt.net).copy()
     metrics[4] = mean_entropy(policy, obs, opt.net)
     grad = np.zeros(theta.shape[0], theta.dtype)
     for _ in range(hp.reuse):
         grad[:] = 0.0
         loss, mean_ratio, truncated = is_loss_grad(
             theta, layout, act, continuous, obs, actions, behaviour, psi, hp.max_ratio, ws, grad,
-            opt.net,
+            opt.net, fns,
         )  # fmt: skip
         metrics[0] = loss
         metrics[1] = mean_ratio
         metrics[2] = truncated
         metrics[5] = clip_by_global_norm(grad, hp.max_grad_norm)
         adam_step_via(opt.net, theta, grad, opt.actor, hp.lr)
-    metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng)
+    metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng, fns.fit_value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,10 +241,11 @@ def make_offpolicy_pg_config(
 
 
 def _init(cfg: OffPolicyPGConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp): the Adam states and the numbers the compiled update takes."""
-    return make_optimizers(policy), hyper_record(
-        OffPolicyPGHyper, cfg, baseline=BASELINES[cfg.baseline]
-    )
+    """(opt, hp, fns): the Adam states, the numbers and the kernels (``ScoreFns``) the
+    compiled update takes."""
+    opt = make_optimizers(policy)
+    hp = hyper_record(OffPolicyPGHyper, cfg, baseline=BASELINES[cfg.baseline])
+    return opt, hp, score_fns(policy, opt)
 
 
 def train(

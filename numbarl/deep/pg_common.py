@@ -21,7 +21,9 @@ exactly this vector.)
 - a rollout as a weighted batch (``weighted_batch``: observations, actions, Psi_t, value
   targets);
 - the critic's fit to value targets (``fit_value``, ``fit_critic``), ``mean_entropy``, and the
-  Adam states of actor and critic (``Optimizers``, ``make_optimizers``).
+  Adam states of actor and critic (``Optimizers``, ``make_optimizers``);
+- ``ScoreFns`` (``score_fns``): the log-probability, score-gradient, critic-fit and weight
+  kernels as pointers, what REINFORCE's and the off-policy gradient's updates call.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 from numbarl.deep.rollout import (
     GAUSSIAN,
@@ -37,8 +39,10 @@ from numbarl.deep.rollout import (
     Rollout,
     episode_columns,
     flat_batch,
+    make_rollout,
     permutation,
 )
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
     AdamState,
     adam_init,
@@ -56,6 +60,7 @@ from numbarl.nn import (
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import (
     NetFns,
+    Pointer,
     adam_step_via,
     backward_via,
     cache_numba_type,
@@ -259,13 +264,13 @@ def reinforce_weights(
 
 
 @njit(cache=True, inline="always")
-def weighted_batch(buf: Rollout, returns: int, hp):  # noqa: ANN001, ANN201
+def weighted_batch(buf: Rollout, returns: int, hp, weights):  # noqa: ANN001, ANN201
     """(obs, actions, Psi float64[T * N], value targets float64[T * N]) of a rollout for the
-    score-function learners: ``flat_batch(buf)`` and ``reinforce_weights`` with ``hp``'s
-    ``baseline`` and ``gamma``, Psi divided by its batch standard deviation if
-    ``hp.norm_weights``."""
+    score-function learners: ``flat_batch(buf)`` and ``weights`` (``reinforce_weights``, or
+    ``ScoreFns.weights``) with ``hp``'s ``baseline`` and ``gamma``, Psi divided by its batch
+    standard deviation if ``hp.norm_weights``."""
     obs, actions = flat_batch(buf)
-    psi, targets = reinforce_weights(buf, returns, hp.baseline, hp.gamma)
+    psi, targets = weights(buf, returns, hp.baseline, hp.gamma)
     if hp.norm_weights:
         standardize(psi, False)
     return obs, actions, psi, targets
@@ -328,14 +333,16 @@ def fit_critic(
     targets: np.ndarray,
     opt: Optimizers,
     hp,
-    rng,  # noqa: ANN001
+    rng,
+    fit,  # noqa: ANN001
 ) -> float:
-    """The score-function learners' critic step: ``fit_value`` with ``hp``'s ``lr_value``,
-    ``value_epochs`` and ``value_minibatches`` when ``hp.baseline`` is ``BASELINE_VALUE`` (its
-    mean loss), else 0.0 (no critic to fit, no draws from ``rng``)."""
+    """The score-function learners' critic step: ``fit`` (``fit_value``, or
+    ``ScoreFns.fit_value``) with ``hp``'s ``lr_value``, ``value_epochs`` and
+    ``value_minibatches`` when ``hp.baseline`` is ``BASELINE_VALUE`` (its mean loss), else 0.0
+    (no critic to fit, no draws from ``rng``)."""
     if hp.baseline != BASELINE_VALUE:
         return 0.0
-    return fit_value(
+    return fit(
         policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng,
         opt.net,
     )  # fmt: skip
@@ -355,3 +362,45 @@ def mean_entropy(policy: Policy, obs: np.ndarray, net: NetFns) -> float:
         net.forward(policy.actor, policy.actor_layout, policy.head[3], obs[start:end], ws)
         total += categorical_entropy(mlp_output(policy.actor_layout, end - start, ws)).sum()
     return total / batch
+
+
+@cache_numba_type
+class ScoreFns(NamedTuple):
+    """The score-function learners' (REINFORCE, the off-policy gradient) big kernels as
+    pointers, so each compiles once, on its own and alongside the others on a cold cache
+    (``numbarl.precompile``), instead of inside every update that calls it: ``log_prob`` is
+    ``policy_log_prob``, ``log_prob_grad`` ``policy_log_prob_grad`` (both with ``net``
+    given), ``fit_value`` and ``weights`` (``reinforce_weights``) themselves. Built by
+    ``score_fns``; one call each per update."""
+
+    log_prob: FunctionPointer
+    log_prob_grad: FunctionPointer
+    fit_value: FunctionPointer
+    weights: FunctionPointer
+
+
+def direct_score_fns() -> ScoreFns:
+    """``ScoreFns`` holding the kernels themselves (called directly, compiled into the caller):
+    what ``score_fns`` points to, for a caller without a ``Policy`` (the gradient tests)."""
+    return ScoreFns(policy_log_prob, policy_log_prob_grad, fit_value, reinforce_weights)
+
+
+def score_fns(policy: Policy, opt: Optimizers) -> ScoreFns:
+    """``ScoreFns`` compiled for the argument types the updates pass: ``policy``'s dtype and
+    records, the batch ``flat_batch`` gives of its rollouts, ``opt``'s ``net`` and critic
+    state."""
+    f8, i8 = types.float64, types.int64
+    dt = typeof(policy.params).dtype
+    # a rollout's Numba type holds its dtypes and ranks, not its sizes
+    one = make_rollout(1, 1, policy.obs_mean.shape[0], int(policy.head[2]), policy.params.dtype)
+    theta, v64 = types.Array(dt, 1, "C"), types.Array(f8, 1, "C")
+    obs, actions = types.Array(dt, 2, "C"), types.Array(f8, 2, "C")
+    layout, net = typeof(policy.actor_layout), typeof(opt.net)
+    rng = types.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
+    head = (theta, layout, i8, types.boolean, obs, actions)
+    return ScoreFns(
+        Pointer(policy_log_prob, v64(*head, theta, net)),
+        Pointer(policy_log_prob_grad, types.none(*head, v64, theta, theta, net)),
+        Pointer(fit_value, f8(typeof(policy), obs, v64, typeof(opt.critic), f8, i8, i8, rng, net)),
+        Pointer(reinforce_weights, types.UniTuple(v64, 2)(typeof(one), i8, i8, f8)),
+    )

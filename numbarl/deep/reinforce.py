@@ -46,6 +46,7 @@ from numbarl.deep.pg_common import (
     CHUNK,
     RETURNS,
     Optimizers,
+    ScoreFns,
     fit_critic,
     fit_value,
     make_optimizers,
@@ -54,6 +55,7 @@ from numbarl.deep.pg_common import (
     policy_log_prob_grad,
     policy_workspace,
     reinforce_weights,
+    score_fns,
     weighted_batch,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -166,17 +168,19 @@ def reinforce_loss_grad(
     psi: np.ndarray,
     ws: np.ndarray,
     grad: np.ndarray,
-    net=None,  # noqa: ANN001
+    net,
+    fns,  # noqa: ANN001
 ) -> float:
     """Returns the loss L(theta) = -(1/T) sum_t Psi_t log pi_theta(a_t | s_t) (psi float64[T]
     held fixed) and adds its gradient -(1/T) sum_t Psi_t grad log pi(a_t | s_t) to grad
-    [P_actor] (theta's dtype). ``net``: ``Optimizers.net`` (the network through pointers)."""
-    logp = policy_log_prob(theta, layout, act, continuous, obs, actions, ws, net)
+    [P_actor] (theta's dtype). ``net``: ``Optimizers.net`` (the network through pointers);
+    ``fns``: the ``ScoreFns`` whose ``log_prob`` and ``log_prob_grad`` compute the terms."""
+    logp = fns.log_prob(theta, layout, act, continuous, obs, actions, ws, net)
     total = 0.0
     for t in range(logp.shape[0]):
         total += psi[t] * logp[t]
     w = -psi / psi.shape[0]
-    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad, net)
+    fns.log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, grad, net)
     return -total / logp.shape[0]
 
 
@@ -191,24 +195,26 @@ def reinforce_update(
     buf: Rollout,
     opt: Optimizers,
     hp: ReinforceHyper,
+    fns: ScoreFns,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """One REINFORCE update on ``buf``: one Adam step along the policy gradient g = (1/T)
-    sum_t Psi_t grad log pi(a_t|s_t), then (``BASELINE_VALUE``) the critic's fit. ``metrics``
-    float64[4] receives ``METRICS``. ``update`` (0-based) is unused (uniform driver signature)."""
-    obs, actions, psi, targets = weighted_batch(buf, hp.returns, hp)
+    sum_t Psi_t grad log pi(a_t|s_t), then (``BASELINE_VALUE``) the critic's fit, the big
+    kernels through ``fns`` (``pg_common.score_fns``). ``metrics`` float64[4] receives
+    ``METRICS``. ``update`` (0-based) is unused (uniform driver signature)."""
+    obs, actions, psi, targets = weighted_batch(buf, hp.returns, hp, fns.weights)
     theta, layout, act, continuous = actor_params(policy)
     ws = policy_workspace(layout, obs.shape[0], theta.dtype)
     grad = np.zeros(theta.shape[0], theta.dtype)
     metrics[2] = mean_entropy(policy, obs, opt.net)
     metrics[0] = reinforce_loss_grad(
-        theta, layout, act, continuous, obs, actions, psi, ws, grad, opt.net
+        theta, layout, act, continuous, obs, actions, psi, ws, grad, opt.net, fns
     )
     metrics[3] = clip_by_global_norm(grad, hp.max_grad_norm)
     adam_step_via(opt.net, theta, grad, opt.actor, hp.lr)
-    metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng)
+    metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng, fns.fit_value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,10 +231,13 @@ def make_reinforce_config(
 
 
 def _init(cfg: ReinforceConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp): the Adam states and the numbers ``reinforce_update`` takes."""
-    return make_optimizers(policy), hyper_record(
+    """(opt, hp, fns): the Adam states, the numbers and the kernels (``ScoreFns``)
+    ``reinforce_update`` takes."""
+    opt = make_optimizers(policy)
+    hp = hyper_record(
         ReinforceHyper, cfg, returns=RETURNS[cfg.returns], baseline=BASELINES[cfg.baseline]
     )
+    return opt, hp, score_fns(policy, opt)
 
 
 def train(

@@ -28,6 +28,8 @@ from numba import njit, types
 from numba.extending import overload
 from numpy.typing import DTypeLike
 
+from numbarl.nn.dual import dual
+
 TANH = 0
 RELU = 1
 ACTIVATIONS = {"tanh": TANH, "relu": RELU}
@@ -246,14 +248,14 @@ def mlp_init(
     return params.astype(dtype, copy=False)
 
 
-@njit(cache=True)
+@dual
 def mlp_n_params(layout: np.ndarray) -> int:
     """Number of parameters P of the network described by ``layout`` (int64[L, 4])."""
     last = layout.shape[0] - 1
     return layout[last, 3] + layout[last, 1]
 
 
-@njit(cache=True)
+@dual
 def mlp_workspace_size(layout: np.ndarray, batch: int) -> int:
     """Length of the float64 workspace that serves forward/backward for up to ``batch`` rows."""
     total = layout[0, 0]
@@ -266,7 +268,7 @@ def mlp_workspace_size(layout: np.ndarray, batch: int) -> int:
     return batch * (total + 2 * widest) + largest
 
 
-@njit(cache=True)
+@dual
 def mlp_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
     """A zeroed workspace for forward/backward on batches of up to ``batch`` rows.
 

@@ -13,6 +13,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from numbarl.nn.dual import dual
+
 
 class AdamState(NamedTuple):
     """Adam's moments m, v [P] (the parameters' dtype) and step counter t int64[1] (steps taken)."""
@@ -22,7 +24,7 @@ class AdamState(NamedTuple):
     t: np.ndarray
 
 
-@njit(cache=True)
+@dual
 def adam_init(n_params: int, dtype=np.float64) -> AdamState:  # noqa: ANN001
     """Fresh Adam state for ``n_params`` parameters (zero moments, t = 0) in the parameters'
     dtype (``params.dtype``: float32 or float64)."""
