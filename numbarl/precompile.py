@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -220,6 +221,11 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
             children.append(pid)
         try:
             _compile_from_queue(units, counter)
+        except BaseException:  # a compile error or Ctrl-C: the children's work is moot
+            for pid in children:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+            raise
         finally:
             for pid in children:
                 os.waitpid(pid, 0)

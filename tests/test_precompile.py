@@ -128,6 +128,41 @@ def test_cold_start_in_two_workers_gives_the_same_bytes(tmp_path: Path) -> None:
     assert out.read_bytes() == here.read_bytes()
 
 
+BAD_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from numba.core.errors import TypingError
+import kernels_mod as km
+from numbarl.precompile import compile_calls
+
+x = np.arange(5.0)
+try:
+    compile_calls([(km.total, (x,)), (km.broken, (x,))], workers=2)
+    km.broken(x)
+except TypingError:
+    print("TypingError")
+print(km.total(x))
+"""
+
+
+def test_a_kernel_that_does_not_compile_raises_its_typing_error(tmp_path: Path) -> None:
+    """Whichever process meets it, a kernel that fails to type raises Numba's TypingError in
+    the caller (at ``compile_calls`` or at the call), and the other kernels still work."""
+    (tmp_path / "kernels_mod.py").write_text(
+        KERNELS + "\n\n@njit(cache=True)\ndef broken(x):\n    return x + 'a'\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", BAD_SCRIPT, str(tmp_path)],
+        env=_env(tmp_path, 2),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert out.stdout.split() == ["TypingError", "10.0"]
+
+
 @njit(cache=True)
 def _twice(x: np.ndarray) -> float:
     return 2.0 * x.sum()
