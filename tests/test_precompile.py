@@ -82,16 +82,18 @@ def _env(tmp: Path, workers: int) -> dict[str, str]:
     return env
 
 
-def _run_script(tmp: Path) -> dict:
+def _run_script(tmp: Path, script: str = SCRIPT) -> str:
+    """``script``'s standard output, run by a fresh Python on ``tmp``'s empty caches with two
+    compile workers (``tmp`` holds ``kernels_mod.py``)."""
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp)],
+        [sys.executable, "-c", script, str(tmp)],
         env=_env(tmp, 2),
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return out.stdout
 
 
 def test_workers_compile_into_the_cache_and_the_next_process_only_loads(tmp_path: Path) -> None:
@@ -100,11 +102,11 @@ def test_workers_compile_into_the_cache_and_the_next_process_only_loads(tmp_path
     everything compiled, and a fresh process loads all three from the disk cache without
     compiling any."""
     (tmp_path / "kernels_mod.py").write_text(KERNELS)
-    first = _run_script(tmp_path)
+    first = json.loads(_run_script(tmp_path))
     assert first["compiled"] == 3
     assert first["again"] == 0
     assert first["values"] == [10.0, 30.0]
-    second = _run_script(tmp_path)
+    second = json.loads(_run_script(tmp_path))
     assert second["compiled"] == 0
     assert second["values"] == [10.0, 30.0]
     assert second["hits"] == {"total": 1, "apply": 1, "square": 1}
@@ -152,15 +154,7 @@ def test_a_kernel_that_does_not_compile_raises_its_typing_error(tmp_path: Path) 
     (tmp_path / "kernels_mod.py").write_text(
         KERNELS + "\n\n@njit(cache=True)\ndef broken(x):\n    return x + 'a'\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", BAD_SCRIPT, str(tmp_path)],
-        env=_env(tmp_path, 2),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    assert out.stdout.split() == ["TypingError", "10.0"]
+    assert _run_script(tmp_path, BAD_SCRIPT).split() == ["TypingError", "10.0"]
 
 
 @njit(cache=True)
