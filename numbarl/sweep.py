@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import api
+from .precompile import os_threads
 from .results import concat_results, csv_text, read_csv_text, write_text
 from .runs import default_threads
 
@@ -253,14 +254,6 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _os_threads() -> int:
-    """This process's threads as the OS counts them (native ones too); 0 when unknown."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 0
-
-
 def _start_context() -> Any:
     """How worker processes start. On Linux, in a process with one thread, "fork": workers
     begin with everything this process has imported (numbarl, pandas, Numba, the learner's
@@ -272,7 +265,7 @@ def _start_context() -> Any:
     once and forks every worker from it (measured on 2 loaded cores: the first two runs took
     2.3 s instead of 4.7-5.7 s with "spawn", which is the last resort)."""
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and _os_threads() == 1:
+    if sys.platform.startswith("linux") and "fork" in methods and os_threads() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
