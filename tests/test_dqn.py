@@ -202,7 +202,7 @@ def constant_q_update(double: bool, terminated: bool = False):
         s, s_next = rng.standard_normal(2), rng.standard_normal(2)
         replay.replay_add(buf, s, np.array([0.0]), 1.0, s_next, terminated, False)
     before = st.params.copy()
-    loss, q_mean = dqn.dqn_update(dqn.hyper(cfg), net, st, buf, replay.sumtree_init(8), rng, 0.4)
+    loss, q_mean = dqn.dqn_update(dqn.hyper(cfg), net, st, buf, None, rng, 0.4)  # uniform
     np.testing.assert_array_equal(st.target, target_before)  # the update leaves it alone
     change = st.params - before
     return loss, q_mean, st.batch[dqn._Y].copy(), change, bias
@@ -589,19 +589,29 @@ def test_progress_is_called_after_every_chunk():
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
 
 
-def test_one_compiled_signature_for_every_config_and_env():
+def test_one_compiled_signature_per_switch_set_and_dtype():
     env = make("CartPole-v1")
     dqn.train(env, SHORT, 0)
+    # Double Q, dueling, n-step and the loss are runtime switches: the same compiled loop.
+    dqn.train(env, {**SHORT, "double": True, "dueling": True, "n_step": 2, "loss": "mse"}, 0)
     dqn.train(env, {**SHORT, **dqn.RAINBOW, "loss": "mse", "lr": 1}, 0)
     # Another env (other functions, params and state_dim) reaches the same compiled loop: the
     # env comes in as function pointers typed by their signature.
     dqn.train(make("Acrobot-v1"), {**SHORT, "total_steps": 500}, 0)
-    # One signature per dtype (other tests in this process may have compiled the float64 one);
-    # these float32 runs share one.
-    state_dtypes = [str(sig[5].types[0].dtype) for sig in dqn.dqn_run_control.signatures]
+    # Prioritized replay (a SumTree or None) and noisy heads (noise arrays or None) are compile-
+    # time switches, so that plain DQN compiles no sum-tree or noise code: the loop has one
+    # signature per dtype and such switch set (other tests in this process may have compiled
+    # other sets or the float64 loop), and the greedy evaluation one per dtype.
+    noise = dqn.DQNState._fields.index("noise")
+    seen = set()
+    for sig in dqn.dqn_run_control.signatures:
+        key = (str(sig[5].types[0].dtype), str(sig[7]), str(sig[5].types[noise]))
+        assert key not in seen, key
+        seen.add(key)
+    assert ("float32", "none", "none") in seen
+    assert any(k[0] == "float32" and k[1] != "none" and k[2] != "none" for k in seen)  # Rainbow
     params_dtypes = [str(sig[5].dtype) for sig in dqn.greedy_returns.signatures]
-    for dtypes in (state_dtypes, params_dtypes):
-        assert sorted(dtypes) in (["float32"], ["float32", "float64"]), dtypes
+    assert sorted(params_dtypes) in (["float32"], ["float32", "float64"]), params_dtypes
 
 
 def test_nan_raises_training_diverged_with_partial_results():

@@ -185,7 +185,9 @@ class DQNState(NamedTuple):
     (n-step return G, discount, importance weight, TD error (C51: loss), target y), ``b_obs``,
     ``b_next`` [B, obs_dim], ``b_action`` [B, 1], ``target_dist`` float64[B, K]
     (projected C51 targets), ``g_out`` [B, A*K]; ``q`` float64[A] and ``p`` float64[K]
-    one row's Q values and probabilities. ``params``, ``target``, ``grad``, ``adam``, the noise,
+    one row's Q values and probabilities; ``noise``/``noise_target`` [n_noise] (None for a net
+    without noisy heads: its kernels compile no noise code). ``params``, ``target``, ``grad``,
+    ``adam``, the noise,
     the workspaces, ``x_act`` ([1, obs_dim], the acting net's input), ``b_obs``, ``b_action``,
     ``b_next`` and ``g_out`` are in the net's dtype; ``obs``/``next_obs`` hold the env's float64
     observations."""
@@ -200,8 +202,8 @@ class DQNState(NamedTuple):
     action: np.ndarray
     counters: np.ndarray
     ep_return: np.ndarray
-    noise: np.ndarray
-    noise_target: np.ndarray
+    noise: np.ndarray | None
+    noise_target: np.ndarray | None
     work_act: QWork
     x_act: np.ndarray
     work: QWork
@@ -226,53 +228,75 @@ _RET, _DISCOUNT, _WEIGHT, _TD, _Y = range(5)
 STEPS, EPISODE_STEPS, UPDATES, EPISODES = range(4)
 
 
-@njit(cache=True)
-def dqn_update(
+@njit(cache=True, inline="always")
+def _sample_batch(
     hp: DQNHyper,
     net: QNet,
     st: DQNState,
     buf: ReplayBuffer,
-    tree: SumTree,
+    tree: SumTree | None,
+    rng: np.random.Generator,
+    beta: float,
+) -> None:
+    """Sample B rows into ``st.index``/``st.batch`` and gather them as n-step transitions:
+    uniform (``tree`` None) or proportional to priority with importance weights (Schaul et al.
+    2016); then fresh noise for the online and the target net (noisy nets; Fortunato et al.)."""
+    rows, weight = st.index[_ROWS], st.batch[_WEIGHT]
+    if tree is None:
+        replay_sample_uniform(buf, rng, rows)
+        weight[:] = 1.0
+    else:
+        sumtree_sample(tree, rng, rows)
+        per_weights(tree, rows, replay_size(buf), beta, weight)
+    replay_gather(
+        buf, rows, hp.n_step, hp.gamma, st.b_obs, st.b_action, st.batch[_RET],
+        st.batch[_DISCOUNT], st.b_next,
+    )  # fmt: skip
+    sample_noise(net, rng, st.noise)  # None (no noisy heads): nothing drawn
+    sample_noise(net, rng, st.noise_target)
+
+
+@njit(cache=True, inline="always")
+def _apply_gradient(
+    hp: DQNHyper, net: QNet, st: DQNState, tree: SumTree | None, g_out: np.ndarray
+) -> None:
+    """Backpropagate g_out = dL/d(outputs) of the online forward on ``st.work``, clip, take an
+    Adam step, and set the sampled rows' priorities from their TD errors (``tree`` not None)."""
+    st.grad[:] = 0.0
+    qnet_backward(st.params, net, st.noise, st.work, g_out, st.grad)
+    if hp.max_grad_norm > 0.0:
+        clip_by_global_norm(st.grad, hp.max_grad_norm)
+    adam_step(st.params, st.grad, st.adam, hp.lr, 0.9, 0.999, hp.adam_eps)
+    if tree is not None:
+        rows, td = st.index[_ROWS], st.batch[_TD]
+        for b in range(hp.batch_size):
+            sumtree_update(tree, rows[b], per_priority(td[b], hp.per_alpha, hp.per_eps))
+
+
+@njit(cache=True)
+def dqn_update_q(
+    hp: DQNHyper,
+    net: QNet,
+    st: DQNState,
+    buf: ReplayBuffer,
+    tree: SumTree | None,
     rng: np.random.Generator,
     beta: float,
 ) -> tuple[float, float]:
-    """One gradient step on a sampled batch; returns (loss, mean Q(s_t, a_t) of the batch)."""
+    """One gradient step of a scalar-Q net (DQN, double Q-learning) on a sampled batch; returns
+    (loss, mean Q(s_t, a_t) of the batch). ``tree`` None: uniform replay."""
     n_b = hp.batch_size
-    k_atoms = net.n_atoms
-    rows, a_star = st.index[_ROWS], st.index[_A_STAR]
     ret, discount, weight = st.batch[_RET], st.batch[_DISCOUNT], st.batch[_WEIGHT]
     td, y = st.batch[_TD], st.batch[_Y]
-    # Sample: uniform, or proportional to priority with importance weights (Schaul et al. 2016).
-    if hp.prioritized:
-        sumtree_sample(tree, rng, rows)
-        per_weights(tree, rows, replay_size(buf), beta, weight)
-    else:
-        replay_sample_uniform(buf, rng, rows)
-        weight[:] = 1.0
-    replay_gather(buf, rows, hp.n_step, hp.gamma, st.b_obs, st.b_action, ret, discount, st.b_next)
-    if hp.noisy:  # independent noise for the online and the target net (Fortunato et al.)
-        sample_noise(net, rng, st.noise)
-        sample_noise(net, rng, st.noise_target)
-
+    _sample_batch(hp, net, st, buf, tree, rng, beta)
     # Targets y = G + discount Q_target(s', a*), a* greedy for the target net (DQN) or for the
-    # online net (double Q-learning); C51: the projected distribution under a*.
+    # online net (double Q-learning).
     out_t = qnet_forward(st.target, net, st.b_next, st.noise_target, st.work_target)
-    out_sel = out_t
     if hp.double:
         out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
-    if k_atoms == 1:
-        if hp.double:
-            double_q_targets(ret, discount, out_sel, out_t, y)
-        else:
-            q_learning_targets(ret, discount, out_t, y)
+        double_q_targets(ret, discount, out_sel, out_t, y)
     else:
-        for b in range(n_b):
-            q_values(net, out_sel, b, st.q)
-            a = np.argmax(st.q)
-            a_star[b] = a
-            softmax(out_t[b, a * k_atoms : (a + 1) * k_atoms], st.p)
-            categorical_projection(net.support, ret[b], discount[b], st.p, st.target_dist[b])
-
+        q_learning_targets(ret, discount, out_t, y)
     # Online forward, importance-weighted loss and its gradient w.r.t. the outputs.
     out = qnet_forward(st.params, net, st.b_obs, st.noise, st.work)
     g_out = st.g_out
@@ -282,31 +306,89 @@ def dqn_update(
     for b in range(n_b):
         a = int(st.b_action[b, 0])
         scale = weight[b] / n_b
-        if k_atoms == 1:
-            delta = out[b, a] - y[b]
-            l_b, dl = td_loss(delta, hp.loss)
-            td[b] = delta
-            g_out[b, a] = scale * dl
-            q_sum += out[b, a]
-        else:
-            g_row = g_out[b, a * k_atoms : (a + 1) * k_atoms]
-            l_b = categorical_cross_entropy(
-                out[b, a * k_atoms : (a + 1) * k_atoms], st.target_dist[b], g_row
-            )
-            for i in range(k_atoms):  # g_row = p - m, so p = g_row + m
-                q_sum += net.support[i] * (g_row[i] + st.target_dist[b, i])
-                g_row[i] *= scale
-            td[b] = l_b
+        delta = out[b, a] - y[b]
+        l_b, dl = td_loss(delta, hp.loss)
+        td[b] = delta
+        g_out[b, a] = scale * dl
+        q_sum += out[b, a]
         loss += scale * l_b
-    st.grad[:] = 0.0
-    qnet_backward(st.params, net, st.noise, st.work, g_out, st.grad)
-    if hp.max_grad_norm > 0.0:
-        clip_by_global_norm(st.grad, hp.max_grad_norm)
-    adam_step(st.params, st.grad, st.adam, hp.lr, 0.9, 0.999, hp.adam_eps)
-    if hp.prioritized:
-        for b in range(n_b):
-            sumtree_update(tree, rows[b], per_priority(td[b], hp.per_alpha, hp.per_eps))
+    _apply_gradient(hp, net, st, tree, g_out)
     return loss, q_sum / n_b
+
+
+@njit(cache=True)
+def dqn_update_c51(
+    hp: DQNHyper,
+    net: QNet,
+    st: DQNState,
+    buf: ReplayBuffer,
+    tree: SumTree | None,
+    rng: np.random.Generator,
+    beta: float,
+) -> tuple[float, float]:
+    """One gradient step of a C51 net (Bellemare et al. 2017) on a sampled batch; returns
+    (cross-entropy loss, mean Q(s_t, a_t) of the batch). ``tree`` None: uniform replay."""
+    n_b = hp.batch_size
+    k_atoms = net.n_atoms
+    a_star = st.index[_A_STAR]
+    ret, discount, weight = st.batch[_RET], st.batch[_DISCOUNT], st.batch[_WEIGHT]
+    td = st.batch[_TD]
+    _sample_batch(hp, net, st, buf, tree, rng, beta)
+    # The projected distribution of G + discount Z(s', a*), a* greedy for the target net or
+    # (double) for the online net.
+    out_t = qnet_forward(st.target, net, st.b_next, st.noise_target, st.work_target)
+    out_sel = out_t
+    if hp.double:
+        out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
+    for b in range(n_b):
+        q_values(net, out_sel, b, st.q)
+        a = np.argmax(st.q)
+        a_star[b] = a
+        softmax(out_t[b, a * k_atoms : (a + 1) * k_atoms], st.p)
+        categorical_projection(net.support, ret[b], discount[b], st.p, st.target_dist[b])
+    # Online forward, importance-weighted cross-entropy and its gradient w.r.t. the logits.
+    out = qnet_forward(st.params, net, st.b_obs, st.noise, st.work)
+    g_out = st.g_out
+    g_out[:] = 0.0
+    loss = 0.0
+    q_sum = 0.0
+    for b in range(n_b):
+        a = int(st.b_action[b, 0])
+        scale = weight[b] / n_b
+        g_row = g_out[b, a * k_atoms : (a + 1) * k_atoms]
+        l_b = categorical_cross_entropy(
+            out[b, a * k_atoms : (a + 1) * k_atoms], st.target_dist[b], g_row
+        )
+        for i in range(k_atoms):  # g_row = p - m, so p = g_row + m
+            q_sum += net.support[i] * (g_row[i] + st.target_dist[b, i])
+            g_row[i] *= scale
+        td[b] = l_b
+        loss += scale * l_b
+    _apply_gradient(hp, net, st, tree, g_out)
+    return loss, q_sum / n_b
+
+
+def dqn_update(
+    hp: DQNHyper,
+    net: QNet,
+    st: DQNState,
+    buf: ReplayBuffer,
+    tree: SumTree | None,
+    rng: np.random.Generator,
+    beta: float,
+) -> tuple[float, float]:
+    """One gradient step on a sampled batch; returns (loss, mean Q(s_t, a_t) of the batch).
+
+    ``dqn_update_c51`` for a C51 net, else ``dqn_update_q``: the compiled loops call the one
+    their net needs through ``update_pointer``. ``tree``: the priorities' SumTree, or None for
+    uniform replay; ``st.noise``/``st.noise_target`` None for a net without noisy heads (each
+    function is compiled for the switches it is given: plain DQN compiles no sum tree, noise,
+    C51 or noisy-layer code)."""
+    return _update_for(net)(hp, net, st, buf, tree, rng, beta)
+
+
+def _update_for(net: QNet) -> Any:
+    return dqn_update_c51 if net.n_atoms > 1 else dqn_update_q
 
 
 @njit(cache=True, inline="always")  # one compiled caller (dqn_run_control); the Gym path calls it
@@ -314,7 +396,7 @@ def dqn_act(
     net: QNet,
     params: np.ndarray,
     noisy: bool,
-    noise: np.ndarray,
+    noise: np.ndarray | None,
     work: QWork,
     q: np.ndarray,
     obs: np.ndarray,
@@ -350,10 +432,11 @@ def update_pointer(
     net: QNet,
     st: DQNState,
     buf: ReplayBuffer,
-    tree: SumTree,
+    tree: SumTree | None,
     rng: np.random.Generator,
 ) -> FunctionPointer:
-    """``dqn_update`` compiled for these arguments' types, as a first-class function pointer.
+    """The update ``dqn_update`` would run (``dqn_update_q`` or ``dqn_update_c51``) compiled for
+    these arguments' types, as a first-class function pointer.
 
     The loops call the update through it: Numba links every directly called njit function into
     its caller's LLVM module and optimises and emits it again there, so ``dqn_run_control``
@@ -363,7 +446,7 @@ def update_pointer(
     sig = types.UniTuple(types.float64, 2)(
         typeof(hp), typeof(net), typeof(st), typeof(buf), typeof(tree), typeof(rng), types.float64
     )
-    return Pointer(dqn_update, sig)
+    return Pointer(_update_for(net), sig)
 
 
 # Inlined (Numba IR) into dqn_run_control; the Gym path calls it as usual.
@@ -373,7 +456,7 @@ def dqn_observe(
     net: QNet,
     st: DQNState,
     buf: ReplayBuffer,
-    tree: SumTree,
+    tree: SumTree | None,
     rng: np.random.Generator,
     obs: np.ndarray,
     action: np.ndarray,
@@ -391,7 +474,7 @@ def dqn_observe(
     and mean Qs of updates to metrics[0], metrics[1] and their count to metrics[2]. Returns -1,
     or the update number whose parameters stopped being finite."""
     i = replay_add(buf, obs, action, reward, next_obs, terminated, truncated)
-    if hp.prioritized:
+    if tree is not None:  # prioritized replay
         sumtree_update(tree, i, tree.max_priority[0])
     st.counters[STEPS] += 1
     step = st.counters[STEPS]
@@ -423,7 +506,7 @@ def dqn_run_control(
     net: QNet,
     st: DQNState,
     buf: ReplayBuffer,
-    tree: SumTree,
+    tree: SumTree | None,
     rng: np.random.Generator,
     n_steps: int,
     metrics: np.ndarray,
@@ -481,7 +564,7 @@ def greedy_returns(
     on the control env ``fns`` with constants ``env_params`` and a float64[state_dim] state
     (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``."""
     work = qnet_work(net, 1, params.dtype)
-    noise = np.zeros(net.n_noise, params.dtype)
+    noise = None  # the plain heads: a noisy net's mean weights
     q = np.zeros(net.n_actions)
     state = np.zeros(state_dim)
     obs = np.zeros(net.obs_dim)
@@ -527,13 +610,13 @@ def _make_state(
         action=np.zeros(1),
         counters=np.zeros(4, dtype=np.int64),
         ep_return=np.zeros(1),
-        noise=np.zeros(net.n_noise, dt),
-        noise_target=np.zeros(net.n_noise, dt),
-        work_act=qnet_work(net, 1, dt),
+        noise=np.zeros(net.n_noise, dt) if net.noisy else None,
+        noise_target=np.zeros(net.n_noise, dt) if net.noisy else None,
+        work_act=_work(net, 1, dt),
         x_act=np.zeros((1, obs_dim), dt),
-        work=qnet_work(net, b, dt),
-        work_next=qnet_work(net, b, dt),
-        work_target=qnet_work(net, b, dt),
+        work=_work(net, b, dt),
+        work_next=_work(net, b, dt),
+        work_target=_work(net, b, dt),
         q=np.zeros(net.n_actions),
         p=np.zeros(net.n_atoms),
         index=np.zeros((2, b), dtype=np.int64),
@@ -544,6 +627,16 @@ def _make_state(
         target_dist=np.zeros((b, net.n_atoms)),
         g_out=np.zeros((b, m), dt),
     )
+
+
+def _work(net: QNet, batch: int, dtype: np.dtype) -> QWork:
+    """``qnet_work`` run by NumPy in Python: nothing compiled before the parallel compile."""
+    return qnet_work.py_func(net, batch, dtype)
+
+
+def _sumtree(capacity: int) -> SumTree:
+    """``sumtree_init`` run by NumPy in Python."""
+    return sumtree_init.py_func(capacity)
 
 
 def _env_spaces(env: Any) -> tuple[int, int, bool]:
@@ -636,7 +729,7 @@ def train(
     state_dim = env.state_dim if is_control else 1
     st = _make_state(net, cfg, params, state_dim, obs_dim)
     buf = replay_init(cfg.buffer_size, obs_dim, 1, dt)
-    tree = sumtree_init(cfg.buffer_size if cfg.prioritized else 1)
+    tree = _sumtree(cfg.buffer_size) if cfg.prioritized else None
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
     if not is_control:

@@ -219,11 +219,21 @@ def _linear_views(flat, off, n_in, n_out):
     return flat[off : off + hm].reshape((n_in, n_out)), flat[off + hm : off + hm + n_out]
 
 
+@njit(cache=True, inline="always")
+def _plain_head_forward(params, off, n_in, n_out, x, out):
+    """out = x w + b for the plain head (or a noisy head's mean weights) stored from ``off``."""
+    w, bias = _linear_views(params, off, n_in, n_out)
+    np.dot(x, w, out)
+    for r in range(x.shape[0]):
+        for j in range(n_out):
+            out[r, j] += bias[j]
+
+
 @njit(cache=True)
 def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
     b = x.shape[0]
-    w, bias = _linear_views(params, off, n_in, n_out)
     if noisy:
+        w, bias = _linear_views(params, off, n_in, n_out)
         sigma_w, sigma_b = _linear_views(params, off + n_in * n_out + n_out, n_in, n_out)
         noisy_linear_forward(
             w,
@@ -238,20 +248,28 @@ def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
             _view(work, _S_OUT, b, n_out),
         )
     else:
-        np.dot(x, w, out)
-        for r in range(b):
-            for j in range(n_out):
-                out[r, j] += bias[j]
+        _plain_head_forward(params, off, n_in, n_out, x, out)
+
+
+@njit(cache=True, inline="always")
+def _plain_head_backward(params, off, n_in, n_out, x, g, grad, g_x, work):
+    """Backward of ``_plain_head_forward`` (accumulates into grad and g_x)."""
+    b = x.shape[0]
+    w, _ = _linear_views(params, off, n_in, n_out)
+    g_w, g_b = _linear_views(grad, off, n_in, n_out)
+    linear_backward(
+        w, x, g, g_w, g_b, g_x, _view(work, _S_W, n_in, n_out), _view(work, _S_X, b, n_in)
+    )
 
 
 @njit(cache=True)
 def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x, work):
     b = x.shape[0]
-    w, _ = _linear_views(params, off, n_in, n_out)
-    g_w, g_b = _linear_views(grad, off, n_in, n_out)
-    s_w = _view(work, _S_W, n_in, n_out)
-    s_x = _view(work, _S_X, b, n_in)
     if noisy:
+        w, _ = _linear_views(params, off, n_in, n_out)
+        g_w, g_b = _linear_views(grad, off, n_in, n_out)
+        s_w = _view(work, _S_W, n_in, n_out)
+        s_x = _view(work, _S_X, b, n_in)
         sigma_w, _ = _linear_views(params, off + n_in * n_out + n_out, n_in, n_out)
         g_sigma_w, g_sigma_b = _linear_views(grad, off + n_in * n_out + n_out, n_in, n_out)
         noisy_linear_backward(
@@ -272,18 +290,20 @@ def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x
             s_x,
         )
     else:
-        linear_backward(w, x, g, g_w, g_b, g_x, s_w, s_x)
+        _plain_head_backward(params, off, n_in, n_out, x, g, grad, g_x, work)
 
 
 @njit(cache=True)
 def qnet_forward(
-    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray, work: QWork
+    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray | None, work: QWork
 ) -> np.ndarray:
     """Outputs [B, n_actions * n_atoms] (the parameters' dtype) for x [B, obs_dim] (float32 or
     float64; B <= the work's batch): Q values, or C51 logits (action a's atoms at columns
     a*K .. a*K + K - 1).
 
-    ``noise`` [n_noise] (used by noisy heads; zeros = mean network). The result is a view
+    ``noise`` [n_noise] (used by noisy heads; zeros = mean network) or None: the plain heads
+    (a noisy net's mean weights, the same numbers as zero noise), compiled without any noisy
+    code, as DQN runs nets without noisy heads. The result is a view
     into ``work``; ``work`` keeps what ``qnet_backward`` needs."""
     b = x.shape[0]
     h_dim = net.hidden
@@ -300,17 +320,23 @@ def qnet_forward(
             else:
                 h[r, i] = math.tanh(v)
     adv = _view(work, _ADV, b, m)
-    _head_forward(
-        params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
-        adv, work,
-    )  # fmt: skip
+    if noise is None:  # the plain heads (a noisy net's mean weights): no noisy code compiled
+        _plain_head_forward(params, net.adv_off, h_dim, m, h, adv)
+    else:
+        _head_forward(
+            params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
+            adv, work,
+        )  # fmt: skip
     if not net.dueling:
         return adv
     val = _view(work, _VAL, b, k_atoms)
-    _head_forward(
-        params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
-        noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], val, work,
-    )  # fmt: skip
+    if noise is None:
+        _plain_head_forward(params, net.val_off, h_dim, k_atoms, h, val)
+    else:
+        _head_forward(
+            params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
+            noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], val, work,
+        )  # fmt: skip
     out = _view(work, _OUT, b, m)
     dueling_aggregate(val, adv, k_atoms, out)
     return out
@@ -320,14 +346,14 @@ def qnet_forward(
 def qnet_backward(
     params: np.ndarray,
     net: QNet,
-    noise: np.ndarray,
+    noise: np.ndarray | None,
     work: QWork,
     g_out: np.ndarray,
     grad: np.ndarray,
 ) -> None:
     """Backpropagate g_out = dL/d(output) [B, n_actions * n_atoms] through the last
-    ``qnet_forward`` on ``work``; accumulates dL/dparams into grad [n_params]. g_out, grad and
-    noise in the parameters' dtype."""
+    ``qnet_forward`` on ``work`` (with the same ``noise``, an array or None); accumulates
+    dL/dparams into grad [n_params]. g_out, grad and noise in the parameters' dtype."""
     b = g_out.shape[0]
     h_dim = net.hidden
     k_atoms = net.n_atoms
@@ -340,14 +366,21 @@ def qnet_backward(
         g_adv = _view(work, _G_ADV, b, m)
         g_val = _view(work, _G_VAL, b, k_atoms)
         dueling_backward(g_out, k_atoms, g_val, g_adv)
+        if noise is None:
+            _plain_head_backward(params, net.val_off, h_dim, k_atoms, h, g_val, grad, g_h, work)
+        else:
+            _head_backward(
+                params, net.val_off, h_dim, k_atoms, net.noisy, h,
+                noise[h_dim + m : 2 * h_dim + m], noise[2 * h_dim + m : 2 * h_dim + m + k_atoms],
+                g_val, grad, g_h, work,
+            )  # fmt: skip
+    if noise is None:
+        _plain_head_backward(params, net.adv_off, h_dim, m, h, g_adv, grad, g_h, work)
+    else:
         _head_backward(
-            params, net.val_off, h_dim, k_atoms, net.noisy, h, noise[h_dim + m : 2 * h_dim + m],
-            noise[2 * h_dim + m : 2 * h_dim + m + k_atoms], g_val, grad, g_h, work,
+            params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
+            g_adv, grad, g_h, work,
         )  # fmt: skip
-    _head_backward(
-        params, net.adv_off, h_dim, m, net.noisy, h, noise[:h_dim], noise[h_dim : h_dim + m],
-        g_adv, grad, g_h, work,
-    )  # fmt: skip
     zero, one = g_h.dtype.type(0.0), g_h.dtype.type(1.0)
     for r in range(b):  # through the torso's output activation
         for i in range(h_dim):
@@ -360,8 +393,11 @@ def qnet_backward(
 
 
 @njit(cache=True)
-def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray) -> None:
-    """Fresh factorised noise f(e) for every noisy head (noise [n_noise], the net's dtype)."""
+def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray | None) -> None:
+    """Fresh factorised noise f(e) for every noisy head (noise [n_noise], the net's dtype);
+    nothing for ``noise=None`` (a net without noisy heads)."""
+    if noise is None:
+        return
     scaled_noise(rng, noise)
 
 
