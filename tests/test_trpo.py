@@ -80,8 +80,18 @@ def fvp(layout, act, continuous, theta, obs, v, damping=0.0):
     ws = nn.mlp_workspace(layout, obs.shape[0])
     out = np.empty(theta.size)
     jws = trpo.jvp_workspace(layout, obs.shape[0])
-    trpo.fisher_vector_product(theta, layout, act, continuous, obs, v, damping, ws, jws, out)
+    net = trpo.actor_fns(theta.dtype)  # the passes through the pointers an update uses
+    trpo.fisher_vector_product(theta, layout, act, continuous, obs, v, damping, ws, jws, out, net)
     return out
+
+
+def surrogate_grad(layout, continuous, theta, obs, actions, adv, ws):
+    """grad L at theta_old: the ``g`` that ``policy_terms`` (the per-head kernels' body) sets."""
+    g = np.empty(theta.size)
+    logp = np.empty(obs.shape[0])
+    net = trpo.actor_fns(theta.dtype)
+    trpo.policy_terms(theta, layout, nn.TANH, continuous, obs, actions, adv, ws, net, logp, g)
+    return g
 
 
 @pytest.mark.parametrize("act", [nn.TANH, nn.RELU], ids=["tanh", "relu"])
@@ -169,8 +179,9 @@ def test_line_search_rejects_steps_that_violate_the_kl_constraint():
     ws = nn.mlp_workspace(layout, obs.shape[0])
     jws = trpo.jvp_workspace(layout, obs.shape[0])
     logp = trpo.policy_log_prob(theta, layout, nn.TANH, False, obs, actions, ws).copy()
-    g = trpo.surrogate_grad(theta, layout, nn.TANH, False, obs, actions, advantages, ws)
-    s, sfs = trpo.natural_gradient(theta, layout, nn.TANH, False, obs, g, 1e-3, 20, ws, jws)
+    g = surrogate_grad(layout, False, theta, obs, actions, advantages, ws)
+    net = trpo.actor_fns(theta.dtype)
+    s, sfs = trpo.natural_gradient(theta, layout, nn.TANH, False, obs, g, 1e-3, 20, ws, jws, net)
     max_kl = 1e-3
     huge = s * np.sqrt(2 * max_kl / sfs) * 300.0  # far outside the trust region
     out = np.empty_like(theta)
@@ -178,7 +189,7 @@ def test_line_search_rejects_steps_that_violate_the_kl_constraint():
     def search(step, backtracks):
         return trpo.line_search(
             theta, step, layout, nn.TANH, False, obs, actions, advantages, logp,
-            max_kl, 0.5, backtracks, ws, out,
+            max_kl, 0.5, backtracks, ws, out, net,
         )  # fmt: skip
 
     # With only 3 tries the step stays 37x too large: every try violates KL, theta is kept.
@@ -192,7 +203,7 @@ def test_line_search_rejects_steps_that_violate_the_kl_constraint():
     surr, kl_check = trpo.surrogate_and_kl(
         out, layout, nn.TANH, False, obs, actions, advantages, logp,
         nn.mlp_forward(theta[: nn.mlp_n_params(layout)], layout, nn.TANH, obs, ws).copy(),
-        np.empty(0), ws,
+        np.empty(0), ws, net,
     )  # fmt: skip
     assert kl_check == pytest.approx(kl)
     # The natural step itself, scaled to the trust region, is accepted at once.
@@ -205,12 +216,12 @@ def test_line_search_rejects_steps_that_do_not_improve():
     advantages = rng.standard_normal(obs.shape[0])
     ws = nn.mlp_workspace(layout, obs.shape[0])
     logp = trpo.policy_log_prob(theta, layout, nn.TANH, True, obs, actions, ws).copy()
-    g = trpo.surrogate_grad(theta, layout, nn.TANH, True, obs, actions, advantages, ws)
+    g = surrogate_grad(layout, True, theta, obs, actions, advantages, ws)
     out = np.empty_like(theta)
     # Downhill direction, tiny KL: every backtrack worsens the surrogate.
     k, _, _ = trpo.line_search(
         theta, -1e-3 * g, layout, nn.TANH, True, obs, actions, advantages, logp,
-        0.01, 0.5, 10, ws, out,
+        0.01, 0.5, 10, ws, out, trpo.actor_fns(theta.dtype),
     )  # fmt: skip
     assert k == -1
     np.testing.assert_array_equal(out, theta)
@@ -226,15 +237,17 @@ def test_surrogate_gradient_matches_finite_differences(continuous):
     head = nn.mlp_forward(theta[:p], layout, nn.TANH, obs, ws).copy()
     log_std = theta[p:].copy()
 
+    net = trpo.actor_fns(theta.dtype)
+
     def surr(th):
         return trpo.surrogate_and_kl(
-            th, layout, nn.TANH, continuous, obs, actions, adv, logp, head, log_std, ws
+            th, layout, nn.TANH, continuous, obs, actions, adv, logp, head, log_std, ws, net
         )[0]
 
     numeric = np.array(
         [(surr(theta + H * e) - surr(theta - H * e)) / (2 * H) for e in np.eye(theta.size)]
     )
-    g = trpo.surrogate_grad(theta, layout, nn.TANH, continuous, obs, actions, adv, ws)
+    g = surrogate_grad(layout, continuous, theta, obs, actions, adv, ws)
     np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -298,6 +311,7 @@ def test_each_update_stays_in_the_trust_region(env_id):
     vec = make_vec_env(env, cfg.n_envs, policy, rng)
     buf = make_rollout(cfg.n_steps, cfg.n_envs, info.obs_dim, info.action_dim)
     opt = make_optimizers(policy)
+    fns = trpo.update_fns(policy, opt)
     continuous = info.n_actions == 0
     pa = policy.actor.size + policy.log_std.size
     metrics = np.zeros(len(trpo.METRICS))
@@ -305,7 +319,7 @@ def test_each_update_stays_in_the_trust_region(env_id):
     for update in range(4):
         collect_rollout(vec, policy, buf, rng)
         theta_old = policy.params[:pa].copy()
-        trpo.trpo_update(policy, buf, opt, hp, update, rng, metrics)
+        trpo.trpo_update(policy, buf, opt, hp, fns, update, rng, metrics)
         obs = buf.obs.reshape(-1, buf.obs.shape[2])
         kl = numpy_kl(policy, theta_old, policy.params[:pa], obs, continuous)
         assert kl <= cfg.max_kl * (1 + 1e-9), (update, kl)
@@ -388,3 +402,81 @@ def test_chunked_passes_equal_whole_batch_passes():
     np.testing.assert_allclose(
         fvp(layout, nn.TANH, False, theta, obs, v), fisher @ v, rtol=1e-9, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["categorical", "gaussian"])
+def test_policy_terms_equal_log_probs_entropy_and_gradient(continuous):
+    # One forward pass per chunk gives the update's old log-probs, entropy and gradient: the
+    # same numbers as policy_log_prob, the heads' entropies and policy_log_prob_grad.
+    from numbarl.deep.pg_common import policy_log_prob_grad
+
+    layout, theta, obs, actions, rng = tiny_policy(continuous, seed=5)
+    adv = rng.standard_normal(obs.shape[0])
+    ws = nn.mlp_workspace(layout, obs.shape[0])
+    p = nn.mlp_n_params(layout)
+    logp, g = np.empty(obs.shape[0]), np.empty(theta.size)
+    net = trpo.actor_fns(theta.dtype)
+    entropy = trpo.policy_terms(
+        theta, layout, nn.TANH, continuous, obs, actions, adv, ws, net, logp, g
+    )
+    np.testing.assert_array_equal(
+        logp, trpo.policy_log_prob(theta, layout, nn.TANH, continuous, obs, actions, ws)
+    )
+    head = nn.mlp_forward(theta[:p], layout, nn.TANH, obs, ws)
+    expected = nn.gaussian_entropy(theta[p:]) if continuous else nn.categorical_entropy(head).mean()
+    assert entropy == pytest.approx(expected, rel=1e-12)
+    grad = np.zeros(theta.size)
+    w = adv / adv.size
+    policy_log_prob_grad(theta, layout, nn.TANH, continuous, obs, actions, w, ws, grad)
+    np.testing.assert_array_equal(g, grad)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_update_fns_hold_the_heads_kernels(env_id, dtype):
+    from numbarl.deep.pg_common import make_optimizers
+    from numbarl.deep.rollout import env_info, make_policy
+    from numbarl.nn.pointers import net_fns
+
+    policy = make_policy(env_info(make(env_id)), np.random.default_rng(0), dtype=dtype)
+    fns = trpo.update_fns(policy, make_optimizers(policy))
+    head = "gaussian" if env_id == "Pendulum-v1" else "categorical"
+    for name, fn in (("terms", "policy_terms"), ("natural", "natural_gradient")):
+        assert getattr(fns, name).dispatcher is getattr(trpo, f"{fn}_{head}")
+    assert fns.search.dispatcher is getattr(trpo, f"line_search_{head}")
+    net = net_fns(dtype)
+    assert fns.actor.forward is net.forward
+    # the actor's gradients are summed in float64: float64 networks share NetFns' backward
+    assert (fns.actor.backward is net.backward) == (dtype == "float64")
+
+
+def test_categorical_kernels_compile_no_gaussian_code(tmp_path):
+    # A fresh process (empty Numba cache) compiles CartPole's TRPO kernels: none of the Gaussian
+    # head's functions gets compiled, and the kernels compile without Numba warnings.
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import warnings
+import numpy as np
+from numbarl.deep import trpo
+from numbarl.deep.pg_common import make_optimizers
+from numbarl.deep.rollout import env_info, make_policy
+from numbarl.envs import make
+from numbarl.nn import heads
+policy = make_policy(env_info(make("CartPole-v1")), np.random.default_rng(0), hidden=(8,))
+fns = trpo.update_fns(policy, make_optimizers(policy))
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    for p in (fns.terms, fns.natural, fns.search):
+        p.dispatcher.get_compile_result(p.signature())
+names = [n for n in dir(heads) if n.startswith("gaussian")]
+print(sum(len(getattr(heads, n).signatures) for n in names), len(names))
+"""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    compiled, total = (int(n) for n in out.stdout.split())
+    assert total >= 3 and compiled == 0, out.stdout

@@ -35,7 +35,7 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import from_dtype, njit, typeof, types
 
 from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
@@ -44,14 +44,13 @@ from numbarl.deep.pg_common import (
     fit_value,
     int_actions,
     make_optimizers,
-    mean_entropy,
     policy_log_prob,
-    policy_log_prob_grad,
     policy_workspace,
     standardize,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
 from numbarl.deep.rollout import (
+    CATEGORICAL,
     Policy,
     Rollout,
     actor_params,
@@ -59,15 +58,20 @@ from numbarl.deep.rollout import (
     rollout_gae,
 )
 from numbarl.deep.train import Progress, TrainOutput
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn.heads import (
+    categorical_entropy,
     categorical_kl,
     categorical_log_prob,
+    categorical_log_prob_grad,
+    gaussian_entropy,
     gaussian_kl,
     gaussian_log_prob,
+    gaussian_log_prob_grad,
     log_softmax,
 )
-from numbarl.nn.mlp import DTYPES, TANH, mlp_backward, mlp_forward, mlp_n_params
-from numbarl.nn.pointers import forward_via
+from numbarl.nn.mlp import DTYPES, TANH, mlp_backward_into, mlp_n_params, mlp_output, net_dtype
+from numbarl.nn.pointers import Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
 from numbarl.validation import POSITIVE as _POS
@@ -294,7 +298,7 @@ def mlp_jvp(
     return t_in
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fisher_vector_product(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -306,14 +310,16 @@ def fisher_vector_product(
     ws: np.ndarray,
     jvp_ws: np.ndarray,
     out: np.ndarray,
+    net,  # noqa: ANN001
 ) -> None:
     """out float64[P_actor] = F v + damping v, F = (1/T) sum_t J_t^T M_t J_t (module docstring).
 
     obs [T, obs_dim]; v float64[P_actor]; ws a ``policy_workspace(layout, T)`` and jvp_ws
     a ``jvp_workspace(layout, min(T, CHUNK))``. Per chunk of ``CHUNK`` rows: a forward pass,
     J v by ``mlp_jvp`` (in the network's dtype, on v rounded to it), M J v in closed form
-    (float64), J^T (.) by ``mlp_backward`` summed into the float64 ``out``: each chunk's weight
-    products in the network's dtype, the sum over chunks and rows in float64."""
+    (float64), J^T (.) by a backward pass summed into the float64 ``out``: each chunk's weight
+    products in the network's dtype, the sum over chunks and rows in float64. ``net``: the
+    ``ActorFns`` (``actor_fns(theta.dtype)``) whose pointers run the passes."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     n_out = layout[layout.shape[0] - 1, 1]
@@ -323,7 +329,8 @@ def fisher_vector_product(
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
         rows = end - start
-        head = mlp_forward(theta[:p], layout, act, obs[start:end], ws)
+        net.forward(theta[:p], layout, act, obs[start:end], ws)
+        head = mlp_output(layout, end - start, ws)
         u = mlp_jvp(theta[:p], layout, act, rows, ws, vp, jvp_ws)  # J v, [rows, n_out]
         mu = np.empty((rows, n_out))  # M J v / T
         if continuous:
@@ -339,7 +346,7 @@ def fisher_vector_product(
                     pu += np.exp(logp[b, a]) * u[b, a]
                 for a in range(n_out):
                     mu[b, a] = np.exp(logp[b, a]) * (u[b, a] - pu) / batch
-        mlp_backward(theta[:p], layout, act, ws, mu, out[:p])
+        net.backward(theta[:p], layout, act, ws, mu, out[:p])
     if continuous:
         for a in range(n_out):
             out[p + a] = 2.0 * v[p + a]
@@ -359,21 +366,27 @@ def natural_gradient(
     cg_iters: int,
     ws: np.ndarray,
     jvp_ws: np.ndarray,
+    net,  # noqa: ANN001
 ) -> tuple[np.ndarray, float]:
     """(s, s^T F s): s ~= (F + damping I)^-1 g by ``cg_iters`` CG iterations with exact
-    Fisher-vector products on obs float64[T, obs_dim]; the quadratic form includes the damping."""
+    Fisher-vector products on obs float64[T, obs_dim]; the quadratic form includes the damping.
+    ``net`` as in ``fisher_vector_product``."""
     x = np.zeros(g.shape[0])
     r = g.copy()
     d = g.copy()
     fd = np.empty(g.shape[0])
     rr = _dot(r, r)
-    for _ in range(cg_iters):
-        if rr < 1e-10:
-            break
-        fisher_vector_product(theta, layout, act, continuous, obs, d, damping, ws, jvp_ws, fd)
+    it = 0
+    while True:  # F d per CG iteration, then F x for the quadratic form
+        done = it == cg_iters or rr < 1e-10
+        # one call site: each inlines (Numba IR) a copy of the product's code
+        fisher_vector_product(
+            theta, layout, act, continuous, obs, x if done else d, damping, ws, jvp_ws, fd, net
+        )
+        if done:
+            return x, _dot(x, fd)
         rr = cg_step(x, r, d, fd, rr)
-    fisher_vector_product(theta, layout, act, continuous, obs, x, damping, ws, jvp_ws, fd)
-    return x, _dot(x, fd)
+        it += 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,24 +394,25 @@ def natural_gradient(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_head(
     theta: np.ndarray,
     layout: np.ndarray,
     act: int,
     obs: np.ndarray,
     ws: np.ndarray,
-    net=None,  # noqa: ANN001
+    net,  # noqa: ANN001
 ) -> np.ndarray:
     """The policy's head output (logits or means) float64[T, n_out], a new array (float64
-    whatever the network's dtype, so the line search's sums run in float64). ``net``:
-    ``Optimizers.net`` (the network through pointers)."""
+    whatever the network's dtype, so the line search's sums run in float64). ``net``: the
+    ``ActorFns`` (or any record with its ``forward``)."""
     p = mlp_n_params(layout)
     batch = obs.shape[0]
     head = np.empty((batch, layout[layout.shape[0] - 1, 1]))
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
-        out = forward_via(net, theta[:p], layout, act, obs[start:end], ws)
+        net.forward(theta[:p], layout, act, obs[start:end], ws)
+        out = mlp_output(layout, end - start, ws)
         # element copy: ``head[start:end] = out`` compiles Numba's shape-error formatting
         for i in range(end - start):
             for j in range(out.shape[1]):
@@ -406,7 +420,18 @@ def policy_head(
     return head
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def head_log_prob(
+    continuous: bool, head: np.ndarray, log_std: np.ndarray, actions: np.ndarray
+) -> np.ndarray:
+    """log pi(a_t | s_t) float64[T] from the head's output [T, n_out] (logits, or Gaussian means
+    with ``log_std``), actions float64[T, action_dim] (the index as a float if categorical)."""
+    if continuous:
+        return gaussian_log_prob(head, log_std, actions)
+    return categorical_log_prob(head, int_actions(actions))
+
+
+@njit(cache=True, inline="always")
 def surrogate_and_kl(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -419,7 +444,7 @@ def surrogate_and_kl(
     old_head: np.ndarray,
     old_log_std: np.ndarray,
     ws: np.ndarray,
-    net=None,  # noqa: ANN001
+    net,  # noqa: ANN001
 ) -> tuple[float, float]:
     """(L(theta), mean KL(pi_old || pi_theta)) on a batch of T steps.
 
@@ -428,11 +453,10 @@ def surrogate_and_kl(
     (ignored, may be empty, for a categorical policy)."""
     p = mlp_n_params(layout)
     head = policy_head(theta, layout, act, obs, ws, net)
+    logp = head_log_prob(continuous, head, theta[p:], actions)
     if continuous:
-        logp = gaussian_log_prob(head, theta[p:], actions)
         kl = gaussian_kl(old_head, old_log_std, head, theta[p:])
     else:
-        logp = categorical_log_prob(head, int_actions(actions))
         kl = categorical_kl(old_head, head)
     batch = logp.shape[0]
     surr = 0.0
@@ -459,7 +483,7 @@ def line_search(
     max_backtracks: int,
     ws: np.ndarray,
     theta_out: np.ndarray,
-    net=None,  # noqa: ANN001
+    net,  # noqa: ANN001
 ) -> tuple[int, float, float]:
     """Backtracking line search of TRPO (Appendix C): theta_out = theta_old + coef^k full_step
     for the first k < max_backtracks with surrogate improvement > 0 and mean KL <= max_kl.
@@ -469,18 +493,20 @@ def line_search(
     p = mlp_n_params(layout)
     old_head = policy_head(theta_old, layout, act, obs, ws, net)
     old_log_std = theta_old[p:].copy()
-    surr_old, _ = surrogate_and_kl(
-        theta_old, layout, act, continuous, obs, actions, advantages, old_log_probs,
-        old_head, old_log_std, ws, net,
-    )  # fmt: skip
+    surr_old = 0.0
     frac = 1.0
-    for k in range(max_backtracks):
-        for i in range(theta_old.shape[0]):
-            theta_out[i] = theta_old[i] + frac * full_step[i]
+    # k = -1 evaluates L(theta_old); one call site: each inlines a copy of surrogate_and_kl
+    for k in range(-1, max_backtracks):
+        if k >= 0:
+            for i in range(theta_old.shape[0]):
+                theta_out[i] = theta_old[i] + frac * full_step[i]
         surr, kl = surrogate_and_kl(
-            theta_out, layout, act, continuous, obs, actions, advantages, old_log_probs,
-            old_head, old_log_std, ws, net,
+            theta_old if k < 0 else theta_out, layout, act, continuous, obs, actions, advantages,
+            old_log_probs, old_head, old_log_std, ws, net,
         )  # fmt: skip
+        if k < 0:
+            surr_old = surr
+            continue
         improve = surr - surr_old
         if kl <= max_kl and improve > 0.0 and np.isfinite(surr):
             return k, kl, improve
@@ -491,7 +517,7 @@ def line_search(
 
 
 @njit(cache=True, inline="always")
-def surrogate_grad(
+def policy_terms(
     theta: np.ndarray,
     layout: np.ndarray,
     act: int,
@@ -500,13 +526,176 @@ def surrogate_grad(
     actions: np.ndarray,
     advantages: np.ndarray,
     ws: np.ndarray,
-) -> np.ndarray:
-    """grad L at theta = theta_old: (1/T) sum_t A_t grad log pi(a_t|s_t), float64[P_actor]
-    (float64 whatever theta's dtype: it is the conjugate gradient's right-hand side)."""
-    g = np.zeros(theta.shape[0])
-    w = advantages / advantages.shape[0]
-    policy_log_prob_grad(theta, layout, act, continuous, obs, actions, w, ws, g)
-    return g
+    net,  # noqa: ANN001
+    old_log_probs: np.ndarray,
+    g: np.ndarray,
+) -> float:
+    """What an update needs at theta = theta_old before the natural step, from one forward
+    pass per chunk of ``CHUNK`` rows: writes old_log_probs float64[T] = log pi_old(a_t|s_t),
+    sets g float64[P_actor] = grad L = (1/T) sum_t A_t grad log pi(a_t|s_t) (float64 whatever
+    theta's dtype: the conjugate gradient's right-hand side; ``pg_common.policy_log_prob_grad``
+    with weights A_t / T) and returns the mean entropy of pi_old over obs (the Gaussian's is
+    state-free). ``net`` as in ``fisher_vector_product``."""
+    p = mlp_n_params(layout)
+    batch = obs.shape[0]
+    w = advantages / batch
+    for k in range(g.shape[0]):
+        g[k] = 0.0
+    entropy = 0.0
+    for start in range(0, batch, CHUNK):
+        end = min(start + CHUNK, batch)
+        net.forward(theta[:p], layout, act, obs[start:end], ws)
+        out = mlp_output(layout, end - start, ws)
+        lp = head_log_prob(continuous, out, theta[p:], actions[start:end])
+        for i in range(end - start):
+            old_log_probs[start + i] = lp[i]
+        grad_out = np.zeros(out.shape)
+        if continuous:
+            gaussian_log_prob_grad(
+                out, theta[p:], actions[start:end], w[start:end], grad_out, g[p:]
+            )
+        else:
+            entropy += categorical_entropy(out).sum()
+            categorical_log_prob_grad(out, int_actions(actions[start:end]), w[start:end], grad_out)
+        net.backward(theta[:p], layout, act, ws, grad_out, g[:p])
+    return gaussian_entropy(theta[p:]) if continuous else entropy / batch
+
+
+# The per-head kernels an update calls through pointers (``TRPOFns``): each inlines the
+# functions above with ``continuous`` a constant, so a run compiles only its head's code (a
+# CartPole run no Gaussian kernels), and each compiles as a unit of its own, alongside the others
+# on a cold cache (``numbarl.precompile``). A pointer-called function can neither raise nor
+# return an array: results go into the last argument (error_model="numpy": no ZeroDivisionError
+# either).
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def policy_terms_categorical(theta, layout, act, obs, actions, advantages, ws, net, logp, g):  # noqa: ANN001, ANN201
+    """``policy_terms`` of a categorical head."""
+    return policy_terms(theta, layout, act, False, obs, actions, advantages, ws, net, logp, g)
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def policy_terms_gaussian(theta, layout, act, obs, actions, advantages, ws, net, logp, g):  # noqa: ANN001, ANN201
+    """``policy_terms`` of a Gaussian head."""
+    return policy_terms(theta, layout, act, True, obs, actions, advantages, ws, net, logp, g)
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def natural_gradient_categorical(
+    theta, layout, act, obs, g, damping, cg_iters, ws, jvp_ws, net, s,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``natural_gradient`` of a categorical head: s into ``s``, returns s^T F s."""
+    x, sfs = natural_gradient(theta, layout, act, False, obs, g, damping, cg_iters, ws, jvp_ws, net)
+    for k in range(s.shape[0]):
+        s[k] = x[k]
+    return sfs
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def natural_gradient_gaussian(
+    theta, layout, act, obs, g, damping, cg_iters, ws, jvp_ws, net, s,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``natural_gradient`` of a Gaussian head: s into ``s``, returns s^T F s."""
+    x, sfs = natural_gradient(theta, layout, act, True, obs, g, damping, cg_iters, ws, jvp_ws, net)
+    for k in range(s.shape[0]):
+        s[k] = x[k]
+    return sfs
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def line_search_categorical(
+    theta_old, full_step, layout, act, obs, actions, advantages, old_log_probs, max_kl,
+    backtrack_coef, max_backtracks, ws, theta_out, net,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``line_search`` of a categorical head."""
+    return line_search(
+        theta_old, full_step, layout, act, False, obs, actions, advantages, old_log_probs, max_kl,
+        backtrack_coef, max_backtracks, ws, theta_out, net,
+    )  # fmt: skip
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def line_search_gaussian(
+    theta_old, full_step, layout, act, obs, actions, advantages, old_log_probs, max_kl,
+    backtrack_coef, max_backtracks, ws, theta_out, net,
+):  # fmt: skip  # noqa: ANN001, ANN201
+    """``line_search`` of a Gaussian head."""
+    return line_search(
+        theta_old, full_step, layout, act, True, obs, actions, advantages, old_log_probs, max_kl,
+        backtrack_coef, max_backtracks, ws, theta_out, net,
+    )  # fmt: skip
+
+
+@cache_numba_type
+class ActorFns(NamedTuple):
+    """The actor's passes as pointers for TRPO's kernels: ``forward`` is ``NetFns.forward``,
+    ``backward`` ``mlp_backward_into`` summing into a float64 gradient (the policy gradient and
+    the Fisher-vector products stay float64 whatever the network's dtype; for float64 networks
+    it is ``NetFns.backward``)."""
+
+    forward: FunctionPointer
+    backward: FunctionPointer
+
+
+_ACTOR_FNS: dict[str, ActorFns] = {}
+
+
+def actor_fns(dtype: np.dtype | str) -> ActorFns:
+    """The ``ActorFns`` of networks in ``dtype``; built once per process and dtype."""
+    dt = net_dtype(dtype)
+    if dt.name not in _ACTOR_FNS:
+        net = net_fns(dt)
+        backward = net.backward
+        if dt != np.float64:
+            p = types.Array(from_dtype(dt), 1, "C")
+            lay, f8 = types.Array(types.int64, 2, "C"), types.float64
+            backward = Pointer(
+                mlp_backward_into,
+                types.none(
+                    p, lay, types.int64, p, types.Array(f8, 2, "C"), types.Array(f8, 1, "C")
+                ),
+            )
+        _ACTOR_FNS[dt.name] = ActorFns(net.forward, backward)
+    return _ACTOR_FNS[dt.name]
+
+
+@cache_numba_type
+class TRPOFns(NamedTuple):
+    """What ``trpo_update`` calls through pointers: ``actor`` (the passes inside the kernels),
+    the run's head's ``policy_terms_<head>``, ``natural_gradient_<head>`` and
+    ``line_search_<head>``, and ``critic`` (``pg_common.fit_value``, the critic's Adam fit)."""
+
+    actor: ActorFns
+    terms: FunctionPointer
+    natural: FunctionPointer
+    search: FunctionPointer
+    critic: FunctionPointer
+
+
+def update_fns(policy: Policy, opt: Optimizers) -> TRPOFns:
+    """``TRPOFns`` for ``policy``'s dtype and head and ``opt``'s critic state and networks."""
+    actor = actor_fns(policy.params.dtype)
+    cat = int(policy.head[0]) == CATEGORICAL
+    theta, layout = typeof(policy.params), typeof(policy.actor_layout)
+    obs = types.Array(theta.dtype, 2, "C")
+    f8, i8 = types.float64, types.int64
+    v64, m64 = types.Array(f8, 1, "C"), types.Array(f8, 2, "C")
+    a = typeof(actor)
+    rng = typeof(np.random.default_rng(0))
+    terms_sig = f8(theta, layout, i8, obs, m64, v64, theta, a, v64, v64)
+    natural_sig = f8(theta, layout, i8, obs, v64, f8, i8, theta, theta, a, v64)
+    search_sig = types.Tuple((i8, f8, f8))(
+        theta, v64, layout, i8, obs, m64, v64, v64, f8, f8, i8, theta, theta, a
+    )
+    critic_sig = f8(typeof(policy), obs, v64, typeof(opt.critic), f8, i8, i8, rng, typeof(opt.net))
+    return TRPOFns(
+        actor,
+        Pointer(policy_terms_categorical if cat else policy_terms_gaussian, terms_sig),
+        Pointer(natural_gradient_categorical if cat else natural_gradient_gaussian, natural_sig),
+        Pointer(line_search_categorical if cat else line_search_gaussian, search_sig),
+        Pointer(fit_value, critic_sig),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +709,7 @@ def trpo_update(
     buf: Rollout,
     opt: Optimizers,
     hp: TRPOHyper,
+    fns: TRPOFns,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
@@ -527,33 +717,35 @@ def trpo_update(
     """One TRPO update on ``buf`` (steps 1-4 of the module docstring), then the critic's fit.
 
     ``opt.critic`` is the critic's Adam (``opt.actor`` is unused: the actor moves by the natural
-    gradient step). ``metrics`` float64[5] receives ``METRICS``."""
+    gradient step); ``fns`` from ``update_fns`` (the head's kernels and the critic's fit, called
+    through its pointers). ``metrics`` float64[5] receives ``METRICS``."""
     obs, actions = flat_batch(buf)
     batch = obs.shape[0]
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, 1.0)
     adv, ret = adv2.reshape(batch), ret2.reshape(batch)
     if hp.norm_adv:
         standardize(adv, True)
-    theta, layout, act, continuous = actor_params(policy)
+    theta, layout, act, _ = actor_params(policy)
     theta_old = theta.copy()
     ws = policy_workspace(layout, batch, theta.dtype)
     jvp_ws = jvp_workspace(layout, min(batch, CHUNK), theta.dtype)
-    old_logp = policy_log_prob(theta_old, layout, act, continuous, obs, actions, ws, opt.net).copy()
-    metrics[4] = mean_entropy(policy, obs, opt.net)
-    g = surrogate_grad(theta_old, layout, act, continuous, obs, actions, adv, ws)
-    s, sfs = natural_gradient(
-        theta_old, layout, act, continuous, obs, g, hp.damping, hp.cg_iters, ws, jvp_ws
+    old_logp = np.empty(batch)
+    g = np.empty(theta.shape[0])
+    metrics[4] = fns.terms(theta_old, layout, act, obs, actions, adv, ws, fns.actor, old_logp, g)
+    s = np.empty(theta.shape[0])
+    sfs = fns.natural(
+        theta_old, layout, act, obs, g, hp.damping, hp.cg_iters, ws, jvp_ws, fns.actor, s
     )
     scale = math.sqrt(2.0 * hp.max_kl / sfs) if sfs > 0.0 else 0.0
     full_step = scale * s  # beta s: the quadratic model's KL equals max_kl
-    k, kl, gain = line_search(
-        theta_old, full_step, layout, act, continuous, obs, actions, adv, old_logp, hp.max_kl,
-        hp.backtrack_coef, hp.max_backtracks, ws, theta, opt.net,
+    k, kl, gain = fns.search(
+        theta_old, full_step, layout, act, obs, actions, adv, old_logp, hp.max_kl,
+        hp.backtrack_coef, hp.max_backtracks, ws, theta, fns.actor,
     )  # fmt: skip
     metrics[0] = gain
     metrics[1] = kl
     metrics[2] = k
-    metrics[3] = fit_value(
+    metrics[3] = fns.critic(
         policy, obs, ret, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng,
         opt.net,
     )  # fmt: skip
@@ -573,8 +765,9 @@ def make_trpo_config(
 
 
 def _init(cfg: TRPOConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp): the Adam states and the numbers ``trpo_update`` takes."""
-    return make_optimizers(policy), hyper_record(TRPOHyper, cfg)
+    """(opt, hp, fns): the Adam states, the numbers and the pointers ``trpo_update`` takes."""
+    opt = make_optimizers(policy)
+    return opt, hyper_record(TRPOHyper, cfg), update_fns(policy, opt)
 
 
 def train(
@@ -596,7 +789,9 @@ def train(
 __all__ = [
     "METRICS",
     "TUNED",
+    "ActorFns",
     "TRPOConfig",
+    "TRPOFns",
     "TRPOHyper",
     "evaluate",
     "make_trpo_config",
@@ -611,6 +806,8 @@ __all__ = [
     "natural_gradient",
     "policy_head",
     "policy_log_prob",
+    "policy_terms",
     "surrogate_and_kl",
-    "surrogate_grad",
+    "actor_fns",
+    "update_fns",
 ]
