@@ -191,7 +191,8 @@ def _filled(seed: int = 0, batch: int = 16, autotune: bool = True, alpha: float 
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
     ts = ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, batch), run)
     uniform = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
-    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, uniform, 300, rng)
+    update = sac.update_fns(ts, state, uniform, rng)
+    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, uniform, 300, rng, update)
     return ts, state, hp, rng
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
+from numba import typeof, types
 
 from numbarl.deep.actor_critic import (
     ACTOR_DIVERGED,
@@ -20,6 +21,8 @@ from numbarl.deep.actor_critic import (
     ActorCritic,
     RunState,
     TrainState,
+    UpdateFns,
+    ac_fns,
     actor_actions,
     actor_critic_arrays,
     actor_critic_from_arrays,
@@ -52,6 +55,7 @@ from numbarl.nn import (
     mlp_workspace,
     net_dtype,
 )
+from numbarl.nn.pointers import Pointer
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.precompile import compile_calls
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, check_seed
@@ -156,8 +160,9 @@ def _evaluate(
 ) -> np.ndarray:
     if info.is_control:
         return evaluate_actor(
-            env.fns, env.params, int(env.state_dim), int(env.max_steps), nets, episodes, rng
-        )
+            env.fns, env.params, int(env.state_dim), int(env.max_steps), nets, episodes, rng,
+            ac_fns(nets.actor.dtype),
+        )  # fmt: skip
     seed = int(rng.integers(2**31))
     act = int(nets.activation[0])
     ws = mlp_workspace(nets.actor_layout, 1, nets.actor.dtype)
@@ -289,13 +294,27 @@ def start(
     else:
         run = _blank_run_state(nets, 1, n_metrics)
         _gym_reset(env, nets, run, seed)
-    return Setup(TrainState(nets, critic_adam, actor_adam, buf, ws, run), rng, eval_rng)
+    ts = TrainState(nets, critic_adam, actor_adam, buf, ws, run, ac_fns(real))
+    return Setup(ts, rng, eval_rng)
 
 
 def _gym_reset(env: Any, nets: ActorCritic, run: RunState, seed: int | None = None) -> None:
     first, _ = env.reset(seed=seed)
     run.obs[:] = np.asarray(first, dtype=np.float64)
     scale_obs(nets, run.obs)
+
+
+def update_pointer(update: Callable[..., int], *args: Any) -> Pointer:
+    """The njit ``update`` (a part of a DDPG/TD3/SAC gradient step) compiled for ``args``'
+    types and returning an int status, as a first-class function pointer for the compiled
+    loops."""
+    return Pointer(update, types.int64(*[typeof(a) for a in args]))
+
+
+def update_fns(steps: Sequence[Callable[..., int]], *args: Any) -> UpdateFns:
+    """``UpdateFns`` of ``steps`` (the njit critic and actor parts of a gradient step) for
+    arguments like ``args`` (``ts, hp, rng``)."""
+    return UpdateFns(*(update_pointer(step, *args) for step in steps))
 
 
 def mean_or_nan(total: float, count: float) -> float:
@@ -333,7 +352,7 @@ def run_chunks(
     nets, buf, run = setup.ts.nets, setup.ts.buf, setup.ts.run
     if loop_call is not None and info.is_control:
         eval_args = (env.fns, env.params, int(env.state_dim), int(env.max_steps), nets,
-                     int(cfg.eval_episodes), setup.eval_rng)  # fmt: skip
+                     int(cfg.eval_episodes), setup.eval_rng, ac_fns(nets.actor.dtype))  # fmt: skip
         compile_calls([loop_call, (evaluate_actor, eval_args)])
     history: dict[str, list[float]] = {c: [] for c in columns}
 
@@ -394,6 +413,7 @@ def train_loop(
     seed: int,
     run_loop: Callable[..., tuple[int, int]],
     update: Callable[..., int],
+    steps: Sequence[Callable[..., int]],
     progress: Progress,
 ) -> TrainOutput:
     """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
@@ -401,7 +421,8 @@ def train_loop(
 
     Builds the networks (``start``), then runs ``eval_every`` env steps at a time
     (``run_chunks``): the compiled loop ``run_loop(fns, env_params, max_steps, ts, hp, n_steps,
-    rng)`` (``run_ddpg``/``run_td3``, on a ControlEnv) or the Python env loop calling the
+    rng, update)`` (``run_ddpg``/``run_td3`` on a ControlEnv; ``update`` the ``UpdateFns`` of
+    ``steps``, the critic and actor parts of ``update``) or the Python env loop calling the
     compiled ``update(ts, hp, rng)`` (Gymnasium); evaluates, records a history row and stops at
     ``cfg.stop_at_return``.
 
@@ -421,10 +442,11 @@ def train_loop(
         setup = start(env, info, cfg, seed, n_critics, info.action_dim, N_METRICS)
         ts, rng, _ = setup
         nets, run = ts.nets, ts.run
+        update_fn = update_fns(steps, ts, hp, rng)
 
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_loop(env.fns, env.params, int(env.max_steps), ts, hp, n, rng)
+                return run_loop(env.fns, env.params, int(env.max_steps), ts, hp, n, rng, update_fn)
             return gym_chunk(
                 env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
                 lambda uniform: explore_action(nets, run, run.obs, uniform, hp, rng),
@@ -438,8 +460,13 @@ def train_loop(
                 "actor_loss": mean_or_nan(m[3], m[4]),
             }
 
+        loop_call = None
+        if info.is_control:  # a Gymnasium env has no fns: the Python loop, nothing to compile
+            loop_call = (
+                run_loop,
+                (env.fns, env.params, int(env.max_steps), ts, hp, 1, rng, update_fn),
+            )
         return run_chunks(
             name, env, info, cfg, setup, chunk, HISTORY_COLUMNS, row,
-            lambda: actor_critic_arrays(nets), progress,
-            (run_loop, (env.fns, env.params, int(env.max_steps), ts, hp, 1, rng)),
+            lambda: actor_critic_arrays(nets), progress, loop_call,
         )  # fmt: skip

@@ -60,7 +60,8 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import from_dtype, njit, types
+from numba.extending import overload
 from numpy.typing import DTypeLike
 
 from numbarl.deep.replay import (
@@ -68,9 +69,9 @@ from numbarl.deep.replay import (
     replay_gather,
     replay_sample_uniform,
 )
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
     AdamState,
-    adam_step,
     mlp_backward,
     mlp_forward,
     mlp_init,
@@ -79,6 +80,14 @@ from numbarl.nn import (
     mlp_workspace,
     mlp_workspace_size,
     polyak_update,
+)
+from numbarl.nn.mlp import _backward_body, mlp_backward_into, mlp_output
+from numbarl.nn.pointers import (
+    Pointer,
+    adam_step_via,
+    backward_via,
+    cache_numba_type,
+    net_fns,
 )
 from numbarl.nn.threads import single_threaded_blas  # noqa: F401 (tests/test_sac.py: ac.single_threaded_blas)
 from numbarl.validation import all_finite
@@ -166,10 +175,33 @@ class RunState(NamedTuple):
 N_METRICS = 7
 
 
+@cache_numba_type
+class ACFns(NamedTuple):
+    """The network functions the compiled updates, loops and evaluation call through
+    first-class function pointers, for one network dtype ``dt`` (``ac_fns``): ``forward`` and
+    ``adam`` are ``numbarl.nn.pointers.NetFns``'s; ``backward(params, layout, act, cache,
+    grad_out dt[B, n_out], grad_params dt[P])`` is ``mlp_backward_into`` with the gradient at
+    the output in the networks' dtype; ``input_grad(params, layout, act, cache, grad_out
+    dt[B, n_out], grad_x dt[B, n_in])`` is ``mlp_input_grad_into`` (dL/dx only, the actor's
+    dQ/da).
+
+    Why pointers: each network function is compiled once, on its own (in parallel with the
+    loop on a cold cache, ``numbarl.precompile``), instead of being linked into the update and
+    the loop and optimised and emitted again inside each. One indirect call per network pass
+    costs nothing measurable against the pass itself."""
+
+    forward: FunctionPointer
+    backward: FunctionPointer
+    input_grad: FunctionPointer
+    adam: FunctionPointer
+
+
+@cache_numba_type
 class TrainState(NamedTuple):
     """What a DDPG/TD3/SAC gradient step and the compiled training loops read and write
     (``ac_train.start`` builds it): the networks, the critics' and the actor's Adam states, the
-    replay buffer, the batch workspace and the run state."""
+    replay buffer, the batch workspace, the run state and ``net``, the network functions as
+    pointers (``ac_fns``; None: the kernels call them directly, compiled into the caller)."""
 
     nets: ActorCritic
     critic_adam: AdamState
@@ -177,6 +209,88 @@ class TrainState(NamedTuple):
     buf: ReplayBuffer
     ws: Workspace
     run: RunState
+    net: ACFns | None = None
+
+
+@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+def mlp_input_grad_into(
+    params: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    cache: np.ndarray,
+    grad_out: np.ndarray,
+    grad_x: np.ndarray,
+) -> None:
+    """``mlp_backward(params, layout, act, cache, grad_out, None, grad_x)`` without its shape
+    check: dL/dx only, the form called through ``ACFns.input_grad`` (same arithmetic: both
+    inline ``mlp``'s backward body)."""
+    _backward_body(params, layout, act, cache, grad_out, None, grad_x)
+
+
+def _array(dtype: np.dtype, ndim: int) -> types.Array:
+    return types.Array(from_dtype(np.dtype(dtype)), ndim, "C")
+
+
+_AC_FNS: dict[str, ACFns] = {}
+
+
+def ac_fns(dtype: DTypeLike) -> ACFns:
+    """The ``ACFns`` of networks in ``dtype`` (float32 or float64), built once per process and
+    dtype (each function compiled, or loaded from Numba's cache, on first use)."""
+    nf = net_fns(dtype)
+    dt = np.dtype(dtype)
+    if dt.name not in _AC_FNS:
+        p, lay, x = _array(dt, 1), _array(np.int64, 2), _array(dt, 2)
+        _AC_FNS[dt.name] = ACFns(
+            nf.forward,
+            Pointer(mlp_backward_into, types.none(p, lay, types.int64, p, x, p)),
+            Pointer(mlp_input_grad_into, types.none(p, lay, types.int64, p, x, x)),
+            nf.adam,
+        )
+    return _AC_FNS[dt.name]
+
+
+@njit(cache=True)
+def network_output(layout: np.ndarray, batch: int, cache: np.ndarray) -> np.ndarray:
+    """``numbarl.nn.mlp.mlp_output`` as a called function: inlined (Numba IR) into the
+    inlined kernels below, inside their loops, its loop trips Numba's IR scope check."""
+    return mlp_output(layout, batch, cache)
+
+
+def forward_via(net, params, layout, act, x, cache):  # noqa: ANN001, ANN201
+    """``mlp_forward(params, layout, act, x, cache)``, through ``net``'s ``forward`` pointer
+    unless ``net`` is None (compiled code only; ``numbarl.nn.pointers.forward_via`` with the
+    output read by ``network_output``)."""
+    raise NotImplementedError("forward_via is called from compiled code only")
+
+
+@overload(forward_via, inline="always")
+def _forward_via(net, params, layout, act, x, cache):  # noqa: ANN001, ANN202
+    if isinstance(net, (types.NoneType, types.Omitted)) or net is None:
+        return lambda net, params, layout, act, x, cache: mlp_forward(params, layout, act, x, cache)
+
+    def impl(net, params, layout, act, x, cache):  # noqa: ANN001, ANN202
+        net.forward(params, layout, act, x, cache)
+        return network_output(layout, x.shape[0], cache)
+
+    return impl
+
+
+def input_grad_via(net, params, layout, act, cache, grad_out, grad_x):  # noqa: ANN001, ANN201
+    """``mlp_backward(params, layout, act, cache, grad_out, None, grad_x)``, through ``net``'s
+    ``input_grad`` pointer unless ``net`` is None (compiled code only)."""
+    raise NotImplementedError("input_grad_via is called from compiled code only")
+
+
+@overload(input_grad_via, inline="always")
+def _input_grad_via(net, params, layout, act, cache, grad_out, grad_x):  # noqa: ANN001, ANN202
+    if isinstance(net, (types.NoneType, types.Omitted)) or net is None:
+        return lambda net, params, layout, act, cache, grad_out, grad_x: mlp_backward(
+            params, layout, act, cache, grad_out, None, grad_x
+        )
+    return lambda net, params, layout, act, cache, grad_out, grad_x: net.input_grad(
+        params, layout, act, cache, grad_out, grad_x
+    )
 
 
 def make_actor_critic(
@@ -327,12 +441,14 @@ def actor_actions(
     high: np.ndarray,
     tanh_out: np.ndarray,
     actions: np.ndarray,
+    net: ACFns | None = None,
 ) -> None:
     """actions = mid + half * tanh(u_theta(obs)) float64[B, A] for obs float64[B, obs_dim].
 
     Also writes tanh_out float64[B, A] (needed by ``actor_loss_grad``); ``ws`` keeps the
-    actor's activations for its backward pass."""
-    u = mlp_forward(theta, layout, act, obs, ws)
+    actor's activations for its backward pass. ``net``: the network functions as pointers
+    (``ACFns``), or None to call them directly (the same for every kernel below)."""
+    u = forward_via(net, theta, layout, act, obs, ws)
     for b in range(obs.shape[0]):
         for j in range(low.shape[0]):
             t = np.tanh(u[b, j])
@@ -361,12 +477,13 @@ def min_target_q(
     x: np.ndarray,
     ws: np.ndarray,
     out: np.ndarray,
+    net: ACFns | None = None,
 ) -> None:
     """out[b] = min_c Q_c(x[b]) float64[B] over the C rows of ``critics`` float64[C, Pc]
     (TD3's clipped double-Q, eq. 10; with C = 1 it is DDPG's Q')."""
     batch = x.shape[0]
     for c in range(critics.shape[0]):
-        q = mlp_forward(critics[c], layout, act, x, ws)
+        q = forward_via(net, critics[c], layout, act, x, ws)
         for b in range(batch):
             if c == 0 or q[b, 0] < out[b]:
                 out[b] = q[b, 0]
@@ -414,12 +531,13 @@ def critic_loss_grad(
     ws: np.ndarray,
     grad_q: np.ndarray,
     grad: np.ndarray,
+    net: ACFns | None = None,
 ) -> tuple[float, float]:
     """Loss mean_b (Q_phi(x_b) - y_b)^2 and its gradient, added into grad float64[Pc].
 
     x float64[B, obs_dim + A], y float64[B]. Returns (loss, mean Q)."""
     batch = x.shape[0]
-    q = mlp_forward(phi, layout, act, x, ws)
+    q = forward_via(net, phi, layout, act, x, ws)
     loss = 0.0
     q_sum = 0.0
     for b in range(batch):
@@ -427,7 +545,7 @@ def critic_loss_grad(
         loss += diff * diff
         q_sum += q[b, 0]
         grad_q[b, 0] = 2.0 * diff / batch
-    mlp_backward(phi, layout, act, ws, grad_q[:batch], grad)
+    backward_via(net, phi, layout, act, ws, grad_q[:batch], grad)
     return loss / batch, q_sum / batch
 
 
@@ -441,6 +559,7 @@ def critics_update(
     ws: Workspace,
     adam: AdamState,
     lr: float,
+    net: ACFns | None = None,
 ) -> tuple[float, float]:
     """One Adam step on every critic towards the targets y float64[B] (x float64[B, obs+A]).
 
@@ -450,11 +569,13 @@ def critics_update(
     total = 0.0
     q_mean = 0.0
     for c in range(critics.shape[0]):
-        loss, qm = critic_loss_grad(critics[c], layout, act, x, y, ws.critic_ws, ws.grad_q, grad[c])
+        loss, qm = critic_loss_grad(
+            critics[c], layout, act, x, y, ws.critic_ws, ws.grad_q, grad[c], net
+        )
         total += loss
         if c == 0:
             q_mean = qm
-    adam_step(critics.reshape(-1), grad.reshape(-1), adam, lr)
+    adam_step_via(net, critics.reshape(-1), grad.reshape(-1), adam, lr)
     return total, q_mean
 
 
@@ -466,16 +587,19 @@ def critic_input_grad(
     cache: np.ndarray,
     grad_out: np.ndarray,
     grad_x: np.ndarray,
+    net: ACFns | None = None,
 ) -> None:
     """grad_x real[B, n_in] = dL/dx for grad_out = dL/d(output) real[B, n_out], through the
     last forward on ``cache``: ``mlp_backward`` without the parameter gradient the actor's
     update does not use (at 400x300 the skipped weight-gradient products are half of the
     critic's backward pass)."""
-    mlp_backward(params, layout, act, cache, grad_out, None, grad_x)
+    input_grad_via(net, params, layout, act, cache, grad_out, grad_x)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.ndarray) -> float:
+def actor_loss_grad(
+    nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.ndarray, net: ACFns | None = None
+) -> float:
     """The actor loss -mean_b Q_1(s_b, mu_theta(s_b)) for obs float64[B, obs_dim]; its
     gradient with respect to theta is added into grad float64[Pa].
 
@@ -488,35 +612,40 @@ def actor_loss_grad(nets: ActorCritic, obs: np.ndarray, ws: Workspace, grad: np.
     low, high = nets.action_low, nets.action_high
     tanh_out, actions = ws.tanh_out[:batch], ws.actions[:batch]
     actor_actions(
-        nets.actor, nets.actor_layout, act, obs, ws.actor_ws, low, high, tanh_out, actions
+        nets.actor, nets.actor_layout, act, obs, ws.actor_ws, low, high, tanh_out, actions, net
     )
     x = critic_input(obs, actions, ws.x)
-    q = mlp_forward(nets.critics[0], nets.critic_layout, act, x, ws.critic_ws)
+    q = forward_via(net, nets.critics[0], nets.critic_layout, act, x, ws.critic_ws)
     q_sum = 0.0
     for b in range(batch):
         q_sum += q[b, 0]
         ws.grad_q[b, 0] = -1.0 / batch
     grad_x = ws.grad_x[:batch]
     critic_input_grad(
-        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch], grad_x
+        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch], grad_x, net
     )
     grad_u = ws.grad_u[:batch]
     for b in range(batch):
         for j in range(n_act):
             t = tanh_out[b, j]
             grad_u[b, j] = grad_x[b, d + j] * 0.5 * (high[j] - low[j]) * (1.0 - t * t)
-    mlp_backward(nets.actor, nets.actor_layout, act, ws.actor_ws, grad_u, grad)
+    backward_via(net, nets.actor, nets.actor_layout, act, ws.actor_ws, grad_u, grad)
     return -q_sum / batch
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def actor_update(
-    nets: ActorCritic, obs: np.ndarray, ws: Workspace, adam: AdamState, lr: float
+    nets: ActorCritic,
+    obs: np.ndarray,
+    ws: Workspace,
+    adam: AdamState,
+    lr: float,
+    net: ACFns | None = None,
 ) -> float:
     """One Adam step on the actor along the deterministic policy gradient; returns the loss."""
     ws.actor_grad[:] = 0.0
-    loss = actor_loss_grad(nets, obs, ws, ws.actor_grad)
-    adam_step(nets.actor, ws.actor_grad, adam, lr)
+    loss = actor_loss_grad(nets, obs, ws, ws.actor_grad, net)
+    adam_step_via(net, nets.actor, ws.actor_grad, adam, lr)
     return loss
 
 
@@ -539,36 +668,41 @@ def sample_batch(buf: ReplayBuffer, ws: Workspace, gamma: float, rng: np.random.
 
 
 @njit(cache=True, inline="always")
-def target_actor_actions(nets: ActorCritic, ws: Workspace) -> None:
+def target_actor_actions(nets: ActorCritic, ws: Workspace, net: ACFns | None = None) -> None:
     """ws.actions = mu'(s') float64[B, A] for the sampled ``ws.next_obs`` (target actor)."""
     actor_actions(
         nets.actor_target, nets.actor_layout, nets.activation[0], ws.next_obs, ws.target_ws,
-        nets.action_low, nets.action_high, ws.tanh_out, ws.actions,
+        nets.action_low, nets.action_high, ws.tanh_out, ws.actions, net,
     )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
-def critic_targets(nets: ActorCritic, ws: Workspace) -> None:
+def critic_targets(nets: ActorCritic, ws: Workspace, net: ACFns | None = None) -> None:
     """ws.y = r + discount min_c Q'_c(s', a') float64[B], with a' = ``ws.actions`` (DDPG eq. 5,
     TD3 eq. 10; C = 1 makes the min DDPG's single Q')."""
     x_next = critic_input(ws.next_obs, ws.actions, ws.x)
     min_target_q(
         nets.critics_target, nets.critic_layout, nets.activation[0], x_next, ws.target_ws,
-        ws.q_next,
+        ws.q_next, net,
     )  # fmt: skip
     td_targets(ws.ret, ws.discount, ws.q_next, ws.y)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def critic_step(
-    nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run: RunState
+    nets: ActorCritic,
+    adam: AdamState,
+    ws: Workspace,
+    lr: float,
+    run: RunState,
+    net: ACFns | None = None,
 ) -> bool:
     """One Adam step on every critic's mean_b (Q_c(s, a) - ws.y)^2 at the sampled (s, a); counts
     it in ``run.counters[1]``. False (metrics untouched) if it left non-finite parameters;
     else adds (loss, mean Q_1, 1) to ``run.metrics[0:3]`` and returns True."""
     x = critic_input(ws.obs, ws.action, ws.x)
     loss, q_mean = critics_update(
-        nets.critics, nets.critic_layout, nets.activation[0], x, ws.y, ws, adam, lr
+        nets.critics, nets.critic_layout, nets.activation[0], x, ws.y, ws, adam, lr, net
     )
     run.counters[1] += 1
     if not all_finite(nets.critics):
@@ -580,17 +714,46 @@ def critic_step(
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def actor_step(nets: ActorCritic, adam: AdamState, ws: Workspace, lr: float, run: RunState) -> bool:
+def actor_step(
+    nets: ActorCritic,
+    adam: AdamState,
+    ws: Workspace,
+    lr: float,
+    run: RunState,
+    net: ACFns | None = None,
+) -> bool:
     """One Adam step on the actor along the deterministic policy gradient at the sampled s
     (``actor_update``); counts it in ``run.counters[2]``. False (metrics untouched) if it left
     non-finite parameters; else adds (loss, 1) to ``run.metrics[3:5]`` and returns True."""
-    loss = actor_update(nets, ws.obs, ws, adam, lr)
+    loss = actor_update(nets, ws.obs, ws, adam, lr, net)
     run.counters[2] += 1
     if not all_finite(nets.actor):
         return False
     run.metrics[3] += loss
     run.metrics[4] += 1.0
     return True
+
+
+@cache_numba_type
+class UpdateFns(NamedTuple):
+    """A gradient step as the compiled loops call it, two first-class function pointers
+    returning a status, ``(ts, hp, rng)`` for DDPG/TD3 (``ac_train.update_fns``), ``(ts, sac,
+    hp, rng)`` for SAC (``sac.update_fns``): ``critic`` samples the batch and steps the critics,
+    then ``actor`` steps the actor and the targets when due. Two units that compile in
+    parallel on a cold cache, each about half of the update."""
+
+    critic: FunctionPointer
+    actor: FunctionPointer
+
+
+@njit(cache=True, inline="always")
+def update_step(update: UpdateFns, ts: TrainState, hp: Any, rng: np.random.Generator) -> int:
+    """One gradient step through ``update``'s pointers: the critic's, then (if it returned OK)
+    the actor's; returns the first status that is not OK, else OK."""
+    status = update.critic(ts, hp, rng)
+    if status == OK:
+        status = update.actor(ts, hp, rng)
+    return status
 
 
 @njit(cache=True, inline="always")

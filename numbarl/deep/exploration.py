@@ -13,6 +13,7 @@ from numba import njit
 
 from numbarl.deep.actor_critic import (
     N_METRICS,
+    ACFns,
     ActorCritic,
     RunState,
     actor_actions,
@@ -120,12 +121,14 @@ def explore_action(
     uniform: bool,
     hp: Any,
     rng: np.random.Generator,
+    net: ACFns | None = None,
 ) -> None:
     """Write the behaviour action for obs float64[obs_dim] into ``run.action`` float64[A]:
     U(low, high) while ``uniform`` (before learning starts), else mu(obs) plus exploration
     noise (``add_exploration_noise``), clipped to the bounds. ``hp``: the learner's compiled
     hyperparameters (``DDPGHyper``/``TD3Hyper``); its ``noise`` (a code in ``NOISES``),
-    ``exploration_noise`` (sigma), ``ou_theta`` and ``ou_dt`` set the noise."""
+    ``exploration_noise`` (sigma), ``ou_theta`` and ``ou_dt`` set the noise. ``net``: the
+    actor's forward through this pointer (``actor_critic.ACFns``), or called directly (None)."""
     low, high = nets.action_low, nets.action_high
     if uniform:
         for j in range(low.shape[0]):
@@ -135,7 +138,7 @@ def explore_action(
         run.net_obs[0, i] = obs[i]
     actor_actions(
         nets.actor, nets.actor_layout, nets.activation[0], run.net_obs, run.actor_ws, low, high,
-        run.tanh_out, run.actions,
+        run.tanh_out, run.actions, net,
     )  # fmt: skip
     for j in range(low.shape[0]):
         run.action[j] = run.actions[0, j]
@@ -198,11 +201,13 @@ def evaluate_actor(
     nets: ActorCritic,
     episodes: int,
     rng: np.random.Generator,
+    net: ACFns | None = None,
 ) -> np.ndarray:
     """Undiscounted returns float64[episodes] of the deterministic actor mu(s) on the control
     env ``fns`` (constants ``env_params``, float64[state_dim] states): episodes run side by
     side (one batched forward per step), start states drawn from ``rng`` in episode order, each
-    until termination or ``max_steps``."""
+    until termination or ``max_steps``. ``net``: the actor's forward through this pointer
+    (``actor_critic.ac_fns``; compiled on its own), or called directly (None)."""
     n = episodes
     d = nets.actor_layout[0, 0]
     n_act = nets.action_low.shape[0]
@@ -227,7 +232,7 @@ def evaluate_actor(
                 net_obs[i, j] = obs[i, j]
         actor_actions(
             nets.actor, nets.actor_layout, act, net_obs, ws, nets.action_low, nets.action_high,
-            tanh_out, acts,
+            tanh_out, acts, net,
         )  # fmt: skip
         t += 1
         for i in range(n):

@@ -59,6 +59,7 @@ from numbarl.deep.ac_train import (
     mean_or_nan,
     run_chunks,
     start,
+    update_pointer,
 )
 from numbarl.deep.ac_train import evaluate as _evaluate_actor
 from numbarl.deep.actor_critic import (
@@ -66,15 +67,18 @@ from numbarl.deep.actor_critic import (
     ALPHA_DIVERGED,
     CRITIC_DIVERGED,
     OK,
+    ACFns,
     ActorCritic,
     RunState,
     TrainState,
+    UpdateFns,
     Workspace,
     actor_critic_arrays,
     all_finite,
     critic_input,
     critic_input_grad,
     critic_loss_grad,
+    forward_via,
     make_actor_critic,
     min_target_q,
     sample_batch,
@@ -87,12 +91,11 @@ from numbarl.nn import (
     AdamState,
     adam_init,
     adam_step,
-    mlp_backward,
-    mlp_forward,
     polyak_update,
     tanh_log_det_jacobian,
     tanh_log_det_jacobian_grad,
 )
+from numbarl.nn.pointers import adam_step_via, backward_via
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, check_seed
 
@@ -190,7 +193,9 @@ class SACState(NamedTuple):
     the actor's output). The sample at s' (step 3): ``next_eps``, ``next_u``,
     ``next_log_std``, ``next_ls_tanh``, ``next_actions`` float64[B, A], ``next_logp``
     float64[B]. One behaviour action: ``act_eps``, ``act_u``, ``act_log_std``,
-    ``act_ls_tanh`` float64[1, A], ``act_logp`` float64[1]."""
+    ``act_ls_tanh`` float64[1, A], ``act_logp`` float64[1]. ``step_alpha`` float64[1]: the
+    temperature of the current gradient step (before its own step on log(alpha)), kept from
+    the critics' part of the step for the actor's."""
 
     log_alpha: np.ndarray
     alpha_adam: AdamState
@@ -215,6 +220,7 @@ class SACState(NamedTuple):
     act_log_std: np.ndarray
     act_ls_tanh: np.ndarray
     act_logp: np.ndarray
+    step_alpha: np.ndarray
 
 
 # Sums in ``run.metrics`` (float64[N_METRICS]) since the caller last zeroed them. Slots 5 and 6
@@ -288,6 +294,7 @@ def make_sac_state(
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
         np.zeros(1),
+        np.zeros(1),
     )
 
 
@@ -313,14 +320,16 @@ def policy_sample(
     ls_tanh: np.ndarray,
     actions: np.ndarray,
     logp: np.ndarray,
+    net: ACFns | None = None,
 ) -> None:
     """Reparameterised actions of the policy at obs float64[B, obs_dim] for given standard
     normals eps float64[B, A]: u = m + sigma eps, actions = mid + half tanh(u) float64[B, A],
     and logp float64[B] = log pi of tanh(u) (module docstring). Also writes u, log_std and
     ls_tanh (tanh of the raw log-std output) float64[B, A] for ``policy_backward``; ``ws``
-    keeps the actor's activations."""
+    keeps the actor's activations. ``net``: the actor's forward through this pointer
+    (``actor_critic.ACFns``), or called directly (None; the same in the kernels below)."""
     n_act = low.shape[0]
-    out = mlp_forward(theta, layout, act, obs, ws)
+    out = forward_via(net, theta, layout, act, obs, ws)
     batch = obs.shape[0]
     for b in range(batch):
         lp = 0.0
@@ -422,6 +431,7 @@ def actor_loss_grad(
     ws: Workspace,
     sac: SACState,
     grad: np.ndarray,
+    net: ACFns | None = None,
 ) -> float:
     """The actor loss mean_b [alpha logp_b - min(Q_1, Q_2)(s_b, a~_b)] (eq. 7 with the twin
     minimum) for obs float64[B, obs_dim], at the sample already written by ``policy_sample``
@@ -434,8 +444,8 @@ def actor_loss_grad(
     batch, d = obs.shape
     n_act = nets.action_low.shape[0]
     x = critic_input(obs, ws.actions[:batch], ws.x)
-    q1 = mlp_forward(nets.critics[0], nets.critic_layout, act, x, ws.critic_ws)
-    q2 = mlp_forward(nets.critics[1], nets.critic_layout, act, x, ws.target_ws)
+    q1 = forward_via(net, nets.critics[0], nets.critic_layout, act, x, ws.critic_ws)
+    q2 = forward_via(net, nets.critics[1], nets.critic_layout, act, x, ws.target_ws)
     loss = 0.0
     w_logp, grad_q2 = sac.w_logp[:batch], sac.grad_q2[:batch]
     for b in range(batch):
@@ -447,9 +457,9 @@ def actor_loss_grad(
         w_logp[b] = alpha / batch
     grad_x, grad_x2 = ws.grad_x[:batch], sac.grad_x2[:batch]
     critic_input_grad(
-        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch], grad_x
+        nets.critics[0], nets.critic_layout, act, ws.critic_ws, ws.grad_q[:batch], grad_x, net
     )
-    critic_input_grad(nets.critics[1], nets.critic_layout, act, ws.target_ws, grad_q2, grad_x2)
+    critic_input_grad(nets.critics[1], nets.critic_layout, act, ws.target_ws, grad_q2, grad_x2, net)
     grad_a = ws.grad_u[:batch]
     for b in range(batch):
         for j in range(n_act):
@@ -459,7 +469,7 @@ def actor_loss_grad(
         sac.eps[:batch], sac.u[:batch], sac.log_std[:batch], sac.ls_tanh[:batch],
         nets.action_low, nets.action_high, w_logp, grad_a, grad_out,
     )  # fmt: skip
-    mlp_backward(nets.actor, nets.actor_layout, act, ws.actor_ws, grad_out, grad)
+    backward_via(net, nets.actor, nets.actor_layout, act, ws.actor_ws, grad_out, grad)
     return loss / batch
 
 
@@ -468,14 +478,15 @@ def actor_loss_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
-def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
-    """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
-    module docstring). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when
-    that update left non-finite parameters (nothing after it is done). Adds to
-    ``ts.run.metrics`` (slots named at the top of this module) and counts updates in
-    ``ts.run.counters`` [1] (critic) and [2] (actor)."""
-    nets, ws, run = ts.nets, ts.ws, ts.run
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def sac_critic_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
+    """Steps 1-3 of a SAC gradient step (module docstring) on a batch sampled uniformly from
+    ``ts.buf``: the reparameterised sample at s, the temperature's step and the critics' step
+    towards the soft Bellman targets. Keeps the temperature it used in ``sac.step_alpha`` for
+    ``sac_actor_update``. Returns OK, or ALPHA_DIVERGED / CRITIC_DIVERGED when that step left
+    non-finite parameters (nothing after it is done). Adds to ``ts.run.metrics`` and counts
+    the critics' update in ``ts.run.counters[1]``."""
+    nets, ws, run, net = ts.nets, ts.ws, ts.run, ts.net
     act = nets.activation[0]
     low, high = nets.action_low, nets.action_high
     batch = hp.batch_size
@@ -488,11 +499,12 @@ def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Gener
             sac.eps[b, j] = rng.standard_normal()
     policy_sample(
         nets.actor, nets.actor_layout, act, ws.obs, ws.actor_ws, sac.eps, low, high, sac.u,
-        sac.log_std, sac.ls_tanh, ws.actions, sac.logp,
+        sac.log_std, sac.ls_tanh, ws.actions, sac.logp, net,
     )  # fmt: skip
 
     # 2. Temperature, eq. 18: one Adam step on log(alpha); this step uses the alpha before it.
     alpha = np.exp(sac.log_alpha[0])
+    sac.step_alpha[0] = alpha
     alpha_loss, sac.alpha_grad[0] = alpha_loss_grad(sac.log_alpha[0], sac.logp, hp.target_entropy)
     if hp.autotune:
         adam_step(sac.log_alpha, sac.alpha_grad, sac.alpha_adam, hp.alpha_lr)
@@ -512,10 +524,10 @@ def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Gener
             sac.next_eps[b, j] = rng.standard_normal()
     policy_sample(
         nets.actor, nets.actor_layout, act, ws.next_obs, ws.target_ws, sac.next_eps, low, high,
-        sac.next_u, sac.next_log_std, sac.next_ls_tanh, sac.next_actions, sac.next_logp,
+        sac.next_u, sac.next_log_std, sac.next_ls_tanh, sac.next_actions, sac.next_logp, net,
     )  # fmt: skip
     x_next = critic_input(ws.next_obs, sac.next_actions, ws.x)
-    min_target_q(nets.critics_target, nets.critic_layout, act, x_next, ws.target_ws, ws.q_next)
+    min_target_q(nets.critics_target, nets.critic_layout, act, x_next, ws.target_ws, ws.q_next, net)
     soft_targets(ws.ret, ws.discount, ws.q_next, sac.next_logp, alpha, ws.y)
 
     # Both critics: minimise sum_c mean_b (Q_c(s, a) - y)^2.
@@ -523,12 +535,12 @@ def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Gener
     grad = ws.critic_grad
     grad[:] = 0.0
     l1, q_mean = critic_loss_grad(
-        nets.critics[0], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[0]
+        nets.critics[0], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[0], net
     )
     l2, _ = critic_loss_grad(
-        nets.critics[1], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[1]
+        nets.critics[1], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[1], net
     )
-    adam_step(nets.critics.reshape(-1), grad.reshape(-1), ts.critic_adam, hp.critic_lr)
+    adam_step_via(net, nets.critics.reshape(-1), grad.reshape(-1), ts.critic_adam, hp.critic_lr)
     run.counters[1] += 1
     if not all_finite(nets.critics):
         return CRITIC_DIVERGED
@@ -536,21 +548,50 @@ def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Gener
     run.metrics[Q2_LOSS] += l2
     run.metrics[Q_MEAN] += q_mean
     run.metrics[CRITIC_UPDATES] += 1.0
+    return OK
 
-    # 4. Actor, eq. 7: mean_b [alpha log pi(a~|s) - min_c Q_c(s, a~)] at step 1's sample
-    # (a~ still in ws.actions, the actor's activations at s in ws.actor_ws).
+
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def sac_actor_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
+    """Steps 4-5 of a SAC gradient step, after ``sac_critic_update``: one Adam step on the
+    actor at step 1's sample (a~ still in ``ts.ws.actions``, the actor's activations at s in
+    ``ts.ws.actor_ws``) with the temperature of that step (``sac.step_alpha``), then Polyak-
+    average the critics' targets. Returns OK, or ACTOR_DIVERGED when the actor's step left
+    non-finite parameters (``rng`` is not drawn from: the signature is the critic step's)."""
+    nets, ws, run = ts.nets, ts.ws, ts.run
+    # 4. Actor, eq. 7: mean_b [alpha log pi(a~|s) - min_c Q_c(s, a~)] at step 1's sample.
     ws.actor_grad[:] = 0.0
-    loss = actor_loss_grad(nets, ws.obs, alpha, ws, sac, ws.actor_grad)
-    adam_step(nets.actor, ws.actor_grad, ts.actor_adam, hp.actor_lr)
+    loss = actor_loss_grad(nets, ws.obs, sac.step_alpha[0], ws, sac, ws.actor_grad, ts.net)
+    adam_step_via(ts.net, nets.actor, ws.actor_grad, ts.actor_adam, hp.actor_lr)
     run.counters[2] += 1
     if not all_finite(nets.actor):
         return ACTOR_DIVERGED
     run.metrics[ACTOR_LOSS] += loss
     run.metrics[ACTOR_UPDATES] += 1.0
-
     # 5. Slowly tracking critic targets: phi' <- tau phi + (1 - tau) phi'.
     polyak_update(nets.critics_target.reshape(-1), nets.critics.reshape(-1), hp.tau)
     return OK
+
+
+@njit(cache=True, error_model="numpy")
+def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
+    """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
+    module docstring): ``sac_critic_update`` then ``sac_actor_update``, as the compiled loop
+    calls them. Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when that
+    update left non-finite parameters (nothing after it is done). Adds to ``ts.run.metrics``
+    (slots named at the top of this module) and counts updates in ``ts.run.counters`` [1]
+    (critic) and [2] (actor)."""
+    status = sac_critic_update(ts, sac, hp, rng)
+    if status != OK:
+        return status
+    return sac_actor_update(ts, sac, hp, rng)
+
+
+def update_fns(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> UpdateFns:
+    """``sac_critic_update`` and ``sac_actor_update`` as the pointers ``run_sac`` calls, for
+    these arguments' types."""
+    parts = (sac_critic_update, sac_actor_update)
+    return UpdateFns(*(update_pointer(part, ts, sac, hp, rng) for part in parts))
 
 
 @njit(cache=True, inline="always")
@@ -561,9 +602,11 @@ def sac_action(
     obs: np.ndarray,
     uniform: bool,
     rng: np.random.Generator,
+    net: ACFns | None = None,
 ) -> None:
     """Write the behaviour action for obs float64[obs_dim] into ``run.action`` float64[A]:
-    U(low, high) while ``uniform`` (before learning starts), else a sample of the policy."""
+    U(low, high) while ``uniform`` (before learning starts), else a sample of the policy
+    (``net`` as in ``policy_sample``)."""
     low, high = nets.action_low, nets.action_high
     if uniform:
         for j in range(low.shape[0]):
@@ -576,7 +619,7 @@ def sac_action(
     policy_sample(
         nets.actor, nets.actor_layout, nets.activation[0], run.net_obs, run.actor_ws,
         sac.act_eps, low, high, sac.act_u, sac.act_log_std, sac.act_ls_tanh, run.actions,
-        sac.act_logp,
+        sac.act_logp, net,
     )  # fmt: skip
     for j in range(low.shape[0]):
         run.action[j] = run.actions[0, j]
@@ -592,6 +635,7 @@ def run_sac(
     hp: SACHyper,
     n_steps: int,
     rng: np.random.Generator,
+    update: UpdateFns,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of SAC on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
@@ -602,19 +646,23 @@ def run_sac(
     the divergence code and the env step (0-based) whose update produced non-finite parameters
     (the loop stops there).
 
-    The update is called directly, not through a function pointer: measured, a pointer saved
-    about 1 s of SAC's cold compile but cost 2.5% of its step time, each call passing the ~80
-    arrays of ``TrainState`` and ``SACState`` through Numba's C wrapper."""
+    ``update`` holds ``sac_critic_update`` and ``sac_actor_update`` as first-class function
+    pointers (``update_fns``): each is compiled on its own, in parallel with this loop on a
+    cold cache (``numbarl.precompile``), instead of being linked into the loop and optimised
+    and emitted a second time there. Each call passes ``TrainState`` and ``SACState`` by value,
+    ~0.1 us against tens of microseconds of gradient step."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
         uniform = step < hp.learning_starts
-        sac_action(nets, sac, run, run.obs, uniform, rng)
+        sac_action(nets, sac, run, run.obs, uniform, rng, ts.net)
         store_step(fns, env_params, max_steps, nets, run, ts.buf, rng)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = sac_update(ts, sac, hp, rng)
+            status = update.critic(ts, sac, hp, rng)
+            if status == OK:
+                status = update.actor(ts, sac, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -714,7 +762,9 @@ def train(
 
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_sac(env.fns, env.params, int(env.max_steps), ts, sac, hp, n, rng)
+                return run_sac(
+                    env.fns, env.params, int(env.max_steps), ts, sac, hp, n, rng, update
+                )  # fmt: skip
             return gym_chunk(
                 env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
                 lambda uniform: sac_action(nets, sac, run, run.obs, uniform, rng),
@@ -736,7 +786,11 @@ def train(
         def arrays() -> dict[str, np.ndarray]:
             return actor_critic_arrays(nets) | {"log_alpha": sac.log_alpha.copy()}
 
-        loop_call = (run_sac, (env.fns, env.params, int(env.max_steps), ts, sac, hp, 1, rng))
+        update = update_fns(ts, sac, hp, rng)
+        loop_call = None
+        if info.is_control:  # a Gymnasium env has no fns: the Python loop, nothing to compile
+            args = (env.fns, env.params, int(env.max_steps), ts, sac, hp, 1, rng, update)
+            loop_call = (run_sac, args)
         return run_chunks("SAC", env, info, cfg, setup, chunk, HISTORY_COLUMNS, row, arrays,
                           progress, loop_call)  # fmt: skip
 
@@ -757,7 +811,10 @@ __all__ = [
     "policy_backward",
     "policy_sample",
     "run_sac",
+    "sac_actor_update",
+    "sac_critic_update",
     "sac_update",
+    "update_fns",
     "soft_targets",
     "train",
 ]

@@ -41,12 +41,14 @@ from numbarl.deep.actor_critic import (
     CRITIC_DIVERGED,
     OK,
     TrainState,
+    UpdateFns,
     actor_step,
     critic_step,
     critic_targets,
     sample_batch,
     smooth_target_actions,
     target_actor_actions,
+    update_step,
     update_targets,
 )
 from numbarl.deep.exploration import explore_action, store_step
@@ -161,36 +163,58 @@ def is_policy_update(critic_updates: int, policy_delay: int) -> bool:
     return critic_updates % policy_delay == 0
 
 
-@njit(cache=True, error_model="numpy")
-def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
-    """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
-    actor and the targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED /
-    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done). Adds
-    to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def td3_critic_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
+    """Steps 1-3 of a TD3 gradient step (module docstring): sample a batch uniformly from
+    ``ts.buf``, the smoothed target actions, the clipped double-Q targets and one Adam step on
+    both critics. Returns OK, or CRITIC_DIVERGED when it left non-finite parameters. Adds to
+    ``ts.run.metrics`` and counts the update in ``ts.run.counters[1]``."""
     nets, ws, run = ts.nets, ts.ws, ts.run
     low, high = nets.action_low, nets.action_high
     sample_batch(ts.buf, ws, hp.gamma, rng)
 
     # Target policy smoothing, eq. 14: a' = clip(mu'(s') + clip(eps, -c, c), low, high).
-    target_actor_actions(nets, ws)
+    target_actor_actions(nets, ws, ts.net)
     for b in range(hp.batch_size):
         for j in range(low.shape[0]):
             ws.noise[b, j] = hp.target_noise * rng.standard_normal()
     smooth_target_actions(ws.actions, ws.noise, hp.noise_clip, low, high, ws.actions)
 
     # Clipped double-Q target, eq. 10: y = r + gamma (1 - terminated) min_i Q'_i(s', a').
-    critic_targets(nets, ws)
+    critic_targets(nets, ws, ts.net)
 
     # Both critics: minimise sum_i mean_b (Q_i(s, a) - y)^2.
-    if not critic_step(nets, ts.critic_adam, ws, hp.critic_lr, run):
+    if not critic_step(nets, ts.critic_adam, ws, hp.critic_lr, run, ts.net):
         return CRITIC_DIVERGED
+    return OK
 
+
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def td3_actor_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
+    """Step 4 of a TD3 gradient step, after ``td3_critic_update``: on every ``policy_delay``-th
+    critic update, one Adam step on the actor at the batch's states, then Polyak-average all
+    targets. Returns OK, or ACTOR_DIVERGED when the actor's step left non-finite parameters
+    (``rng`` is not drawn from: the signature is the critic step's)."""
+    nets, run = ts.nets, ts.run
     # Delayed policy updates (section 5.1): the actor and all targets every d-th step.
     if is_policy_update(run.counters[1], hp.policy_delay):
-        if not actor_step(nets, ts.actor_adam, ws, hp.actor_lr, run):
+        if not actor_step(nets, ts.actor_adam, ts.ws, hp.actor_lr, run, ts.net):
             return ACTOR_DIVERGED
         update_targets(nets, hp.tau)
     return OK
+
+
+@njit(cache=True, error_model="numpy")
+def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
+    """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
+    actor and the targets on every ``policy_delay``-th call): ``td3_critic_update`` then
+    ``td3_actor_update``, as the compiled loop calls them. Returns OK, or CRITIC_DIVERGED /
+    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done).
+    Adds to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
+    status = td3_critic_update(ts, hp, rng)
+    if status != OK:
+        return status
+    return td3_actor_update(ts, hp, rng)
 
 
 @njit(cache=True)
@@ -202,6 +226,7 @@ def run_td3(
     hp: TD3Hyper,
     n_steps: int,
     rng: np.random.Generator,
+    update: UpdateFns,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of TD3 on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
@@ -210,20 +235,21 @@ def run_td3(
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there).
 
-    The update is called directly, not through a function pointer: measured, a pointer saved
-    1.8 s of TD3's cold compile (the update not re-optimised inside this loop) but cost 2.5% of
-    its step time, each call passing the ~56 arrays of ``TrainState`` through Numba's C
-    wrapper."""
+    ``update`` holds ``td3_critic_update`` and ``td3_actor_update`` as first-class function
+    pointers (``ac_train.update_fns``): each is compiled on its own, in parallel with this loop
+    on a cold cache (``numbarl.precompile``), instead of being linked into the loop and
+    optimised and emitted a second time there. Each call passes ``TrainState`` by value, ~0.1
+    us against tens of microseconds of gradient step."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
         uniform = step < hp.learning_starts
-        explore_action(nets, run, run.obs, uniform, hp, rng)
+        explore_action(nets, run, run.obs, uniform, hp, rng, ts.net)
         store_step(fns, env_params, max_steps, nets, run, ts.buf, rng)
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = td3_update(ts, hp, rng)
+            status = update_step(update, ts, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -257,7 +283,8 @@ def train(
     TrainingDiverged (naming the update and step, with the arrays and history so far) if an
     update leaves non-finite parameters."""
     cfg = make_td3_config(env, cfg)
-    return train_loop("TD3", env, cfg, _hyper(cfg), 2, seed, run_td3, td3_update, progress)
+    steps = (td3_critic_update, td3_actor_update)
+    return train_loop("TD3", env, cfg, _hyper(cfg), 2, seed, run_td3, td3_update, steps, progress)
 
 
 __all__ = [
@@ -268,6 +295,8 @@ __all__ = [
     "is_policy_update",
     "make_td3_config",
     "run_td3",
+    "td3_actor_update",
+    "td3_critic_update",
     "td3_update",
     "train",
 ]
