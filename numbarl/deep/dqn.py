@@ -84,15 +84,16 @@ from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
 from numbarl.nn.mlp import ACTIVATIONS, DTYPES, net_dtype
 from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_norm, polyak_update
-from numbarl.nn.pointers import Pointer, typed_pointers
+from numbarl.nn.pointers import Pointer, cache_numba_type, typed_pointers
 from numbarl.nn.qnet import (
     QNet,
+    QNetFns,
     QWork,
     make_qnet,
     q_values,
-    qnet_backward,
-    qnet_forward,
+    qnet_fns,
     qnet_init,
+    qnet_output,
     qnet_work,
     sample_noise,
 )
@@ -258,12 +259,17 @@ def _sample_batch(
 
 @njit(cache=True, inline="always")
 def _apply_gradient(
-    hp: DQNHyper, net: QNet, st: DQNState, tree: SumTree | None, g_out: np.ndarray
+    hp: DQNHyper,
+    net: QNet,
+    st: DQNState,
+    tree: SumTree | None,
+    g_out: np.ndarray,
+    qfns: QNetFns,
 ) -> None:
     """Backpropagate g_out = dL/d(outputs) of the online forward on ``st.work``, clip, take an
     Adam step, and set the sampled rows' priorities from their TD errors (``tree`` not None)."""
     st.grad[:] = 0.0
-    qnet_backward(st.params, net, st.noise, st.work, g_out, st.grad)
+    qfns.backward(st.params, net, st.noise, st.work, g_out, st.grad)
     if hp.max_grad_norm > 0.0:
         clip_by_global_norm(st.grad, hp.max_grad_norm)
     adam_step(st.params, st.grad, st.adam, hp.lr, 0.9, 0.999, hp.adam_eps)
@@ -282,6 +288,7 @@ def dqn_update_q(
     tree: SumTree | None,
     rng: np.random.Generator,
     beta: float,
+    qfns: QNetFns,
 ) -> tuple[float, float]:
     """One gradient step of a scalar-Q net (DQN, double Q-learning) on a sampled batch; returns
     (loss, mean Q(s_t, a_t) of the batch). ``tree`` None: uniform replay."""
@@ -291,14 +298,16 @@ def dqn_update_q(
     _sample_batch(hp, net, st, buf, tree, rng, beta)
     # Targets y = G + discount Q_target(s', a*), a* greedy for the target net (DQN) or for the
     # online net (double Q-learning).
-    out_t = qnet_forward(st.target, net, st.b_next, st.noise_target, st.work_target)
+    qfns.forward(st.target, net, st.b_next, st.noise_target, st.work_target)
+    out_t = qnet_output(net, n_b, st.work_target)
     if hp.double:
-        out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
-        double_q_targets(ret, discount, out_sel, out_t, y)
+        qfns.forward(st.params, net, st.b_next, st.noise, st.work_next)
+        double_q_targets(ret, discount, qnet_output(net, n_b, st.work_next), out_t, y)
     else:
         q_learning_targets(ret, discount, out_t, y)
     # Online forward, importance-weighted loss and its gradient w.r.t. the outputs.
-    out = qnet_forward(st.params, net, st.b_obs, st.noise, st.work)
+    qfns.forward(st.params, net, st.b_obs, st.noise, st.work)
+    out = qnet_output(net, n_b, st.work)
     g_out = st.g_out
     g_out[:] = 0.0
     loss = 0.0
@@ -312,7 +321,7 @@ def dqn_update_q(
         g_out[b, a] = scale * dl
         q_sum += out[b, a]
         loss += scale * l_b
-    _apply_gradient(hp, net, st, tree, g_out)
+    _apply_gradient(hp, net, st, tree, g_out, qfns)
     return loss, q_sum / n_b
 
 
@@ -325,6 +334,7 @@ def dqn_update_c51(
     tree: SumTree | None,
     rng: np.random.Generator,
     beta: float,
+    qfns: QNetFns,
 ) -> tuple[float, float]:
     """One gradient step of a C51 net (Bellemare et al. 2017) on a sampled batch; returns
     (cross-entropy loss, mean Q(s_t, a_t) of the batch). ``tree`` None: uniform replay."""
@@ -336,10 +346,12 @@ def dqn_update_c51(
     _sample_batch(hp, net, st, buf, tree, rng, beta)
     # The projected distribution of G + discount Z(s', a*), a* greedy for the target net or
     # (double) for the online net.
-    out_t = qnet_forward(st.target, net, st.b_next, st.noise_target, st.work_target)
+    qfns.forward(st.target, net, st.b_next, st.noise_target, st.work_target)
+    out_t = qnet_output(net, n_b, st.work_target)
     out_sel = out_t
     if hp.double:
-        out_sel = qnet_forward(st.params, net, st.b_next, st.noise, st.work_next)
+        qfns.forward(st.params, net, st.b_next, st.noise, st.work_next)
+        out_sel = qnet_output(net, n_b, st.work_next)
     for b in range(n_b):
         q_values(net, out_sel, b, st.q)
         a = np.argmax(st.q)
@@ -347,7 +359,8 @@ def dqn_update_c51(
         softmax(out_t[b, a * k_atoms : (a + 1) * k_atoms], st.p)
         categorical_projection(net.support, ret[b], discount[b], st.p, st.target_dist[b])
     # Online forward, importance-weighted cross-entropy and its gradient w.r.t. the logits.
-    out = qnet_forward(st.params, net, st.b_obs, st.noise, st.work)
+    qfns.forward(st.params, net, st.b_obs, st.noise, st.work)
+    out = qnet_output(net, n_b, st.work)
     g_out = st.g_out
     g_out[:] = 0.0
     loss = 0.0
@@ -364,7 +377,7 @@ def dqn_update_c51(
             g_row[i] *= scale
         td[b] = l_b
         loss += scale * l_b
-    _apply_gradient(hp, net, st, tree, g_out)
+    _apply_gradient(hp, net, st, tree, g_out, qfns)
     return loss, q_sum / n_b
 
 
@@ -380,11 +393,12 @@ def dqn_update(
     """One gradient step on a sampled batch; returns (loss, mean Q(s_t, a_t) of the batch).
 
     ``dqn_update_c51`` for a C51 net, else ``dqn_update_q``: the compiled loops call the one
-    their net needs through ``update_pointer``. ``tree``: the priorities' SumTree, or None for
+    their net needs through ``update_fns``. ``tree``: the priorities' SumTree, or None for
     uniform replay; ``st.noise``/``st.noise_target`` None for a net without noisy heads (each
     function is compiled for the switches it is given: plain DQN compiles no sum tree, noise,
     C51 or noisy-layer code)."""
-    return _update_for(net)(hp, net, st, buf, tree, rng, beta)
+    qfns = qnet_fns(st.params, net, st.noise, st.work)
+    return _update_for(net)(hp, net, st, buf, tree, rng, beta, qfns)
 
 
 def _update_for(net: QNet) -> Any:
@@ -403,19 +417,22 @@ def dqn_act(
     x: np.ndarray,
     epsilon: float,
     rng: np.random.Generator,
+    forward: FunctionPointer,
 ) -> int:
     """Epsilon-greedy action for obs float64[obs_dim]; noisy nets draw fresh noise (into
     ``noise``) and act greedily. ``work``: a ``qnet_work(net, 1, params.dtype)``; q float64[A]
     and x [1, obs_dim] (the net's dtype: the net only ever sees inputs in its own dtype, so one
-    forward pass compiles) scratch."""
+    forward pass compiles) scratch. ``forward``: ``QNetFns.forward``, the update's (a pointer
+    call costs ~10 ns against a forward's ~750 ns on CartPole's net; the loop then compiles no
+    network code)."""
     if noisy:
         sample_noise(net, rng, noise)
     elif rng.random() < epsilon:
         return int(rng.random() * net.n_actions)
     for i in range(obs.shape[0]):
         x[0, i] = obs[i]
-    out = qnet_forward(params, net, x, noise, work)
-    q_values(net, out, 0, q)
+    forward(params, net, x, noise, work)
+    q_values(net, qnet_output(net, 1, work), 0, q)
     return int(np.argmax(q))
 
 
@@ -427,26 +444,42 @@ def dqn_epsilon(hp: DQNHyper, step: int) -> float:
     return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.exploration_steps, step)
 
 
-def update_pointer(
+@cache_numba_type
+class UpdateFns(NamedTuple):
+    """What the loops call for a gradient step (``update_fns``): ``update(hp, net, st, buf,
+    tree, rng, beta, net_fns)`` is ``dqn_update_q`` or ``dqn_update_c51``, and ``net_fns`` the
+    Q net's forward and backward it calls."""
+
+    update: FunctionPointer
+    net_fns: QNetFns
+
+
+def update_fns(
     hp: DQNHyper,
     net: QNet,
     st: DQNState,
     buf: ReplayBuffer,
     tree: SumTree | None,
     rng: np.random.Generator,
-) -> FunctionPointer:
-    """The update ``dqn_update`` would run (``dqn_update_q`` or ``dqn_update_c51``) compiled for
-    these arguments' types, as a first-class function pointer.
+) -> UpdateFns:
+    """The update ``dqn_update`` would run (``dqn_update_q`` or ``dqn_update_c51``) and the Q
+    net's forward and backward, compiled for these arguments' types, as first-class function
+    pointers.
 
-    The loops call the update through it: Numba links every directly called njit function into
-    its caller's LLVM module and optimises and emits it again there, so ``dqn_run_control``
-    calling ``dqn_update`` directly compiled the update twice (~3 s of a cold compile). Through
-    a pointer it is compiled once; the loop's cache key holds the signature only. One indirect
-    call per gradient step costs nothing measurable."""
+    Numba links every directly called njit function into its caller's LLVM module and
+    optimises and emits it again there: ``dqn_run_control`` calling the update directly
+    compiled the update twice, and the update calling the network directly compiled the
+    network's code into the update. Through pointers each is compiled once, on its own: on a
+    cold cache the update, the forward, the backward and the loop compile in parallel
+    (``numbarl.precompile``); the loop's and the update's cache keys hold signatures only.
+    Per gradient step: one indirect call to the update, two or three to the forward and one
+    to the backward."""
+    net_fns = qnet_fns(st.params, net, st.noise, st.work)
     sig = types.UniTuple(types.float64, 2)(
-        typeof(hp), typeof(net), typeof(st), typeof(buf), typeof(tree), typeof(rng), types.float64
-    )
-    return Pointer(_update_for(net), sig)
+        typeof(hp), typeof(net), typeof(st), typeof(buf), typeof(tree), typeof(rng),
+        types.float64, typeof(net_fns),
+    )  # fmt: skip
+    return UpdateFns(Pointer(_update_for(net), sig), net_fns)
 
 
 # Inlined (Numba IR) into dqn_run_control; the Gym path calls it as usual.
@@ -465,10 +498,10 @@ def dqn_observe(
     terminated: bool,
     truncated: bool,
     metrics: np.ndarray,
-    update: FunctionPointer,
+    update: UpdateFns,
 ) -> int:
-    """Store one transition, then run the updates (``update``: ``dqn_update`` as a pointer,
-    from ``update_pointer``) and target update that are due.
+    """Store one transition, then run the updates (``update``: the update and the Q net's
+    functions as pointers, from ``update_fns``) and target update that are due.
 
     ``next_obs`` is the observation reached (the final one at an episode end). Adds the losses
     and mean Qs of updates to metrics[0], metrics[1] and their count to metrics[2]. Returns -1,
@@ -485,7 +518,7 @@ def dqn_observe(
     ):
         beta = hp.per_beta0 + (1.0 - hp.per_beta0) * min(1.0, step / hp.total_steps)
         for _ in range(hp.gradient_steps):
-            loss, q_mean = update(hp, net, st, buf, tree, rng, beta)
+            loss, q_mean = update.update(hp, net, st, buf, tree, rng, beta, update.net_fns)
             st.counters[UPDATES] += 1
             metrics[0] += loss
             metrics[1] += q_mean
@@ -510,18 +543,28 @@ def dqn_run_control(
     rng: np.random.Generator,
     n_steps: int,
     metrics: np.ndarray,
-    update: FunctionPointer,
+    update: UpdateFns,
 ) -> int:
     """Run ``n_steps`` env steps of DQN on the control env ``fns`` with constants
     ``env_params`` (``ControlEnv.fns``/``.params``; state in ``st``, resumable); ``update`` is
-    ``dqn_update`` as a pointer (``update_pointer``).
+    the update and the Q net's functions as pointers (``update_fns``).
 
     metrics float64[5] accumulates (loss sum, mean-Q sum, updates, episode-return sum, episodes
     finished). Returns -1, or the update number at which the parameters became non-finite."""
     for _ in range(n_steps):
         epsilon = dqn_epsilon(hp, st.counters[STEPS])
         a = dqn_act(
-            net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, st.x_act, epsilon, rng
+            net,
+            st.params,
+            hp.noisy,
+            st.noise,
+            st.work_act,
+            st.q,
+            st.obs,
+            st.x_act,
+            epsilon,
+            rng,
+            update.net_fns.forward,
         )
         st.action[0] = float(a)
         reward, terminated = fns.step(env_params, st.env_state, st.action, rng)
@@ -559,11 +602,14 @@ def greedy_returns(
     params: np.ndarray,
     episodes: int,
     rng: np.random.Generator,
+    forward: FunctionPointer,
+    work: QWork,
 ) -> np.ndarray:
     """Undiscounted returns float64[episodes] of the greedy policy (noisy nets: mean weights)
     on the control env ``fns`` with constants ``env_params`` and a float64[state_dim] state
-    (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``."""
-    work = qnet_work(net, 1, params.dtype)
+    (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``.
+    ``forward``: ``QNetFns.forward`` for ``noise=None`` (``greedy_forward``), ``work`` a
+    ``qnet_work(net, 1, params.dtype)``."""
     noise = None  # the plain heads: a noisy net's mean weights
     q = np.zeros(net.n_actions)
     state = np.zeros(state_dim)
@@ -577,8 +623,8 @@ def greedy_returns(
         for _ in range(max_steps):
             for i in range(obs.shape[0]):
                 x[0, i] = obs[i]
-            out = qnet_forward(params, net, x, noise, work)
-            q_values(net, out, 0, q)
+            forward(params, net, x, noise, work)
+            q_values(net, qnet_output(net, 1, work), 0, q)
             action[0] = float(np.argmax(q))
             reward, terminated = fns.step(env_params, state, action, rng)
             returns[ep] += reward
@@ -756,14 +802,14 @@ def train(
         out["episodes"] = out["episodes"].astype(np.int64)
         return out
 
-    update = update_pointer(hp, net, st, buf, tree, rng)
+    update = update_fns(hp, net, st, buf, tree, rng)
     if is_control:  # a cold Numba cache: compile the loop's kernels on every core at once
         fns = typed_pointers(env.fns)
         compile_calls([
             (dqn_run_control, (fns, env.params, env.max_steps, hp, net, st, buf, tree, rng,
                                min(cfg.eval_every, cfg.total_steps), np.zeros(5), update)),
             (greedy_returns, (fns, env.params, env.state_dim, env.max_steps, net, st.params,
-                              cfg.eval_episodes, eval_rng)),
+                              cfg.eval_episodes, eval_rng, *_greedy_net(net, st.params))),
         ])  # fmt: skip
     done = 0
     while done < cfg.total_steps:
@@ -803,6 +849,12 @@ def train(
 _HISTORY = ("step", "eval_return", "loss", "q_mean", "epsilon", "episodes", "train_return")
 
 
+def _greedy_net(net: QNet, params: np.ndarray) -> tuple[FunctionPointer, QWork]:
+    """``greedy_returns``'s forward (the plain heads: ``noise=None``) and workspace."""
+    work = _work(net, 1, params.dtype)
+    return qnet_fns(params, net, None, work).forward, work
+
+
 def _evaluate_with(
     net: QNet,
     params: np.ndarray,
@@ -814,7 +866,7 @@ def _evaluate_with(
     if is_control:
         return greedy_returns(
             typed_pointers(env.fns), env.params, env.state_dim, env.max_steps, net, params,
-            episodes, rng,
+            episodes, rng, *_greedy_net(net, params),
         )  # fmt: skip
     from numbarl.deep.dqn_gym import gym_greedy_returns
 
@@ -862,7 +914,8 @@ __all__ = [
     "dqn_observe",
     "dqn_run_control",
     "dqn_update",
-    "update_pointer",
+    "update_fns",
+    "UpdateFns",
     "evaluate",
     "greedy_returns",
     "hyper",

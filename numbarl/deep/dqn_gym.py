@@ -44,7 +44,7 @@ class GymLoop:
             epsilon = dqn_epsilon(hp, int(st.counters[STEPS]))
             a = dqn_act(
                 net, st.params, hp.noisy, st.noise, st.work_act, st.q, st.obs, st.x_act, epsilon,
-                rng,
+                rng, update.net_fns.forward,
             )  # fmt: skip
             st.action[0] = float(a)
             obs, reward, terminated, truncated, _ = self.env.step(a)

@@ -20,9 +20,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 from numpy.typing import DTypeLike
 
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn.mlp import (
     ACTIVATIONS,
     RELU,
@@ -39,6 +40,7 @@ from numbarl.nn.noisy import (
     noisy_linear_forward,
     scaled_noise,
 )
+from numbarl.nn.pointers import Pointer, cache_numba_type
 
 
 @njit(cache=True)
@@ -305,6 +307,28 @@ def qnet_forward(
     (a noisy net's mean weights, the same numbers as zero noise), compiled without any noisy
     code, as DQN runs nets without noisy heads. The result is a view
     into ``work``; ``work`` keeps what ``qnet_backward`` needs."""
+    return _forward(params, net, x, noise, work)
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def qnet_forward_into(
+    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray | None, work: QWork
+) -> None:
+    """``qnet_forward`` as a pointer target (``QNetFns.forward``): read the outputs with
+    ``qnet_output(net, x.shape[0], work)``."""
+    _forward(params, net, x, noise, work)
+
+
+@njit(cache=True, inline="always")
+def qnet_output(net: QNet, rows: int, work: QWork) -> np.ndarray:
+    """The outputs [rows, n_actions * n_atoms] of the last forward on ``work`` (a view)."""
+    return _view(work, _OUT if net.dueling else _ADV, rows, net.n_actions * net.n_atoms)
+
+
+@njit(cache=True, inline="always")
+def _forward(
+    params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray | None, work: QWork
+) -> np.ndarray:
     b = x.shape[0]
     h_dim = net.hidden
     k_atoms = net.n_atoms
@@ -420,3 +444,26 @@ def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
             total += e
             acc += e * net.support[i]
         q[a] = acc / total
+
+
+@cache_numba_type
+class QNetFns(NamedTuple):
+    """``forward`` (``qnet_forward_into``) and ``backward`` (``qnet_backward``) of one Q net
+    variant as first-class function pointers (``qnet_fns``): a caller reached through them is
+    compiled without the network's code, which is compiled once, on its own (and in parallel
+    with the caller on a cold cache: ``numbarl.precompile``)."""
+
+    forward: FunctionPointer
+    backward: FunctionPointer
+
+
+def qnet_fns(params: np.ndarray, net: QNet, noise: np.ndarray | None, work: QWork) -> QNetFns:
+    """The ``QNetFns`` for these arguments' types (the parameters' dtype, noise array or None,
+    a workspace; batch inputs x [B, obs_dim] in the parameters' dtype)."""
+    p, nt, wt = typeof(params), typeof(net), typeof(work)
+    x = types.Array(p.dtype, 2, "C")
+    nz = typeof(noise)
+    return QNetFns(
+        Pointer(qnet_forward_into, types.none(p, nt, x, nz, wt)),
+        Pointer(qnet_backward, types.none(p, nt, nz, wt, x, p)),
+    )
