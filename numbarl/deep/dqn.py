@@ -279,7 +279,7 @@ def _apply_gradient(
             sumtree_update(tree, rows[b], per_priority(td[b], hp.per_alpha, hp.per_eps))
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)  # called through its pointer only
 def dqn_update_q(
     hp: DQNHyper,
     net: QNet,
@@ -325,7 +325,7 @@ def dqn_update_q(
     return loss, q_sum / n_b
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)  # called through its pointer only
 def dqn_update_c51(
     hp: DQNHyper,
     net: QNet,
@@ -397,8 +397,23 @@ def dqn_update(
     uniform replay; ``st.noise``/``st.noise_target`` None for a net without noisy heads (each
     function is compiled for the switches it is given: plain DQN compiles no sum tree, noise,
     C51 or noisy-layer code)."""
-    qfns = qnet_fns(st.params, net, st.noise, st.work)
-    return _update_for(net)(hp, net, st, buf, tree, rng, beta, qfns)
+    return _update_once(update_fns(hp, net, st, buf, tree, rng), hp, net, st, buf, tree, rng, beta)
+
+
+@njit(cache=True)
+def _update_once(
+    update: UpdateFns,
+    hp: DQNHyper,
+    net: QNet,
+    st: DQNState,
+    buf: ReplayBuffer,
+    tree: SumTree | None,
+    rng: np.random.Generator,
+    beta: float,
+) -> tuple[float, float]:
+    """``dqn_update`` from Python: the update has no CPython wrapper (a compiled loop calls it
+    through its pointer; the wrapper unboxing ``DQNState`` cost ~0.5 s of a cold compile)."""
+    return update.update(hp, net, st, buf, tree, rng, beta, update.net_fns)
 
 
 def _update_for(net: QNet) -> Any:

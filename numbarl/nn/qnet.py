@@ -378,6 +378,31 @@ def qnet_backward(
     """Backpropagate g_out = dL/d(output) [B, n_actions * n_atoms] through the last
     ``qnet_forward`` on ``work`` (with the same ``noise``, an array or None); accumulates
     dL/dparams into grad [n_params]. g_out, grad and noise in the parameters' dtype."""
+    _backward(params, net, noise, work, g_out, grad)
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def qnet_backward_into(
+    params: np.ndarray,
+    net: QNet,
+    noise: np.ndarray | None,
+    work: QWork,
+    g_out: np.ndarray,
+    grad: np.ndarray,
+) -> None:
+    """``qnet_backward`` as a pointer target (``QNetFns.backward``)."""
+    _backward(params, net, noise, work, g_out, grad)
+
+
+@njit(cache=True, inline="always")
+def _backward(
+    params: np.ndarray,
+    net: QNet,
+    noise: np.ndarray | None,
+    work: QWork,
+    g_out: np.ndarray,
+    grad: np.ndarray,
+) -> None:
     b = g_out.shape[0]
     h_dim = net.hidden
     k_atoms = net.n_atoms
@@ -448,7 +473,7 @@ def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
 
 @cache_numba_type
 class QNetFns(NamedTuple):
-    """``forward`` (``qnet_forward_into``) and ``backward`` (``qnet_backward``) of one Q net
+    """``forward`` (``qnet_forward_into``) and ``backward`` (``qnet_backward_into``) of one Q net
     variant as first-class function pointers (``qnet_fns``): a caller reached through them is
     compiled without the network's code, which is compiled once, on its own (and in parallel
     with the caller on a cold cache: ``numbarl.precompile``)."""
@@ -465,5 +490,5 @@ def qnet_fns(params: np.ndarray, net: QNet, noise: np.ndarray | None, work: QWor
     nz = typeof(noise)
     return QNetFns(
         Pointer(qnet_forward_into, types.none(p, nt, x, nz, wt)),
-        Pointer(qnet_backward, types.none(p, nt, nz, wt, x, p)),
+        Pointer(qnet_backward_into, types.none(p, nt, nz, wt, x, p)),
     )
