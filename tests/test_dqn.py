@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from numbarl.deep import dqn, replay
 from numbarl.envs import make
@@ -417,6 +418,43 @@ def test_qnet_backward_matches_finite_differences(dueling, noisy, n_atoms, activ
         np.testing.assert_array_equal(out_noisy, out_zero)
 
 
+@pytest.mark.parametrize("dueling", [False, True], ids=["plain", "dueling"])
+@pytest.mark.parametrize("noisy", [False, True], ids=["linear", "noisy"])
+@pytest.mark.parametrize("n_atoms", [1, 5], ids=["scalar", "c51"])
+def test_noise_none_is_the_mean_network(dueling, noisy, n_atoms):
+    # noise=None compiles the plain heads only; for a noisy net they are its mean weights: the
+    # same outputs as zero noise, and the same gradients (zero noise gives the sigmas none).
+    rng = np.random.default_rng(5)
+    net = qn.make_qnet(3, 2, 6, 2, "relu", dueling, noisy, n_atoms, -1.0, 1.0)
+    params = (qn.qnet_init(net, rng, 0.5) + 0.1 * rng.standard_normal(net.n_params)).astype(
+        np.float32
+    )
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    up = rng.standard_normal((4, net.n_actions * n_atoms)).astype(np.float32)
+    work = qn.qnet_work(net, 4, np.float32)
+    zeros = np.zeros(net.n_noise, np.float32)
+    out_zero = qn.qnet_forward(params, net, x, zeros, work).copy()
+    g_zero = np.zeros(net.n_params, np.float32)
+    qn.qnet_backward(params, net, zeros, work, up, g_zero)
+    out_none = qn.qnet_forward(params, net, x, None, work).copy()
+    g_none = np.zeros(net.n_params, np.float32)
+    qn.qnet_backward(params, net, None, work, up, g_none)
+    np.testing.assert_array_equal(out_none, out_zero)
+    np.testing.assert_array_equal(g_none, g_zero)
+    # The pointer twins the compiled loops call compute the same.
+    fns = qn.qnet_fns(params, net, None, work)
+    g_ptr = np.zeros(net.n_params, np.float32)
+    _forward_backward_via(fns, params, net, x, work, up, g_ptr)
+    np.testing.assert_array_equal(qn.qnet_output(net, 4, work), out_none)
+    np.testing.assert_array_equal(g_ptr, g_none)
+
+
+@njit
+def _forward_backward_via(fns, params, net, x, work, up, grad):
+    fns.forward(params, net, x, None, work)
+    fns.backward(params, net, None, work, up, grad)
+
+
 @pytest.mark.parametrize("switches", ["plain", "rainbow"])
 def test_float32_qnet_agrees_with_float64(switches):
     # The same (rounded) parameters in float32 and float64: outputs and gradients agree to
@@ -601,7 +639,7 @@ def test_one_compiled_signature_per_switch_set_and_dtype():
     # Prioritized replay (a SumTree or None) and noisy heads (noise arrays or None) are compile-
     # time switches, so that plain DQN compiles no sum-tree or noise code: the loop has one
     # signature per dtype and such switch set (other tests in this process may have compiled
-    # other sets or the float64 loop), and the greedy evaluation one per dtype.
+    # other sets or the float64 loop), and the greedy evaluation one per dtype and noise type.
     noise = dqn.DQNState._fields.index("noise")
     seen = set()
     for sig in dqn.dqn_run_control.signatures:
@@ -610,8 +648,8 @@ def test_one_compiled_signature_per_switch_set_and_dtype():
         seen.add(key)
     assert ("float32", "none", "none") in seen
     assert any(k[0] == "float32" and k[1] != "none" and k[2] != "none" for k in seen)  # Rainbow
-    params_dtypes = [str(sig[5].dtype) for sig in dqn.greedy_returns.signatures]
-    assert sorted(params_dtypes) in (["float32"], ["float32", "float64"]), params_dtypes
+    greedy = [(str(sig[5].dtype), str(sig[9])) for sig in dqn.greedy_returns.signatures]
+    assert len(greedy) == len(set(greedy)), greedy
 
 
 def test_nan_raises_training_diverged_with_partial_results():

@@ -52,6 +52,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, typeof, types
+from numba.extending import overload
 
 from numbarl.deep.dqn_config import (
     HUBER,
@@ -105,7 +106,7 @@ from numbarl.validation import all_finite as _all_finite
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def linear_schedule(start: float, end: float, duration: int, t: int) -> float:
     """start -> end linearly over ``duration`` steps, then ``end`` (epsilon's schedule)."""
     frac = t / duration
@@ -114,13 +115,13 @@ def linear_schedule(start: float, end: float, duration: int, t: int) -> float:
     return start + frac * (end - start)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def q_learning_target(r_t: float, discount_t: float, q_t: np.ndarray) -> float:
     """r_t + discount_t max_a q_t[a], q_t [A] from the target net (Mnih et al. 2015); float64."""
     return r_t + discount_t * q_t.max()
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def double_q_target(
     r_t: float, discount_t: float, q_t_online: np.ndarray, q_t_target: np.ndarray
 ) -> float:
@@ -131,7 +132,7 @@ def double_q_target(
     return r_t + discount_t * q_t_target[np.argmax(q_t_online)]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def q_learning_targets(
     r_t: np.ndarray, discount_t: np.ndarray, q_t: np.ndarray, out: np.ndarray
 ) -> None:
@@ -141,7 +142,7 @@ def q_learning_targets(
         out[b] = q_learning_target(r_t[b], discount_t[b], q_t[b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def double_q_targets(
     r_t: np.ndarray,
     discount_t: np.ndarray,
@@ -155,7 +156,7 @@ def double_q_targets(
         out[b] = double_q_target(r_t[b], discount_t[b], q_t_online[b], q_t_target[b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def td_loss(delta: float, loss: int) -> tuple[float, float]:
     """(loss, dloss/ddelta) of a TD error delta = Q(s, a) - y.
 
@@ -229,6 +230,48 @@ _RET, _DISCOUNT, _WEIGHT, _TD, _Y = range(5)
 STEPS, EPISODE_STEPS, UPDATES, EPISODES = range(4)
 
 
+def _is_none(value: Any) -> bool:
+    return isinstance(value, types.NoneType | types.Omitted)
+
+
+def _sample_rows(buf, tree, rng, beta, rows, weight):  # noqa: ANN001, ANN202
+    """Fill rows int64[B] and importance weights float64[B]: uniform (``tree`` None, weights 1)
+    or proportional to priority (Schaul et al. 2016). Compiled code only: the branch is chosen
+    by the type of ``tree`` when the caller compiles (Numba prunes ``tree is None`` only where
+    it holds, so a prioritized run would compile the uniform draw too)."""
+    raise NotImplementedError("_sample_rows is called from compiled code only")
+
+
+@overload(_sample_rows, inline="always")
+def _sample_rows_typed(buf, tree, rng, beta, rows, weight):  # noqa: ANN001, ANN202
+    if _is_none(tree):
+
+        def uniform(buf, tree, rng, beta, rows, weight):  # noqa: ANN001, ANN202
+            replay_sample_uniform(buf, rng, rows)
+            weight[:] = 1.0
+
+        return uniform
+
+    def prioritized(buf, tree, rng, beta, rows, weight):  # noqa: ANN001, ANN202
+        sumtree_sample(tree, rng, rows)
+        per_weights(tree, rows, replay_size(buf), beta, weight)
+
+    return prioritized
+
+
+def _fresh_noise(net, rng, noise):  # noqa: ANN001, ANN202
+    """``sample_noise(net, rng, noise)``, nothing at all for ``noise`` None (compiled code only;
+    chosen by type, so a net without noisy heads compiles no call)."""
+    raise NotImplementedError("_fresh_noise is called from compiled code only")
+
+
+@overload(_fresh_noise, inline="always")
+def _fresh_noise_typed(net, rng, noise):  # noqa: ANN001, ANN202
+    if _is_none(noise):
+        return lambda net, rng, noise: None
+    return lambda net, rng, noise: sample_noise(net, rng, noise)
+
+
 @njit(cache=True, inline="always")
 def _sample_batch(
     hp: DQNHyper,
@@ -243,18 +286,13 @@ def _sample_batch(
     uniform (``tree`` None) or proportional to priority with importance weights (Schaul et al.
     2016); then fresh noise for the online and the target net (noisy nets; Fortunato et al.)."""
     rows, weight = st.index[_ROWS], st.batch[_WEIGHT]
-    if tree is None:
-        replay_sample_uniform(buf, rng, rows)
-        weight[:] = 1.0
-    else:
-        sumtree_sample(tree, rng, rows)
-        per_weights(tree, rows, replay_size(buf), beta, weight)
+    _sample_rows(buf, tree, rng, beta, rows, weight)
     replay_gather(
         buf, rows, hp.n_step, hp.gamma, st.b_obs, st.b_action, st.batch[_RET],
         st.batch[_DISCOUNT], st.b_next,
     )  # fmt: skip
-    sample_noise(net, rng, st.noise)  # None (no noisy heads): nothing drawn
-    sample_noise(net, rng, st.noise_target)
+    _fresh_noise(net, rng, st.noise)  # None (no noisy heads): nothing drawn
+    _fresh_noise(net, rng, st.noise_target)
 
 
 @njit(cache=True, inline="always")
@@ -441,7 +479,7 @@ def dqn_act(
     call costs ~10 ns against a forward's ~750 ns on CartPole's net; the loop then compiles no
     network code)."""
     if noisy:
-        sample_noise(net, rng, noise)
+        _fresh_noise(net, rng, noise)
     elif rng.random() < epsilon:
         return int(rng.random() * net.n_actions)
     for i in range(obs.shape[0]):
@@ -451,7 +489,7 @@ def dqn_act(
     return int(np.argmax(q))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dqn_epsilon(hp: DQNHyper, step: int) -> float:
     """Exploration rate at env step ``step`` (0 with noisy nets)."""
     if hp.noisy:
@@ -618,14 +656,15 @@ def greedy_returns(
     episodes: int,
     rng: np.random.Generator,
     forward: FunctionPointer,
+    noise: np.ndarray | None,
     work: QWork,
 ) -> np.ndarray:
     """Undiscounted returns float64[episodes] of the greedy policy (noisy nets: mean weights)
     on the control env ``fns`` with constants ``env_params`` and a float64[state_dim] state
     (``ControlEnv.fns``/``.params``/``.state_dim``); start states drawn from ``rng``.
-    ``forward``: ``QNetFns.forward`` for ``noise=None`` (``greedy_forward``), ``work`` a
-    ``qnet_work(net, 1, params.dtype)``."""
-    noise = None  # the plain heads: a noisy net's mean weights
+    ``forward``: ``QNetFns.forward`` for ``noise`` (zeros [n_noise] for a noisy net, its mean
+    weights, through the training forward; None without noisy heads) and ``work`` a
+    ``qnet_work(net, 1, params.dtype)`` (``_greedy_net``)."""
     q = np.zeros(net.n_actions)
     state = np.zeros(state_dim)
     obs = np.zeros(net.obs_dim)
@@ -851,7 +890,7 @@ def train(
         cols["eval_return"].append(float(returns.mean()))
         cols["loss"].append(metrics[0] / updates if updates else math.nan)
         cols["q_mean"].append(metrics[1] / updates if updates else math.nan)
-        cols["epsilon"].append(float(dqn_epsilon(hp, done)))
+        cols["epsilon"].append(_epsilon_py(hp, done))
         cols["episodes"].append(metrics[4])
         cols["train_return"].append(metrics[3] / metrics[4] if metrics[4] else math.nan)
         if progress is not None:
@@ -864,10 +903,23 @@ def train(
 _HISTORY = ("step", "eval_return", "loss", "q_mean", "epsilon", "episodes", "train_return")
 
 
-def _greedy_net(net: QNet, params: np.ndarray) -> tuple[FunctionPointer, QWork]:
-    """``greedy_returns``'s forward (the plain heads: ``noise=None``) and workspace."""
+def _epsilon_py(hp: DQNHyper, step: int) -> float:
+    """``dqn_epsilon`` run by Python (the history's column; the same float64 arithmetic), so
+    nothing compiles for it after the parallel compile."""
+    if hp.noisy:
+        return 0.0
+    return float(
+        linear_schedule.py_func(hp.epsilon_start, hp.epsilon_end, hp.exploration_steps, step)
+    )
+
+
+def _greedy_net(net: QNet, params: np.ndarray) -> tuple[FunctionPointer, np.ndarray | None, QWork]:
+    """``greedy_returns``'s forward, noise and workspace: a noisy net acts with its mean weights
+    as zero noise through the forward its training compiled (not a second forward for
+    ``noise=None``: 1.3-1.9 s of a cold Rainbow compile)."""
     work = _work(net, 1, params.dtype)
-    return qnet_fns(params, net, None, work).forward, work
+    noise = np.zeros(net.n_noise, params.dtype) if net.noisy else None
+    return qnet_fns(params, net, noise, work).forward, noise, work
 
 
 def _evaluate_with(
