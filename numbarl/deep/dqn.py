@@ -176,6 +176,7 @@ def td_loss(delta: float, loss: int) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 
 
+@cache_numba_type  # typed once per run, not at every chunk's call from Python
 class DQNState(NamedTuple):
     """Everything the compiled loop carries between chunks (built by ``_make_state``).
 
@@ -857,13 +858,14 @@ def train(
         return out
 
     update = update_fns(hp, net, st, buf, tree, rng)
+    greedy = _greedy_net(net, st.params) if is_control else None
     if is_control:  # a cold Numba cache: compile the loop's kernels on every core at once
         fns = typed_pointers(env.fns)
         compile_calls([
             (dqn_run_control, (fns, env.params, env.max_steps, hp, net, st, buf, tree, rng,
                                min(cfg.eval_every, cfg.total_steps), np.zeros(5), update)),
             (greedy_returns, (fns, env.params, env.state_dim, env.max_steps, net, st.params,
-                              cfg.eval_episodes, eval_rng, *_greedy_net(net, st.params))),
+                              cfg.eval_episodes, eval_rng, *greedy)),
         ])  # fmt: skip
     done = 0
     while done < cfg.total_steps:
@@ -884,7 +886,9 @@ def train(
                 history(),
             )
         done = int(st.counters[STEPS])
-        returns = _evaluate_with(net, st.params, eval_env, cfg.eval_episodes, eval_rng, is_control)
+        returns = _evaluate_with(
+            net, st.params, eval_env, cfg.eval_episodes, eval_rng, is_control, greedy
+        )
         updates = metrics[2]
         cols["step"].append(done)
         cols["eval_return"].append(float(returns.mean()))
@@ -929,11 +933,13 @@ def _evaluate_with(
     episodes: int,
     rng: np.random.Generator,
     is_control: bool,
+    greedy: tuple | None = None,
 ) -> np.ndarray:
+    """``greedy``: ``_greedy_net(net, params)`` when the caller keeps one (~0.2 ms to build)."""
     if is_control:
         return greedy_returns(
             typed_pointers(env.fns), env.params, env.state_dim, env.max_steps, net, params,
-            episodes, rng, *_greedy_net(net, params),
+            episodes, rng, *(greedy or _greedy_net(net, params)),
         )  # fmt: skip
     from numbarl.deep.dqn_gym import gym_greedy_returns
 

@@ -79,6 +79,7 @@ def dueling_backward(g_out: np.ndarray, n_atoms: int, g_v: np.ndarray, g_adv: np
                 g_adv[b, a * k_atoms + i] = g_out[b, a * k_atoms + i] - mean
 
 
+@cache_numba_type  # typed once per net, not at every call from Python
 class QNet(NamedTuple):
     """Shape of a Q network; its parameters are a separate float32 or float64 [n_params].
 
@@ -105,6 +106,7 @@ class QNet(NamedTuple):
     support: np.ndarray
 
 
+@cache_numba_type
 class QWork(NamedTuple):
     """Scratch for forward/backward of a QNet on batches of up to B rows (``qnet_work``).
 
