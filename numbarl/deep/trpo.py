@@ -565,8 +565,9 @@ def policy_terms(
 # functions above with ``continuous`` a constant, so a run compiles only its head's code (a
 # CartPole run no Gaussian kernels), and each compiles as a unit of its own, alongside the others
 # on a cold cache (``numbarl.precompile``). A pointer-called function can neither raise nor
-# return an array: results go into the last argument (error_model="numpy": no ZeroDivisionError
-# either).
+# return an array: results go into the last argument, and the kernels' own divisions follow
+# NumPy's error model (no ZeroDivisionError; ``cg_step``'s divisors are p.Ap > 0 and
+# r.r >= 1e-10 while CG runs).
 
 
 @njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
