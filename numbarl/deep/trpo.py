@@ -566,8 +566,8 @@ def policy_terms(
 # CartPole run no Gaussian kernels), and each compiles as a unit of its own, alongside the others
 # on a cold cache (``numbarl.precompile``). A pointer-called function can neither raise nor
 # return an array: results go into the last argument, and the kernels' own divisions follow
-# NumPy's error model (no ZeroDivisionError; ``cg_step``'s divisors are p.Ap > 0 and
-# r.r >= 1e-10 while CG runs).
+# NumPy's error model (no ZeroDivisionError; ``cg_step``'s divisors, p.Ap > 0 if damping > 0 and
+# r.r >= 1e-10, are nonzero while CG runs).
 
 
 @njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
