@@ -110,6 +110,35 @@ def int_actions(actions: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def head_log_prob(
+    continuous: bool, head: np.ndarray, log_std: np.ndarray, actions: np.ndarray
+) -> np.ndarray:
+    """log pi(a_t | s_t) float64[T] from the head's output [T, n_out] (logits, or Gaussian means
+    with ``log_std``), actions float64[T, action_dim] (the index as a float if categorical)."""
+    if continuous:
+        return gaussian_log_prob(head, log_std, actions)
+    return categorical_log_prob(head, int_actions(actions))
+
+
+@njit(cache=True, inline="always")
+def head_log_prob_grad(
+    continuous: bool,
+    head: np.ndarray,
+    log_std: np.ndarray,
+    actions: np.ndarray,
+    w: np.ndarray,
+    grad_head: np.ndarray,
+    grad_log_std: np.ndarray,
+) -> None:
+    """grad_head [T, n_out] += sum_t w_t d log pi(a_t | s_t) / d head, and for a Gaussian head
+    grad_log_std [A] += the same with respect to the log-std (``head_log_prob``'s gradient)."""
+    if continuous:
+        gaussian_log_prob_grad(head, log_std, actions, w, grad_head, grad_log_std)
+    else:
+        categorical_log_prob_grad(head, int_actions(actions), w, grad_head)
+
+
 @njit(cache=True)
 def policy_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
     """An MLP workspace for the chunked passes below on batches of ``batch`` rows, in the
@@ -138,10 +167,7 @@ def policy_log_prob(
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
         out = forward_via(net, theta[:p], layout, act, obs[start:end], ws)
-        if continuous:
-            lp = gaussian_log_prob(out, theta[p:], actions[start:end])
-        else:
-            lp = categorical_log_prob(out, int_actions(actions[start:end]))
+        lp = head_log_prob(continuous, out, theta[p:], actions[start:end])
         # element copy: ``logp[start:end] = lp`` compiles Numba's shape-error formatting
         for i in range(end - start):
             logp[start + i] = lp[i]
@@ -172,12 +198,9 @@ def policy_log_prob_grad(
         end = min(start + CHUNK, batch)
         out = forward_via(net, theta[:p], layout, act, obs[start:end], ws)
         grad_out = np.zeros(out.shape)
-        if continuous:
-            gaussian_log_prob_grad(
-                out, theta[p:], actions[start:end], w[start:end], grad_out, grad[p:]
-            )
-        else:
-            categorical_log_prob_grad(out, int_actions(actions[start:end]), w[start:end], grad_out)
+        head_log_prob_grad(
+            continuous, out, theta[p:], actions[start:end], w[start:end], grad_out, grad[p:]
+        )
         backward_via(net, theta[:p], layout, act, ws, grad_out, grad[:p])
 
 

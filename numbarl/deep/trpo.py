@@ -42,7 +42,8 @@ from numbarl.deep.pg_common import (
     CHUNK,
     Optimizers,
     fit_value,
-    int_actions,
+    head_log_prob,
+    head_log_prob_grad,
     make_optimizers,
     policy_log_prob,
     policy_workspace,
@@ -62,12 +63,8 @@ from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn.heads import (
     categorical_entropy,
     categorical_kl,
-    categorical_log_prob,
-    categorical_log_prob_grad,
     gaussian_entropy,
     gaussian_kl,
-    gaussian_log_prob,
-    gaussian_log_prob_grad,
     log_softmax,
 )
 from numbarl.nn.mlp import DTYPES, TANH, mlp_backward_into, mlp_n_params, mlp_output, net_dtype
@@ -421,17 +418,6 @@ def policy_head(
 
 
 @njit(cache=True, inline="always")
-def head_log_prob(
-    continuous: bool, head: np.ndarray, log_std: np.ndarray, actions: np.ndarray
-) -> np.ndarray:
-    """log pi(a_t | s_t) float64[T] from the head's output [T, n_out] (logits, or Gaussian means
-    with ``log_std``), actions float64[T, action_dim] (the index as a float if categorical)."""
-    if continuous:
-        return gaussian_log_prob(head, log_std, actions)
-    return categorical_log_prob(head, int_actions(actions))
-
-
-@njit(cache=True, inline="always")
 def surrogate_and_kl(
     theta: np.ndarray,
     layout: np.ndarray,
@@ -550,13 +536,11 @@ def policy_terms(
         for i in range(end - start):
             old_log_probs[start + i] = lp[i]
         grad_out = np.zeros(out.shape)
-        if continuous:
-            gaussian_log_prob_grad(
-                out, theta[p:], actions[start:end], w[start:end], grad_out, g[p:]
-            )
-        else:
+        if not continuous:
             entropy += categorical_entropy(out).sum()
-            categorical_log_prob_grad(out, int_actions(actions[start:end]), w[start:end], grad_out)
+        head_log_prob_grad(
+            continuous, out, theta[p:], actions[start:end], w[start:end], grad_out, g[p:]
+        )
         net.backward(theta[:p], layout, act, ws, grad_out, g[:p])
     return gaussian_entropy(theta[p:]) if continuous else entropy / batch
 
