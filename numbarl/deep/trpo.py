@@ -548,8 +548,8 @@ def policy_terms(
 # The per-head kernels an update calls through pointers (``TRPOFns``): each inlines the
 # functions above with ``continuous`` a constant, so a run compiles only its head's code (a
 # CartPole run no Gaussian kernels), and each compiles as a unit of its own, alongside the others
-# on a cold cache (``numbarl.precompile``). A pointer-called function can neither raise nor
-# return an array: results go into the last argument, and the kernels' own divisions follow
+# on a cold cache (``numbarl.precompile``). A pointer-called function cannot raise: results go
+# into the last argument (preallocated by the update), and the kernels' own divisions follow
 # NumPy's error model (no ZeroDivisionError; ``cg_step``'s divisors, p.Ap > 0 if damping > 0 and
 # r.r >= 1e-10, are nonzero while CG runs).
 
