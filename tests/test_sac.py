@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from numbarl import nn
+from numbarl.deep import ac_train, sac
 from numbarl.deep import actor_critic as ac
 from numbarl.deep import exploration as ex
-from numbarl.deep import sac
 from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
@@ -191,7 +191,7 @@ def _filled(seed: int = 0, batch: int = 16, autotune: bool = True, alpha: float 
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
     ts = ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, batch), run)
     uniform = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
-    update = sac.update_fns(ts, state, uniform, rng)
+    update = ac_train.update_pointer(sac.sac_update, ts, state, uniform, rng)
     sac.run_sac(env.fns, env.params, env.max_steps, ts, state, uniform, 300, rng, update)
     return ts, state, hp, rng
 

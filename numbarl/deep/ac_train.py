@@ -21,7 +21,6 @@ from numbarl.deep.actor_critic import (
     ActorCritic,
     RunState,
     TrainState,
-    UpdateFns,
     ac_fns,
     actor_actions,
     actor_critic_arrays,
@@ -305,16 +304,10 @@ def _gym_reset(env: Any, nets: ActorCritic, run: RunState, seed: int | None = No
 
 
 def update_pointer(update: Callable[..., int], *args: Any) -> Pointer:
-    """The njit ``update`` (a part of a DDPG/TD3/SAC gradient step) compiled for ``args``'
-    types and returning an int status, as a first-class function pointer for the compiled
-    loops."""
+    """The njit ``update`` (``ddpg_update``/``td3_update``/``sac_update``) compiled for
+    ``args``' types and returning an int status, as the first-class function pointer the
+    compiled loops call it through."""
     return Pointer(update, types.int64(*[typeof(a) for a in args]))
-
-
-def update_fns(steps: Sequence[Callable[..., int]], *args: Any) -> UpdateFns:
-    """``UpdateFns`` of ``steps`` (the njit critic and actor parts of a gradient step) for
-    arguments like ``args`` (``ts, hp, rng``)."""
-    return UpdateFns(*(update_pointer(step, *args) for step in steps))
 
 
 def mean_or_nan(total: float, count: float) -> float:
@@ -413,7 +406,6 @@ def train_loop(
     seed: int,
     run_loop: Callable[..., tuple[int, int]],
     update: Callable[..., int],
-    steps: Sequence[Callable[..., int]],
     progress: Progress,
 ) -> TrainOutput:
     """The Python shell of ``ddpg.train`` / ``td3.train`` (``name`` "DDPG"/"TD3", ``n_critics``
@@ -421,10 +413,9 @@ def train_loop(
 
     Builds the networks (``start``), then runs ``eval_every`` env steps at a time
     (``run_chunks``): the compiled loop ``run_loop(fns, env_params, max_steps, ts, hp, n_steps,
-    rng, update)`` (``run_ddpg``/``run_td3`` on a ControlEnv; ``update`` the ``UpdateFns`` of
-    ``steps``, the critic and actor parts of ``update``) or the Python env loop calling the
-    compiled ``update(ts, hp, rng)`` (Gymnasium); evaluates, records a history row and stops at
-    ``cfg.stop_at_return``.
+    rng, update)`` (``run_ddpg``/``run_td3`` on a ControlEnv, with ``update`` as a pointer) or
+    the Python env loop calling the compiled ``update(ts, hp, rng)`` (Gymnasium); evaluates,
+    records a history row and stops at ``cfg.stop_at_return``.
 
     Returns ``(arrays, history)``: ``arrays`` holds the networks (``ActorCritic`` fields:
     ``actor``, ``critics`` real[n_critics, Pc], their targets, layouts, ``activation``, action
@@ -442,7 +433,7 @@ def train_loop(
         setup = start(env, info, cfg, seed, n_critics, info.action_dim, N_METRICS)
         ts, rng, _ = setup
         nets, run = ts.nets, ts.run
-        update_fn = update_fns(steps, ts, hp, rng)
+        update_fn = update_pointer(update, ts, hp, rng)
 
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:

@@ -734,28 +734,6 @@ def actor_step(
     return True
 
 
-@cache_numba_type
-class UpdateFns(NamedTuple):
-    """A gradient step as the compiled loops call it, two first-class function pointers
-    returning a status, ``(ts, hp, rng)`` for DDPG/TD3 (``ac_train.update_fns``), ``(ts, sac,
-    hp, rng)`` for SAC (``sac.update_fns``): ``critic`` samples the batch and steps the critics,
-    then ``actor`` steps the actor and the targets when due. Two units that compile in
-    parallel on a cold cache, each about half of the update."""
-
-    critic: FunctionPointer
-    actor: FunctionPointer
-
-
-@njit(cache=True, inline="always")
-def update_step(update: UpdateFns, ts: TrainState, hp: Any, rng: np.random.Generator) -> int:
-    """One gradient step through ``update``'s pointers: the critic's, then (if it returned OK)
-    the actor's; returns the first status that is not OK, else OK."""
-    status = update.critic(ts, hp, rng)
-    if status == OK:
-        status = update.actor(ts, hp, rng)
-    return status
-
-
 @njit(cache=True, inline="always")
 def update_targets(nets: ActorCritic, tau: float) -> None:
     """Polyak averaging of every target network: target <- tau online + (1 - tau) target."""

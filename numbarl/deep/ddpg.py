@@ -41,18 +41,17 @@ from numbarl.deep.actor_critic import (
     CRITIC_DIVERGED,
     OK,
     TrainState,
-    UpdateFns,
     actor_step,
     critic_step,
     critic_targets,
     sample_batch,
     target_actor_actions,
-    update_step,
     update_targets,
 )
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
+from numbarl.envs.control.core import FunctionPointer
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
 # 64-wide networks, batch 64, Adam 1e-3, 1,000 uniform-random steps before learning.
@@ -137,12 +136,11 @@ class DDPGHyper(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def ddpg_critic_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
-    """Steps 1-2 of a DDPG gradient step (module docstring): sample a batch uniformly from
-    ``ts.buf``, the critic's targets and one Adam step on the critic. Returns OK, or
-    CRITIC_DIVERGED when it left non-finite parameters. Adds to ``ts.run.metrics`` and counts
-    the update in ``ts.run.counters[1]``."""
+@njit(cache=True, error_model="numpy")
+def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
+    """One DDPG gradient step on a batch sampled uniformly from ``ts.buf``; returns OK, or
+    CRITIC_DIVERGED / ACTOR_DIVERGED when that update left non-finite parameters (nothing after
+    it is done). Adds to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
     nets, ws, run = ts.nets, ts.ws, ts.run
     sample_batch(ts.buf, ws, hp.gamma, rng)
     # Critic target, eq. 5: y = r + gamma (1 - terminated) Q'(s', mu'(s')).
@@ -151,35 +149,12 @@ def ddpg_critic_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) 
     # Critic: minimise mean_b (Q(s, a) - y)^2.
     if not critic_step(nets, ts.critic_adam, ws, hp.critic_lr, run, ts.net):
         return CRITIC_DIVERGED
-    return OK
-
-
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def ddpg_actor_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
-    """Steps 3-4 of a DDPG gradient step, after ``ddpg_critic_update``: one Adam step on the
-    actor at the batch's states, then Polyak-average the targets. Returns OK, or ACTOR_DIVERGED
-    when the actor's step left non-finite parameters (``rng`` is not drawn from: the
-    signature is the critic step's)."""
-    nets = ts.nets
     # Actor: ascend mean_b Q(s, mu(s)) along dQ/da dmu/dtheta, eq. 6.
-    if not actor_step(nets, ts.actor_adam, ts.ws, hp.actor_lr, ts.run, ts.net):
+    if not actor_step(nets, ts.actor_adam, ws, hp.actor_lr, run, ts.net):
         return ACTOR_DIVERGED
     # Slowly tracking targets (section 3): theta' <- tau theta + (1 - tau) theta'.
     update_targets(nets, hp.tau)
     return OK
-
-
-@njit(cache=True, error_model="numpy")
-def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
-    """One DDPG gradient step on a batch sampled uniformly from ``ts.buf``:
-    ``ddpg_critic_update`` then ``ddpg_actor_update``, as the compiled loop calls them.
-    Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED when that update left non-finite parameters
-    (nothing after it is done). Adds to ``ts.run.metrics`` and counts updates in
-    ``ts.run.counters``."""
-    status = ddpg_critic_update(ts, hp, rng)
-    if status != OK:
-        return status
-    return ddpg_actor_update(ts, hp, rng)
 
 
 @njit(cache=True)
@@ -191,7 +166,7 @@ def run_ddpg(
     hp: DDPGHyper,
     n_steps: int,
     rng: np.random.Generator,
-    update: UpdateFns,
+    update: FunctionPointer,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of DDPG on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
@@ -200,11 +175,11 @@ def run_ddpg(
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there).
 
-    ``update`` holds ``ddpg_critic_update`` and ``ddpg_actor_update`` as first-class function
-    pointers (``ac_train.update_fns``): each is compiled on its own, in parallel with this loop
-    on a cold cache (``numbarl.precompile``), instead of being linked into the loop and
-    optimised and emitted a second time there. Each call passes ``TrainState`` by value, ~0.1
-    us against tens of microseconds of gradient step."""
+    ``update`` is ``ddpg_update`` as a first-class function pointer (``ac_train.update_pointer``):
+    compiled on its own, in parallel with this loop on a cold cache (``numbarl.precompile``),
+    instead of inside it (the loop with the update inlined was one ~12 s unit). The call costs
+    step time: measured on the tuned 64x64 Pendulum row, the pointers (this one and the
+    networks') make a step ~3% slower; at 400x300 nothing measurable."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
@@ -214,7 +189,7 @@ def run_ddpg(
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = update_step(update, ts, hp, rng)
+            status = update(ts, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -247,18 +222,13 @@ def train(
     TrainingDiverged (naming the update and step, with the arrays and history so far) if an
     update leaves non-finite parameters."""
     cfg = make_ddpg_config(env, cfg)
-    return train_loop(
-        "DDPG", env, cfg, _hyper(cfg), 1, seed, run_ddpg, ddpg_update,
-        (ddpg_critic_update, ddpg_actor_update), progress,
-    )  # fmt: skip
+    return train_loop("DDPG", env, cfg, _hyper(cfg), 1, seed, run_ddpg, ddpg_update, progress)
 
 
 __all__ = [
     "TUNED",
     "DDPGConfig",
     "DDPGHyper",
-    "ddpg_actor_update",
-    "ddpg_critic_update",
     "ddpg_update",
     "evaluate",
     "make_ddpg_config",

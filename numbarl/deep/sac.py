@@ -71,7 +71,6 @@ from numbarl.deep.actor_critic import (
     ActorCritic,
     RunState,
     TrainState,
-    UpdateFns,
     Workspace,
     actor_critic_arrays,
     all_finite,
@@ -86,6 +85,7 @@ from numbarl.deep.actor_critic import (
 from numbarl.deep.exploration import store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
     DTYPES,
     AdamState,
@@ -193,9 +193,7 @@ class SACState(NamedTuple):
     the actor's output). The sample at s' (step 3): ``next_eps``, ``next_u``,
     ``next_log_std``, ``next_ls_tanh``, ``next_actions`` float64[B, A], ``next_logp``
     float64[B]. One behaviour action: ``act_eps``, ``act_u``, ``act_log_std``,
-    ``act_ls_tanh`` float64[1, A], ``act_logp`` float64[1]. ``step_alpha`` float64[1]: the
-    temperature of the current gradient step (before its own step on log(alpha)), kept from
-    the critics' part of the step for the actor's."""
+    ``act_ls_tanh`` float64[1, A], ``act_logp`` float64[1]."""
 
     log_alpha: np.ndarray
     alpha_adam: AdamState
@@ -220,7 +218,6 @@ class SACState(NamedTuple):
     act_log_std: np.ndarray
     act_ls_tanh: np.ndarray
     act_logp: np.ndarray
-    step_alpha: np.ndarray
 
 
 # Sums in ``run.metrics`` (float64[N_METRICS]) since the caller last zeroed them. Slots 5 and 6
@@ -293,7 +290,6 @@ def make_sac_state(
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
         np.zeros((1, n_act)),
-        np.zeros(1),
         np.zeros(1),
     )
 
@@ -478,15 +474,14 @@ def actor_loss_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def sac_critic_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
-    """Steps 1-3 of a SAC gradient step (module docstring) on a batch sampled uniformly from
-    ``ts.buf``: the reparameterised sample at s, the temperature's step and the critics' step
-    towards the soft Bellman targets. Keeps the temperature it used in ``sac.step_alpha`` for
-    ``sac_actor_update``. Returns OK, or ALPHA_DIVERGED / CRITIC_DIVERGED when that step left
-    non-finite parameters (nothing after it is done). Adds to ``ts.run.metrics`` and counts
-    the critics' update in ``ts.run.counters[1]``."""
-    nets, ws, run, net = ts.nets, ts.ws, ts.run, ts.net
+@njit(cache=True, error_model="numpy")
+def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
+    """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
+    module docstring). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when
+    that update left non-finite parameters (nothing after it is done). Adds to
+    ``ts.run.metrics`` (slots named at the top of this module) and counts updates in
+    ``ts.run.counters`` [1] (critic) and [2] (actor)."""
+    nets, ws, run = ts.nets, ts.ws, ts.run
     act = nets.activation[0]
     low, high = nets.action_low, nets.action_high
     batch = hp.batch_size
@@ -499,12 +494,11 @@ def sac_critic_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.rando
             sac.eps[b, j] = rng.standard_normal()
     policy_sample(
         nets.actor, nets.actor_layout, act, ws.obs, ws.actor_ws, sac.eps, low, high, sac.u,
-        sac.log_std, sac.ls_tanh, ws.actions, sac.logp, net,
+        sac.log_std, sac.ls_tanh, ws.actions, sac.logp, ts.net,
     )  # fmt: skip
 
     # 2. Temperature, eq. 18: one Adam step on log(alpha); this step uses the alpha before it.
     alpha = np.exp(sac.log_alpha[0])
-    sac.step_alpha[0] = alpha
     alpha_loss, sac.alpha_grad[0] = alpha_loss_grad(sac.log_alpha[0], sac.logp, hp.target_entropy)
     if hp.autotune:
         adam_step(sac.log_alpha, sac.alpha_grad, sac.alpha_adam, hp.alpha_lr)
@@ -524,10 +518,12 @@ def sac_critic_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.rando
             sac.next_eps[b, j] = rng.standard_normal()
     policy_sample(
         nets.actor, nets.actor_layout, act, ws.next_obs, ws.target_ws, sac.next_eps, low, high,
-        sac.next_u, sac.next_log_std, sac.next_ls_tanh, sac.next_actions, sac.next_logp, net,
+        sac.next_u, sac.next_log_std, sac.next_ls_tanh, sac.next_actions, sac.next_logp, ts.net,
     )  # fmt: skip
     x_next = critic_input(ws.next_obs, sac.next_actions, ws.x)
-    min_target_q(nets.critics_target, nets.critic_layout, act, x_next, ws.target_ws, ws.q_next, net)
+    min_target_q(
+        nets.critics_target, nets.critic_layout, act, x_next, ws.target_ws, ws.q_next, ts.net
+    )
     soft_targets(ws.ret, ws.discount, ws.q_next, sac.next_logp, alpha, ws.y)
 
     # Both critics: minimise sum_c mean_b (Q_c(s, a) - y)^2.
@@ -535,12 +531,12 @@ def sac_critic_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.rando
     grad = ws.critic_grad
     grad[:] = 0.0
     l1, q_mean = critic_loss_grad(
-        nets.critics[0], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[0], net
+        nets.critics[0], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[0], ts.net
     )
     l2, _ = critic_loss_grad(
-        nets.critics[1], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[1], net
+        nets.critics[1], nets.critic_layout, act, x, ws.y, ws.critic_ws, ws.grad_q, grad[1], ts.net
     )
-    adam_step_via(net, nets.critics.reshape(-1), grad.reshape(-1), ts.critic_adam, hp.critic_lr)
+    adam_step_via(ts.net, nets.critics.reshape(-1), grad.reshape(-1), ts.critic_adam, hp.critic_lr)
     run.counters[1] += 1
     if not all_finite(nets.critics):
         return CRITIC_DIVERGED
@@ -548,50 +544,21 @@ def sac_critic_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.rando
     run.metrics[Q2_LOSS] += l2
     run.metrics[Q_MEAN] += q_mean
     run.metrics[CRITIC_UPDATES] += 1.0
-    return OK
 
-
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def sac_actor_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
-    """Steps 4-5 of a SAC gradient step, after ``sac_critic_update``: one Adam step on the
-    actor at step 1's sample (a~ still in ``ts.ws.actions``, the actor's activations at s in
-    ``ts.ws.actor_ws``) with the temperature of that step (``sac.step_alpha``), then Polyak-
-    average the critics' targets. Returns OK, or ACTOR_DIVERGED when the actor's step left
-    non-finite parameters (``rng`` is not drawn from: the signature is the critic step's)."""
-    nets, ws, run = ts.nets, ts.ws, ts.run
-    # 4. Actor, eq. 7: mean_b [alpha log pi(a~|s) - min_c Q_c(s, a~)] at step 1's sample.
+    # 4. Actor, eq. 7: mean_b [alpha log pi(a~|s) - min_c Q_c(s, a~)] at step 1's sample
+    # (a~ still in ws.actions, the actor's activations at s in ws.actor_ws).
     ws.actor_grad[:] = 0.0
-    loss = actor_loss_grad(nets, ws.obs, sac.step_alpha[0], ws, sac, ws.actor_grad, ts.net)
+    loss = actor_loss_grad(nets, ws.obs, alpha, ws, sac, ws.actor_grad, ts.net)
     adam_step_via(ts.net, nets.actor, ws.actor_grad, ts.actor_adam, hp.actor_lr)
     run.counters[2] += 1
     if not all_finite(nets.actor):
         return ACTOR_DIVERGED
     run.metrics[ACTOR_LOSS] += loss
     run.metrics[ACTOR_UPDATES] += 1.0
+
     # 5. Slowly tracking critic targets: phi' <- tau phi + (1 - tau) phi'.
     polyak_update(nets.critics_target.reshape(-1), nets.critics.reshape(-1), hp.tau)
     return OK
-
-
-@njit(cache=True, error_model="numpy")
-def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
-    """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
-    module docstring): ``sac_critic_update`` then ``sac_actor_update``, as the compiled loop
-    calls them. Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when that
-    update left non-finite parameters (nothing after it is done). Adds to ``ts.run.metrics``
-    (slots named at the top of this module) and counts updates in ``ts.run.counters`` [1]
-    (critic) and [2] (actor)."""
-    status = sac_critic_update(ts, sac, hp, rng)
-    if status != OK:
-        return status
-    return sac_actor_update(ts, sac, hp, rng)
-
-
-def update_fns(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> UpdateFns:
-    """``sac_critic_update`` and ``sac_actor_update`` as the pointers ``run_sac`` calls, for
-    these arguments' types."""
-    parts = (sac_critic_update, sac_actor_update)
-    return UpdateFns(*(update_pointer(part, ts, sac, hp, rng) for part in parts))
 
 
 @njit(cache=True, inline="always")
@@ -635,7 +602,7 @@ def run_sac(
     hp: SACHyper,
     n_steps: int,
     rng: np.random.Generator,
-    update: UpdateFns,
+    update: FunctionPointer,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of SAC on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
@@ -646,11 +613,11 @@ def run_sac(
     the divergence code and the env step (0-based) whose update produced non-finite parameters
     (the loop stops there).
 
-    ``update`` holds ``sac_critic_update`` and ``sac_actor_update`` as first-class function
-    pointers (``update_fns``): each is compiled on its own, in parallel with this loop on a
-    cold cache (``numbarl.precompile``), instead of being linked into the loop and optimised
-    and emitted a second time there. Each call passes ``TrainState`` and ``SACState`` by value,
-    ~0.1 us against tens of microseconds of gradient step."""
+    ``update`` is ``sac_update`` as a first-class function pointer
+    (``ac_train.update_pointer``): compiled on its own, in parallel with this loop on a cold
+    cache (``numbarl.precompile``), instead of inside it. The call costs step time: measured
+    on the tuned 64x64 Pendulum row, the pointers (this one and the networks') make a step ~3%
+    slower."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
@@ -660,9 +627,7 @@ def run_sac(
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = update.critic(ts, sac, hp, rng)
-            if status == OK:
-                status = update.actor(ts, sac, hp, rng)
+            status = update(ts, sac, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -786,7 +751,7 @@ def train(
         def arrays() -> dict[str, np.ndarray]:
             return actor_critic_arrays(nets) | {"log_alpha": sac.log_alpha.copy()}
 
-        update = update_fns(ts, sac, hp, rng)
+        update = update_pointer(sac_update, ts, sac, hp, rng)
         loop_call = None
         if info.is_control:  # a Gymnasium env has no fns: the Python loop, nothing to compile
             args = (env.fns, env.params, int(env.max_steps), ts, sac, hp, 1, rng, update)
@@ -811,10 +776,7 @@ __all__ = [
     "policy_backward",
     "policy_sample",
     "run_sac",
-    "sac_actor_update",
-    "sac_critic_update",
     "sac_update",
-    "update_fns",
     "soft_targets",
     "train",
 ]

@@ -41,19 +41,18 @@ from numbarl.deep.actor_critic import (
     CRITIC_DIVERGED,
     OK,
     TrainState,
-    UpdateFns,
     actor_step,
     critic_step,
     critic_targets,
     sample_batch,
     smooth_target_actions,
     target_actor_actions,
-    update_step,
     update_targets,
 )
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
+from numbarl.envs.control.core import FunctionPointer
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -163,12 +162,12 @@ def is_policy_update(critic_updates: int, policy_delay: int) -> bool:
     return critic_updates % policy_delay == 0
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def td3_critic_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
-    """Steps 1-3 of a TD3 gradient step (module docstring): sample a batch uniformly from
-    ``ts.buf``, the smoothed target actions, the clipped double-Q targets and one Adam step on
-    both critics. Returns OK, or CRITIC_DIVERGED when it left non-finite parameters. Adds to
-    ``ts.run.metrics`` and counts the update in ``ts.run.counters[1]``."""
+@njit(cache=True, error_model="numpy")
+def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
+    """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
+    actor and the targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED /
+    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done). Adds
+    to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
     nets, ws, run = ts.nets, ts.ws, ts.run
     low, high = nets.action_low, nets.action_high
     sample_batch(ts.buf, ws, hp.gamma, rng)
@@ -186,35 +185,13 @@ def td3_critic_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) ->
     # Both critics: minimise sum_i mean_b (Q_i(s, a) - y)^2.
     if not critic_step(nets, ts.critic_adam, ws, hp.critic_lr, run, ts.net):
         return CRITIC_DIVERGED
-    return OK
 
-
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def td3_actor_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
-    """Step 4 of a TD3 gradient step, after ``td3_critic_update``: on every ``policy_delay``-th
-    critic update, one Adam step on the actor at the batch's states, then Polyak-average all
-    targets. Returns OK, or ACTOR_DIVERGED when the actor's step left non-finite parameters
-    (``rng`` is not drawn from: the signature is the critic step's)."""
-    nets, run = ts.nets, ts.run
     # Delayed policy updates (section 5.1): the actor and all targets every d-th step.
     if is_policy_update(run.counters[1], hp.policy_delay):
-        if not actor_step(nets, ts.actor_adam, ts.ws, hp.actor_lr, run, ts.net):
+        if not actor_step(nets, ts.actor_adam, ws, hp.actor_lr, run, ts.net):
             return ACTOR_DIVERGED
         update_targets(nets, hp.tau)
     return OK
-
-
-@njit(cache=True, error_model="numpy")
-def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
-    """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
-    actor and the targets on every ``policy_delay``-th call): ``td3_critic_update`` then
-    ``td3_actor_update``, as the compiled loop calls them. Returns OK, or CRITIC_DIVERGED /
-    ACTOR_DIVERGED when that update left non-finite parameters (nothing after it is done).
-    Adds to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
-    status = td3_critic_update(ts, hp, rng)
-    if status != OK:
-        return status
-    return td3_actor_update(ts, hp, rng)
 
 
 @njit(cache=True)
@@ -226,7 +203,7 @@ def run_td3(
     hp: TD3Hyper,
     n_steps: int,
     rng: np.random.Generator,
-    update: UpdateFns,
+    update: FunctionPointer,
 ) -> tuple[int, int]:
     """``n_steps`` env steps of TD3 on the control env ``fns`` (constants ``env_params``;
     ``ControlEnv.fns``/``.params``), each followed (once ``learning_starts`` steps have been
@@ -235,11 +212,11 @@ def run_td3(
     Returns ``(status, step)``: ``(OK, -1)``, or the divergence code and the env step (0-based)
     whose update produced non-finite parameters (the loop stops there).
 
-    ``update`` holds ``td3_critic_update`` and ``td3_actor_update`` as first-class function
-    pointers (``ac_train.update_fns``): each is compiled on its own, in parallel with this loop
-    on a cold cache (``numbarl.precompile``), instead of being linked into the loop and
-    optimised and emitted a second time there. Each call passes ``TrainState`` by value, ~0.1
-    us against tens of microseconds of gradient step."""
+    ``update`` is ``td3_update`` as a first-class function pointer (``ac_train.update_pointer``):
+    compiled on its own, in parallel with this loop on a cold cache (``numbarl.precompile``),
+    instead of inside it (the loop with the update inlined was one ~12 s unit). The call costs
+    step time: measured on the tuned 64x64 Pendulum row, the pointers (this one and the
+    networks') make a step ~3% slower; at 400x300 nothing measurable."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
@@ -249,7 +226,7 @@ def run_td3(
         if uniform:
             continue
         for _ in range(hp.gradient_steps):
-            status = update_step(update, ts, hp, rng)
+            status = update(ts, hp, rng)
             if status != OK:
                 return status, step
     return OK, -1
@@ -283,8 +260,7 @@ def train(
     TrainingDiverged (naming the update and step, with the arrays and history so far) if an
     update leaves non-finite parameters."""
     cfg = make_td3_config(env, cfg)
-    steps = (td3_critic_update, td3_actor_update)
-    return train_loop("TD3", env, cfg, _hyper(cfg), 2, seed, run_td3, td3_update, steps, progress)
+    return train_loop("TD3", env, cfg, _hyper(cfg), 2, seed, run_td3, td3_update, progress)
 
 
 __all__ = [
@@ -295,8 +271,6 @@ __all__ = [
     "is_policy_update",
     "make_td3_config",
     "run_td3",
-    "td3_actor_update",
-    "td3_critic_update",
     "td3_update",
     "train",
 ]
