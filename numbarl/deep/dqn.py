@@ -38,6 +38,17 @@ enter the buffer or the net. Returns, TD targets y, the C51 target distributions
 their sums over a batch stay float64; only dL/dQ is rounded to the net's dtype for the backward
 pass. ``dtype="float64"`` gives the float64 network.
 
+Compiling only what a config uses (a newcomer's first run compiles everything on an empty Numba
+cache). Prioritized replay and noisy nets are compile-time switches: without them the sum tree
+is None and ``DQNState.noise``/``noise_target`` are None, and the kernels, compiled per argument
+type, hold no sum-tree, noise or noisy-layer code; scalar Q and C51 are two updates
+(``dqn_update_q``, ``dqn_update_c51``) chosen in Python. Double Q, dueling, n-step and the loss
+are runtime switches of one compiled loop. The loop reaches the update, and the update, the
+acting step and the greedy evaluation reach the Q net's forward and backward, through
+first-class function pointers (``update_fns``, ``numbarl.nn.qnet.QNetFns``): each is compiled
+once, on its own, and on a cold cache the loop, the update, the forward and the backward
+compile in parallel (``numbarl.precompile``).
+
 This file reads top to bottom as the algorithm: the one-step target and loss kernels, the
 training state, the update, acting and storing, the compiled loop on a numbarl env and the Python
 shell (``train``/``evaluate``). The tuned rows and the config (``TUNED``, ``RAINBOW``,
