@@ -142,6 +142,8 @@ def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
     CRITIC_DIVERGED / ACTOR_DIVERGED when that update left non-finite parameters (nothing after
     it is done). Adds to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
     nets, ws, run = ts.nets, ts.ws, ts.run
+    # The kernels get ``ts.net`` at each call: passing a local ``net = ts.net`` to the inlined
+    # kernels instead gave other numbers (every golden run changed; Numba's IR inlining).
     sample_batch(ts.buf, ws, hp.gamma, rng)
     # Critic target, eq. 5: y = r + gamma (1 - terminated) Q'(s', mu'(s')).
     target_actor_actions(nets, ws, ts.net)
@@ -179,7 +181,7 @@ def run_ddpg(
     compiled on its own, in parallel with this loop on a cold cache (``numbarl.precompile``),
     instead of inside it (the loop with the update inlined was one ~12 s unit). The call costs
     step time: measured on the tuned 64x64 Pendulum row, the pointers (this one and the
-    networks') make a step ~3% slower; at 400x300 nothing measurable."""
+    networks') make a step 2-4% slower; at 400x300 no difference measured."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]

@@ -486,6 +486,8 @@ def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Gener
     low, high = nets.action_low, nets.action_high
     batch = hp.batch_size
     n_act = low.shape[0]
+    # The kernels get ``ts.net`` at each call: passing a local ``net = ts.net`` to the inlined
+    # kernels instead gave other numbers (every golden run changed; Numba's IR inlining).
     sample_batch(ts.buf, ws, hp.gamma, rng)
 
     # 1. Reparameterised sample at s (eps kept for the actor's backward pass in step 4).
@@ -616,8 +618,8 @@ def run_sac(
     ``update`` is ``sac_update`` as a first-class function pointer
     (``ac_train.update_pointer``): compiled on its own, in parallel with this loop on a cold
     cache (``numbarl.precompile``), instead of inside it. The call costs step time: measured
-    on the tuned 64x64 Pendulum row, the pointers (this one and the networks') make a step ~3%
-    slower."""
+    on the tuned 64x64 Pendulum row, the pointers (this one and the networks') make a step
+    about 2% slower."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]

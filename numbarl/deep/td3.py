@@ -170,6 +170,8 @@ def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
     to ``ts.run.metrics`` and counts updates in ``ts.run.counters``."""
     nets, ws, run = ts.nets, ts.ws, ts.run
     low, high = nets.action_low, nets.action_high
+    # The kernels get ``ts.net`` at each call: passing a local ``net = ts.net`` to the inlined
+    # kernels instead gave other numbers (every golden run changed; Numba's IR inlining).
     sample_batch(ts.buf, ws, hp.gamma, rng)
 
     # Target policy smoothing, eq. 14: a' = clip(mu'(s') + clip(eps, -c, c), low, high).
@@ -216,7 +218,7 @@ def run_td3(
     compiled on its own, in parallel with this loop on a cold cache (``numbarl.precompile``),
     instead of inside it (the loop with the update inlined was one ~12 s unit). The call costs
     step time: measured on the tuned 64x64 Pendulum row, the pointers (this one and the
-    networks') make a step ~3% slower; at 400x300 nothing measurable."""
+    networks') make a step 2-4% slower; at 400x300 no difference measured."""
     nets, run = ts.nets, ts.run
     for _ in range(n_steps):
         step = run.counters[0]
