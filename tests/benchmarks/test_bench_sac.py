@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from numbarl import nn
+from numbarl.deep import ac_train, sac
 from numbarl.deep import actor_critic as ac
 from numbarl.deep import exploration as ex
-from numbarl.deep import sac
 from numbarl.deep.replay import replay_init
 from numbarl.envs import make
 
@@ -82,7 +82,8 @@ def test_bench_sac_gradient_step(benchmark, dtype):
     adams = (nn.adam_init(nets.critics.size, real), nn.adam_init(nets.actor.size, real))
     ts = ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, hp.batch_size), run)
     fill = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
-    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, fill, 5_000, rng)
+    fill_update = ac_train.update_pointer(sac.sac_update, ts, state, fill, rng)
+    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, fill, 5_000, rng, fill_update)
     sac.sac_update(ts, state, hp, rng)  # load
     with ac.single_threaded_blas():
         benchmark(sac.sac_update, ts, state, hp, rng)
