@@ -265,6 +265,27 @@ def test_td3_delays_actor_and_target_updates_and_polyak_averages():
     assert run.counters[1] == 7 and run.counters[2] == 2
 
 
+def test_update_through_pointers_equals_direct_calls():
+    """What the loops run (the update by address, the networks through ``ac.ACFns``) gives the
+    same bytes as the kernels called directly (``TrainState.net`` None, what the other tests
+    call), over updates with and without the delayed actor step."""
+    results = []
+    for pointers in (False, True):
+        ts, hp, rng = td3_setup(policy_delay=2)
+        if pointers:
+            ts = ts._replace(net=ac.ac_fns(ts.nets.actor.dtype))
+        update = ac_train.update_pointer(td3.td3_update, ts, hp, rng)
+        env = make("Pendulum-v1")
+        td3.run_td3(env.fns, env.params, env.max_steps, ts, hp._replace(learning_starts=0), 5,
+                    rng, update)  # fmt: skip
+        results.append(ts)
+    direct, through = results
+    for field in ("actor", "actor_target", "critics", "critics_target"):
+        assert getattr(direct.nets, field).tobytes() == getattr(through.nets, field).tobytes()
+    np.testing.assert_array_equal(direct.run.metrics, through.run.metrics)
+    assert direct.run.counters[1] == 5 and direct.run.counters[2] == 2
+
+
 def test_ddpg_updates_actor_and_targets_every_step():
     env = make("Pendulum-v1")
     ts, _, rng = td3_setup()
