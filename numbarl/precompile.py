@@ -15,10 +15,10 @@ waits for them, and its calls then load those kernels from the cache instead of 
 The compiled code is the same whoever compiles it (one process or several, same bytes of
 results): only where the compile time is spent changes. It is an optimisation only: nothing
 runs in parallel when the cache already holds the kernels, when one worker is asked for, off
-Linux/macOS (no ``fork``), when the process already runs other threads, Python's or native ones
-(forking a threaded process can deadlock), or when Numba's cache internals differ from what
-this module knows (then every kernel compiles on first call, as before). A child that fails
-leaves its kernels to be compiled on first call.
+Linux (where this process's OS threads cannot be counted), when the process already runs
+other threads, Python's or native ones (forking a threaded process can deadlock), or when
+Numba's cache internals differ from what this module knows (then every kernel compiles on
+first call, as before). A child that fails leaves its kernels to be compiled on first call.
 
 Workers: ``NUMBARL_COMPILE_WORKERS`` if set (``1`` turns this off), else the cores this process
 may use, at most 4.
@@ -207,7 +207,7 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
     workers = compile_workers() if workers is None else max(1, int(workers))
     if workers < 2 or fcntl is None or not hasattr(os, "fork"):
         return 0
-    if threading.active_count() > 1 or os_threads() > 1:
+    if threading.active_count() > 1 or os_threads() != 1:  # 0: unknown (no /proc), don't fork
         return 0
     units = [u for u in _units(calls) if not u.cached()]
     if len(units) < 2:
