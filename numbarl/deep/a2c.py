@@ -37,6 +37,7 @@ from numbarl.deep.rollout import (
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import AdamState, adam_init, clip_by_global_norm, mlp_workspace
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import DTYPES, mlp_output
 from numbarl.nn.pointers import NetFns, Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -219,7 +220,7 @@ def _value_loss_grad(
 # ``a2c_loss_grad`` calls them by kind. Arguments as ``a2c_loss_grad``'s after ``kind``.
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def a2c_loss_categorical(
     out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std, grad_v
 ):  # noqa: ANN001, ANN201
@@ -232,7 +233,7 @@ def a2c_loss_categorical(
     return pl / b, vl / b, entropy
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def a2c_loss_gaussian(
     out, log_std, actions, adv, v, returns, ent_coef, vf_coef, grad_out, grad_log_std, grad_v
 ):  # noqa: ANN001, ANN201
@@ -266,7 +267,7 @@ def update_fns(policy: Policy) -> A2CFns:
     return A2CFns(net_fns(policy.params.dtype), Pointer(loss, sig))
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def a2c_update(
     policy: Policy,
     buf: Rollout,

@@ -54,7 +54,7 @@ from numbarl.nn import (
     mlp_workspace,
     net_dtype,
 )
-from numbarl.nn.pointers import Pointer
+from numbarl.nn.pointers import Pointer, step_fns
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.precompile import compile_calls
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, check_seed
@@ -159,7 +159,8 @@ def _evaluate(
 ) -> np.ndarray:
     if info.is_control:
         return evaluate_actor(
-            env.fns, env.params, int(env.state_dim), int(env.max_steps), nets, episodes, rng,
+            step_fns(env.fns), env.params, int(env.state_dim), int(env.max_steps), nets, episodes,
+            rng,
             ac_fns(nets.actor.dtype),
         )  # fmt: skip
     seed = int(rng.integers(2**31))
@@ -289,7 +290,8 @@ def start(
     buf = replay_init(min(cfg.buffer_size, cfg.total_steps), info.obs_dim, info.action_dim, real)
     ws = make_workspace(nets, cfg.batch_size)
     if info.is_control:
-        run = make_run_state(env.fns, env.params, int(env.state_dim), nets, rng, n_metrics)
+        fns = step_fns(env.fns)
+        run = make_run_state(fns, env.params, int(env.state_dim), nets, rng, n_metrics)
     else:
         run = _blank_run_state(nets, 1, n_metrics)
         _gym_reset(env, nets, run, seed)
@@ -344,7 +346,7 @@ def run_chunks(
     (``numbarl.precompile``)."""
     nets, buf, run = setup.ts.nets, setup.ts.buf, setup.ts.run
     if loop_call is not None and info.is_control:
-        eval_args = (env.fns, env.params, int(env.state_dim), int(env.max_steps), nets,
+        eval_args = (step_fns(env.fns), env.params, int(env.state_dim), int(env.max_steps), nets,
                      int(cfg.eval_episodes), setup.eval_rng, ac_fns(nets.actor.dtype))  # fmt: skip
         compile_calls([loop_call, (evaluate_actor, eval_args)])
     history: dict[str, list[float]] = {c: [] for c in columns}
@@ -434,10 +436,11 @@ def train_loop(
         ts, rng, _ = setup
         nets, run = ts.nets, ts.run
         update_fn = update_pointer(update, ts, hp, rng)
+        fns = step_fns(env.fns) if info.is_control else None
 
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
-                return run_loop(env.fns, env.params, int(env.max_steps), ts, hp, n, rng, update_fn)
+                return run_loop(fns, env.params, int(env.max_steps), ts, hp, n, rng, update_fn)
             return gym_chunk(
                 env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
                 lambda uniform: explore_action(nets, run, run.obs, uniform, hp, rng),
@@ -455,7 +458,7 @@ def train_loop(
         if info.is_control:  # a Gymnasium env has no fns: the Python loop, nothing to compile
             loop_call = (
                 run_loop,
-                (env.fns, env.params, int(env.max_steps), ts, hp, 1, rng, update_fn),
+                (fns, env.params, int(env.max_steps), ts, hp, 1, rng, update_fn),
             )
         return run_chunks(
             name, env, info, cfg, setup, chunk, HISTORY_COLUMNS, row,

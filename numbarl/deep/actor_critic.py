@@ -82,6 +82,7 @@ from numbarl.nn import (
     mlp_workspace_size,
     polyak_update,
 )
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import _backward_body, mlp_backward_into, mlp_output
 from numbarl.nn.pointers import (
     Pointer,
@@ -213,7 +214,7 @@ class TrainState(NamedTuple):
     net: ACFns | None = None
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def mlp_input_grad_into(
     params: np.ndarray,
     layout: np.ndarray,

@@ -52,6 +52,7 @@ from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.kernel import pointer_kernel
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
 # 64-wide networks, batch 64, Adam 1e-3, 1,000 uniform-random steps before learning.
@@ -136,7 +137,7 @@ class DDPGHyper(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
     """One DDPG gradient step on a batch sampled uniformly from ``ts.buf``; returns OK, or
     CRITIC_DIVERGED / ACTOR_DIVERGED when that update left non-finite parameters (nothing after

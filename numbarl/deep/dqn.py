@@ -90,13 +90,13 @@ from numbarl.deep.replay import (
     sumtree_update,
 )
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.envs.control import EnvFns
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import ACTIVATIONS, DTYPES, net_dtype
 from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_norm, polyak_update
-from numbarl.nn.pointers import Pointer, cache_numba_type, typed_pointers
+from numbarl.nn.pointers import Pointer, StepFns, cache_numba_type, step_fns
 from numbarl.nn.qnet import (
     QNet,
     QNetFns,
@@ -329,7 +329,7 @@ def _apply_gradient(
             sumtree_update(tree, rows[b], per_priority(td[b], hp.per_alpha, hp.per_eps))
 
 
-@njit(cache=True, no_cpython_wrapper=True)  # called through its pointer only
+@pointer_kernel(cache=True)  # called through its pointer only
 def dqn_update_q(
     hp: DQNHyper,
     net: QNet,
@@ -375,7 +375,7 @@ def dqn_update_q(
     return loss, q_sum / n_b
 
 
-@njit(cache=True, no_cpython_wrapper=True)  # called through its pointer only
+@pointer_kernel(cache=True)  # called through its pointer only
 def dqn_update_c51(
     hp: DQNHyper,
     net: QNet,
@@ -597,7 +597,7 @@ def dqn_observe(
 
 @njit(cache=True)
 def dqn_run_control(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     max_steps: int,
     hp: DQNHyper,
@@ -659,7 +659,7 @@ def dqn_run_control(
 
 @njit(cache=True)
 def greedy_returns(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     state_dim: int,
     max_steps: int,
@@ -871,7 +871,7 @@ def train(
     update = update_fns(hp, net, st, buf, tree, rng)
     greedy = _greedy_net(net, st.params) if is_control else None
     if is_control:  # a cold Numba cache: compile the loop's kernels on every core at once
-        fns = typed_pointers(env.fns)
+        fns = step_fns(env.fns)
         compile_calls([
             (dqn_run_control, (fns, env.params, env.max_steps, hp, net, st, buf, tree, rng,
                                min(cfg.eval_every, cfg.total_steps), np.zeros(5), update)),
@@ -884,7 +884,7 @@ def train(
         metrics = np.zeros(5)
         if is_control:
             status = dqn_run_control(
-                typed_pointers(env.fns), env.params, env.max_steps, hp, net, st, buf, tree, rng, n,
+                step_fns(env.fns), env.params, env.max_steps, hp, net, st, buf, tree, rng, n,
                 metrics, update,
             )  # fmt: skip
         else:
@@ -949,7 +949,7 @@ def _evaluate_with(
     """``greedy``: ``_greedy_net(net, params)`` when the caller keeps one (~0.2 ms to build)."""
     if is_control:
         return greedy_returns(
-            typed_pointers(env.fns), env.params, env.state_dim, env.max_steps, net, params,
+            step_fns(env.fns), env.params, env.state_dim, env.max_steps, net, params,
             episodes, rng, *(greedy or _greedy_net(net, params)),
         )  # fmt: skip
     from numbarl.deep.dqn_gym import gym_greedy_returns

@@ -23,10 +23,10 @@ from numbarl.deep.replay import (
     ReplayBuffer,
     replay_add,
 )
-from numbarl.envs.control import EnvFns
 from numbarl.nn import (
     mlp_workspace,
 )
+from numbarl.nn.pointers import StepFns
 
 GAUSSIAN_NOISE = 0
 
@@ -36,7 +36,7 @@ NOISES = {"gaussian": GAUSSIAN_NOISE, "ou": OU_NOISE}
 
 
 def make_run_state(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     state_dim: int,
     nets: ActorCritic,
@@ -160,7 +160,7 @@ def end_episode(run: RunState) -> None:
 
 @njit(cache=True, inline="always")
 def store_step(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     max_steps: int,
     nets: ActorCritic,
@@ -194,7 +194,7 @@ def store_step(
 
 @njit(cache=True)
 def evaluate_actor(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     state_dim: int,
     max_steps: int,

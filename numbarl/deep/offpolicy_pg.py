@@ -49,6 +49,7 @@ from numbarl.deep.rollout import (
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import clip_by_global_norm
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import DTYPES
 from numbarl.nn.pointers import adam_step_via
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -193,7 +194,7 @@ def is_loss_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def offpolicy_pg_update(
     policy: Policy,
     buf: Rollout,

@@ -57,6 +57,7 @@ from numbarl.nn import (
     mlp_n_params,
     mlp_workspace,
 )
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import (
     NetFns,
@@ -299,7 +300,7 @@ def weighted_batch(buf: Rollout, returns: int, hp, weights):  # noqa: ANN001, AN
     return obs, actions, psi, targets
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def fit_value(
     policy: Policy,
     obs: np.ndarray,

@@ -61,6 +61,7 @@ from numbarl.nn import (
     gaussian_log_prob,
     mlp_workspace,
 )
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import DTYPES, mlp_output
 from numbarl.nn.pointers import NetFns, Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -428,7 +429,7 @@ def policy_loss_grad(
 # ``variant``.
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def loss_categorical_clip(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -441,7 +442,7 @@ def loss_categorical_clip(
     return loss, entropy, clip_frac, approx_kl
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def loss_gaussian_clip(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -456,7 +457,7 @@ def loss_gaussian_clip(
     return loss, entropy, clip_frac, approx_kl
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def loss_categorical_kl(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -473,7 +474,7 @@ def loss_categorical_kl(
     return loss, entropy, 0.0, approx_kl
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def loss_gaussian_kl(
     out, log_std, old_out, old_log_std, actions, old_logp, adv, clip_coef, beta, ent_coef,
     grad_out, grad_log_std,
@@ -495,19 +496,19 @@ def loss_gaussian_kl(
     return loss, entropy, 0.0, approx_kl
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def mean_kl_categorical(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
     """Mean KL[pi_old, pi] over a batch of logits (the KL variant's measured d)."""
     return categorical_kl(old_out, new_out).mean()
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def mean_kl_gaussian(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
     """Mean KL[pi_old, pi] over a batch of Gaussian means and the log-stds."""
     return gaussian_kl(old_out, old_log_std, new_out, log_std).mean()
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def mean_kl_unused(old_out, old_log_std, new_out, log_std) -> float:  # noqa: ANN001
     """The clipped variant's ``PPOFns.kl``: never called (nothing to compile for it)."""
     return 0.0
@@ -546,7 +547,7 @@ def update_fns(policy: Policy, variant: str) -> PPOFns:
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def ppo_update(
     policy: Policy,
     buf: Rollout,

@@ -66,6 +66,7 @@ from numbarl.deep.rollout import (
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.nn import clip_by_global_norm
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import DTYPES
 from numbarl.nn.pointers import adam_step_via
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -189,7 +190,7 @@ def reinforce_loss_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def reinforce_update(
     policy: Policy,
     buf: Rollout,

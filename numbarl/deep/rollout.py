@@ -85,8 +85,9 @@ from numbarl.deep.policy import (
 )
 from numbarl.envs.control import ControlEnv
 from numbarl.nn import mlp_workspace, net_dtype
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import mlp_output
-from numbarl.nn.pointers import NetFns, cache_numba_type, net_fns, typed_pointers
+from numbarl.nn.pointers import NetFns, cache_numba_type, net_fns, step_fns, vec_step_fns
 from numbarl.returns import gae_kernel
 
 __all__ = [
@@ -154,7 +155,7 @@ class VecEnv(NamedTuple):
     float64[N, action_dim], ``logp_buf``/``value_buf`` float64[N]; ``net`` the network
     functions as pointers (``numbarl.nn.pointers``) for the policy's dtype."""
 
-    fns: Any  # EnvFns: the env's functions as pointers
+    fns: Any  # VecStepFns: the env's functions as pointers (numbarl.nn.pointers.vec_step_fns)
     params: np.ndarray
     max_steps: int
     states: np.ndarray
@@ -205,7 +206,7 @@ def make_vec_env(env: ControlEnv, n_envs: int, policy: Policy, rng: np.random.Ge
     action_dim = int(policy.head[2])
     dt = policy.params.dtype
     vec = VecEnv(
-        typed_pointers(env.fns),
+        vec_step_fns(env.fns),
         np.asarray(env.params, dtype=np.float64).copy(),
         int(env.max_steps),
         np.zeros((n, env.state_dim)),
@@ -245,7 +246,7 @@ def reset_vec_env(vec: VecEnv, rng: np.random.Generator) -> None:
     vec.ep_length[:] = 0
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Generator) -> None:
     """Fill ``buf`` with T = ``buf.rewards.shape[0]`` steps of every copy in ``vec`` (see the
     module docstring for the layout and the order of random draws).
@@ -482,7 +483,7 @@ def evaluate_greedy_call(
     """The compiled call ``evaluate_greedy`` makes, as ``(kernel, args)`` (for
     ``numbarl.precompile.compile_calls`` to compile ahead)."""
     args = (
-        typed_pointers(fns), params, max_steps, state_dim, policy, episodes, rng,
+        step_fns(fns), params, max_steps, state_dim, policy, episodes, rng,
         net_fns(policy.params.dtype),
     )  # fmt: skip
     return evaluate_greedy_net, args

@@ -84,7 +84,6 @@ from numbarl.deep.actor_critic import (
 )
 from numbarl.deep.exploration import store_step
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.envs.control import EnvFns
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
     DTYPES,
@@ -95,7 +94,8 @@ from numbarl.nn import (
     tanh_log_det_jacobian,
     tanh_log_det_jacobian_grad,
 )
-from numbarl.nn.pointers import adam_step_via, backward_via
+from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.pointers import StepFns, adam_step_via, backward_via, step_fns
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, check_seed
 
@@ -474,7 +474,7 @@ def actor_loss_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def sac_update(ts: TrainState, sac: SACState, hp: SACHyper, rng: np.random.Generator) -> int:
     """One SAC gradient step on a batch sampled uniformly from ``ts.buf`` (steps 1-5 of the
     module docstring). Returns OK, or CRITIC_DIVERGED / ACTOR_DIVERGED / ALPHA_DIVERGED when
@@ -596,7 +596,7 @@ def sac_action(
 
 @njit(cache=True)
 def run_sac(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     max_steps: int,
     ts: TrainState,
@@ -730,7 +730,7 @@ def train(
         def chunk(n: int) -> tuple[int, int]:
             if info.is_control:
                 return run_sac(
-                    env.fns, env.params, int(env.max_steps), ts, sac, hp, n, rng, update
+                    step_fns(env.fns), env.params, int(env.max_steps), ts, sac, hp, n, rng, update
                 )  # fmt: skip
             return gym_chunk(
                 env, nets, run, ts.buf, n, hp.learning_starts, hp.gradient_steps,
@@ -756,7 +756,7 @@ def train(
         update = update_pointer(sac_update, ts, sac, hp, rng)
         loop_call = None
         if info.is_control:  # a Gymnasium env has no fns: the Python loop, nothing to compile
-            args = (env.fns, env.params, int(env.max_steps), ts, sac, hp, 1, rng, update)
+            args = (step_fns(env.fns), env.params, int(env.max_steps), ts, sac, hp, 1, rng, update)
             loop_call = (run_sac, args)
         return run_chunks("SAC", env, info, cfg, setup, chunk, HISTORY_COLUMNS, row, arrays,
                           progress, loop_call)  # fmt: skip

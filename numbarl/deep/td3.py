@@ -53,6 +53,7 @@ from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control import EnvFns
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -162,7 +163,7 @@ def is_policy_update(critic_updates: int, policy_delay: int) -> bool:
     return critic_updates % policy_delay == 0
 
 
-@njit(cache=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
     """One TD3 gradient step on a batch sampled uniformly from ``ts.buf`` (both critics; the
     actor and the targets on every ``policy_delay``-th call). Returns OK, or CRITIC_DIVERGED /

@@ -67,6 +67,7 @@ from numbarl.nn.heads import (
     gaussian_kl,
     log_softmax,
 )
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import DTYPES, TANH, mlp_backward_into, mlp_n_params, mlp_output, net_dtype
 from numbarl.nn.pointers import Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
@@ -554,19 +555,19 @@ def policy_terms(
 # r.r >= 1e-10, are nonzero while CG runs).
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def policy_terms_categorical(theta, layout, act, obs, actions, advantages, ws, net, logp, g):  # noqa: ANN001, ANN201
     """``policy_terms`` of a categorical head."""
     return policy_terms(theta, layout, act, False, obs, actions, advantages, ws, net, logp, g)
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def policy_terms_gaussian(theta, layout, act, obs, actions, advantages, ws, net, logp, g):  # noqa: ANN001, ANN201
     """``policy_terms`` of a Gaussian head."""
     return policy_terms(theta, layout, act, True, obs, actions, advantages, ws, net, logp, g)
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def natural_gradient_categorical(
     theta, layout, act, obs, g, damping, cg_iters, ws, jvp_ws, net, s,
 ):  # fmt: skip  # noqa: ANN001, ANN201
@@ -577,7 +578,7 @@ def natural_gradient_categorical(
     return sfs
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def natural_gradient_gaussian(
     theta, layout, act, obs, g, damping, cg_iters, ws, jvp_ws, net, s,
 ):  # fmt: skip  # noqa: ANN001, ANN201
@@ -588,7 +589,7 @@ def natural_gradient_gaussian(
     return sfs
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def line_search_categorical(
     theta_old, full_step, layout, act, obs, actions, advantages, old_log_probs, max_kl,
     backtrack_coef, max_backtracks, ws, theta_out, net,
@@ -600,7 +601,7 @@ def line_search_categorical(
     )  # fmt: skip
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def line_search_gaussian(
     theta_old, full_step, layout, act, obs, actions, advantages, old_log_probs, max_kl,
     backtrack_coef, max_backtracks, ws, theta_out, net,
@@ -688,7 +689,7 @@ def update_fns(policy: Policy, opt: Optimizers) -> TRPOFns:
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def trpo_update(
     policy: Policy,
     buf: Rollout,

@@ -29,6 +29,7 @@ from numba.extending import overload
 from numpy.typing import DTypeLike
 
 from numbarl.nn.dual import dual
+from numbarl.nn.kernel import pointer_kernel
 
 TANH = 0
 RELU = 1
@@ -332,7 +333,7 @@ def mlp_forward(
     return mlp_output(layout, batch, cache)
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def mlp_forward_into(
     params: np.ndarray, layout: np.ndarray, act: int, x: np.ndarray, cache: np.ndarray
 ) -> None:
@@ -462,7 +463,7 @@ def mlp_output(layout: np.ndarray, batch: int, cache: np.ndarray) -> np.ndarray:
     return cache[batch * offset : batch * (offset + n_out)].reshape((batch, n_out))
 
 
-@njit(cache=True, no_cpython_wrapper=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def mlp_backward_into(
     params: np.ndarray,
     layout: np.ndarray,

@@ -9,8 +9,9 @@ above them. Called through ``numba.types.FunctionType`` pointers (``NetFns``, bu
 per minibatch or batched step, against microseconds of work.
 
 The functions only ever called through pointers (``mlp_forward_into``, ``mlp_backward_into``,
-the learners' per-head losses) are compiled without a CPython wrapper
-(``no_cpython_wrapper=True``: its argument unboxing is code that nothing would run).
+the learners' per-head losses and updates) are compiled without a CPython wrapper
+(``numbarl.nn.kernel.pointer_kernel``: its argument unboxing is code that nothing would run; a
+call from Python goes through the pointer).
 
 A pointer-called function cannot raise (an exception is printed and the caller goes on): the
 callers pass shapes that are right by construction (workspaces from ``mlp_workspace`` for the
@@ -91,7 +92,29 @@ def cache_numba_type(cls: type) -> type:
     return cls
 
 
-_TYPED: dict[int, tuple] = {}
+_TYPED: dict[object, tuple] = {}
+
+
+@cache_numba_type
+class StepFns(NamedTuple):
+    """What the replay learners and the evaluations call of an env: ``reset``, ``step`` and
+    ``observe`` of its ``EnvFns``. A pointer in a compiled function's arguments is compiled when
+    they are unboxed: passing the whole ``EnvFns`` compiled the generated ``vec_step`` and
+    ``rollout`` for learners that never call them (~0.3 s each of a cold start)."""
+
+    reset: FunctionPointer
+    step: FunctionPointer
+    observe: FunctionPointer
+
+
+@cache_numba_type
+class VecStepFns(NamedTuple):
+    """``StepFns`` and the generated batched ``vec_step``: what the rollout collector calls."""
+
+    reset: FunctionPointer
+    step: FunctionPointer
+    observe: FunctionPointer
+    vec_step: FunctionPointer
 
 
 def typed_pointers(fns: tuple) -> tuple:
@@ -102,6 +125,25 @@ def typed_pointers(fns: tuple) -> tuple:
     if key not in _TYPED or _TYPED[key][0] is not fns:
         typed = type(fns)(*(Pointer(p.dispatcher, p.signature()) for p in fns))
         _TYPED[key] = (fns, typed)
+    return _TYPED[key][1]
+
+
+def step_fns(fns: tuple) -> StepFns:
+    """A ControlEnv's ``fns`` as the replay learners and evaluations take them: ``StepFns`` of
+    ``Pointer`` (typed once; cached per ``fns`` object like ``typed_pointers``)."""
+    return _subset(StepFns, fns)
+
+
+def vec_step_fns(fns: tuple) -> VecStepFns:
+    """A ControlEnv's ``fns`` as the rollout collector takes them: ``VecStepFns``."""
+    return _subset(VecStepFns, fns)
+
+
+def _subset(cls: type, fns: tuple) -> tuple:
+    key = (cls.__name__, id(fns))
+    if key not in _TYPED or _TYPED[key][0] is not fns:
+        typed = typed_pointers(fns)
+        _TYPED[key] = (fns, cls(*(getattr(typed, name) for name in cls._fields)))
     return _TYPED[key][1]
 
 
@@ -208,7 +250,11 @@ def _adam_step_via(net, params, grad, state, lr):  # noqa: ANN001, ANN202
 __all__ = [
     "NetFns",
     "Pointer",
+    "StepFns",
+    "VecStepFns",
     "cache_numba_type",
+    "step_fns",
+    "vec_step_fns",
     "typed_pointers",
     "adam_step_via",
     "backward_via",

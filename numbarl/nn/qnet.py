@@ -24,6 +24,7 @@ from numba import njit, typeof, types
 from numpy.typing import DTypeLike
 
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import (
     ACTIVATIONS,
     RELU,
@@ -312,7 +313,7 @@ def qnet_forward(
     return _forward(params, net, x, noise, work)
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def qnet_forward_into(
     params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray | None, work: QWork
 ) -> None:
@@ -383,7 +384,7 @@ def qnet_backward(
     _backward(params, net, noise, work, g_out, grad)
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@pointer_kernel(cache=True)
 def qnet_backward_into(
     params: np.ndarray,
     net: QNet,
