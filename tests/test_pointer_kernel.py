@@ -1,0 +1,42 @@
+"""numbarl.nn.kernel: kernels compiled without a CPython wrapper stay callable from Python
+(through their pointer) and from compiled code, with the same results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from numbarl.deep.ppo import ppo_update
+from numbarl.nn.kernel import PointerDispatcher, call_kernel, pointer_kernel
+
+
+@pointer_kernel(cache=True, error_model="numpy")
+def _accumulate(a: np.ndarray, k: int, scale: float) -> tuple[float, float]:
+    a[0] += k
+    return scale * 2.0, a.sum()
+
+
+@njit(cache=True)
+def _from_compiled(a: np.ndarray) -> tuple[float, float]:
+    return _accumulate(a, 1, 2.0)
+
+
+def test_a_pointer_kernel_runs_from_python_and_from_compiled_code() -> None:
+    a = np.ones(3)
+    assert _accumulate(a, 5, 1.5) == (3.0, 8.0)  # through the pointer, in place
+    assert a.tolist() == [6.0, 1.0, 1.0]
+    assert call_kernel(_accumulate, a, 5, 1.5) == (3.0, 13.0)
+    assert _from_compiled(a) == (4.0, 14.0)  # a direct call inside compiled code
+    assert a.tolist() == [12.0, 1.0, 1.0]
+    compiled = _accumulate.overloads[next(iter(_accumulate.overloads))]
+    assert compiled.fndesc.llvm_cpython_wrapper_name not in compiled.library.get_llvm_str()
+
+
+def test_keyword_arguments_are_refused_before_compiled_code() -> None:
+    with pytest.raises(TypeError, match="positional"):
+        _accumulate(np.ones(3), k=1, scale=2.0)
+
+
+def test_the_learners_updates_are_pointer_kernels() -> None:
+    assert isinstance(ppo_update, PointerDispatcher)
