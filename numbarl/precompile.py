@@ -16,7 +16,8 @@ The compiled code is the same whoever compiles it (one process or several, same 
 results): only where the compile time is spent changes. It is an optimisation only: nothing
 runs in parallel when the cache already holds the kernels, when one worker is asked for, off
 Linux (where this process's OS threads cannot be counted), when the process already runs
-other threads, Python's or native ones (forking a threaded process can deadlock), or when
+other threads, Python's or native ones (forking a threaded process can deadlock), except the
+threads of an OpenBLAS pool, which stops them before a fork (``_blas_pool_threads``), or when
 Numba's cache internals differ from what this module knows (then every kernel compiles on
 first call, as before). A child that fails leaves its kernels to be compiled on first call.
 
@@ -38,7 +39,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from numba.core import caching
+from numba.core import caching, types
 from numba.core.dispatcher import Dispatcher
 
 from numbarl.envs.control.core import FunctionPointer
@@ -76,6 +77,37 @@ def os_threads() -> int:
         return 0
 
 
+def _fork_safe() -> bool:
+    """Whether forking this process cannot deadlock on another thread's lock: no other Python
+    thread, and every other OS thread (0 threads counted: unknown, no ``/proc``) one that a
+    loaded BLAS pool stops before a fork (``_blas_pool_threads``)."""
+    if threading.active_count() > 1:
+        return False
+    n = os_threads()
+    return n == 1 or 1 < n <= 1 + _blas_pool_threads()
+
+
+def _blas_pool_threads() -> int:
+    """How many threads the native thread pools loaded in this process may hold that a fork
+    stops first: OpenBLAS built on pthreads (NumPy's and SciPy's wheels) shuts its pool down
+    before every fork (``pthread_atfork``; the pool restarts on the next product), and holds
+    at most ``max(its threads, cores) - 1`` of them. 0 when any other pool (OpenMP, MKL, TBB:
+    no such guarantee) is loaded. Read with threadpoolctl. A script that imports NumPy before
+    numbarl has NumPy's OpenBLAS pool running (numbarl sets ``OPENBLAS_NUM_THREADS=1`` on
+    import, too late for it): its first training would otherwise compile on one core."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - a dependency of numbarl
+        return 0
+    cores = os.cpu_count() or 1
+    total = 0
+    for pool in threadpool_info():
+        if pool.get("internal_api") != "openblas" or pool.get("threading_layer") != "pthreads":
+            return 0
+        total += max(int(pool.get("num_threads", 1)), cores) - 1
+    return total
+
+
 def _pointers(value: Any, found: list[FunctionPointer], seen: set[int]) -> None:
     """Append every FunctionPointer inside ``value`` (searched through tuples and lists)."""
     if isinstance(value, FunctionPointer):
@@ -106,6 +138,20 @@ def _code_size(fn: Any, seen: set[int]) -> int:
     return total
 
 
+# Each array or pointer a kernel takes costs compile time the bytecode does not show: its
+# unboxing, and the reference counting of every record field the kernel reads (on the 2-core
+# machine a training loop taking ~70 of them compiles in ~1.1 s from 700 bytes of bytecode,
+# ~0.5 ms per byte elsewhere): counted as this many bytes each.
+_BYTES_PER_LEAF = 24
+
+
+def _leaves(t: Any) -> int:
+    """Arrays and function pointers inside the Numba type ``t`` (searched through tuples)."""
+    if isinstance(t, types.BaseTuple):
+        return sum(_leaves(x) for x in t.types)
+    return int(isinstance(t, types.Array | types.FunctionType))
+
+
 class _Unit:
     """One kernel to compile: ``dispatcher`` for ``signature`` (a pointer's full signature, or a
     call's argument types)."""
@@ -120,8 +166,10 @@ class _Unit:
 
     def size(self) -> int:
         """How much code: a guess at the compile time, for the queue's order (the bytecode of
-        the kernel and of every njit function it names, directly or through those)."""
-        return _code_size(self.dispatcher.py_func, set())
+        the kernel and of every njit function it names, directly or through those, plus
+        ``_BYTES_PER_LEAF`` per array or pointer in its arguments)."""
+        leaves = sum(_leaves(t) for t in self.args())
+        return _code_size(self.dispatcher.py_func, set()) + _BYTES_PER_LEAF * leaves
 
     def cached(self) -> bool:
         """Compiled in this process or saved in Numba's disk cache (True when unsure, so an
@@ -207,7 +255,7 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
     workers = compile_workers() if workers is None else max(1, int(workers))
     if workers < 2 or fcntl is None or not hasattr(os, "fork"):
         return 0
-    if threading.active_count() > 1 or os_threads() != 1:  # 0: unknown (no /proc), don't fork
+    if not _fork_safe():
         return 0
     units = [u for u in _units(calls) if not u.cached()]
     if len(units) < 2:

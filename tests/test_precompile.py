@@ -148,6 +148,40 @@ print(km.total(x))
 """
 
 
+BLAS_SCRIPT = (
+    """
+import os
+import numpy as np  # before numbarl: NumPy's OpenBLAS starts its pool of threads
+np.ones((64, 64)) @ np.ones((64, 64))
+threads = len(os.listdir("/proc/self/task"))
+"""
+    + SCRIPT
+    + "print(threads)\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads counted in /proc")
+def test_an_openblas_pool_does_not_stop_the_workers(tmp_path: Path) -> None:
+    """A script that imports NumPy before numbarl runs NumPy's OpenBLAS pool (2 threads asked
+    for here, whatever the cores); OpenBLAS stops it before a fork, so the kernels still
+    compile in two processes, and give the right values."""
+    (tmp_path / "kernels_mod.py").write_text(KERNELS)
+    env = _env(tmp_path, 2)
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run(
+        [sys.executable, "-c", BLAS_SCRIPT, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.split("\n")
+    report, threads = json.loads(out[0]), int(out[1])
+    assert threads > 1
+    assert report["compiled"] == 3
+    assert report["values"] == [10.0, 30.0]
+
+
 def test_a_kernel_that_does_not_compile_raises_its_typing_error(tmp_path: Path) -> None:
     """Whichever process meets it, a kernel that fails to type raises Numba's TypingError in
     the caller (at ``compile_calls`` or at the call), and the other kernels still work."""
