@@ -17,7 +17,9 @@ Where the time goes: the child listens to Numba's compile events (``numba:compil
 function, ``numba:run_pass`` per compiler pass) and attributes each event's time exclusive of
 the events nested in it (a caller's type inference compiles its callees), summed by compiled
 function and by pass (``native_lowering`` holds LLVM's optimisation and code generation);
-with more than one worker only the kernels the child compiles itself are listed.
+with more than one worker only the kernels the child compiles itself are listed. That
+listener costs ~5-10% of a cold start itself: ``--no-breakdown`` times the bare command (what a
+newcomer waits for; no breakdown then).
 
 Usage (the numbarl measured is whichever ``import numbarl`` finds, so another checkout can be
 measured with ``--pythonpath``)::
@@ -90,9 +92,10 @@ class Exclusive(ev.Listener):
             by_fn[f"{e.data['module']}.{e.data['qualname']}"] += own
             by_pass[(name, f"{e.data['module']}.{e.data['qualname']}")] += own
 
-listener = Exclusive()
-ev.register("numba:compile", listener)
-ev.register("numba:run_pass", listener)
+if os.environ.get("COLD_COMPILE_BREAKDOWN", "1") == "1":  # off: no listener's own cost
+    listener = Exclusive()
+    ev.register("numba:compile", listener)
+    ev.register("numba:run_pass", listener)
 t0 = time.process_time()
 import numbarl
 from numbarl import cli
@@ -125,9 +128,11 @@ def run_child(
     pythonpath: str | None,
     workdir: Path,
     workers: int,
+    breakdown: bool = True,
 ) -> dict:
     """One ``numbarl train`` in a child process on the cache folder ``cache``: wall and CPU
-    seconds, and the child's report of its Numba compile events."""
+    seconds, and the child's report of its Numba compile events (none without
+    ``breakdown``)."""
     report = workdir / "report.json"
     child_env = dict(os.environ)
     child_env.update(
@@ -140,6 +145,7 @@ def run_child(
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
         NUMBARL_COMPILE_WORKERS=str(workers),
+        COLD_COMPILE_BREAKDOWN="1" if breakdown else "0",
     )
     child_env.pop("NUMBA_DEBUG_CACHE", None)
     if pythonpath:
@@ -180,17 +186,23 @@ def _pass_seconds(report: dict, name: str) -> float:
 
 
 def measure(
-    algo: str, label: str, pythonpath: str | None = None, repeat: int = 0, workers: int = 1
+    algo: str,
+    label: str,
+    pythonpath: str | None = None,
+    repeat: int = 0,
+    workers: int = 1,
+    breakdown: bool = True,
 ) -> tuple[dict, pd.DataFrame]:
     """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
-    cold run's exclusive compile seconds per function and pass."""
+    cold run's exclusive compile seconds per function and pass (empty without ``breakdown``:
+    the listener that times every compiler pass adds ~5-10% to a cold start)."""
     env, steps = LEARNERS[algo]
     with tempfile.TemporaryDirectory(prefix=f"cold_{algo}_") as tmp:
         work = Path(tmp)
         cache = work / "numba_cache"
         cache.mkdir()
-        cold = run_child(algo, env, steps, cache, pythonpath, work, workers)
-        warm = run_child(algo, env, steps, cache, pythonpath, work, workers)
+        cold = run_child(algo, env, steps, cache, pythonpath, work, workers, breakdown)
+        warm = run_child(algo, env, steps, cache, pythonpath, work, workers, breakdown)
     commit = _git_commit(cold["numbarl_file"])
     row = {
         "label": label,
@@ -242,12 +254,19 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument(
         "--workers", type=int, default=1, help="NUMBARL_COMPILE_WORKERS for the child (default 1)"
     )
+    parser.add_argument(
+        "--no-breakdown",
+        action="store_true",
+        help="time the bare command: no listener timing each compiled function and pass",
+    )
     args = parser.parse_args(argv)
 
     rows, passes = [], []
     for repeat in range(args.repeats):
         for algo in args.learners:
-            row, p = measure(algo, args.label, args.pythonpath, repeat, args.workers)
+            row, p = measure(
+                algo, args.label, args.pythonpath, repeat, args.workers, not args.no_breakdown
+            )
             rows.append(row)
             passes.append(p)
             print(
