@@ -39,7 +39,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from numba.core import caching, types
+from numba.core import caching
 from numba.core.dispatcher import Dispatcher
 
 from numbarl.envs.control.core import FunctionPointer
@@ -138,20 +138,6 @@ def _code_size(fn: Any, seen: set[int]) -> int:
     return total
 
 
-# Each array or pointer a kernel takes costs compile time the bytecode does not show: its
-# unboxing, and the reference counting of every record field the kernel reads (on the 2-core
-# machine a training loop taking ~70 of them compiles in ~1.1 s from 700 bytes of bytecode,
-# ~0.5 ms per byte elsewhere): counted as this many bytes each.
-_BYTES_PER_LEAF = 24
-
-
-def _leaves(t: Any) -> int:
-    """Arrays and function pointers inside the Numba type ``t`` (searched through tuples)."""
-    if isinstance(t, types.BaseTuple):
-        return sum(_leaves(x) for x in t.types)
-    return int(isinstance(t, types.Array | types.FunctionType))
-
-
 class _Unit:
     """One kernel to compile: ``dispatcher`` for ``signature`` (a pointer's full signature, or a
     call's argument types)."""
@@ -166,10 +152,8 @@ class _Unit:
 
     def size(self) -> int:
         """How much code: a guess at the compile time, for the queue's order (the bytecode of
-        the kernel and of every njit function it names, directly or through those, plus
-        ``_BYTES_PER_LEAF`` per array or pointer in its arguments)."""
-        leaves = sum(_leaves(t) for t in self.args())
-        return _code_size(self.dispatcher.py_func, set()) + _BYTES_PER_LEAF * leaves
+        the kernel and of every njit function it names, directly or through those)."""
+        return _code_size(self.dispatcher.py_func, set())
 
     def cached(self) -> bool:
         """Compiled in this process or saved in Numba's disk cache (True when unsure, so an
