@@ -19,7 +19,8 @@ the events nested in it (a caller's type inference compiles its callees), summed
 function and by pass (``native_lowering`` holds LLVM's optimisation and code generation);
 with more than one worker only the kernels the child compiles itself are listed. That
 listener costs ~5-10% of a cold start itself: ``--no-breakdown`` times the bare command (what a
-newcomer waits for; no breakdown then).
+newcomer waits for; no breakdown then). ``--numpy-first`` runs the child as a script that
+imports NumPy before numbarl (NumPy's OpenBLAS pool running, as in most users' scripts).
 
 Usage (the numbarl measured is whichever ``import numbarl`` finds, so another checkout can be
 measured with ``--pythonpath``)::
@@ -96,6 +97,10 @@ if os.environ.get("COLD_COMPILE_BREAKDOWN", "1") == "1":  # off: no listener's o
     listener = Exclusive()
     ev.register("numba:compile", listener)
     ev.register("numba:run_pass", listener)
+if os.environ.get("COLD_COMPILE_NUMPY_FIRST") == "1":  # as a script importing NumPy first
+    import numpy as np
+
+    np.ones((64, 64)) @ np.ones((64, 64))  # NumPy's OpenBLAS starts its thread pool
 t0 = time.process_time()
 import numbarl
 from numbarl import cli
@@ -129,10 +134,12 @@ def run_child(
     workdir: Path,
     workers: int,
     breakdown: bool = True,
+    numpy_first: bool = False,
 ) -> dict:
     """One ``numbarl train`` in a child process on the cache folder ``cache``: wall and CPU
     seconds, and the child's report of its Numba compile events (none without
-    ``breakdown``)."""
+    ``breakdown``). ``numpy_first``: the child imports NumPy and runs a product before numbarl,
+    with NumPy's OpenBLAS threads left at their default, as a user's script does."""
     report = workdir / "report.json"
     child_env = dict(os.environ)
     child_env.update(
@@ -146,7 +153,11 @@ def run_child(
         MKL_NUM_THREADS="1",
         NUMBARL_COMPILE_WORKERS=str(workers),
         COLD_COMPILE_BREAKDOWN="1" if breakdown else "0",
+        COLD_COMPILE_NUMPY_FIRST="1" if numpy_first else "0",
     )
+    if numpy_first:  # OpenBLAS reads the first of these that is set
+        for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+            child_env.pop(var, None)
     child_env.pop("NUMBA_DEBUG_CACHE", None)
     if pythonpath:
         child_env["PYTHONPATH"] = pythonpath
@@ -192,6 +203,7 @@ def measure(
     repeat: int = 0,
     workers: int = 1,
     breakdown: bool = True,
+    numpy_first: bool = False,
 ) -> tuple[dict, pd.DataFrame]:
     """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
     cold run's exclusive compile seconds per function and pass (empty without ``breakdown``:
@@ -201,8 +213,9 @@ def measure(
         work = Path(tmp)
         cache = work / "numba_cache"
         cache.mkdir()
-        cold = run_child(algo, env, steps, cache, pythonpath, work, workers, breakdown)
-        warm = run_child(algo, env, steps, cache, pythonpath, work, workers, breakdown)
+        args = (pythonpath, work, workers, breakdown, numpy_first)
+        cold = run_child(algo, env, steps, cache, *args)
+        warm = run_child(algo, env, steps, cache, *args)
     commit = _git_commit(cold["numbarl_file"])
     row = {
         "label": label,
@@ -211,6 +224,7 @@ def measure(
         "env": env,
         "repeat": repeat,
         "compile_workers": workers,
+        "numpy_first": numpy_first,
         "steps": steps,
         "cold_cpu_s": round(cold["cpu_s"], 2),
         "cold_wall_s": round(cold["wall_s"], 2),
@@ -259,13 +273,24 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         action="store_true",
         help="time the bare command: no listener timing each compiled function and pass",
     )
+    parser.add_argument(
+        "--numpy-first",
+        action="store_true",
+        help="the child imports NumPy (OpenBLAS threads at their default) before numbarl",
+    )
     args = parser.parse_args(argv)
 
     rows, passes = [], []
     for repeat in range(args.repeats):
         for algo in args.learners:
             row, p = measure(
-                algo, args.label, args.pythonpath, repeat, args.workers, not args.no_breakdown
+                algo,
+                args.label,
+                args.pythonpath,
+                repeat,
+                args.workers,
+                not args.no_breakdown,
+                args.numpy_first,
             )
             rows.append(row)
             passes.append(p)
