@@ -17,7 +17,7 @@ results): only where the compile time is spent changes. It is an optimisation on
 runs in parallel when the cache already holds the kernels, when one worker is asked for, off
 Linux (where this process's OS threads cannot be counted), when the process already runs
 other threads, Python's or native ones (forking a threaded process can deadlock), except the
-threads of an OpenBLAS pool, which stops them before a fork (``_blas_pool_threads``), or when
+threads of an OpenBLAS pool, which stops them before a fork (``fork_safe``), or when
 Numba's cache internals differ from what this module knows (then every kernel compiles on
 first call, as before). A child that fails leaves its kernels to be compiled on first call.
 
@@ -77,7 +77,7 @@ def os_threads() -> int:
         return 0
 
 
-def _fork_safe() -> bool:
+def fork_safe() -> bool:
     """Whether forking this process cannot deadlock on another thread's lock: no other Python
     thread, and every other OS thread (0 threads counted: unknown, no ``/proc``) one that a
     loaded BLAS pool stops before a fork (``_blas_pool_threads``)."""
@@ -239,7 +239,7 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
     workers = compile_workers() if workers is None else max(1, int(workers))
     if workers < 2 or fcntl is None or not hasattr(os, "fork"):
         return 0
-    if not _fork_safe():
+    if not fork_safe():
         return 0
     units = [u for u in _units(calls) if not u.cached()]
     if len(units) < 2:
@@ -273,4 +273,4 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
     return len(units)
 
 
-__all__ = ["compile_calls", "compile_workers", "os_threads"]
+__all__ = ["compile_calls", "compile_workers", "fork_safe", "os_threads"]

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import api
-from .precompile import os_threads
+from .precompile import fork_safe
 from .results import concat_results, csv_text, read_csv_text, write_text
 from .runs import default_threads
 
@@ -255,17 +255,19 @@ def _worker_signals() -> None:
 
 
 def _start_context() -> Any:
-    """How worker processes start. On Linux, in a process with one thread, "fork": workers
+    """How worker processes start. On Linux, in a process that forks safely, "fork": workers
     begin with everything this process has imported (numbarl, pandas, Numba, the learner's
     module), which a forkserver imports again before its first worker starts and every worker
     then completes (measured: 10 PPO seeds on 2 workers cost 3.6 s of CPU as a whole
     `numbarl sweep` command forked, the same as on 1 worker, and 6.1 s from a forkserver).
     Forking a process that runs other threads (a Jupyter kernel, Ray, a progress thread) can
-    deadlock in the child, so there, and on other systems, a "forkserver" that imports numbarl
-    once and forks every worker from it (measured on 2 loaded cores: the first two runs took
-    2.3 s instead of 4.7-5.7 s with "spawn", which is the last resort)."""
+    deadlock in the child (the threads of an OpenBLAS pool excepted, which OpenBLAS stops
+    before a fork: ``numbarl.precompile.fork_safe``), so there, and on other systems, a
+    "forkserver" that imports numbarl once and forks every worker from it (measured on 2 loaded
+    cores: the first two runs took 2.3 s instead of 4.7-5.7 s with "spawn", which is the last
+    resort)."""
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and os_threads() == 1:
+    if sys.platform.startswith("linux") and "fork" in methods and fork_safe():
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
