@@ -53,12 +53,14 @@ from numbarl.nn import (
     mlp_n_params,
     net_dtype,
 )
+from numbarl.nn.pointers import cache_numba_type
 
 CATEGORICAL = 0
 GAUSSIAN = 1
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+@cache_numba_type  # typed once per object from Python (the Gymnasium path's calls)
 class Policy(NamedTuple):
     """An actor-critic as arrays (see the module docstring)."""
 

@@ -127,6 +127,7 @@ __all__ = [
 ]
 
 
+@cache_numba_type  # typed once per object from Python (the Gymnasium path's calls)
 class Rollout(NamedTuple):
     """T steps of N copies (see the module docstring for each field's meaning)."""
 
