@@ -16,6 +16,7 @@ from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.envs.control import pendulum_env
 from numbarl.errors import TrainingDiverged
+from numbarl.nn.pointers import step_fns
 from tests.ac_checks import (
     check_rejects_discrete_envs_and_bad_seeds,
     f32_signatures,
@@ -276,8 +277,8 @@ def test_update_through_pointers_equals_direct_calls():
             ts = ts._replace(net=ac.ac_fns(ts.nets.actor.dtype))
         update = ac_train.update_pointer(td3.td3_update, ts, hp, rng)
         env = make("Pendulum-v1")
-        td3.run_td3(env.fns, env.params, env.max_steps, ts, hp._replace(learning_starts=0), 5,
-                    rng, update)  # fmt: skip
+        td3.run_td3(step_fns(env.fns), env.params, env.max_steps, ts,
+                    hp._replace(learning_starts=0), 5, rng, update)  # fmt: skip
         results.append(ts)
     direct, through = results
     for field in ("actor", "actor_target", "critics", "critics_target"):

@@ -40,3 +40,21 @@ def test_keyword_arguments_are_refused_before_compiled_code() -> None:
 
 def test_the_learners_updates_are_pointer_kernels() -> None:
     assert isinstance(ppo_update, PointerDispatcher)
+
+
+@pointer_kernel(cache=True)
+def _sum15(a, b, c, d, e, f, g, h, i, j, k, m, n, o, p):  # noqa: ANN001, ANN202
+    return a[0] + b + c + d + e + f + g + h + i + j + k + m + n + o + p
+
+
+def test_new_argument_types_after_a_call_and_many_arguments() -> None:
+    """A call with other argument types after one with the same objects compiles and calls
+    the kernel for the new types; a kernel of more arguments than the trampolines cover is
+    called through the tuple trampoline."""
+    a = np.ones(3)
+    assert _accumulate(a, 1, 1.0) == (2.0, 4.0)
+    assert _accumulate(a, 1, 1.0) == (2.0, 5.0)  # the same objects again
+    b = np.ones(3, dtype=np.float32)
+    assert _accumulate(b, 2, 0.5) == (1.0, 5.0)
+    assert b.dtype == np.float32 and b[0] == 3.0
+    assert _sum15(np.ones(1), *range(14)) == 1.0 + sum(range(14))

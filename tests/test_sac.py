@@ -17,6 +17,7 @@ from numbarl.deep import exploration as ex
 from numbarl.deep.replay import replay_add, replay_gather, replay_init
 from numbarl.envs import make
 from numbarl.errors import TrainingDiverged
+from numbarl.nn.pointers import step_fns
 from tests.ac_checks import (
     check_rejects_discrete_envs_and_bad_seeds,
     f32_signatures,
@@ -185,14 +186,14 @@ def _filled(seed: int = 0, batch: int = 16, autotune: bool = True, alpha: float 
     hp = sac.make_hyper(cfg, 1)
     rng = np.random.default_rng(seed)
     nets = sac.make_sac_nets(3, env.action_low, env.action_high, rng, (16, 16))
-    run = ex.make_run_state(env.fns, env.params, env.state_dim, nets, rng, sac.N_METRICS)
+    run = ex.make_run_state(step_fns(env.fns), env.params, env.state_dim, nets, rng, sac.N_METRICS)
     state = sac.make_sac_state(1, 3, batch, alpha)
     buf = replay_init(500, 3, 1)
     adams = (nn.adam_init(nets.critics.size), nn.adam_init(nets.actor.size))
     ts = ac.TrainState(nets, *adams, buf, ac.make_workspace(nets, batch), run)
     uniform = sac.SACHyper(**dict(hp._asdict(), learning_starts=10**9))
     update = ac_train.update_pointer(sac.sac_update, ts, state, uniform, rng)
-    sac.run_sac(env.fns, env.params, env.max_steps, ts, state, uniform, 300, rng, update)
+    sac.run_sac(step_fns(env.fns), env.params, env.max_steps, ts, state, uniform, 300, rng, update)
     return ts, state, hp, rng
 
 

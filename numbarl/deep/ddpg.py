@@ -50,9 +50,9 @@ from numbarl.deep.actor_critic import (
 )
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.envs.control import EnvFns
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.pointers import StepFns
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
 # 64-wide networks, batch 64, Adam 1e-3, 1,000 uniform-random steps before learning.
@@ -162,7 +162,7 @@ def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
 
 @njit(cache=True)
 def run_ddpg(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     max_steps: int,
     ts: TrainState,

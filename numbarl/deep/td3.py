@@ -51,9 +51,9 @@ from numbarl.deep.actor_critic import (
 )
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
-from numbarl.envs.control import EnvFns
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.pointers import StepFns
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -199,7 +199,7 @@ def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
 
 @njit(cache=True)
 def run_td3(
-    fns: EnvFns,
+    fns: StepFns,
     env_params: np.ndarray,
     max_steps: int,
     ts: TrainState,

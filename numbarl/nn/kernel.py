@@ -21,10 +21,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from numba import njit, typeof
+from numba import njit, typeof, types
 from numba.core.registry import CPUDispatcher
+from numba.core.typing.typeof import typeof_impl
 
 from numbarl.envs.control.core import FunctionPointer
+
+
+class Pointer(FunctionPointer):
+    """A ``FunctionPointer`` whose Numba type is built once. Numba types every argument of a
+    compiled function at each call from Python, and typing a pointer builds its
+    ``FunctionType`` (the signature's name formatted afresh): ~10 us per pointer per call, paid
+    for every pointer inside the arguments of each per-chunk call (the training loops, the
+    evaluations, ``call_kernel``)."""
+
+    def __init__(self, dispatcher, signature: types.Signature) -> None:  # noqa: ANN001
+        super().__init__(dispatcher, signature)
+        self.numba_type = types.FunctionType(signature)
+
+
+@typeof_impl.register(Pointer)
+def _typeof_pointer(val: Pointer, c) -> types.FunctionType:  # noqa: ANN001
+    return val.numba_type
 
 
 class PointerDispatcher(CPUDispatcher):
@@ -53,25 +71,150 @@ def pointer_kernel(**options: Any) -> Callable[[Callable], PointerDispatcher]:
     return wrap
 
 
-_POINTERS: dict[tuple, FunctionPointer] = {}
+_POINTERS: dict[tuple, Pointer] = {}
+# Per kernel, its last call from Python: the arguments, their Numba types and the pointer. A
+# caller that passes the same objects again (the Gymnasium path's update, a benchmark) is
+# neither typed again in Python (typeof of a record of arrays: ~20-90 us) nor looked up by a
+# key that hashes every type in it (~100 us for PPO's records).
+_LAST: dict[int, tuple[tuple, tuple, Pointer]] = {}
 
 
 def call_kernel(kernel: CPUDispatcher, *args: Any) -> Any:
     """Call the njit ``kernel`` with ``args`` from Python through its pointer (compiled, or
     loaded from Numba's cache, for the arguments' types) and return what it returns."""
-    arg_types = tuple(typeof(a) for a in args)
+    last = _LAST.get(id(kernel))
+    if last is not None and len(last[0]) == len(args) and last[2].dispatcher is kernel:
+        seen, seen_types, ptr = last
+        arg_types = tuple(
+            t if a is b else typeof(a) for a, b, t in zip(args, seen, seen_types, strict=True)
+        )
+        if arg_types != seen_types:  # equal types are the same objects but for new arguments
+            ptr = _pointer(kernel, arg_types)
+    else:
+        arg_types = tuple(typeof(a) for a in args)
+        ptr = _pointer(kernel, arg_types)
+    _LAST[id(kernel)] = (args, arg_types, ptr)
+    return _trampoline(ptr, *args)
+
+
+def _pointer(kernel: CPUDispatcher, arg_types: tuple) -> Pointer:
     key = (id(kernel), arg_types)
     ptr = _POINTERS.get(key)
     if ptr is None or ptr.dispatcher is not kernel:
         kernel.compile(arg_types)
-        ptr = FunctionPointer(kernel, kernel.overloads[arg_types].signature)
+        ptr = Pointer(kernel, kernel.overloads[arg_types].signature)
         _POINTERS[key] = ptr
-    return _trampoline(ptr, args)
+    return ptr
+
+
+# The trampolines, one per number of arguments: each argument typed on its own by Numba's
+# dispatcher, as in a direct call (a tuple of them, or ``*args``, is typed as one tuple type
+# built and hashed afresh at every call: ~140 us for PPO's records).
 
 
 @njit(cache=True)
-def _trampoline(kernel, args):  # noqa: ANN001, ANN202
+def _call0(kernel):  # noqa: ANN001, ANN202
+    return kernel()
+
+
+@njit(cache=True)
+def _call1(kernel, a0):  # noqa: ANN001, ANN202
+    return kernel(a0)
+
+
+@njit(cache=True)
+def _call2(kernel, a0, a1):  # noqa: ANN001, ANN202
+    return kernel(a0, a1)
+
+
+@njit(cache=True)
+def _call3(kernel, a0, a1, a2):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2)
+
+
+@njit(cache=True)
+def _call4(kernel, a0, a1, a2, a3):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3)
+
+
+@njit(cache=True)
+def _call5(kernel, a0, a1, a2, a3, a4):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4)
+
+
+@njit(cache=True)
+def _call6(kernel, a0, a1, a2, a3, a4, a5):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5)
+
+
+@njit(cache=True)
+def _call7(kernel, a0, a1, a2, a3, a4, a5, a6):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6)
+
+
+@njit(cache=True)
+def _call8(kernel, a0, a1, a2, a3, a4, a5, a6, a7):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7)
+
+
+@njit(cache=True)
+def _call9(kernel, a0, a1, a2, a3, a4, a5, a6, a7, a8):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8)
+
+
+@njit(cache=True)
+def _call10(kernel, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9)
+
+
+@njit(cache=True)
+def _call11(kernel, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)
+
+
+@njit(cache=True)
+def _call12(kernel, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)
+
+
+@njit(cache=True)
+def _call13(kernel, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)
+
+
+@njit(cache=True)
+def _call14(kernel, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13):  # noqa: ANN001, ANN202
+    return kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13)
+
+
+_TRAMPOLINES = (
+    _call0,
+    _call1,
+    _call2,
+    _call3,
+    _call4,
+    _call5,
+    _call6,
+    _call7,
+    _call8,
+    _call9,
+    _call10,
+    _call11,
+    _call12,
+    _call13,
+    _call14,
+)
+
+
+@njit(cache=True)
+def _call_tuple(kernel, args):  # noqa: ANN001, ANN202
     return kernel(*args)
 
 
-__all__ = ["PointerDispatcher", "call_kernel", "pointer_kernel"]
+def _trampoline(ptr: Pointer, *args: Any) -> Any:
+    if len(args) < len(_TRAMPOLINES):
+        return _TRAMPOLINES[len(args)](ptr, *args)
+    return _call_tuple(ptr, args)
+
+
+__all__ = ["Pointer", "PointerDispatcher", "call_kernel", "pointer_kernel"]

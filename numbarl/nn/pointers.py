@@ -38,6 +38,7 @@ from numba.core.typing.typeof import typeof_impl
 from numba.extending import overload
 
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.kernel import Pointer
 from numbarl.nn.mlp import (
     mlp_backward,
     mlp_backward_into,
@@ -47,24 +48,6 @@ from numbarl.nn.mlp import (
     net_dtype,
 )
 from numbarl.nn.optim import AdamState, adam_step
-
-
-class Pointer(FunctionPointer):
-    """A ``FunctionPointer`` whose Numba type is built once. Numba types every argument of a
-    compiled function at each call from Python, and typing a pointer builds its
-    ``FunctionType`` (the signature's name formatted afresh): ~10 us per pointer per call, paid
-    for every pointer inside the arguments of each per-chunk call (the training loops, the
-    evaluations)."""
-
-    def __init__(self, dispatcher, signature: types.Signature) -> None:  # noqa: ANN001
-        super().__init__(dispatcher, signature)
-        self.numba_type = types.FunctionType(signature)
-
-
-@typeof_impl.register(Pointer)
-def _typeof_pointer(val: Pointer, c) -> types.FunctionType:  # noqa: ANN001
-    return val.numba_type
-
 
 _TYPE_CACHE: dict[tuple, tuple] = {}
 _TYPE_CACHE_SIZE = 64
