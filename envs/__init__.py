@@ -15,6 +15,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any, NamedTuple
 
+from . import compile_gc  # noqa: F401 - every kernel compiles with full GC paused (see there)
 from .control import BUILTIN as _CONTROL_MODULES
 from .control import ControlEnv, from_functions, same_env
 from .tabular import TabularMDP, from_arrays, from_transitions, reset, step, validate

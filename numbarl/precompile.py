@@ -24,6 +24,10 @@ first call, as before). A child that fails leaves its kernels to be compiled on 
 Workers: ``NUMBARL_COMPILE_WORKERS`` if set (``1`` turns this off), else the cores this process
 may use, at most 4.
 
+Every compile, in a worker or not, runs with the garbage collector's full collections paused
+(``numbarl.envs.compile_gc``); a forked worker also freezes the heap it inherits (``gc.freeze``), so
+its collections skip the parent's objects and do not copy their pages on write.
+
 Numba's cache has one index file per function; two processes saving different signatures of one
 function at once could both take the same data-file name. While workers run, each save to the
 cache holds an exclusive lock on a file in the cache directory (``fcntl.flock``), so saves
@@ -33,6 +37,7 @@ happen one at a time and each re-reads the index it extends.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -253,6 +258,7 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
         for _ in range(min(workers, len(units)) - 1):
             pid = os.fork()
             if pid == 0:  # child: compile from the queue, save to the cache, leave
+                gc.freeze()  # the parent's objects: never collected here, nor copied on write
                 code = 0
                 try:
                     _compile_from_queue(units, counter)
