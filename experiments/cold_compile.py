@@ -46,6 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import common
 import pandas as pd
 
 from numbarl.results import write_csv
@@ -102,6 +103,7 @@ if os.environ.get("COLD_COMPILE_NUMPY_FIRST") == "1":  # as a script importing N
 
     np.ones((64, 64)) @ np.ones((64, 64))  # NumPy's OpenBLAS starts its thread pool
 t0 = time.process_time()
+{preamble}
 import numbarl
 from numbarl import cli
 t_import = time.process_time() - t0
@@ -159,13 +161,12 @@ def run_child(
         for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
             child_env.pop(var, None)
     child_env.pop("NUMBA_DEBUG_CACHE", None)
-    if pythonpath:
-        child_env["PYTHONPATH"] = pythonpath
+    child_env = common.checkout_env(child_env, pythonpath)
     argv = ["train", algo, env, "--steps", str(steps), "--seed", "0"]
     argv += ["--out", str(workdir / "history.csv")]
     cpu0, wall0 = _child_cpu(), time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, *argv],
+        [sys.executable, "-c", _CHILD.replace("{preamble}", common.CHECKOUT_PREAMBLE), *argv],
         cwd=workdir,  # not the repository: `import numbarl` must find the measured package
         env=child_env,
         stdout=subprocess.DEVNULL,

@@ -453,6 +453,41 @@ def write_outputs(
 # Discovery, for a driver that runs every script
 
 
+# A child process timing another checkout (``--pythonpath`` of cold_compile.py and
+# step_time.py) runs this before anything of numbarl's. ``numbarl.envs`` is the repository's
+# ``envs/`` folder mapped into the package (pyproject's package-dir), so PYTHONPATH alone gives
+# the other checkout's ``numbarl`` with this environment's installed ``numbarl.envs``: loaded
+# here from ``$NUMBARL_CHECKOUT_ENVS`` instead (its submodules then follow its ``__path__``).
+CHECKOUT_PREAMBLE = r"""
+import os as _os, sys as _sys
+_envs = _os.environ.get("NUMBARL_CHECKOUT_ENVS")
+if _envs:
+    import importlib.util as _util
+    import numbarl as _numbarl
+    _spec = _util.spec_from_file_location(
+        "numbarl.envs", _os.path.join(_envs, "__init__.py"), submodule_search_locations=[_envs]
+    )
+    _module = _util.module_from_spec(_spec)
+    _sys.modules["numbarl.envs"] = _module
+    _numbarl.envs = _module
+    _spec.loader.exec_module(_module)
+"""
+
+
+def checkout_env(env: dict[str, str], pythonpath: str | None) -> dict[str, str]:
+    """``env`` for a child that runs ``CHECKOUT_PREAMBLE`` and times the numbarl of the checkout
+    at ``pythonpath`` (its root; None: the installed one): ``PYTHONPATH`` and
+    ``NUMBARL_CHECKOUT_ENVS`` set (or dropped)."""
+    env = dict(env)
+    env.pop("NUMBARL_CHECKOUT_ENVS", None)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+        envs = Path(pythonpath) / "envs"
+        if (envs / "__init__.py").exists():
+            env["NUMBARL_CHECKOUT_ENVS"] = str(envs)
+    return env
+
+
 def _ensure_importable() -> None:
     """Scripts import this module as ``common`` when run as files; make that work when they are
     loaded from elsewhere too."""

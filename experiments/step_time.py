@@ -25,6 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import common
 import pandas as pd
 
 from numbarl.results import write_csv
@@ -64,15 +65,15 @@ def measure(
     """Sorted CPU seconds of ``repeats`` fixed runs of ``algo`` (config fields ``cfg``) in one
     child process."""
     env = dict(os.environ, NUMBARL_THREADS="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env = common.checkout_env(env, pythonpath)
     if pythonpath:
-        env["PYTHONPATH"] = pythonpath
         if "NUMBA_CACHE_DIR" in env:  # the other tree's kernels in a cache of their own
             env["NUMBA_CACHE_DIR"] += "_other"
     out = subprocess.run(
         [
             sys.executable,
             "-c",
-            _CHILD,
+            common.CHECKOUT_PREAMBLE + _CHILD,
             algo,
             ENVS[algo],
             str(steps),
