@@ -6,8 +6,9 @@ every few hundred thousand of them: ~2.5 s of a 22 s cold compile of TRPO's kern
 2.1 s of it in 20 full collections. While Numba compiles (from the start of the outermost
 ``numba:compile`` event to its end), the thresholds are ``COMPILE_GC_THRESHOLDS``: young
 collections still run and free the compiler's short-lived cycles, older generations wait; the
-caller's thresholds come back when the compile ends. Measured on that compile: 0.4 s in the
-collector, ~90 MB more peak memory. Compiled code and its results are unchanged.
+caller's thresholds come back when the compile ends. Measured on that start: 0.9 s in the
+collector, the whole run 19.1 s against 20.9 s, ~10 MB more peak memory. Compiled code and its
+results are unchanged.
 
 Registered when this module is imported. It lives in ``numbarl.envs``, the bottom of numbarl's
 import graph, whose package imports it: every numbarl module that compiles imports an env
@@ -22,9 +23,10 @@ import gc
 from numba.core import event
 
 # gc.set_threshold while Numba compiles: a young collection every 50,000 net allocations (it
-# frees the compiler's short-lived cycles), older generations practically never (measured on a
-# cold TRPO compile: 2.6 s in the collector with CPython's (700, 10, 10), 0.4 s with these, for
-# ~90 MB more peak memory).
+# frees the compiler's short-lived cycles), older generations practically never. Held through a
+# whole cold TRPO start on one core: 2.6 s in the collector with CPython's (700, 10, 10), 0.4 s
+# with these, +90 MB peak memory; (700, 10, 1000), full collections only blocked: 0.5 s but
+# +155 MB (what survives the middle generation piles up).
 COMPILE_GC_THRESHOLDS = (50_000, 1_000, 1_000)
 
 
