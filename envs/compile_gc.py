@@ -6,8 +6,10 @@ every few hundred thousand of them: ~2.5 s of a 22 s cold compile of TRPO's kern
 2.1 s of it in 20 full collections. While Numba compiles (from the start of the outermost
 ``numba:compile`` event to its end), the thresholds are ``COMPILE_GC_THRESHOLDS``: young
 collections still run and free the compiler's short-lived cycles, older generations wait; the
-caller's thresholds come back when the compile ends. Measured on that start: 0.9 s in the
-collector, the whole run 19.1 s against 20.9 s, ~10 MB more peak memory. Compiled code and its
+caller's thresholds come back when the compile ends. Measured on that start
+(``experiments/cold_compile.py --learners trpo --workers 1``, with and without
+``--no-gc-pause``): 2 full collections and 0.8 s in the collector instead of 20 and 2.2 s, the
+whole run 19.5-19.7 s instead of 21.0-21.3 s, ~10 MB more peak memory. Compiled code and its
 results are unchanged.
 
 Registered when this module is imported. It lives in ``numbarl.envs``, the bottom of numbarl's

@@ -22,6 +22,12 @@ listener costs ~5-10% of a cold start itself: ``--no-breakdown`` times the bare 
 newcomer waits for; no breakdown then). ``--numpy-first`` runs the child as a script that
 imports NumPy before numbarl (NumPy's OpenBLAS pool running, as in most users' scripts).
 
+The garbage collector: the child times every collection of its own process (``gc.callbacks``;
+a forked compile worker's are not seen), reported as ``gc_s`` and ``gc_full`` (full
+collections) of the cold run. ``--no-gc-pause`` runs the child with numbarl's compile-time
+pause of the collector's full collections turned off (``numbarl.envs.compile_gc``), to
+measure what the pause saves; a checkout without that module runs unchanged.
+
 Usage (the numbarl measured is whichever ``import numbarl`` finds, so another checkout can be
 measured with ``--pythonpath``)::
 
@@ -73,7 +79,19 @@ import json, os, sys, time
 from collections import defaultdict
 from numba.core import event as ev
 
+import gc
+
 stack, by_fn, by_pass, n_compiled = [], defaultdict(float), defaultdict(float), [0]
+gc_seconds, gc_counts, gc_start = [0.0], [0, 0, 0], [0.0]
+
+def on_gc(phase, info):
+    if phase == "start":
+        gc_start[0] = time.perf_counter()
+    else:
+        gc_seconds[0] += time.perf_counter() - gc_start[0]
+        gc_counts[info["generation"]] += 1
+
+gc.callbacks.append(on_gc)
 
 class Exclusive(ev.Listener):
     def on_start(self, e):
@@ -107,12 +125,21 @@ t0 = time.process_time()
 import numbarl
 from numbarl import cli
 t_import = time.process_time() - t0
+if os.environ.get("COLD_COMPILE_GC_PAUSE", "1") == "0":
+    try:
+        from numbarl.envs.compile_gc import pause_full_gc_while_compiling
+    except ImportError:  # a checkout from before the pause
+        pass
+    else:
+        pause_full_gc_while_compiling(False)
 code = cli.main(sys.argv[1:])
 json.dump(
     {
         "numbarl_file": numbarl.__file__,
         "import_cpu_s": t_import,
         "compiled": n_compiled[0],
+        "gc_s": gc_seconds[0],
+        "gc_counts": gc_counts,
         "by_function": sorted(by_fn.items(), key=lambda kv: -kv[1]),
         "by_pass": sorted(([p, f, s] for (p, f), s in by_pass.items()), key=lambda r: -r[2]),
     },
@@ -137,11 +164,13 @@ def run_child(
     workers: int,
     breakdown: bool = True,
     numpy_first: bool = False,
+    gc_pause: bool = True,
 ) -> dict:
     """One ``numbarl train`` in a child process on the cache folder ``cache``: wall and CPU
     seconds, and the child's report of its Numba compile events (none without
     ``breakdown``). ``numpy_first``: the child imports NumPy and runs a product before numbarl,
-    with NumPy's OpenBLAS threads left at their default, as a user's script does."""
+    with NumPy's OpenBLAS threads left at their default, as a user's script does.
+    ``gc_pause`` False: numbarl's compile-time pause of full collections turned off."""
     report = workdir / "report.json"
     child_env = dict(os.environ)
     child_env.update(
@@ -156,6 +185,7 @@ def run_child(
         NUMBARL_COMPILE_WORKERS=str(workers),
         COLD_COMPILE_BREAKDOWN="1" if breakdown else "0",
         COLD_COMPILE_NUMPY_FIRST="1" if numpy_first else "0",
+        COLD_COMPILE_GC_PAUSE="1" if gc_pause else "0",
     )
     if numpy_first:  # OpenBLAS reads the first of these that is set
         for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -205,6 +235,7 @@ def measure(
     workers: int = 1,
     breakdown: bool = True,
     numpy_first: bool = False,
+    gc_pause: bool = True,
 ) -> tuple[dict, pd.DataFrame]:
     """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
     cold run's exclusive compile seconds per function and pass (empty without ``breakdown``:
@@ -214,7 +245,7 @@ def measure(
         work = Path(tmp)
         cache = work / "numba_cache"
         cache.mkdir()
-        args = (pythonpath, work, workers, breakdown, numpy_first)
+        args = (pythonpath, work, workers, breakdown, numpy_first, gc_pause)
         cold = run_child(algo, env, steps, cache, *args)
         warm = run_child(algo, env, steps, cache, *args)
     commit = _git_commit(cold["numbarl_file"])
@@ -226,6 +257,7 @@ def measure(
         "repeat": repeat,
         "compile_workers": workers,
         "numpy_first": numpy_first,
+        "gc_pause": gc_pause,
         "steps": steps,
         "cold_cpu_s": round(cold["cpu_s"], 2),
         "cold_wall_s": round(cold["wall_s"], 2),
@@ -237,6 +269,8 @@ def measure(
         "warm_functions_compiled": warm["compiled"],
         "lowering_cpu_s": _pass_seconds(cold, "native_lowering"),
         "typing_cpu_s": _pass_seconds(cold, "nopython_type_inference"),
+        "gc_s": round(cold["gc_s"], 2),
+        "gc_full": cold["gc_counts"][2],
         "top_functions": "; ".join(f"{f} {s:.1f}" for f, s in cold["by_function"][:5]),
     }
     passes = pd.DataFrame(cold["by_pass"], columns=["pass", "function", "cpu_s"])
@@ -279,6 +313,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         action="store_true",
         help="the child imports NumPy (OpenBLAS threads at their default) before numbarl",
     )
+    parser.add_argument(
+        "--no-gc-pause",
+        action="store_true",
+        help="turn off numbarl's pause of full garbage collections while compiling",
+    )
     args = parser.parse_args(argv)
 
     rows, passes = [], []
@@ -292,6 +331,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 args.workers,
                 not args.no_breakdown,
                 args.numpy_first,
+                not args.no_gc_pause,
             )
             rows.append(row)
             passes.append(p)
@@ -300,7 +340,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 f" ({row['cold_wall_s']:.1f} s wall), warm {row['warm_cpu_s']:5.1f} s CPU,"
                 f" compile {row['compile_cpu_s']:5.1f} s CPU ({row['compile_wall_s']:.1f} s wall,"
                 f" {args.workers} workers); {row['functions_compiled']} functions,"
-                f" LLVM lowering {row['lowering_cpu_s']:.1f} s",
+                f" LLVM lowering {row['lowering_cpu_s']:.1f} s; collector {row['gc_s']:.2f} s"
+                f" ({row['gc_full']} full collections)",
                 flush=True,
             )
     args.out.mkdir(parents=True, exist_ok=True)
