@@ -212,8 +212,20 @@ def params_finite(policy: Policy) -> bool:
 def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
     """Merge the batch ``obs`` float64[B, D] into the running mean/var (parallel algorithm,
     as SB3's RunningMeanStd)."""
+    merge_obs_stats(policy.obs_mean, policy.obs_var, policy.obs_count, obs)
+
+
+@njit(cache=True, inline="always")
+def merge_obs_stats(
+    obs_mean: np.ndarray, obs_var: np.ndarray, obs_count: np.ndarray, obs: np.ndarray
+) -> None:
+    """``update_obs_stats`` on the policy's arrays (``obs_mean``, ``obs_var``, ``obs_count``).
+
+    The array forms of this module's inlined helpers serve the compiled rollout collector,
+    which unpacks its records once: each inlined call that takes a whole record copies it in
+    Numba's IR (a reference count per array it holds), ~0.6 s of the collector's cold compile."""
     b, d = obs.shape
-    n = policy.obs_count[0]
+    n = obs_count[0]
     tot = n + b
     for j in range(d):
         m = 0.0
@@ -224,28 +236,40 @@ def update_obs_stats(policy: Policy, obs: np.ndarray) -> None:
         for i in range(b):
             v += (obs[i, j] - m) ** 2
         v /= b
-        delta = m - policy.obs_mean[j]
-        m2 = policy.obs_var[j] * n + v * b + delta * delta * n * b / tot
-        policy.obs_mean[j] += delta * b / tot
-        policy.obs_var[j] = m2 / tot
-    policy.obs_count[0] = tot
+        delta = m - obs_mean[j]
+        m2 = obs_var[j] * n + v * b + delta * delta * n * b / tot
+        obs_mean[j] += delta * b / tot
+        obs_var[j] = m2 / tot
+    obs_count[0] = tot
 
 
 @njit(cache=True, inline="always")
 def normalize_obs(policy: Policy, obs: np.ndarray, out: np.ndarray) -> None:
     """out [B, D] (the network dtype) = the policy input for raw ``obs`` float64[B, D] (a copy
     if normalisation is off); statistics and arithmetic stay float64, ``out`` rounds once."""
+    normalize_into(policy.obs_norm, policy.obs_mean, policy.obs_var, obs, out)
+
+
+@njit(cache=True, inline="always")
+def normalize_into(
+    obs_norm: np.ndarray,
+    obs_mean: np.ndarray,
+    obs_var: np.ndarray,
+    obs: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``normalize_obs`` on the policy's arrays."""
     b, d = obs.shape
-    if policy.obs_norm[0] == 0.0:
+    if obs_norm[0] == 0.0:
         for i in range(b):
             for j in range(d):
                 out[i, j] = obs[i, j]
         return
-    clip = policy.obs_norm[1]
+    clip = obs_norm[1]
     for j in range(d):
-        scale = 1.0 / np.sqrt(policy.obs_var[j] + 1e-8)
+        scale = 1.0 / np.sqrt(obs_var[j] + 1e-8)
         for i in range(b):
-            out[i, j] = min(max((obs[i, j] - policy.obs_mean[j]) * scale, -clip), clip)
+            out[i, j] = min(max((obs[i, j] - obs_mean[j]) * scale, -clip), clip)
 
 
 @njit(cache=True, inline="always")
@@ -288,9 +312,22 @@ def policy_act(
 def policy_input(policy: Policy, obs: np.ndarray, x: np.ndarray) -> None:
     """``policy_act``'s first step: merge raw ``obs`` float64[B, D] into the normalisation
     statistics (if enabled) and write the policy input x [B, D]."""
-    if policy.obs_norm[0] != 0.0:
-        update_obs_stats(policy, obs)
-    normalize_obs(policy, obs, x)
+    input_into(policy.obs_norm, policy.obs_mean, policy.obs_var, policy.obs_count, obs, x)
+
+
+@njit(cache=True, inline="always")
+def input_into(
+    obs_norm: np.ndarray,
+    obs_mean: np.ndarray,
+    obs_var: np.ndarray,
+    obs_count: np.ndarray,
+    obs: np.ndarray,
+    x: np.ndarray,
+) -> None:
+    """``policy_input`` on the policy's arrays."""
+    if obs_norm[0] != 0.0:
+        merge_obs_stats(obs_mean, obs_var, obs_count, obs)
+    normalize_into(obs_norm, obs_mean, obs_var, obs, x)
 
 
 @njit(cache=True, inline="always")
@@ -303,8 +340,21 @@ def sample_actions(
 ) -> None:
     """``policy_act``'s draw from the actor's outputs ``out`` [B, n_out] (logits or Gaussian
     means): actions float64[B, action_dim] (unclipped) and log_probs float64[B]."""
+    sample_into(policy.head, policy.log_std, out, rng, actions, log_probs)
+
+
+@njit(cache=True, inline="always")
+def sample_into(
+    head: np.ndarray,
+    log_std: np.ndarray,
+    out: np.ndarray,
+    rng: np.random.Generator,
+    actions: np.ndarray,
+    log_probs: np.ndarray,
+) -> None:
+    """``sample_actions`` on the policy's arrays."""
     batch = out.shape[0]
-    if policy.head[0] == CATEGORICAL:
+    if head[0] == CATEGORICAL:
         for i in range(batch):
             chosen, log_probs[i] = categorical_sample_log_prob(out[i], rng)
             actions[i, 0] = float(chosen)
@@ -314,8 +364,8 @@ def sample_actions(
             lp = 0.0
             for a in range(n):
                 eps = rng.standard_normal()
-                actions[i, a] = out[i, a] + np.exp(policy.log_std[a]) * eps
-                lp += -0.5 * eps * eps - policy.log_std[a] - 0.5 * _LOG_2PI
+                actions[i, a] = out[i, a] + np.exp(log_std[a]) * eps
+                lp += -0.5 * eps * eps - log_std[a] - 0.5 * _LOG_2PI
             log_probs[i] = lp
 
 
@@ -345,9 +395,17 @@ def greedy_actions(policy: Policy, out: np.ndarray, actions: np.ndarray) -> None
 @njit(cache=True, inline="always")
 def clip_actions(policy: Policy, actions: np.ndarray, out: np.ndarray) -> None:
     """out = actions clipped to the action bounds (categorical indices are copied)."""
+    clip_into(policy.head, policy.action_low, policy.action_high, actions, out)
+
+
+@njit(cache=True, inline="always")
+def clip_into(
+    head: np.ndarray, low: np.ndarray, high: np.ndarray, actions: np.ndarray, out: np.ndarray
+) -> None:
+    """``clip_actions`` on the policy's arrays."""
     for i in range(actions.shape[0]):
         for a in range(actions.shape[1]):
             v = actions[i, a]
-            if policy.head[0] == GAUSSIAN:
-                v = min(max(v, policy.action_low[a]), policy.action_high[a])
+            if head[0] == GAUSSIAN:
+                v = min(max(v, low[a]), high[a])
             out[i, a] = v

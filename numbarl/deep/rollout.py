@@ -69,18 +69,20 @@ from numbarl.deep.policy import (
     Policy,
     actor_params,
     clip_actions,
+    clip_into,
     grad_views,
     greedy_actions,
+    input_into,
     make_policy,
+    normalize_into,
     normalize_obs,
     params_finite,
     policy_act,
     policy_arrays,
     policy_from_arrays,
     policy_greedy,
-    policy_input,
     policy_value,
-    sample_actions,
+    sample_into,
     update_obs_stats,
 )
 from numbarl.envs.control import ControlEnv
@@ -253,42 +255,70 @@ def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Ge
     module docstring for the layout and the order of random draws).
 
     ``policy_act`` step by step, with the networks called through ``vec.net``'s pointers (they
-    are compiled once, not again inside the collector)."""
+    are compiled once, not again inside the collector). The records' arrays are unpacked once
+    and the array forms of the helpers called (``numbarl.deep.policy.merge_obs_stats``): an
+    inlined helper that takes a whole record copies it in Numba's IR at every call site."""
     n_steps, n = buf.rewards.shape
     buf.n_ended[0] = 0
-    net = vec.net
+    forward, vec_step = vec.net.forward, vec.fns.vec_step
+    actor, actor_layout, critic, critic_layout = (
+        policy.actor, policy.actor_layout, policy.critic, policy.critic_layout
+    )  # fmt: skip
+    head, log_std, low, high = policy.head, policy.log_std, policy.action_low, policy.action_high
+    norm, mean, var, count = policy.obs_norm, policy.obs_mean, policy.obs_var, policy.obs_count
+    act = head[3]
+    x, obs, final_obs = vec.x, vec.obs, vec.final_obs
+    actor_ws, critic_ws = vec.actor_ws, vec.critic_ws
+    act_buf, logp_buf, value_buf = vec.act_buf, vec.logp_buf, vec.value_buf
+    env_actions = vec.env_actions
+    rewards, terminated, truncated = vec.step_rewards, vec.step_terminated, vec.step_truncated
+    b_obs, b_actions, b_log_probs, b_values = buf.obs, buf.actions, buf.log_probs, buf.values
+    b_rewards, b_terminated, b_truncated, b_next = (
+        buf.rewards, buf.terminated, buf.truncated, buf.next_values
+    )  # fmt: skip
     for t in range(n_steps):
-        policy_input(policy, vec.obs, vec.x)
-        net.forward(policy.actor, policy.actor_layout, policy.head[3], vec.x, vec.actor_ws)
-        out = mlp_output(policy.actor_layout, n, vec.actor_ws)
-        sample_actions(policy, out, rng, vec.act_buf, vec.logp_buf)
-        values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
-        clip_actions(policy, vec.act_buf, vec.env_actions)
-        store_action(buf, t, vec.x, vec.act_buf, vec.logp_buf, vec.value_buf)
+        input_into(norm, mean, var, count, obs, x)
+        forward(actor, actor_layout, act, x, actor_ws)
+        sample_into(head, log_std, mlp_output(actor_layout, n, actor_ws), rng, act_buf, logp_buf)
+        critic_values(forward, critic, critic_layout, act, x, critic_ws, value_buf)
+        clip_into(head, low, high, act_buf, env_actions)
+        _store_action(
+            b_obs, b_actions, b_log_probs, b_values, b_next, b_terminated, b_truncated, t, x,
+            act_buf, logp_buf, value_buf,
+        )  # fmt: skip
         # the env's generated batched step (``dispatch.vec_step`` without its shape checks:
         # ``make_vec_env`` sized every array; a separate compiled function less per cold start)
-        vec.fns.vec_step(
-            vec.params, vec.states, vec.env_actions, vec.step_rewards, vec.step_terminated,
-            vec.step_truncated, vec.t, vec.max_steps, rng, True, vec.obs, vec.final_obs,
+        vec_step(
+            vec.params, vec.states, env_actions, rewards, terminated, truncated, vec.t,
+            vec.max_steps, rng, True, obs, final_obs,
         )  # fmt: skip
-        if store_outcome(
-            buf, t, vec.step_rewards, vec.step_terminated, vec.step_truncated, vec.ep_return,
-            vec.ep_length,
+        if _store_outcome(
+            b_rewards, b_terminated, b_truncated, b_next, buf.ended_returns, buf.ended_lengths,
+            buf.n_ended, t, rewards, terminated, truncated, vec.ep_return, vec.ep_length,
         ):  # fmt: skip
-            normalize_obs(policy, vec.final_obs, vec.x)
-            values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
-            set_next_values(buf, t, vec.value_buf, True)
-    normalize_obs(policy, vec.obs, vec.x)
-    values_via(net, policy, vec.x, vec.critic_ws, vec.value_buf)
-    set_next_values(buf, n_steps - 1, vec.value_buf, False)
+            normalize_into(norm, mean, var, final_obs, x)
+            critic_values(forward, critic, critic_layout, act, x, critic_ws, value_buf)
+            _set_next_values(b_terminated, b_truncated, b_next, t, value_buf, True)
+    normalize_into(norm, mean, var, obs, x)
+    critic_values(forward, critic, critic_layout, act, x, critic_ws, value_buf)
+    _set_next_values(b_terminated, b_truncated, b_next, n_steps - 1, value_buf, False)
 
 
 @njit(cache=True, inline="always")
-def values_via(net: NetFns, policy: Policy, x: np.ndarray, ws: np.ndarray, out: np.ndarray):
-    """out float64[B] = V(x) (``policy_value``) with the critic called through ``net``."""
+def critic_values(
+    forward,  # noqa: ANN001
+    critic: np.ndarray,
+    layout: np.ndarray,
+    act: int,
+    x: np.ndarray,
+    ws: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out float64[B] = V(x) (``policy_value``) with the critic called through the ``forward``
+    pointer (``NetFns.forward``)."""
     batch = x.shape[0]
-    net.forward(policy.critic, policy.critic_layout, policy.head[3], x, ws)
-    v = mlp_output(policy.critic_layout, batch, ws)
+    forward(critic, layout, act, x, ws)
+    v = mlp_output(layout, batch, ws)
     for i in range(batch):
         out[i] = v[i, 0]
 
@@ -304,15 +334,27 @@ def store_action(
 ) -> None:
     """Record step t's policy inputs, actions, log-probabilities and values (every copy), and
     V(s_t) as step t - 1's next value for the copies whose episode went on."""
-    for i in range(buf.rewards.shape[1]):
+    _store_action(
+        buf.obs, buf.actions, buf.log_probs, buf.values, buf.next_values, buf.terminated,
+        buf.truncated, t, x, actions, log_probs, values,
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def _store_action(
+    b_obs, b_actions, b_log_probs, b_values, b_next, b_terminated, b_truncated, t, x, actions,
+    log_probs, values,
+):  # fmt: skip  # noqa: ANN001, ANN202
+    """``store_action`` on the buffer's arrays (``collect_rollout``'s docstring says why)."""
+    for i in range(b_log_probs.shape[1]):
         for j in range(x.shape[1]):
-            buf.obs[t, i, j] = x[i, j]
+            b_obs[t, i, j] = x[i, j]
         for a in range(actions.shape[1]):
-            buf.actions[t, i, a] = actions[i, a]
-        buf.log_probs[t, i] = log_probs[i]
-        buf.values[t, i] = values[i]
-        if t > 0 and not (buf.terminated[t - 1, i] or buf.truncated[t - 1, i]):
-            buf.next_values[t - 1, i] = values[i]
+            b_actions[t, i, a] = actions[i, a]
+        b_log_probs[t, i] = log_probs[i]
+        b_values[t, i] = values[i]
+        if t > 0 and not (b_terminated[t - 1, i] or b_truncated[t - 1, i]):
+            b_next[t - 1, i] = values[i]
 
 
 @njit(cache=True, inline="always")
@@ -329,22 +371,34 @@ def store_outcome(
     terminated) with next value 0, add to the running episode returns/lengths and move the
     episodes that ended into ``ended_returns``/``ended_lengths`` (copy order). Returns whether
     a copy was truncated (its next value is then V(final observation): ``store_next_values``)."""
+    return _store_outcome(
+        buf.rewards, buf.terminated, buf.truncated, buf.next_values, buf.ended_returns,
+        buf.ended_lengths, buf.n_ended, t, rewards, terminated, truncated, ep_return, ep_length,
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def _store_outcome(
+    b_rewards, b_terminated, b_truncated, b_next, ended_returns, ended_lengths, n_ended, t,
+    rewards, terminated, truncated, ep_return, ep_length,
+):  # fmt: skip  # noqa: ANN001, ANN202
+    """``store_outcome`` on the buffer's arrays."""
     any_trunc = False
-    for i in range(buf.rewards.shape[1]):
+    for i in range(b_rewards.shape[1]):
         term = terminated[i]
         trunc = truncated[i] and not term
-        buf.rewards[t, i] = rewards[i]
-        buf.terminated[t, i] = term
-        buf.truncated[t, i] = trunc
-        buf.next_values[t, i] = 0.0
+        b_rewards[t, i] = rewards[i]
+        b_terminated[t, i] = term
+        b_truncated[t, i] = trunc
+        b_next[t, i] = 0.0
         any_trunc = any_trunc or trunc
         ep_return[i] += rewards[i]
         ep_length[i] += 1
         if term or trunc:
-            k = buf.n_ended[0]
-            buf.ended_returns[k] = ep_return[i]
-            buf.ended_lengths[k] = ep_length[i]
-            buf.n_ended[0] = k + 1
+            k = n_ended[0]
+            ended_returns[k] = ep_return[i]
+            ended_lengths[k] = ep_length[i]
+            n_ended[0] = k + 1
             ep_return[i] = 0.0
             ep_length[i] = 0
     return any_trunc
@@ -373,10 +427,16 @@ def store_next_values(
 @njit(cache=True, inline="always")
 def set_next_values(buf: Rollout, t: int, values: np.ndarray, truncated_only: bool) -> None:
     """``store_next_values`` after V: step t's next values from ``values`` float64[N]."""
-    for i in range(buf.rewards.shape[1]):
-        ended = buf.terminated[t, i] or buf.truncated[t, i]
-        if buf.truncated[t, i] if truncated_only else not ended:
-            buf.next_values[t, i] = values[i]
+    _set_next_values(buf.terminated, buf.truncated, buf.next_values, t, values, truncated_only)
+
+
+@njit(cache=True, inline="always")
+def _set_next_values(b_terminated, b_truncated, b_next, t, values, truncated_only):  # noqa: ANN001, ANN202
+    """``set_next_values`` on the buffer's arrays."""
+    for i in range(b_terminated.shape[1]):
+        ended = b_terminated[t, i] or b_truncated[t, i]
+        if b_truncated[t, i] if truncated_only else not ended:
+            b_next[t, i] = values[i]
 
 
 @njit(cache=True)
