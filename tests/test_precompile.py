@@ -222,3 +222,24 @@ def test_workers_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert compile_workers() == 3
     monkeypatch.delenv("NUMBARL_COMPILE_WORKERS")
     assert 1 <= compile_workers() <= 4
+
+
+def test_queue_order_counts_the_arguments_flattened():
+    # A unit's guessed compile time: bytecode plus _ARG_WEIGHT per flattened argument scalar,
+    # so a small loop over large records is not queued behind every bigger body.
+    from numba import types
+
+    from numbarl.precompile import _ARG_WEIGHT, _flat_size, _Unit
+
+    arr = types.Array(types.float64, 2, "C")
+    assert _flat_size(arr) == 7
+    assert _flat_size(types.Tuple((arr, types.int64, types.UniTuple(arr, 2)))) == 7 + 1 + 14
+
+    @njit
+    def loop(record, n):
+        return n
+
+    record = types.Tuple(tuple(arr for _ in range(20)))
+    small = _Unit(loop, (types.int64, types.int64), pointer=False)
+    large = _Unit(loop, (record, types.int64), pointer=False)
+    assert large.size() - small.size() == _ARG_WEIGHT * (20 * 7 - 1)
