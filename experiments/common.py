@@ -450,7 +450,7 @@ def write_outputs(
 
 
 # ---------------------------------------------------------------------------------------------
-# Discovery, for a driver that runs every script
+# Timing another checkout
 
 
 # A child process timing another checkout (``--pythonpath`` of cold_compile.py and
@@ -486,6 +486,10 @@ def checkout_env(env: dict[str, str], pythonpath: str | None) -> dict[str, str]:
         if (envs / "__init__.py").exists():
             env["NUMBARL_CHECKOUT_ENVS"] = str(envs)
     return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery, for a driver that runs every script
 
 
 def _ensure_importable() -> None:
