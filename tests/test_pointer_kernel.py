@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numba import njit
 
 from numbarl.deep.ppo import ppo_update
-from numbarl.nn.kernel import PointerDispatcher, call_kernel, pointer_kernel
+from numbarl.nn.kernel import PointerDispatcher, call_kernel, pointer_kernel, pointer_variant
 
 
 @pointer_kernel(cache=True, error_model="numpy")
@@ -58,3 +63,64 @@ def test_new_argument_types_after_a_call_and_many_arguments() -> None:
     assert _accumulate(b, 2, 0.5) == (1.0, 5.0)
     assert b.dtype == np.float32 and b[0] == 3.0
     assert _sum15(np.ones(1), *range(14)) == 1.0 + sum(range(14))
+
+
+@njit(cache=True, inline="always")
+def _plus_one(x: float) -> float:
+    return x + 1.0
+
+
+@njit(cache=True, inline="always")
+def _times_ten(x: float) -> float:
+    return x * 10.0
+
+
+def _variant_body(a: np.ndarray) -> None:
+    for i in range(a.shape[0]):
+        a[i] = _plus_one(a[i])
+
+
+_add = pointer_variant(_variant_body, "_add", "adds one", _plus_one=_plus_one)
+_scale = pointer_variant(_variant_body, "_scale", "scales by ten", _plus_one=_times_ten)
+
+
+def test_pointer_variants_compile_one_body_with_their_own_globals() -> None:
+    a = np.ones(2)
+    _add(a)
+    assert a.tolist() == [2.0, 2.0]
+    _scale(a)
+    assert a.tolist() == [20.0, 20.0]
+    assert isinstance(_scale, PointerDispatcher)
+    assert (_add.__name__, _scale.__qualname__, _scale.__doc__) == (
+        "_add",
+        "_scale",
+        "scales by ten",
+    )
+
+
+_CACHED_VARIANT = """
+import numpy as np
+from tests.test_pointer_kernel import _add, _scale
+a = np.ones(1)
+(_add if "{which}" == "add" else _scale)(a)
+print(a[0], len((_add if "{which}" == "add" else _scale).stats.cache_hits))
+"""
+
+
+def test_pointer_variants_have_disk_cache_entries_of_their_own(tmp_path: Path) -> None:
+    """One variant compiled and saved to an empty cache; a new process running the other
+    variant gets its own code, not the first one's entry (same code object, same line)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    root = Path(__file__).resolve().parent.parent
+
+    def run(which: str) -> list[str]:
+        code = _CACHED_VARIANT.replace("{which}", which)
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+            check=True,
+        )  # fmt: skip
+        return out.stdout.split()
+
+    assert run("add") == ["2.0", "0"]  # compiled and saved
+    assert run("scale") == ["10.0", "0"]  # its own compile, not _add's entry
+    assert run("scale") == ["10.0", "1"]  # now from the cache

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, typeof, types
 
 from numbarl.deep.policy import Policy, params_finite
-from numbarl.deep.rollout import Rollout, VecEnv, collect_rollout, count_ended
+from numbarl.deep.rollout import Rollout, VecEnv, collector, count_ended
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn.pointers import Pointer, cache_numba_type
 
@@ -46,14 +46,15 @@ def loop_fns(
     rng: np.random.Generator,
     metrics_row: np.ndarray,
 ) -> LoopFns:
-    """``collect_rollout`` and the njit ``update`` as pointers compiled for these arguments'
-    types (``metrics_row`` float64[n_metrics]: one row of ``run_updates``'s ``metrics``)."""
+    """The policy's rollout collector (``collector``) and the njit ``update`` as pointers
+    compiled for these arguments' types (``metrics_row`` float64[n_metrics]: one row of
+    ``run_updates``'s ``metrics``)."""
     collect_sig = types.none(typeof(vec), typeof(policy), typeof(buf), typeof(rng))
     update_sig = types.none(
         typeof(policy), typeof(buf), *[typeof(s) for s in state], types.int64, typeof(rng),
         typeof(metrics_row),
     )  # fmt: skip
-    return LoopFns(Pointer(collect_rollout, collect_sig), Pointer(update, update_sig))
+    return LoopFns(Pointer(collector(policy), collect_sig), Pointer(update, update_sig))
 
 
 @njit(cache=True)

@@ -353,21 +353,47 @@ def sample_into(
     actions: np.ndarray,
     log_probs: np.ndarray,
 ) -> None:
-    """``sample_actions`` on the policy's arrays."""
-    batch = out.shape[0]
+    """``sample_actions`` on the policy's arrays (``sample_categorical_into`` or
+    ``sample_gaussian_into`` by the head's kind)."""
     if head[0] == CATEGORICAL:
-        for i in range(batch):
-            chosen, log_probs[i] = categorical_sample_log_prob(out[i], rng)
-            actions[i, 0] = float(chosen)
+        sample_categorical_into(head, log_std, out, rng, actions, log_probs)
     else:
-        n = out.shape[1]
-        for i in range(batch):
-            lp = 0.0
-            for a in range(n):
-                eps = rng.standard_normal()
-                actions[i, a] = out[i, a] + np.exp(log_std[a]) * eps
-                lp += -0.5 * eps * eps - log_std[a] - 0.5 * _LOG_2PI
-            log_probs[i] = lp
+        sample_gaussian_into(head, log_std, out, rng, actions, log_probs)
+
+
+@njit(cache=True, inline="always")
+def sample_categorical_into(
+    head: np.ndarray,  # noqa: ARG001 - the signature of every head's sampler
+    log_std: np.ndarray,  # noqa: ARG001
+    out: np.ndarray,
+    rng: np.random.Generator,
+    actions: np.ndarray,
+    log_probs: np.ndarray,
+) -> None:
+    """``sample_into`` for a categorical head: one ``rng.random()`` per row."""
+    for i in range(out.shape[0]):
+        chosen, log_probs[i] = categorical_sample_log_prob(out[i], rng)
+        actions[i, 0] = float(chosen)
+
+
+@njit(cache=True, inline="always")
+def sample_gaussian_into(
+    head: np.ndarray,  # noqa: ARG001 - the signature of every head's sampler
+    log_std: np.ndarray,
+    out: np.ndarray,
+    rng: np.random.Generator,
+    actions: np.ndarray,
+    log_probs: np.ndarray,
+) -> None:
+    """``sample_into`` for a Gaussian head: ``action_dim`` ``rng.standard_normal()`` per row."""
+    n = out.shape[1]
+    for i in range(out.shape[0]):
+        lp = 0.0
+        for a in range(n):
+            eps = rng.standard_normal()
+            actions[i, a] = out[i, a] + np.exp(log_std[a]) * eps
+            lp += -0.5 * eps * eps - log_std[a] - 0.5 * _LOG_2PI
+        log_probs[i] = lp
 
 
 @njit(cache=True, inline="always")
@@ -403,10 +429,37 @@ def clip_actions(policy: Policy, actions: np.ndarray, out: np.ndarray) -> None:
 def clip_into(
     head: np.ndarray, low: np.ndarray, high: np.ndarray, actions: np.ndarray, out: np.ndarray
 ) -> None:
-    """``clip_actions`` on the policy's arrays."""
+    """``clip_actions`` on the policy's arrays (``copy_into`` or ``clip_bounds_into`` by the
+    head's kind)."""
+    if head[0] == GAUSSIAN:
+        clip_bounds_into(head, low, high, actions, out)
+    else:
+        copy_into(head, low, high, actions, out)
+
+
+@njit(cache=True, inline="always")
+def clip_bounds_into(
+    head: np.ndarray,  # noqa: ARG001 - the signature of every head's clip
+    low: np.ndarray,
+    high: np.ndarray,
+    actions: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``clip_into`` for a Gaussian head: out = actions clipped to [low, high]."""
     for i in range(actions.shape[0]):
         for a in range(actions.shape[1]):
-            v = actions[i, a]
-            if head[0] == GAUSSIAN:
-                v = min(max(v, low[a]), high[a])
-            out[i, a] = v
+            out[i, a] = min(max(actions[i, a], low[a]), high[a])
+
+
+@njit(cache=True, inline="always")
+def copy_into(
+    head: np.ndarray,  # noqa: ARG001 - the signature of every head's clip
+    low: np.ndarray,  # noqa: ARG001
+    high: np.ndarray,  # noqa: ARG001
+    actions: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``clip_into`` for a categorical head: the indices copied."""
+    for i in range(actions.shape[0]):
+        for a in range(actions.shape[1]):
+            out[i, a] = actions[i, a]

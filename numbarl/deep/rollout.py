@@ -30,12 +30,14 @@ builds and resets one (copies reset in order with draws from ``rng``).
 
 Functions
 ---------
-- ``collect_rollout(vec, policy, buf, rng)`` (njit): fill ``buf`` with ``T = buf.rewards.shape[0]``
-  steps of every copy (``vec_step`` with same-step autoreset). Per step: update/normalise
-  observations, one ``policy_act`` (categorical: one ``rng.random()`` per copy; Gaussian:
-  ``action_dim`` ``rng.standard_normal()`` per copy, copy order), then ``vec_step`` (resets draw
-  from ``rng``). ``store_action``, ``store_outcome`` and ``store_next_values`` (njit) write one
-  step into the buffer; the Gymnasium path (``numbarl.deep.gym_rollout``) uses them too.
+- ``collect_rollout(vec, policy, buf, rng)``: fill ``buf`` with ``T = buf.rewards.shape[0]``
+  steps of every copy (``vec_step`` with same-step autoreset), by the compiled collector of the
+  policy's head (``collector(policy)``: ``collect_categorical`` or ``collect_gaussian``, one
+  source compiled per head). Per step: update/normalise observations, one ``policy_act``
+  (categorical: one ``rng.random()`` per copy; Gaussian: ``action_dim``
+  ``rng.standard_normal()`` per copy, copy order), then ``vec_step`` (resets draw from
+  ``rng``). ``store_action``, ``store_outcome`` and ``store_next_values`` (njit) write one step
+  into the buffer; the Gymnasium path (``numbarl.deep.gym_rollout``) uses them too.
 - ``rollout_gae(buf, gamma, lam, reward_scale)`` (njit): GAE advantages and returns per copy
   (float64, like everything in the buffer except ``obs``).
 - ``evaluate_greedy(fns, params, max_steps, policy, episodes, rng)``: greedy returns
@@ -69,7 +71,9 @@ from numbarl.deep.policy import (
     Policy,
     actor_params,
     clip_actions,
+    clip_bounds_into,
     clip_into,
+    copy_into,
     grad_views,
     greedy_actions,
     input_into,
@@ -82,12 +86,14 @@ from numbarl.deep.policy import (
     policy_from_arrays,
     policy_greedy,
     policy_value,
+    sample_categorical_into,
+    sample_gaussian_into,
     sample_into,
     update_obs_stats,
 )
 from numbarl.envs.control import ControlEnv
 from numbarl.nn import mlp_workspace, net_dtype
-from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.kernel import PointerDispatcher, pointer_variant
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import NetFns, cache_numba_type, net_fns, step_fns, vec_step_fns
 from numbarl.returns import gae_kernel
@@ -249,10 +255,23 @@ def reset_vec_env(vec: VecEnv, rng: np.random.Generator) -> None:
     vec.ep_length[:] = 0
 
 
-@pointer_kernel(cache=True)
 def collect_rollout(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Generator) -> None:
     """Fill ``buf`` with T = ``buf.rewards.shape[0]`` steps of every copy in ``vec`` (see the
-    module docstring for the layout and the order of random draws).
+    module docstring for the layout and the order of random draws): the compiled collector
+    of the policy's head (``collector``)."""
+    collector(policy)(vec, policy, buf, rng)
+
+
+def collector(policy: Policy) -> PointerDispatcher:
+    """The compiled rollout collector for ``policy``'s head: ``collect_categorical`` or
+    ``collect_gaussian``."""
+    return collect_categorical if int(policy.head[0]) == CATEGORICAL else collect_gaussian
+
+
+def _collect(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Generator) -> None:
+    """The collectors' code (``collect_categorical`` and ``collect_gaussian`` compile it with
+    ``sample_into`` and ``clip_into`` bound to their head's forms: a CartPole run compiles no
+    Gaussian draw; ~0.4 s of the collector's ~3 s cold compile).
 
     ``policy_act`` step by step, with the networks called through ``vec.net``'s pointers (they
     are compiled once, not again inside the collector). The records' arrays are unpacked once
@@ -591,3 +610,21 @@ def evaluate_greedy_net(
                 done[i] = True
                 remaining -= 1
     return returns
+
+
+# The collectors, compiled from ``_collect``'s code with the head's sampling and clipping
+# (``pointer_variant``: after every name ``_collect`` uses is defined).
+collect_categorical = pointer_variant(
+    _collect,
+    "collect_categorical",
+    "``collect_rollout`` for a categorical head.",
+    sample_into=sample_categorical_into,
+    clip_into=copy_into,
+)
+collect_gaussian = pointer_variant(
+    _collect,
+    "collect_gaussian",
+    "``collect_rollout`` for a Gaussian head.",
+    sample_into=sample_gaussian_into,
+    clip_into=clip_bounds_into,
+)

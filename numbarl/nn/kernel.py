@@ -19,6 +19,7 @@ construction).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 from numba import njit, typeof, types
@@ -69,6 +70,30 @@ def pointer_kernel(**options: Any) -> Callable[[Callable], PointerDispatcher]:
         return disp
 
     return wrap
+
+
+def pointer_variant(
+    body: Callable, name: str, doc: str, options: dict | None = None, **constants: Any
+) -> PointerDispatcher:
+    """A ``pointer_kernel(cache=True, **options)`` compiled from ``body``'s code under its own
+    ``name``, with the global names in ``constants`` bound to the given values: one source, a
+    kernel per variant (e.g. a head's sampling function), each compiling only its own calls.
+
+    Why not an ``inline="always"`` body called from each variant: Numba inlines at its IR
+    level, and inlining a body of some hundred lines costs more than compiling it (the rollout
+    collector compiled ~0.8 s longer through an inlined body than as its own code, which these
+    variants are). Numba reads an njit function's globals as compile-time constants, from the
+    function's own ``__globals__``: here the module's globals as they are when this is called
+    (so call it after the names the body uses are defined) plus ``constants``. Numba's disk
+    cache files a function by its module and qualified name, so each variant has a cache entry
+    of its own."""
+    fn = FunctionType(body.__code__, {**body.__globals__, **constants}, name)
+    fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__annotations__ = dict(body.__annotations__)
+    fn.__kwdefaults__ = body.__kwdefaults__
+    fn.__defaults__ = body.__defaults__
+    return pointer_kernel(cache=True, **(options or {}))(fn)
 
 
 _POINTERS: dict[tuple, Pointer] = {}
@@ -217,4 +242,4 @@ def _trampoline(ptr: Pointer, *args: Any) -> Any:
     return _call_tuple(ptr, args)
 
 
-__all__ = ["Pointer", "PointerDispatcher", "call_kernel", "pointer_kernel"]
+__all__ = ["Pointer", "PointerDispatcher", "call_kernel", "pointer_kernel", "pointer_variant"]
