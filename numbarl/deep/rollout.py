@@ -112,6 +112,8 @@ __all__ = [
     "episode_columns",
     "env_info",
     "evaluate_greedy",
+    "EvalWork",
+    "eval_work",
     "evaluate_greedy_call",
     "flat_batch",
     "grad_views",
@@ -563,10 +565,44 @@ def evaluate_greedy_call(
     """The compiled call ``evaluate_greedy`` makes, as ``(kernel, args)`` (for
     ``numbarl.precompile.compile_calls`` to compile ahead)."""
     args = (
-        step_fns(fns), params, max_steps, state_dim, policy, episodes, rng,
-        net_fns(policy.params.dtype),
+        step_fns(fns), params, max_steps, policy, rng, net_fns(policy.params.dtype),
+        eval_work(policy, int(episodes), int(state_dim)),
     )  # fmt: skip
     return evaluate_greedy_net, args
+
+
+class EvalWork(NamedTuple):
+    """``evaluate_greedy_net``'s arrays for ``n`` episodes side by side (``eval_work``), zeroed:
+    ``states`` float64[n, state_dim], raw ``obs`` float64[n, obs_dim], the policy input ``x``
+    [n, obs_dim] (the network's dtype), ``done`` bool[n], ``returns`` float64[n], ``actions``
+    float64[n, action_dim] and the actor's workspace ``ws``.
+
+    Allocated by NumPy in Python, not inside the kernel: there the allocations compiled Numba's
+    ``np.zeros`` (and its ``np.empty`` and fill) for six array types and ``mlp_workspace``,
+    about half of the evaluation's ~2 s cold compile."""
+
+    states: np.ndarray
+    obs: np.ndarray
+    x: np.ndarray
+    done: np.ndarray
+    returns: np.ndarray
+    actions: np.ndarray
+    ws: np.ndarray
+
+
+def eval_work(policy: Policy, episodes: int, state_dim: int) -> EvalWork:
+    """A zeroed ``EvalWork`` for ``episodes`` greedy episodes of ``policy`` on an env whose
+    state has ``state_dim`` numbers."""
+    n, d, dt = episodes, policy.obs_mean.shape[0], policy.params.dtype
+    return EvalWork(
+        np.zeros((n, state_dim)),
+        np.zeros((n, d)),
+        np.zeros((n, d), dt),
+        np.zeros(n, dtype=np.bool_),
+        np.zeros(n),
+        np.zeros((n, int(policy.head[2]))),
+        mlp_workspace(policy.actor_layout, n, dt),  # from Python: NumPy, nothing compiled
+    )
 
 
 @njit(cache=True)
@@ -574,22 +610,15 @@ def evaluate_greedy_net(
     fns: Any,
     params: np.ndarray,
     max_steps: int,
-    state_dim: int,
     policy: Policy,
-    episodes: int,
     rng: np.random.Generator,
     net: NetFns,
+    work: EvalWork,
 ) -> np.ndarray:
-    """``evaluate_greedy`` with the network functions ``net`` (pointers)."""
-    n = episodes
-    d = policy.obs_mean.shape[0]
-    states = np.zeros((n, state_dim))
-    obs = np.zeros((n, d))
-    x = np.zeros((n, d), policy.params.dtype)
-    done = np.zeros(n, dtype=np.bool_)
-    returns = np.zeros(n)
-    acts = np.zeros((n, policy.head[2]))
-    ws = mlp_workspace(policy.actor_layout, n, policy.params.dtype)
+    """``evaluate_greedy`` with the network functions ``net`` (pointers) on the arrays of
+    ``work`` (``eval_work``; one episode per row); returns ``work.returns``."""
+    states, obs, x, done, returns, acts, ws = work
+    n = returns.shape[0]
     for i in range(n):
         fns.reset(params, states[i], rng)
         fns.observe(params, states[i], obs[i])
