@@ -26,7 +26,7 @@ def _setup(module, cfg, seed=3):
     policy = make_policy(env_info(env), rng, hidden=(8,), dtype=np.float32)
     buf = make_rollout(cfg.n_steps, cfg.n_envs, env.obs_dim, 1, policy.params.dtype)
     vec = make_vec_env(env, cfg.n_envs, policy, rng)
-    return policy, buf, vec, module._init(cfg, policy, 10), rng
+    return policy, buf, vec, module._init(cfg, policy, 10, cfg.n_envs * cfg.n_steps), rng
 
 
 def test_pointer_loop_gives_the_bytes_of_direct_calls():

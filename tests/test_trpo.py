@@ -312,6 +312,7 @@ def test_each_update_stays_in_the_trust_region(env_id):
     buf = make_rollout(cfg.n_steps, cfg.n_envs, info.obs_dim, info.action_dim)
     opt = make_optimizers(policy)
     fns = trpo.update_fns(policy, opt)
+    work = trpo.trpo_work(policy, cfg.n_envs * cfg.n_steps, cfg.value_minibatches)
     continuous = info.n_actions == 0
     pa = policy.actor.size + policy.log_std.size
     metrics = np.zeros(len(trpo.METRICS))
@@ -319,7 +320,7 @@ def test_each_update_stays_in_the_trust_region(env_id):
     for update in range(4):
         collect_rollout(vec, policy, buf, rng)
         theta_old = policy.params[:pa].copy()
-        trpo.trpo_update(policy, buf, opt, hp, fns, update, rng, metrics)
+        trpo.trpo_update(policy, buf, opt, hp, fns, work, update, rng, metrics)
         obs = buf.obs.reshape(-1, buf.obs.shape[2])
         kl = numpy_kl(policy, theta_old, policy.params[:pa], obs, continuous)
         assert kl <= cfg.max_kl * (1 + 1e-9), (update, kl)

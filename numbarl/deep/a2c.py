@@ -332,7 +332,12 @@ def make_a2c_config(env: Any = None, cfg: A2CConfig | dict | None = None, **over
     return merge_config(A2CConfig, TUNED, env, cfg, overrides)
 
 
-def _init(cfg: A2CConfig, policy: Policy, total_updates: int) -> tuple:
+def _init(
+    cfg: A2CConfig,
+    policy: Policy,
+    total_updates: int,
+    batch: int,  # unused here: pg_train passes every learner the rollout size
+) -> tuple:
     """(adam, hp, fns): what a2c_update takes between the buffer and the update index."""
     adam = adam_init(policy.params.shape[0], policy.params.dtype)
     return adam, hyper_record(A2CHyper, cfg, total_updates=total_updates), update_fns(policy)

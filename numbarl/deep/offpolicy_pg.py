@@ -34,11 +34,12 @@ from numbarl.deep.pg_common import (
     RETURNS_REWARD_TO_GO,
     Optimizers,
     ScoreFns,
+    ScoreWork,
     fit_critic,
     make_optimizers,
     mean_entropy,
-    policy_workspace,
     score_fns,
+    score_work,
     weighted_batch,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -201,19 +202,20 @@ def offpolicy_pg_update(
     opt: Optimizers,
     hp: OffPolicyPGHyper,
     fns: ScoreFns,
+    work: ScoreWork,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """``hp.reuse`` importance-weighted Adam steps on one batch collected by theta' (the policy
     at entry), then the critic's fit, the big kernels through ``fns``
-    (``pg_common.score_fns``). ``metrics`` float64[6] receives ``METRICS``."""
+    (``pg_common.score_fns``), on the arrays of ``work`` (``pg_common.score_work``).
+    ``metrics`` float64[6] receives ``METRICS``."""
     obs, actions, psi, targets = weighted_batch(buf, RETURNS_REWARD_TO_GO, hp, fns.weights)
     theta, layout, act, continuous = actor_params(policy)
-    ws = policy_workspace(layout, obs.shape[0], theta.dtype)
+    ws, grad = work.ws, work.grad
     behaviour = fns.log_prob(theta, layout, act, continuous, obs, actions, ws, opt.net).copy()
-    metrics[4] = mean_entropy(policy, obs, opt.net)
-    grad = np.zeros(theta.shape[0], theta.dtype)
+    metrics[4] = mean_entropy(policy, obs, opt.net, ws)
     for _ in range(hp.reuse):
         grad[:] = 0.0
         loss, mean_ratio, truncated = is_loss_grad(
@@ -225,7 +227,7 @@ def offpolicy_pg_update(
         metrics[2] = truncated
         metrics[5] = clip_by_global_norm(grad, hp.max_grad_norm)
         adam_step_via(opt.net, theta, grad, opt.actor, hp.lr)
-    metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng, fns.fit_value)
+    metrics[3] = fit_critic(policy, obs, targets, opt, hp, rng, fns.fit_value, work.fit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,12 +243,17 @@ def make_offpolicy_pg_config(
     return merge_config(OffPolicyPGConfig, TUNED, env, cfg, overrides)
 
 
-def _init(cfg: OffPolicyPGConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp, fns): the Adam states, the numbers and the kernels (``ScoreFns``) the
-    compiled update takes."""
+def _init(
+    cfg: OffPolicyPGConfig,
+    policy: Policy,
+    total_updates: int,
+    batch: int,
+) -> tuple:
+    """(opt, hp, fns, work): the Adam states, the numbers, the kernels (``ScoreFns``) and the
+    arrays (``ScoreWork``) the compiled update takes for rollouts of ``batch`` steps."""
     opt = make_optimizers(policy)
     hp = hyper_record(OffPolicyPGHyper, cfg, baseline=BASELINES[cfg.baseline])
-    return opt, hp, score_fns(policy, opt)
+    return opt, hp, score_fns(policy, opt), score_work(policy, batch, cfg.value_minibatches)
 
 
 def train(

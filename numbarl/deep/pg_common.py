@@ -40,7 +40,7 @@ from numbarl.deep.rollout import (
     episode_columns,
     flat_batch,
     make_rollout,
-    permutation,
+    permutation_into,
 )
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.nn import (
@@ -300,6 +300,38 @@ def weighted_batch(buf: Rollout, returns: int, hp, weights):  # noqa: ANN001, AN
     return obs, actions, psi, targets
 
 
+class FitWork(NamedTuple):
+    """``fit_value``'s arrays for a batch of ``batch`` rows in minibatches of
+    ``mb = max(1, batch // minibatches)`` (``fit_work``): the critic's workspace ``ws`` for
+    ``min(mb, CHUNK)`` rows, the minibatch ``xb`` [mb, obs_dim] (the network's dtype) and
+    ``yb`` float64[mb], the critic's gradient ``grad`` (its dtype), ``grad_v`` float64[mb, 1]
+    and the shuffle ``perm`` int64[batch].
+
+    Allocated once per run by NumPy in Python (``fit_work``): allocating them in ``fit_value``
+    compiled Numba's allocations and ``mlp_workspace`` into it at every cold start."""
+
+    ws: np.ndarray
+    xb: np.ndarray
+    yb: np.ndarray
+    grad: np.ndarray
+    grad_v: np.ndarray
+    perm: np.ndarray
+
+
+def fit_work(policy: Policy, batch: int, minibatches: int) -> FitWork:
+    """A ``FitWork`` for fits of ``policy``'s critic on ``batch`` rows in ``minibatches``."""
+    mb = max(1, batch // minibatches)
+    dt, d = policy.critic.dtype, policy.obs_mean.shape[0]
+    return FitWork(  # NumPy in Python (mlp_workspace is dual): nothing compiled here
+        mlp_workspace(policy.critic_layout, min(mb, CHUNK), dt),
+        np.zeros((mb, d), policy.params.dtype),
+        np.zeros(mb),
+        np.zeros(policy.critic.shape[0], dt),
+        np.zeros((mb, 1)),
+        np.zeros(batch, dtype=np.int64),
+    )
+
+
 @pointer_kernel(cache=True)
 def fit_value(
     policy: Policy,
@@ -310,24 +342,22 @@ def fit_value(
     epochs: int,
     minibatches: int,
     rng: np.random.Generator,
+    work: FitWork,
     net: NetFns | None = None,
 ) -> float:
     """Fit the critic V(s) to ``targets`` float64[B] on obs [B, obs_dim]: ``epochs``
     passes over ``minibatches`` shuffled minibatches (``rng.permutation``), one Adam step on
-    0.5 mean (V - target)^2 each. Returns the mean loss over the steps. ``net`` as in
-    ``policy_log_prob`` (the network and Adam through pointers)."""
+    0.5 mean (V - target)^2 each. Returns the mean loss over the steps. ``work`` from
+    ``fit_work(policy, B, minibatches)``; ``net`` as in ``policy_log_prob`` (the network and
+    Adam through pointers)."""
     batch, d = obs.shape
     mb = max(1, batch // minibatches)
     act = policy.head[3]
-    ws = mlp_workspace(policy.critic_layout, min(mb, CHUNK), policy.critic.dtype)
-    xb = np.empty((mb, d), obs.dtype)
-    yb = np.empty(mb)
-    grad = np.zeros(policy.critic.shape[0], policy.critic.dtype)
-    grad_v = np.empty((mb, 1))
+    ws, xb, yb, grad, grad_v, perm = work
     total = 0.0
     count = 0
     for _ in range(epochs):
-        perm = permutation(rng, batch)
+        permutation_into(rng, perm)
         for k in range(batch // mb):
             for j in range(mb):
                 s = perm[k * mb + j]
@@ -359,27 +389,50 @@ def fit_critic(
     hp,
     rng,
     fit,  # noqa: ANN001
+    work: FitWork,
 ) -> float:
     """The score-function learners' critic step: ``fit`` (``fit_value``, or
     ``ScoreFns.fit_value``) with ``hp``'s ``lr_value``, ``value_epochs`` and
-    ``value_minibatches`` when ``hp.baseline`` is ``BASELINE_VALUE`` (its mean loss), else 0.0
-    (no critic to fit, no draws from ``rng``)."""
+    ``value_minibatches`` on ``work`` when ``hp.baseline`` is ``BASELINE_VALUE`` (its mean
+    loss), else 0.0 (no critic to fit, no draws from ``rng``)."""
     if hp.baseline != BASELINE_VALUE:
         return 0.0
     return fit(
         policy, obs, targets, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng,
-        opt.net,
+        work, opt.net,
     )  # fmt: skip
 
 
+class ScoreWork(NamedTuple):
+    """The score-function updates' arrays (REINFORCE, the off-policy gradient; ``score_work``):
+    the actor's workspace ``ws`` for the chunked passes (``policy_workspace``), its gradient
+    ``grad`` (the parameters' dtype) and the critic fit's ``fit`` (``FitWork``). Allocated once
+    per run by NumPy in Python, as ``FitWork``."""
+
+    ws: np.ndarray
+    grad: np.ndarray
+    fit: FitWork
+
+
+def score_work(policy: Policy, batch: int, minibatches: int) -> ScoreWork:
+    """A ``ScoreWork`` for updates on ``batch`` steps (the critic fit in ``minibatches``)."""
+    dt = policy.params.dtype
+    n = policy.actor.shape[0] + policy.log_std.shape[0]  # actor_params' theta
+    return ScoreWork(
+        mlp_workspace(policy.actor_layout, min(batch, CHUNK), dt),  # policy_workspace's
+        np.zeros(n, dt),
+        fit_work(policy, batch, minibatches),
+    )
+
+
 @njit(cache=True, inline="always")
-def mean_entropy(policy: Policy, obs: np.ndarray, net: NetFns) -> float:
+def mean_entropy(policy: Policy, obs: np.ndarray, net: NetFns, ws: np.ndarray) -> float:
     """Mean entropy of pi(.|s) over obs [B, obs_dim] (the Gaussian's is state-free); the actor
-    called through ``net`` (``Optimizers.net``)."""
+    called through ``net`` (``Optimizers.net``) on the workspace ``ws``
+    (``policy_workspace(layout, B)``)."""
     if policy.head[0] == GAUSSIAN:
         return gaussian_entropy(policy.log_std)
     batch = obs.shape[0]
-    ws = policy_workspace(policy.actor_layout, batch, policy.params.dtype)
     total = 0.0
     for start in range(0, batch, CHUNK):
         end = min(start + CHUNK, batch)
@@ -422,9 +475,13 @@ def score_fns(policy: Policy, opt: Optimizers) -> ScoreFns:
     layout, net = typeof(policy.actor_layout), typeof(opt.net)
     rng = types.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
     head = (theta, layout, i8, types.boolean, obs, actions)
+    fit = typeof(fit_work(policy, 1, 1))  # its Numba type holds dtypes and ranks, not sizes
     return ScoreFns(
         Pointer(policy_log_prob, v64(*head, theta, net)),
         Pointer(policy_log_prob_grad, types.none(*head, v64, theta, theta, net)),
-        Pointer(fit_value, f8(typeof(policy), obs, v64, typeof(opt.critic), f8, i8, i8, rng, net)),
+        Pointer(
+            fit_value,
+            f8(typeof(policy), obs, v64, typeof(opt.critic), f8, i8, i8, rng, fit, net),
+        ),
         Pointer(reinforce_weights, types.UniTuple(v64, 2)(typeof(one), i8, i8, f8)),
     )

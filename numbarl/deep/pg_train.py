@@ -67,7 +67,7 @@ def train_policy_gradient(
     seed: int,
     progress: Progress,
     make_config: Callable[[Any, Any], Any],
-    init: Callable[[Any, Policy, int], tuple],
+    init: Callable[[Any, Policy, int, int], tuple],
     update: Callable[..., None],
     metric_names: tuple[str, ...],
     recorded: Callable[[Any], tuple[str, ...]] | None = None,
@@ -80,9 +80,9 @@ def train_policy_gradient(
     ``eval_episodes``, ``stop_at_return``), all before compiled code runs. The algorithm's
     pieces:
 
-    - ``init(cfg, policy, total_updates)`` -> ``state``, a tuple of its optimiser and
+    - ``init(cfg, policy, total_updates, batch)`` -> ``state``, a tuple of its optimiser and
       hyperparameter records (whatever its compiled functions take between the buffer and the
-      update index);
+      update index; ``batch`` = n_envs * n_steps, the steps of each rollout);
     - ``update(policy, buf, *state, update, rng, metrics[k])``: its compiled update, run by
       the shared compiled loop (``numbarl.deep.loop.run_updates``, as a function pointer) after
       each ``collect_rollout`` on a ControlEnv, or after each ``collect_rollout_gym`` on a
@@ -116,7 +116,7 @@ def train_policy_gradient(
     )
     rng = np.random.default_rng(train_seq)
     eval_rng = np.random.default_rng(eval_seq)
-    state = init(cfg, policy, total_updates)
+    state = init(cfg, policy, total_updates, batch)
     buf = make_rollout(cfg.n_steps, n_envs, info.obs_dim, info.action_dim, policy.params.dtype)
     if info.is_control:
         vec = make_vec_env(env, n_envs, policy, rng)

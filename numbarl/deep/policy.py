@@ -363,8 +363,8 @@ def sample_into(
 
 @njit(cache=True, inline="always")
 def sample_categorical_into(
-    head: np.ndarray,  # noqa: ARG001 - the signature of every head's sampler
-    log_std: np.ndarray,  # noqa: ARG001
+    head: np.ndarray,  # unused: every head's sampler takes the same arguments
+    log_std: np.ndarray,
     out: np.ndarray,
     rng: np.random.Generator,
     actions: np.ndarray,
@@ -378,7 +378,7 @@ def sample_categorical_into(
 
 @njit(cache=True, inline="always")
 def sample_gaussian_into(
-    head: np.ndarray,  # noqa: ARG001 - the signature of every head's sampler
+    head: np.ndarray,  # unused: every head's sampler takes the same arguments
     log_std: np.ndarray,
     out: np.ndarray,
     rng: np.random.Generator,
@@ -439,7 +439,7 @@ def clip_into(
 
 @njit(cache=True, inline="always")
 def clip_bounds_into(
-    head: np.ndarray,  # noqa: ARG001 - the signature of every head's clip
+    head: np.ndarray,  # unused: every head's clip takes the same arguments
     low: np.ndarray,
     high: np.ndarray,
     actions: np.ndarray,
@@ -453,9 +453,9 @@ def clip_bounds_into(
 
 @njit(cache=True, inline="always")
 def copy_into(
-    head: np.ndarray,  # noqa: ARG001 - the signature of every head's clip
-    low: np.ndarray,  # noqa: ARG001
-    high: np.ndarray,  # noqa: ARG001
+    head: np.ndarray,  # unused: every head's clip takes the same arguments
+    low: np.ndarray,
+    high: np.ndarray,
     actions: np.ndarray,
     out: np.ndarray,
 ) -> None:

@@ -682,7 +682,12 @@ def _hyper(cfg: PPOConfig, total_updates: int) -> PPOHyper:
     return hyper_record(PPOHyper, cfg, variant=VARIANTS[cfg.variant], total_updates=total_updates)
 
 
-def _init(cfg: PPOConfig, policy: Policy, total_updates: int) -> tuple:
+def _init(
+    cfg: PPOConfig,
+    policy: Policy,
+    total_updates: int,
+    batch: int,  # unused here: pg_train passes every learner the rollout size
+) -> tuple:
     """(adam, hp, beta, fns): what ppo_update takes between the buffer and the update."""
     dt = policy.params.dtype
     return (

@@ -47,6 +47,7 @@ from numbarl.deep.pg_common import (
     RETURNS,
     Optimizers,
     ScoreFns,
+    ScoreWork,
     fit_critic,
     fit_value,
     make_optimizers,
@@ -56,6 +57,7 @@ from numbarl.deep.pg_common import (
     policy_workspace,
     reinforce_weights,
     score_fns,
+    score_work,
     weighted_batch,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -197,25 +199,27 @@ def reinforce_update(
     opt: Optimizers,
     hp: ReinforceHyper,
     fns: ScoreFns,
+    work: ScoreWork,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
 ) -> None:
     """One REINFORCE update on ``buf``: one Adam step along the policy gradient g = (1/T)
     sum_t Psi_t grad log pi(a_t|s_t), then (``BASELINE_VALUE``) the critic's fit, the big
-    kernels through ``fns`` (``pg_common.score_fns``). ``metrics`` float64[4] receives
-    ``METRICS``. ``update`` (0-based) is unused (uniform driver signature)."""
+    kernels through ``fns`` (``pg_common.score_fns``), on the arrays of ``work``
+    (``pg_common.score_work``). ``metrics`` float64[4] receives ``METRICS``. ``update``
+    (0-based) is unused (uniform driver signature)."""
     obs, actions, psi, targets = weighted_batch(buf, hp.returns, hp, fns.weights)
     theta, layout, act, continuous = actor_params(policy)
-    ws = policy_workspace(layout, obs.shape[0], theta.dtype)
-    grad = np.zeros(theta.shape[0], theta.dtype)
-    metrics[2] = mean_entropy(policy, obs, opt.net)
+    ws, grad = work.ws, work.grad
+    grad[:] = 0.0
+    metrics[2] = mean_entropy(policy, obs, opt.net, ws)
     metrics[0] = reinforce_loss_grad(
         theta, layout, act, continuous, obs, actions, psi, ws, grad, opt.net, fns
     )
     metrics[3] = clip_by_global_norm(grad, hp.max_grad_norm)
     adam_step_via(opt.net, theta, grad, opt.actor, hp.lr)
-    metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng, fns.fit_value)
+    metrics[1] = fit_critic(policy, obs, targets, opt, hp, rng, fns.fit_value, work.fit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,14 +235,19 @@ def make_reinforce_config(
     return merge_config(ReinforceConfig, TUNED, env, cfg, overrides)
 
 
-def _init(cfg: ReinforceConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp, fns): the Adam states, the numbers and the kernels (``ScoreFns``)
-    ``reinforce_update`` takes."""
+def _init(
+    cfg: ReinforceConfig,
+    policy: Policy,
+    total_updates: int,
+    batch: int,
+) -> tuple:
+    """(opt, hp, fns, work): the Adam states, the numbers, the kernels (``ScoreFns``) and the
+    arrays (``ScoreWork``) the compiled update takes for rollouts of ``batch`` steps."""
     opt = make_optimizers(policy)
     hp = hyper_record(
         ReinforceHyper, cfg, returns=RETURNS[cfg.returns], baseline=BASELINES[cfg.baseline]
     )
-    return opt, hp, score_fns(policy, opt)
+    return opt, hp, score_fns(policy, opt), score_work(policy, batch, cfg.value_minibatches)
 
 
 def train(

@@ -44,7 +44,8 @@ Functions
   float64[episodes] on a ControlEnv (all episodes run side by side, no autoreset).
 - ``flat_batch(buf)`` (njit): the rollout's observations and actions as one batch of T * N rows.
 - ``count_ended(buf, episode_stats)`` (njit): the training loops' tally of the training
-  episodes that ended; ``permutation(rng, n)`` (njit) the minibatch shuffle, equal to
+  episodes that ended; ``permutation(rng, n)`` (njit; ``permutation_into`` in place) the
+  minibatch shuffle, equal to
   ``rng.permutation(n)``.
 
 The policy is ``numbarl.deep.policy``; the Python path for Gymnasium envs is
@@ -123,6 +124,7 @@ __all__ = [
     "normalize_obs",
     "params_finite",
     "permutation",
+    "permutation_into",
     "policy_act",
     "policy_arrays",
     "policy_from_arrays",
@@ -468,12 +470,32 @@ def permutation(rng: np.random.Generator, n: int) -> np.ndarray:
     if random_interval is None:
         return rng.permutation(n)
     perm = np.arange(n)
-    for i in range(n - 1, 0, -1):
+    _shuffle(rng, perm)
+    return perm
+
+
+@njit(cache=True)
+def permutation_into(rng: np.random.Generator, perm: np.ndarray) -> None:
+    """``perm`` int64[n] = ``permutation(rng, n)`` (the same draws), written in place: a caller
+    that shuffles every epoch compiles no allocation for it."""
+    if random_interval is None:
+        p = rng.permutation(perm.shape[0])
+        for i in range(perm.shape[0]):
+            perm[i] = p[i]
+        return
+    for i in range(perm.shape[0]):
+        perm[i] = i
+    _shuffle(rng, perm)
+
+
+@njit(cache=True, inline="always")
+def _shuffle(rng: np.random.Generator, perm: np.ndarray) -> None:
+    """NumPy's Fisher-Yates over ``random_interval``, in place."""
+    for i in range(perm.shape[0] - 1, 0, -1):
         j = np.int64(random_interval(rng.bit_generator, i))
         tmp = perm[i]
         perm[i] = perm[j]
         perm[j] = tmp
-    return perm
 
 
 @njit(cache=True, inline="always")

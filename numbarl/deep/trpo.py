@@ -41,13 +41,14 @@ from numba.extending import overload
 from numbarl.config import merge_config
 from numbarl.deep.pg_common import (
     CHUNK,
+    FitWork,
     Optimizers,
     fit_value,
+    fit_work,
     head_log_prob,
     head_log_prob_grad,
     make_optimizers,
     policy_log_prob,
-    policy_workspace,
     standardize,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -69,7 +70,7 @@ from numbarl.nn.heads import (
     log_softmax,
 )
 from numbarl.nn.kernel import pointer_kernel
-from numbarl.nn.mlp import DTYPES, TANH, mlp_n_params, mlp_output, net_dtype
+from numbarl.nn.mlp import DTYPES, TANH, mlp_n_params, mlp_output, mlp_workspace, net_dtype
 from numbarl.nn.pointers import Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
@@ -695,7 +696,10 @@ def update_fns(policy: Policy, opt: Optimizers) -> TRPOFns:
     search_sig = types.Tuple((i8, f8, f8))(
         theta, v64, layout, i8, obs, m64, v64, v64, f8, f8, i8, theta, theta, a
     )
-    critic_sig = f8(typeof(policy), obs, v64, typeof(opt.critic), f8, i8, i8, rng, typeof(opt.net))
+    fit = typeof(fit_work(policy, 1, 1))  # its Numba type holds dtypes and ranks, not sizes
+    critic_sig = f8(
+        typeof(policy), obs, v64, typeof(opt.critic), f8, i8, i8, rng, fit, typeof(opt.net)
+    )
     return TRPOFns(
         actor,
         Pointer(policy_terms_categorical if cat else policy_terms_gaussian, terms_sig),
@@ -717,6 +721,7 @@ def trpo_update(
     opt: Optimizers,
     hp: TRPOHyper,
     fns: TRPOFns,
+    work: TRPOWork,
     update: int,
     rng: np.random.Generator,
     metrics: np.ndarray,
@@ -725,7 +730,8 @@ def trpo_update(
 
     ``opt.critic`` is the critic's Adam (``opt.actor`` is unused: the actor moves by the natural
     gradient step); ``fns`` from ``update_fns`` (the head's kernels and the critic's fit, called
-    through its pointers). ``metrics`` float64[5] receives ``METRICS``."""
+    through its pointers); ``work`` from ``trpo_work`` for this buffer's batch. ``metrics``
+    float64[5] receives ``METRICS``."""
     obs, actions = flat_batch(buf)
     batch = obs.shape[0]
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, 1.0)
@@ -733,18 +739,16 @@ def trpo_update(
     if hp.norm_adv:
         standardize(adv, True)
     theta, layout, act, _ = actor_params(policy)
-    theta_old = theta.copy()
-    ws = policy_workspace(layout, batch, theta.dtype)
-    jvp_ws = jvp_workspace(layout, min(batch, CHUNK), theta.dtype)
-    old_logp = np.empty(batch)
-    g = np.empty(theta.shape[0])
+    theta_old, ws, jvp_ws, old_logp, g, s, full_step, _ = work
+    for i in range(theta.shape[0]):
+        theta_old[i] = theta[i]
     metrics[4] = fns.terms(theta_old, layout, act, obs, actions, adv, ws, fns.actor, old_logp, g)
-    s = np.empty(theta.shape[0])
     sfs = fns.natural(
         theta_old, layout, act, obs, g, hp.damping, hp.cg_iters, ws, jvp_ws, fns.actor, s
     )
     scale = math.sqrt(2.0 * hp.max_kl / sfs) if sfs > 0.0 else 0.0
-    full_step = scale * s  # beta s: the quadratic model's KL equals max_kl
+    for i in range(s.shape[0]):  # beta s: the quadratic model's KL equals max_kl
+        full_step[i] = scale * s[i]
     k, kl, gain = fns.search(
         theta_old, full_step, layout, act, obs, actions, adv, old_logp, hp.max_kl,
         hp.backtrack_coef, hp.max_backtracks, ws, theta, fns.actor,
@@ -754,7 +758,7 @@ def trpo_update(
     metrics[2] = k
     metrics[3] = fns.critic(
         policy, obs, ret, opt.critic, hp.lr_value, hp.value_epochs, hp.value_minibatches, rng,
-        opt.net,
+        work.fit, opt.net,
     )  # fmt: skip
 
 
@@ -771,10 +775,55 @@ def make_trpo_config(
     return merge_config(TRPOConfig, TUNED, env, cfg, overrides)
 
 
-def _init(cfg: TRPOConfig, policy: Policy, total_updates: int) -> tuple:
-    """(opt, hp, fns): the Adam states, the numbers and the pointers ``trpo_update`` takes."""
+class TRPOWork(NamedTuple):
+    """``trpo_update``'s arrays for batches of ``batch`` steps (``trpo_work``): ``theta_old``
+    (the actor's parameters before the step, their dtype), the chunked passes' workspaces
+    ``ws`` (``policy_workspace``) and ``jvp_ws`` (``jvp_workspace``), ``old_log_probs``
+    float64[batch], float64[P] the gradient ``g``, the natural direction ``s`` and the
+    ``full_step``, and the critic fit's ``fit`` (``pg_common.FitWork``).
+
+    Allocated once per run by NumPy in Python: allocating them in the update compiled Numba's
+    ``np.empty``/``np.zeros`` and the workspace functions into it (a larger cold compile) and
+    allocated them again at every update."""
+
+    theta_old: np.ndarray
+    ws: np.ndarray
+    jvp_ws: np.ndarray
+    old_log_probs: np.ndarray
+    g: np.ndarray
+    s: np.ndarray
+    full_step: np.ndarray
+    fit: FitWork
+
+
+def trpo_work(policy: Policy, batch: int, minibatches: int) -> TRPOWork:
+    """A ``TRPOWork`` for updates on ``batch`` steps of ``policy`` (the critic fit in
+    ``minibatches``)."""
+    dt, layout = policy.params.dtype, policy.actor_layout
+    n = policy.actor.shape[0] + policy.log_std.shape[0]  # actor_params' theta
+    rows = min(batch, CHUNK)
+    return TRPOWork(  # NumPy in Python: nothing compiled before the parallel compile
+        np.zeros(n, dt),
+        mlp_workspace(layout, rows, dt),  # policy_workspace(layout, batch, dt)
+        jvp_workspace.py_func(layout, rows, dt),
+        np.zeros(batch),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        fit_work(policy, batch, minibatches),
+    )
+
+
+def _init(cfg: TRPOConfig, policy: Policy, total_updates: int, batch: int) -> tuple:
+    """(opt, hp, fns, work): the Adam states, the numbers, the pointers and the arrays
+    ``trpo_update`` takes for rollouts of ``batch`` steps."""
     opt = make_optimizers(policy)
-    return opt, hyper_record(TRPOHyper, cfg), update_fns(policy, opt)
+    return (
+        opt,
+        hyper_record(TRPOHyper, cfg),
+        update_fns(policy, opt),
+        trpo_work(policy, batch, cfg.value_minibatches),
+    )
 
 
 def train(
@@ -798,6 +847,7 @@ __all__ = [
     "TUNED",
     "ActorFns",
     "TRPOConfig",
+    "TRPOWork",
     "TRPOFns",
     "TRPOHyper",
     "evaluate",
