@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from numbarl.deep import a2c, ppo
+from numbarl.deep import a2c, ppo, rollout
 from numbarl.deep.loop import loop_fns, run_updates
 from numbarl.deep.rollout import (
     collect_rollout,
@@ -68,3 +68,20 @@ def test_loop_stops_after_the_update_that_made_parameters_non_finite():
     fns = loop_fns(_poison, vec, policy, buf, (marker,), rng, np.zeros(1))
     assert run_updates(vec, policy, buf, (marker,), 0, 5, rng, metrics, stats, fns) == 2
     assert marker[0] == 2 and metrics[:, 0].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_the_loop_collects_with_the_collector_of_the_policy_head():
+    """A categorical policy's loop calls ``collect_categorical``, a Gaussian one's
+    ``collect_gaussian`` (each compiles only its head's sampling and clipping)."""
+    for env_id, expected in (
+        ("CartPole-v1", rollout.collect_categorical),
+        ("Pendulum-v1", rollout.collect_gaussian),
+    ):
+        env = make(env_id)
+        rng = np.random.default_rng(0)
+        policy = make_policy(env_info(env), rng, hidden=(4,), dtype=np.float32)
+        buf = make_rollout(2, 1, env.obs_dim, env_info(env).action_dim, policy.params.dtype)
+        vec = make_vec_env(env, 1, policy, rng)
+        fns = loop_fns(_poison, vec, policy, buf, (np.zeros(1),), rng, np.zeros(1))
+        assert rollout.collector(policy) is expected
+        assert fns.collect.dispatcher is expected

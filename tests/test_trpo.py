@@ -333,6 +333,44 @@ def test_each_update_stays_in_the_trust_region(env_id):
     assert taken >= 3
 
 
+def test_an_update_given_arrays_for_another_batch_changes_nothing():
+    """The update's arrays come from Python (``trpo_work``, ``pg_common.fit_work``): a work
+    built for another batch would index past its ends, so the kernels refuse it (NaN metrics,
+    parameters and critic untouched; a pointer kernel cannot raise)."""
+    from numbarl.deep.pg_common import fit_value, fit_work, make_optimizers
+    from numbarl.deep.rollout import (
+        collect_rollout,
+        env_info,
+        make_policy,
+        make_rollout,
+        make_vec_env,
+    )
+
+    env = make("CartPole-v1")
+    cfg = trpo.make_trpo_config(env, dict(n_envs=2, n_steps=32))
+    info = env_info(env)
+    rng = np.random.default_rng(0)
+    policy = make_policy(info, rng, hidden=(8,), dtype=np.float32)
+    vec = make_vec_env(env, cfg.n_envs, policy, rng)
+    buf = make_rollout(cfg.n_steps, cfg.n_envs, info.obs_dim, 1, policy.params.dtype)
+    opt = make_optimizers(policy)
+    hp = hyper_record(trpo.TRPOHyper, cfg)
+    collect_rollout(vec, policy, buf, rng)
+    before = policy.params.copy()
+    metrics = np.zeros(len(trpo.METRICS))
+    wrong = trpo.trpo_work(policy, 16, cfg.value_minibatches)  # not 2 * 32
+    trpo.trpo_update(policy, buf, opt, hp, trpo.update_fns(policy, opt), wrong, 0, rng, metrics)
+    assert np.isnan(metrics).all()
+    np.testing.assert_array_equal(policy.params, before)
+    obs = buf.obs.reshape(-1, info.obs_dim)
+    loss = fit_value(
+        policy, obs, np.zeros(obs.shape[0]), opt.critic, 1e-3, 1, 2, rng, fit_work(policy, 8, 2),
+        None,
+    )  # fmt: skip
+    assert np.isnan(loss)
+    np.testing.assert_array_equal(policy.params, before)
+
+
 def test_trpo_on_gymnasium_env():
     import gymnasium
 

@@ -209,11 +209,16 @@ def offpolicy_pg_update(
 ) -> None:
     """``hp.reuse`` importance-weighted Adam steps on one batch collected by theta' (the policy
     at entry), then the critic's fit, the big kernels through ``fns``
-    (``pg_common.score_fns``), on the arrays of ``work`` (``pg_common.score_work``).
-    ``metrics`` float64[6] receives ``METRICS``."""
+    (``pg_common.score_fns``), on the arrays of ``work`` (``pg_common.score_work`` for this
+    buffer's batch; for another batch nothing is updated and the metrics are NaN: a pointer
+    kernel cannot raise). ``metrics`` float64[6] receives ``METRICS``."""
     obs, actions, psi, targets = weighted_batch(buf, RETURNS_REWARD_TO_GO, hp, fns.weights)
     theta, layout, act, continuous = actor_params(policy)
     ws, grad = work.ws, work.grad
+    if work.fit.perm.shape[0] != obs.shape[0] or grad.shape[0] != theta.shape[0]:
+        for m in range(metrics.shape[0]):  # a work for another batch: no update
+            metrics[m] = np.nan
+        return
     behaviour = fns.log_prob(theta, layout, act, continuous, obs, actions, ws, opt.net).copy()
     metrics[4] = mean_entropy(policy, obs, opt.net, ws)
     for _ in range(hp.reuse):

@@ -348,12 +348,14 @@ def fit_value(
     """Fit the critic V(s) to ``targets`` float64[B] on obs [B, obs_dim]: ``epochs``
     passes over ``minibatches`` shuffled minibatches (``rng.permutation``), one Adam step on
     0.5 mean (V - target)^2 each. Returns the mean loss over the steps. ``work`` from
-    ``fit_work(policy, B, minibatches)``; ``net`` as in ``policy_log_prob`` (the network and
-    Adam through pointers)."""
+    ``fit_work(policy, B, minibatches)`` (for another B: no fit, NaN returned); ``net`` as in
+    ``policy_log_prob`` (the network and Adam through pointers)."""
     batch, d = obs.shape
     mb = max(1, batch // minibatches)
     act = policy.head[3]
     ws, xb, yb, grad, grad_v, perm = work
+    if perm.shape[0] != batch or xb.shape[0] != mb or grad.shape[0] != policy.critic.shape[0]:
+        return np.nan  # a work for another batch: no fit (a pointer kernel cannot raise)
     total = 0.0
     count = 0
     for _ in range(epochs):

@@ -207,11 +207,16 @@ def reinforce_update(
     """One REINFORCE update on ``buf``: one Adam step along the policy gradient g = (1/T)
     sum_t Psi_t grad log pi(a_t|s_t), then (``BASELINE_VALUE``) the critic's fit, the big
     kernels through ``fns`` (``pg_common.score_fns``), on the arrays of ``work``
-    (``pg_common.score_work``). ``metrics`` float64[4] receives ``METRICS``. ``update``
-    (0-based) is unused (uniform driver signature)."""
+    (``pg_common.score_work`` for this buffer's batch; for another batch nothing is updated and
+    the metrics are NaN: a pointer kernel cannot raise). ``metrics`` float64[4] receives
+    ``METRICS``. ``update`` (0-based) is unused (uniform driver signature)."""
     obs, actions, psi, targets = weighted_batch(buf, hp.returns, hp, fns.weights)
     theta, layout, act, continuous = actor_params(policy)
     ws, grad = work.ws, work.grad
+    if work.fit.perm.shape[0] != obs.shape[0] or grad.shape[0] != theta.shape[0]:
+        for m in range(metrics.shape[0]):  # a work for another batch: no update
+            metrics[m] = np.nan
+        return
     grad[:] = 0.0
     metrics[2] = mean_entropy(policy, obs, opt.net, ws)
     metrics[0] = reinforce_loss_grad(

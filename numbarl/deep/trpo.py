@@ -730,8 +730,9 @@ def trpo_update(
 
     ``opt.critic`` is the critic's Adam (``opt.actor`` is unused: the actor moves by the natural
     gradient step); ``fns`` from ``update_fns`` (the head's kernels and the critic's fit, called
-    through its pointers); ``work`` from ``trpo_work`` for this buffer's batch. ``metrics``
-    float64[5] receives ``METRICS``."""
+    through its pointers); ``work`` from ``trpo_work`` for this buffer's batch (for another
+    batch nothing is updated and the metrics are NaN: a pointer kernel cannot raise).
+    ``metrics`` float64[5] receives ``METRICS``."""
     obs, actions = flat_batch(buf)
     batch = obs.shape[0]
     adv2, ret2 = rollout_gae(buf, hp.gamma, hp.gae_lambda, 1.0)
@@ -740,6 +741,10 @@ def trpo_update(
         standardize(adv, True)
     theta, layout, act, _ = actor_params(policy)
     theta_old, ws, jvp_ws, old_logp, g, s, full_step, _ = work
+    if old_logp.shape[0] != batch or theta_old.shape[0] != theta.shape[0]:
+        for m in range(metrics.shape[0]):  # a work for another batch: no update
+            metrics[m] = np.nan
+        return
     for i in range(theta.shape[0]):
         theta_old[i] = theta[i]
     metrics[4] = fns.terms(theta_old, layout, act, obs, actions, adv, ws, fns.actor, old_logp, g)
