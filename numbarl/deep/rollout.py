@@ -45,8 +45,7 @@ Functions
 - ``flat_batch(buf)`` (njit): the rollout's observations and actions as one batch of T * N rows.
 - ``count_ended(buf, episode_stats)`` (njit): the training loops' tally of the training
   episodes that ended; ``permutation(rng, n)`` (njit; ``permutation_into`` in place) the
-  minibatch shuffle, equal to
-  ``rng.permutation(n)``.
+  minibatch shuffle, equal to ``rng.permutation(n)``.
 
 The policy is ``numbarl.deep.policy``; the Python path for Gymnasium envs is
 ``numbarl.deep.gym_rollout``.
@@ -275,7 +274,7 @@ def collector(policy: Policy) -> PointerDispatcher:
 def _collect(vec: VecEnv, policy: Policy, buf: Rollout, rng: np.random.Generator) -> None:
     """The collectors' code (``collect_categorical`` and ``collect_gaussian`` compile it with
     ``sample_into`` and ``clip_into`` bound to their head's forms: a CartPole run compiles no
-    Gaussian draw; ~0.4 s of the collector's ~3 s cold compile).
+    Gaussian draw: ~0.35 s of the collector's ~3 s cold compile).
 
     ``policy_act`` step by step, with the networks called through ``vec.net``'s pointers (they
     are compiled once, not again inside the collector). The records' arrays are unpacked once
