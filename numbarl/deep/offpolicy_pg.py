@@ -216,8 +216,7 @@ def offpolicy_pg_update(
     theta, layout, act, continuous = actor_params(policy)
     ws, grad = work.ws, work.grad
     if work.fit.perm.shape[0] != obs.shape[0] or grad.shape[0] != theta.shape[0]:
-        for m in range(metrics.shape[0]):  # a work for another batch: no update
-            metrics[m] = np.nan
+        metrics[:] = np.nan  # a work for another batch: no update
         return
     behaviour = fns.log_prob(theta, layout, act, continuous, obs, actions, ws, opt.net).copy()
     metrics[4] = mean_entropy(policy, obs, opt.net, ws)

@@ -37,6 +37,7 @@ from numbarl.deep.rollout import (
     GAUSSIAN,
     Policy,
     Rollout,
+    actor_params,
     episode_columns,
     flat_batch,
     make_rollout,
@@ -57,6 +58,7 @@ from numbarl.nn import (
     mlp_n_params,
     mlp_workspace,
 )
+from numbarl.nn.dual import dual
 from numbarl.nn.kernel import pointer_kernel
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import (
@@ -140,10 +142,10 @@ def head_log_prob_grad(
         categorical_log_prob_grad(head, int_actions(actions), w, grad_head)
 
 
-@njit(cache=True)
+@dual
 def policy_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
     """An MLP workspace for the chunked passes below on batches of ``batch`` rows, in the
-    parameters' dtype (``theta.dtype``)."""
+    parameters' dtype (``theta.dtype``); from Python, NumPy (``numbarl.nn.dual``)."""
     return mlp_workspace(layout, min(batch, CHUNK), dtype)
 
 
@@ -322,8 +324,8 @@ def fit_work(policy: Policy, batch: int, minibatches: int) -> FitWork:
     """A ``FitWork`` for fits of ``policy``'s critic on ``batch`` rows in ``minibatches``."""
     mb = max(1, batch // minibatches)
     dt, d = policy.critic.dtype, policy.obs_mean.shape[0]
-    return FitWork(  # NumPy in Python (mlp_workspace is dual): nothing compiled here
-        mlp_workspace(policy.critic_layout, min(mb, CHUNK), dt),
+    return FitWork(  # NumPy in Python (the workspace is dual): nothing compiled here
+        policy_workspace(policy.critic_layout, mb, dt),
         np.zeros((mb, d), policy.params.dtype),
         np.zeros(mb),
         np.zeros(policy.critic.shape[0], dt),
@@ -418,11 +420,10 @@ class ScoreWork(NamedTuple):
 
 def score_work(policy: Policy, batch: int, minibatches: int) -> ScoreWork:
     """A ``ScoreWork`` for updates on ``batch`` steps (the critic fit in ``minibatches``)."""
-    dt = policy.params.dtype
-    n = policy.actor.shape[0] + policy.log_std.shape[0]  # actor_params' theta
+    theta = actor_params.py_func(policy)[0]  # NumPy in Python: nothing compiled here
     return ScoreWork(
-        mlp_workspace(policy.actor_layout, min(batch, CHUNK), dt),  # policy_workspace's
-        np.zeros(n, dt),
+        policy_workspace(policy.actor_layout, batch, theta.dtype),
+        np.zeros_like(theta),
         fit_work(policy, batch, minibatches),
     )
 

@@ -214,8 +214,7 @@ def reinforce_update(
     theta, layout, act, continuous = actor_params(policy)
     ws, grad = work.ws, work.grad
     if work.fit.perm.shape[0] != obs.shape[0] or grad.shape[0] != theta.shape[0]:
-        for m in range(metrics.shape[0]):  # a work for another batch: no update
-            metrics[m] = np.nan
+        metrics[:] = np.nan  # a work for another batch: no update
         return
     grad[:] = 0.0
     metrics[2] = mean_entropy(policy, obs, opt.net, ws)

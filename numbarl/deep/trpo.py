@@ -49,6 +49,7 @@ from numbarl.deep.pg_common import (
     head_log_prob_grad,
     make_optimizers,
     policy_log_prob,
+    policy_workspace,
     standardize,
 )
 from numbarl.deep.pg_train import evaluate, hyper_record, train_policy_gradient
@@ -62,6 +63,7 @@ from numbarl.deep.rollout import (
 )
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.dual import dual
 from numbarl.nn.heads import (
     categorical_entropy,
     categorical_kl,
@@ -70,7 +72,7 @@ from numbarl.nn.heads import (
     log_softmax,
 )
 from numbarl.nn.kernel import pointer_kernel
-from numbarl.nn.mlp import DTYPES, TANH, mlp_n_params, mlp_output, mlp_workspace, net_dtype
+from numbarl.nn.mlp import DTYPES, TANH, mlp_n_params, mlp_output, net_dtype
 from numbarl.nn.pointers import Pointer, cache_numba_type, net_fns
 from numbarl.validation import AT_LEAST_ONE as _ONE
 from numbarl.validation import NON_NEGATIVE as _NONNEG
@@ -230,10 +232,10 @@ def conjugate_gradient(a: np.ndarray, b: np.ndarray, iters: int, tol: float) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@dual
 def jvp_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarray:  # noqa: ANN001
     """Scratch for ``mlp_jvp`` on up to ``batch`` rows: three [batch, widest] buffers in the
-    parameters' dtype (``params.dtype``)."""
+    parameters' dtype (``params.dtype``); from Python, NumPy (``numbarl.nn.dual``)."""
     widest = 0
     for layer in range(layout.shape[0]):
         widest = max(widest, layout[layer, 1])
@@ -742,8 +744,7 @@ def trpo_update(
     theta, layout, act, _ = actor_params(policy)
     theta_old, ws, jvp_ws, old_logp, g, s, full_step, _ = work
     if old_logp.shape[0] != batch or theta_old.shape[0] != theta.shape[0]:
-        for m in range(metrics.shape[0]):  # a work for another batch: no update
-            metrics[m] = np.nan
+        metrics[:] = np.nan  # a work for another batch: no update
         return
     for i in range(theta.shape[0]):
         theta_old[i] = theta[i]
@@ -804,13 +805,12 @@ class TRPOWork(NamedTuple):
 def trpo_work(policy: Policy, batch: int, minibatches: int) -> TRPOWork:
     """A ``TRPOWork`` for updates on ``batch`` steps of ``policy`` (the critic fit in
     ``minibatches``)."""
-    dt, layout = policy.params.dtype, policy.actor_layout
-    n = policy.actor.shape[0] + policy.log_std.shape[0]  # actor_params' theta
-    rows = min(batch, CHUNK)
-    return TRPOWork(  # NumPy in Python: nothing compiled before the parallel compile
-        np.zeros(n, dt),
-        mlp_workspace(layout, rows, dt),  # policy_workspace(layout, batch, dt)
-        jvp_workspace.py_func(layout, rows, dt),
+    theta = actor_params.py_func(policy)[0]  # NumPy in Python: nothing compiled here
+    layout, n = policy.actor_layout, theta.shape[0]
+    return TRPOWork(
+        np.zeros_like(theta),
+        policy_workspace(layout, batch, theta.dtype),
+        jvp_workspace(layout, min(batch, CHUNK), theta.dtype),
         np.zeros(batch),
         np.zeros(n),
         np.zeros(n),
