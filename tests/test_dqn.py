@@ -462,13 +462,15 @@ def _noisy_forward_backward_via(fns, params, net, x, noise, work, up, grad):
 
 
 @pytest.mark.parametrize("dueling", [False, True], ids=["plain", "dueling"])
+@pytest.mark.parametrize("noisy", [False, True], ids=["linear", "noisy"])
 @pytest.mark.parametrize("n_atoms", [1, 5], ids=["scalar", "c51"])
-def test_noisy_nets_get_passes_without_plain_heads(dueling, n_atoms):
-    # A noisy net given noise gets the noisy-only variants of the passes (no plain-head code
-    # compiled); they compute what the generic passes compute, to the bit. A plain net given a
-    # noise array keeps the generic passes, which ignore the noise.
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_qnet_fns_compile_only_the_nets_kind(dueling, noisy, n_atoms, activation):
+    # qnet_fns hands each kind of net passes compiled without what it never runs (a noisy net
+    # given noise: no plain-head code; a ReLU torso: no tanh code); they compute what the
+    # generic passes compute, to the bit, with and without noise.
     rng = np.random.default_rng(6)
-    net = qn.make_qnet(3, 2, 6, 2, "relu", dueling, True, n_atoms, -1.0, 1.0)
+    net = qn.make_qnet(3, 2, 6, 2, activation, dueling, noisy, n_atoms, -1.0, 1.0)
     params = (qn.qnet_init(net, rng, 0.5) + 0.1 * rng.standard_normal(net.n_params)).astype(
         np.float32
     )
@@ -477,20 +479,20 @@ def test_noisy_nets_get_passes_without_plain_heads(dueling, n_atoms):
     noise = np.zeros(net.n_noise, np.float32)
     qn.sample_noise(net, rng, noise)
     work = qn.qnet_work(net, 4, np.float32)
-    out = qn.qnet_forward(params, net, x, noise, work).copy()
-    grad = np.zeros(net.n_params, np.float32)
-    qn.qnet_backward(params, net, noise, work, up, grad)
-    fns = qn.qnet_fns(params, net, noise, work)
-    assert fns.forward.dispatcher is qn.qnet_forward_noisy
-    assert fns.backward.dispatcher is qn.qnet_backward_noisy
-    g_ptr = np.zeros(net.n_params, np.float32)
-    _noisy_forward_backward_via(fns, params, net, x, noise, work, up, g_ptr)
-    assert qn.qnet_output(net, 4, work).tobytes() == out.tobytes()
-    assert g_ptr.tobytes() == grad.tobytes()
-    plain = qn.make_qnet(3, 2, 6, 2, "relu", dueling, False, n_atoms, -1.0, 1.0)
-    plain_fns = qn.qnet_fns(params[: plain.n_params], plain, noise, work)
-    assert plain_fns.forward.dispatcher is qn.qnet_forward_into
-    assert qn.qnet_fns(params, net, None, work).forward.dispatcher is qn.qnet_forward_into
+    relu = activation == "relu"
+    for given in (noise, None):
+        out = qn.qnet_forward(params, net, x, given, work).copy()
+        grad = np.zeros(net.n_params, np.float32)
+        qn.qnet_backward(params, net, given, work, up, grad)
+        fns = qn.qnet_fns(params, net, given, work)
+        forward, backward = qn._VARIANTS[noisy and given is not None, relu]
+        assert (fns.forward.dispatcher, fns.backward.dispatcher) == (forward, backward)
+        g_ptr = np.zeros(net.n_params, np.float32)
+        _noisy_forward_backward_via(fns, params, net, x, given, work, up, g_ptr)
+        assert qn.qnet_output(net, 4, work).tobytes() == out.tobytes()
+        assert g_ptr.tobytes() == grad.tobytes()
+    assert qn._VARIANTS[False, False] == (qn.qnet_forward_into, qn.qnet_backward_into)
+    assert qn._VARIANTS[True, True] == (qn.qnet_forward_noisy_relu, qn.qnet_backward_noisy_relu)
 
 
 @pytest.mark.parametrize("switches", ["plain", "rainbow"])

@@ -70,6 +70,32 @@ def test_relu_backward_with_dead_units_matches_finite_differences():
     assert np.all(w0[:, :3] == 0.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_variants_compute_the_generic_passes(dtype):
+    # mlp_forward_relu/mlp_backward_relu (no tanh code compiled: the Q network's ReLU torso)
+    # are the generic passes of a ReLU net to the bit, dead units, dL/dx and NaN included.
+    from numbarl.nn.mlp import mlp_backward_relu, mlp_forward_relu
+
+    rng = np.random.default_rng(4)
+    layout = nn.mlp_layout((3, 8, 8, 2))
+    params = nn.mlp_init(layout, rng, dtype=dtype)
+    params[layout[0, 3] : layout[0, 3] + 3] = -50.0
+    x = rng.standard_normal((5, 3)).astype(dtype)
+    x[4, 0] = np.nan
+    up = rng.standard_normal((5, 2)).astype(dtype)
+    results = []
+    for forward, backward in (
+        (nn.mlp_forward, nn.mlp_backward),
+        (mlp_forward_relu, mlp_backward_relu),
+    ):
+        ws = nn.mlp_workspace(layout, 5, dtype)
+        out = forward(params, layout, nn.RELU, x, ws).copy()
+        grad, g_x = np.zeros(params.size, dtype), np.zeros((5, 3), dtype)
+        backward(params, layout, nn.RELU, ws, up, grad, g_x)
+        results.append((out.tobytes(), grad.tobytes(), g_x.tobytes()))
+    assert results[0] == results[1]
+
+
 def test_forward_matches_numpy_reference_and_py_func():
     rng = np.random.default_rng(3)
     layout = nn.mlp_layout((4, 8, 8, 3))

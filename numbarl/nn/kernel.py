@@ -72,6 +72,19 @@ def pointer_kernel(**options: Any) -> Callable[[Callable], PointerDispatcher]:
     return wrap
 
 
+def variant_function(body: Callable, name: str, doc: str, **constants: Any) -> FunctionType:
+    """A copy of the plain function ``body`` named ``name`` whose global names in ``constants``
+    are bound to the given values (the rest: ``body``'s module globals as they are now), for
+    ``pointer_variant`` and ``njit_variant``."""
+    fn = FunctionType(body.__code__, {**body.__globals__, **constants}, name)
+    fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__annotations__ = dict(body.__annotations__)
+    fn.__kwdefaults__ = body.__kwdefaults__
+    fn.__defaults__ = body.__defaults__
+    return fn
+
+
 def pointer_variant(
     body: Callable, name: str, doc: str, options: dict | None = None, **constants: Any
 ) -> PointerDispatcher:
@@ -87,13 +100,18 @@ def pointer_variant(
     (so call it after the names the body uses are defined) plus ``constants``. Numba's disk
     cache files a function by its module and qualified name, so each variant has a cache entry
     of its own."""
-    fn = FunctionType(body.__code__, {**body.__globals__, **constants}, name)
-    fn.__qualname__ = name
-    fn.__doc__ = doc
-    fn.__annotations__ = dict(body.__annotations__)
-    fn.__kwdefaults__ = body.__kwdefaults__
-    fn.__defaults__ = body.__defaults__
+    fn = variant_function(body, name, doc, **constants)
     return pointer_kernel(cache=True, **(options or {}))(fn)
+
+
+def njit_variant(
+    body: Callable, name: str, doc: str, options: dict | None = None, **constants: Any
+) -> CPUDispatcher:
+    """``pointer_variant`` as a plain ``njit(cache=True, **options)`` function: a variant that
+    other njit code calls (e.g. a network pass whose activation is bound; with
+    ``inline="always"`` a body that variants of its callers inline)."""
+    options = {"cache": True, **(options or {})}
+    return njit(**options)(variant_function(body, name, doc, **constants))
 
 
 _POINTERS: dict[tuple, Pointer] = {}
@@ -242,4 +260,12 @@ def _trampoline(ptr: Pointer, *args: Any) -> Any:
     return _call_tuple(ptr, args)
 
 
-__all__ = ["Pointer", "PointerDispatcher", "call_kernel", "pointer_kernel", "pointer_variant"]
+__all__ = [
+    "Pointer",
+    "PointerDispatcher",
+    "call_kernel",
+    "njit_variant",
+    "pointer_kernel",
+    "pointer_variant",
+    "variant_function",
+]

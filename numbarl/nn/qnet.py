@@ -29,7 +29,9 @@ from numbarl.nn.mlp import (
     ACTIVATIONS,
     RELU,
     mlp_backward,
+    mlp_backward_relu,
     mlp_forward,
+    mlp_forward_relu,
     mlp_init,
     mlp_layout,
     net_dtype,
@@ -515,36 +517,65 @@ class QNetFns(NamedTuple):
 
 def qnet_fns(params: np.ndarray, net: QNet, noise: np.ndarray | None, work: QWork) -> QNetFns:
     """The ``QNetFns`` for these arguments' types (the parameters' dtype, noise array or None,
-    a workspace; batch inputs x [B, obs_dim] in the parameters' dtype): for a noisy net given a
-    noise array, ``qnet_forward_noisy`` and ``qnet_backward_noisy`` (no plain-head code), else
-    ``qnet_forward_into`` and ``qnet_backward_into``."""
+    a workspace; batch inputs x [B, obs_dim] in the parameters' dtype), compiled for the net's
+    kind: a noisy net given a noise array gets passes without the plain head's code, a ReLU
+    torso passes without the tanh code (``_VARIANTS``); other nets ``qnet_forward_into`` and
+    ``qnet_backward_into``."""
     p, nt, wt = typeof(params), typeof(net), typeof(work)
     x = types.Array(p.dtype, 2, "C")
     nz = typeof(noise)
-    noisy = noise is not None and bool(net.noisy)
-    forward = qnet_forward_noisy if noisy else qnet_forward_into
-    backward = qnet_backward_noisy if noisy else qnet_backward_into
+    forward, backward = _VARIANTS[noise is not None and bool(net.noisy), int(net.act) == RELU]
     return QNetFns(
         Pointer(forward, types.none(p, nt, x, nz, wt)),
         Pointer(backward, types.none(p, nt, nz, wt, x, p)),
     )
 
 
-# A noisy net's passes with noise (Rainbow's training and acting): the heads are noisy, so the
-# plain head's code (``_plain_head_forward``, ``linear_backward``) that ``_head_forward`` and
-# ``_head_backward`` hold for a plain net given noise is left out (the Q network's backward
-# pass and forward pass are the largest kernels of a Rainbow cold start, ~7% less LLVM IR).
-# One source: ``_forward``'s and ``_backward``'s code compiled with the noisy heads bound
-# (``pointer_variant``). Only ``qnet_fns`` hands them out, for nets with ``noisy`` set.
-qnet_forward_noisy = pointer_variant(
-    _forward.py_func,
-    "qnet_forward_noisy",
-    "``qnet_forward_into`` of a net with noisy heads given a noise array (``qnet_fns``).",
-    _head_forward=_noisy_heads_forward,
-)
-qnet_backward_noisy = pointer_variant(
-    _backward.py_func,
-    "qnet_backward_noisy",
-    "``qnet_backward_into`` of a net with noisy heads given a noise array (``qnet_fns``).",
-    _head_backward=_noisy_heads_backward,
-)
+# The passes per kind of net: ``_forward``'s and ``_backward``'s code compiled with what the kind
+# never runs left out (``pointer_variant``), handed out by ``qnet_fns`` only. A noisy net given
+# noise (Rainbow's training and acting) runs noisy heads, so ``_head_forward``/``_head_backward``
+# need not hold the plain head (``_plain_head_forward``, ``linear_backward``) behind the runtime
+# ``net.noisy``; a ReLU torso runs ``mlp_forward_relu``/``mlp_backward_relu``, without the
+# vectorised tanh loops. The Q network's passes are the largest units of a DQN or Rainbow cold
+# start (Rainbow's both run on one worker, which ends last).
+def _variant(body, name, kind, **constants):  # noqa: ANN001, ANN202
+    doc = f"``{body.__name__[1:]}`` of the Q network's pass for {kind} (``qnet_fns``)."
+    return pointer_variant(body, name, doc, **constants)
+
+
+_NOISY_FORWARD = {"_head_forward": _noisy_heads_forward}
+_NOISY_BACKWARD = {"_head_backward": _noisy_heads_backward}
+_VARIANTS = {
+    (False, False): (qnet_forward_into, qnet_backward_into),
+    (True, False): (
+        _variant(_forward.py_func, "qnet_forward_noisy", "noisy heads", **_NOISY_FORWARD),
+        _variant(_backward.py_func, "qnet_backward_noisy", "noisy heads", **_NOISY_BACKWARD),
+    ),
+    (False, True): (
+        _variant(
+            _forward.py_func, "qnet_forward_relu", "a ReLU torso", mlp_forward=mlp_forward_relu
+        ),
+        _variant(
+            _backward.py_func, "qnet_backward_relu", "a ReLU torso", mlp_backward=mlp_backward_relu
+        ),
+    ),
+    (True, True): (
+        _variant(
+            _forward.py_func,
+            "qnet_forward_noisy_relu",
+            "noisy heads and a ReLU torso",
+            mlp_forward=mlp_forward_relu,
+            **_NOISY_FORWARD,
+        ),
+        _variant(
+            _backward.py_func,
+            "qnet_backward_noisy_relu",
+            "noisy heads and a ReLU torso",
+            mlp_backward=mlp_backward_relu,
+            **_NOISY_BACKWARD,
+        ),
+    ),
+}
+qnet_forward_noisy, qnet_backward_noisy = _VARIANTS[True, False]
+qnet_forward_noisy_relu, qnet_backward_noisy_relu = _VARIANTS[True, True]
+qnet_forward_relu, qnet_backward_relu = _VARIANTS[False, True]
