@@ -444,19 +444,13 @@ def test_noise_none_is_the_mean_network(dueling, noisy, n_atoms):
     # The pointer twins the compiled loops call compute the same.
     fns = qn.qnet_fns(params, net, None, work)
     g_ptr = np.zeros(net.n_params, np.float32)
-    _forward_backward_via(fns, params, net, x, work, up, g_ptr)
+    _passes_via(fns, params, net, x, None, work, up, g_ptr)
     np.testing.assert_array_equal(qn.qnet_output(net, 4, work), out_none)
     np.testing.assert_array_equal(g_ptr, g_none)
 
 
 @njit
-def _forward_backward_via(fns, params, net, x, work, up, grad):
-    fns.forward(params, net, x, None, work)
-    fns.backward(params, net, None, work, up, grad)
-
-
-@njit
-def _noisy_forward_backward_via(fns, params, net, x, noise, work, up, grad):
+def _passes_via(fns, params, net, x, noise, work, up, grad):
     fns.forward(params, net, x, noise, work)
     fns.backward(params, net, noise, work, up, grad)
 
@@ -488,7 +482,7 @@ def test_qnet_fns_compile_only_the_nets_kind(dueling, noisy, n_atoms, activation
         forward, backward = qn._VARIANTS[noisy and given is not None, relu]
         assert (fns.forward.dispatcher, fns.backward.dispatcher) == (forward, backward)
         g_ptr = np.zeros(net.n_params, np.float32)
-        _noisy_forward_backward_via(fns, params, net, x, given, work, up, g_ptr)
+        _passes_via(fns, params, net, x, given, work, up, g_ptr)
         assert qn.qnet_output(net, 4, work).tobytes() == out.tobytes()
         assert g_ptr.tobytes() == grad.tobytes()
     assert qn._VARIANTS[False, False] == (qn.qnet_forward_into, qn.qnet_backward_into)

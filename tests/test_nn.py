@@ -72,9 +72,11 @@ def test_relu_backward_with_dead_units_matches_finite_differences():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_variants_compute_the_generic_passes(dtype):
-    # mlp_forward_relu/mlp_backward_relu (no tanh code compiled: the Q network's ReLU torso)
-    # are the generic passes of a ReLU net to the bit, dead units, dL/dx and NaN included.
-    from numbarl.nn.mlp import mlp_backward_relu, mlp_forward_relu
+    # The ReLU variants (no tanh code compiled: the Q network's ReLU torso, DDPG/TD3/SAC's ReLU
+    # networks) are the generic passes of a ReLU net to the bit, dead units, dL/dx and NaN
+    # included, called directly and through their pointers.
+    from numbarl.deep import actor_critic as ac
+    from numbarl.nn import mlp
 
     rng = np.random.default_rng(4)
     layout = nn.mlp_layout((3, 8, 8, 2))
@@ -84,16 +86,35 @@ def test_relu_variants_compute_the_generic_passes(dtype):
     x[4, 0] = np.nan
     up = rng.standard_normal((5, 2)).astype(dtype)
     results = []
-    for forward, backward in (
-        (nn.mlp_forward, nn.mlp_backward),
-        (mlp_forward_relu, mlp_backward_relu),
-    ):
+    for relu in (False, True):
+        forward, backward = (
+            (mlp.mlp_forward_relu, mlp.mlp_backward_relu)
+            if relu
+            else (nn.mlp_forward, nn.mlp_backward)
+        )
+        into = (
+            (mlp.mlp_forward_into_relu, mlp.mlp_backward_into_relu, ac.mlp_input_grad_into_relu)
+            if relu
+            else (mlp.mlp_forward_into, mlp.mlp_backward_into, ac.mlp_input_grad_into)
+        )
         ws = nn.mlp_workspace(layout, 5, dtype)
         out = forward(params, layout, nn.RELU, x, ws).copy()
         grad, g_x = np.zeros(params.size, dtype), np.zeros((5, 3), dtype)
         backward(params, layout, nn.RELU, ws, up, grad, g_x)
+        ws2 = nn.mlp_workspace(layout, 5, dtype)
+        into[0](params, layout, nn.RELU, x, ws2)
+        grad2, g_x2 = np.zeros(params.size, dtype), np.zeros((5, 3), dtype)
+        into[1](params, layout, nn.RELU, ws2, up, grad2)
+        into[2](params, layout, nn.RELU, ws2, up, g_x2)
+        assert mlp.mlp_output(layout, 5, ws2).tobytes() == out.tobytes()
+        assert (grad2.tobytes(), g_x2.tobytes()) == (grad.tobytes(), g_x.tobytes())
         results.append((out.tobytes(), grad.tobytes(), g_x.tobytes()))
     assert results[0] == results[1]
+    fns = ac.ac_fns(dtype, nn.RELU)
+    assert fns.forward.dispatcher is mlp.mlp_forward_into_relu
+    assert fns.input_grad.dispatcher is ac.mlp_input_grad_into_relu
+    assert ac.ac_fns(dtype, nn.TANH).forward.dispatcher is mlp.mlp_forward_into
+    assert ac.ac_fns(dtype).backward.dispatcher is mlp.mlp_backward_into
 
 
 def test_forward_matches_numpy_reference_and_py_func():

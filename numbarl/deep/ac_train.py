@@ -161,7 +161,7 @@ def _evaluate(
         return evaluate_actor(
             step_fns(env.fns), env.params, int(env.state_dim), int(env.max_steps), nets, episodes,
             rng,
-            ac_fns(nets.actor.dtype),
+            ac_fns(nets.actor.dtype, int(nets.activation[0])),
         )  # fmt: skip
     seed = int(rng.integers(2**31))
     act = int(nets.activation[0])
@@ -295,7 +295,9 @@ def start(
     else:
         run = _blank_run_state(nets, 1, n_metrics)
         _gym_reset(env, nets, run, seed)
-    ts = TrainState(nets, critic_adam, actor_adam, buf, ws, run, ac_fns(real))
+    ts = TrainState(
+        nets, critic_adam, actor_adam, buf, ws, run, ac_fns(real, int(nets.activation[0]))
+    )
     return Setup(ts, rng, eval_rng)
 
 
@@ -347,7 +349,8 @@ def run_chunks(
     nets, buf, run = setup.ts.nets, setup.ts.buf, setup.ts.run
     if loop_call is not None and info.is_control:
         eval_args = (step_fns(env.fns), env.params, int(env.state_dim), int(env.max_steps), nets,
-                     int(cfg.eval_episodes), setup.eval_rng, ac_fns(nets.actor.dtype))  # fmt: skip
+                     int(cfg.eval_episodes), setup.eval_rng,
+                     ac_fns(nets.actor.dtype, int(nets.activation[0])))  # fmt: skip
         compile_calls([loop_call, (evaluate_actor, eval_args)])
     history: dict[str, list[float]] = {c: [] for c in columns}
 

@@ -82,8 +82,17 @@ from numbarl.nn import (
     mlp_workspace_size,
     polyak_update,
 )
-from numbarl.nn.kernel import pointer_kernel
-from numbarl.nn.mlp import _backward_body, mlp_backward_into, mlp_output
+from numbarl.nn.kernel import pointer_kernel, pointer_variant
+from numbarl.nn.mlp import (
+    RELU,
+    _backward_body,
+    _backward_body_relu,
+    mlp_backward_into,
+    mlp_backward_into_relu,
+    mlp_forward_into,
+    mlp_forward_into_relu,
+    mlp_output,
+)
 from numbarl.nn.pointers import (
     Pointer,
     adam_step_via,
@@ -233,23 +242,40 @@ def _array(dtype: np.dtype, ndim: int) -> types.Array:
     return types.Array(from_dtype(np.dtype(dtype)), ndim, "C")
 
 
-_AC_FNS: dict[str, ACFns] = {}
+mlp_input_grad_into_relu = pointer_variant(
+    mlp_input_grad_into.py_func,
+    "mlp_input_grad_into_relu",
+    "``mlp_input_grad_into`` of a ReLU network (``act`` RELU): no tanh code compiled.",
+    {"error_model": "numpy"},
+    _backward_body=_backward_body_relu,
+)
+
+_AC_FNS: dict[tuple[str, bool], ACFns] = {}
 
 
-def ac_fns(dtype: DTypeLike) -> ACFns:
-    """The ``ACFns`` of networks in ``dtype`` (float32 or float64), built once per process and
-    dtype (each function compiled, or loaded from Numba's cache, on first use)."""
+def ac_fns(dtype: DTypeLike, activation: int | None = None) -> ACFns:
+    """The ``ACFns`` of networks in ``dtype`` (float32 or float64), built once per process,
+    dtype and kind (each function compiled, or loaded from Numba's cache, on first use). For
+    ``activation`` RELU the passes are compiled without the tanh code
+    (``mlp_forward_into_relu``, ``mlp_backward_into_relu``, ``mlp_input_grad_into_relu``: the
+    same arithmetic); any other value, or None, gives the passes for every activation."""
     nf = net_fns(dtype)
     dt = np.dtype(dtype)
-    if dt.name not in _AC_FNS:
+    relu = activation is not None and int(activation) == RELU
+    if (dt.name, relu) not in _AC_FNS:
         p, lay, x = _array(dt, 1), _array(np.int64, 2), _array(dt, 2)
-        _AC_FNS[dt.name] = ACFns(
-            nf.forward,
-            Pointer(mlp_backward_into, types.none(p, lay, types.int64, p, x, p)),
-            Pointer(mlp_input_grad_into, types.none(p, lay, types.int64, p, x, x)),
+        forward, backward, input_grad = (
+            (mlp_forward_into_relu, mlp_backward_into_relu, mlp_input_grad_into_relu)
+            if relu
+            else (mlp_forward_into, mlp_backward_into, mlp_input_grad_into)
+        )
+        _AC_FNS[dt.name, relu] = ACFns(
+            Pointer(forward, nf.forward.signature()) if relu else nf.forward,
+            Pointer(backward, types.none(p, lay, types.int64, p, x, p)),
+            Pointer(input_grad, types.none(p, lay, types.int64, p, x, x)),
             nf.adam,
         )
-    return _AC_FNS[dt.name]
+    return _AC_FNS[dt.name, relu]
 
 
 @njit(cache=True)

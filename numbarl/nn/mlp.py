@@ -29,7 +29,7 @@ from numba.extending import overload
 from numpy.typing import DTypeLike
 
 from numbarl.nn.dual import dual
-from numbarl.nn.kernel import njit_variant, pointer_kernel
+from numbarl.nn.kernel import njit_variant, pointer_kernel, pointer_variant
 
 TANH = 0
 RELU = 1
@@ -522,8 +522,9 @@ def _activation_backward_relu(delta: np.ndarray, y: np.ndarray, act: int) -> Non
 
 
 # ReLU networks' passes without the tanh code (``act`` must be RELU): the same source with the
-# ReLU-only kernels bound (``njit_variant``). The Q network's passes use them for a ReLU torso
-# (``numbarl.nn.qnet.qnet_fns``); everything else calls the passes above.
+# ReLU-only kernels bound (``njit_variant``, ``pointer_variant``). The Q network's passes use
+# them for a ReLU torso (``numbarl.nn.qnet.qnet_fns``), DDPG/TD3/SAC for ReLU networks
+# (``numbarl.deep.actor_critic.ac_fns``); everything else calls the passes above.
 _forward_relu = njit_variant(
     _forward.py_func,
     "_forward_relu",
@@ -549,6 +550,20 @@ mlp_backward_relu = njit_variant(
     mlp_backward.py_func,
     "mlp_backward_relu",
     "``mlp_backward`` of a ReLU network (``act`` RELU): no tanh code compiled.",
+    {"error_model": "numpy"},
+    _backward_body=_backward_body_relu,
+)
+mlp_forward_into_relu = pointer_variant(
+    mlp_forward_into.py_func,
+    "mlp_forward_into_relu",
+    "``mlp_forward_into`` of a ReLU network (``act`` RELU): no tanh code compiled.",
+    {"error_model": "numpy"},
+    _forward=_forward_relu,
+)
+mlp_backward_into_relu = pointer_variant(
+    mlp_backward_into.py_func,
+    "mlp_backward_into_relu",
+    "``mlp_backward_into`` of a ReLU network (``act`` RELU): no tanh code compiled.",
     {"error_model": "numpy"},
     _backward_body=_backward_body_relu,
 )

@@ -24,7 +24,7 @@ from numba import njit, typeof, types
 from numpy.typing import DTypeLike
 
 from numbarl.envs.control.core import FunctionPointer
-from numbarl.nn.kernel import pointer_kernel, pointer_variant
+from numbarl.nn.kernel import PointerDispatcher, pointer_kernel, pointer_variant
 from numbarl.nn.mlp import (
     ACTIVATIONS,
     RELU,
@@ -363,7 +363,7 @@ def _forward(
     params: np.ndarray, net: QNet, x: np.ndarray, noise: np.ndarray | None, work: QWork
 ) -> None:
     """The forward pass into ``work`` (read with ``qnet_output``); the body of ``qnet_forward``,
-    ``qnet_forward_into`` and ``qnet_forward_noisy``."""
+    ``qnet_forward_into`` and its variants per kind of net (``_VARIANTS``)."""
     b = x.shape[0]
     h_dim = net.hidden
     k_atoms = net.n_atoms
@@ -538,44 +538,35 @@ def qnet_fns(params: np.ndarray, net: QNet, noise: np.ndarray | None, work: QWor
 # ``net.noisy``; a ReLU torso runs ``mlp_forward_relu``/``mlp_backward_relu``, without the
 # vectorised tanh loops. The Q network's passes are the largest units of a DQN or Rainbow cold
 # start (Rainbow's both run on one worker, which ends last).
-def _variant(body, name, kind, **constants):  # noqa: ANN001, ANN202
-    doc = f"``{body.__name__[1:]}`` of the Q network's pass for {kind} (``qnet_fns``)."
-    return pointer_variant(body, name, doc, **constants)
+def _passes(noisy: bool, relu: bool) -> tuple[PointerDispatcher, PointerDispatcher]:
+    if not (noisy or relu):
+        return qnet_forward_into, qnet_backward_into
+    suffix = ("_noisy" if noisy else "") + ("_relu" if relu else "")
+    kind = " and ".join(k for k, on in (("noisy heads", noisy), ("a ReLU torso", relu)) if on)
+    forward, backward = {}, {}
+    if noisy:
+        forward["_head_forward"], backward["_head_backward"] = (
+            _noisy_heads_forward, _noisy_heads_backward
+        )  # fmt: skip
+    if relu:
+        forward["mlp_forward"], backward["mlp_backward"] = mlp_forward_relu, mlp_backward_relu
+    return tuple(
+        pointer_variant(
+            body.py_func,
+            f"qnet_{name}{suffix}",
+            f"``qnet_{name}_into`` of a net with {kind} (``qnet_fns``).",
+            **constants,
+        )
+        for name, body, constants in (
+            ("forward", _forward, forward),
+            ("backward", _backward, backward),
+        )
+    )
 
 
-_NOISY_FORWARD = {"_head_forward": _noisy_heads_forward}
-_NOISY_BACKWARD = {"_head_backward": _noisy_heads_backward}
 _VARIANTS = {
-    (False, False): (qnet_forward_into, qnet_backward_into),
-    (True, False): (
-        _variant(_forward.py_func, "qnet_forward_noisy", "noisy heads", **_NOISY_FORWARD),
-        _variant(_backward.py_func, "qnet_backward_noisy", "noisy heads", **_NOISY_BACKWARD),
-    ),
-    (False, True): (
-        _variant(
-            _forward.py_func, "qnet_forward_relu", "a ReLU torso", mlp_forward=mlp_forward_relu
-        ),
-        _variant(
-            _backward.py_func, "qnet_backward_relu", "a ReLU torso", mlp_backward=mlp_backward_relu
-        ),
-    ),
-    (True, True): (
-        _variant(
-            _forward.py_func,
-            "qnet_forward_noisy_relu",
-            "noisy heads and a ReLU torso",
-            mlp_forward=mlp_forward_relu,
-            **_NOISY_FORWARD,
-        ),
-        _variant(
-            _backward.py_func,
-            "qnet_backward_noisy_relu",
-            "noisy heads and a ReLU torso",
-            mlp_backward=mlp_backward_relu,
-            **_NOISY_BACKWARD,
-        ),
-    ),
+    (noisy, relu): _passes(noisy, relu) for noisy in (False, True) for relu in (False, True)
 }
 qnet_forward_noisy, qnet_backward_noisy = _VARIANTS[True, False]
-qnet_forward_noisy_relu, qnet_backward_noisy_relu = _VARIANTS[True, True]
 qnet_forward_relu, qnet_backward_relu = _VARIANTS[False, True]
+qnet_forward_noisy_relu, qnet_backward_noisy_relu = _VARIANTS[True, True]
