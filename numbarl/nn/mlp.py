@@ -293,40 +293,40 @@ def _weight(params: np.ndarray, layout: np.ndarray, layer: int) -> np.ndarray:
     return params[w_off : w_off + n_in * n_out].reshape((n_in, n_out))
 
 
+@njit(cache=True, inline="always", fastmath=_FAST, error_model="numpy")
+def _bias_relu_body(out: np.ndarray, bias: np.ndarray, hidden: bool) -> None:
+    """out[b, j] = relu(out[b, j] + bias[j]) (identity if not hidden): the ReLU and output
+    layers' loops of ``_bias_activate`` and ``_bias_relu``."""
+    batch, n_out = out.shape
+    if not hidden:
+        for b in range(batch):
+            for j in range(n_out):
+                out[b, j] += bias[j]
+    else:
+        for b in range(batch):
+            for j in range(n_out):
+                v = out[b, j] + bias[j]
+                out[b, j] = 0.0 if v <= 0.0 else v  # NaN stays NaN
+
+
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _bias_activate(out: np.ndarray, bias: np.ndarray, act: int, hidden: bool) -> None:
     """out[b, j] = act(out[b, j] + bias[j]) (identity if not hidden). fastmath: FP-exact ops only
     except fast_tanh, whose accuracy is tested against np.tanh."""
-    batch, n_out = out.shape
-    if not hidden:
-        for b in range(batch):
-            for j in range(n_out):
-                out[b, j] += bias[j]
-    elif act == TANH:
+    if hidden and act == TANH:
+        batch, n_out = out.shape
         for b in range(batch):
             for j in range(n_out):
                 out[b, j] = tanh_fast(out[b, j] + bias[j])
     else:
-        for b in range(batch):
-            for j in range(n_out):
-                v = out[b, j] + bias[j]
-                out[b, j] = 0.0 if v <= 0.0 else v  # NaN stays NaN
+        _bias_relu_body(out, bias, hidden)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _bias_relu(out: np.ndarray, bias: np.ndarray, act: int, hidden: bool) -> None:
-    """``_bias_activate`` of a ReLU network (``act`` is RELU): the same arithmetic without the
+    """``_bias_activate`` of a ReLU network (``act`` is RELU): the same loops without the
     vectorised tanh loop, which is most of its compile (~0.75-0.9 s against ~0.2-0.3 s)."""
-    batch, n_out = out.shape
-    if not hidden:
-        for b in range(batch):
-            for j in range(n_out):
-                out[b, j] += bias[j]
-    else:
-        for b in range(batch):
-            for j in range(n_out):
-                v = out[b, j] + bias[j]
-                out[b, j] = 0.0 if v <= 0.0 else v  # NaN stays NaN
+    _bias_relu_body(out, bias, hidden)
 
 
 @njit(cache=True, error_model="numpy")
@@ -495,30 +495,34 @@ def mlp_backward_into(
     _backward_body(params, layout, act, cache, grad_out, grad_params, None)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _activation_backward(delta: np.ndarray, y: np.ndarray, act: int) -> None:
-    """delta *= act'(pre-activation), written with the activation's output y (same shape)."""
-    batch, n = delta.shape
-    if act == TANH:
-        for b in range(batch):
-            for i in range(n):
-                v = y[b, i]
-                delta[b, i] *= 1.0 - v * v
-    else:
-        for b in range(batch):
-            for i in range(n):
-                if y[b, i] <= 0.0:
-                    delta[b, i] = 0.0
-
-
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _activation_backward_relu(delta: np.ndarray, y: np.ndarray, act: int) -> None:
-    """``_activation_backward`` of a ReLU network (``act`` is RELU)."""
+@njit(cache=True, inline="always", fastmath=_FAST, error_model="numpy")
+def _relu_backward_body(delta: np.ndarray, y: np.ndarray) -> None:
+    """delta *= relu'(pre-activation), from the ReLU's output y: ``_activation_backward``'s
+    ReLU loop, shared with ``_activation_backward_relu``."""
     batch, n = delta.shape
     for b in range(batch):
         for i in range(n):
             if y[b, i] <= 0.0:
                 delta[b, i] = 0.0
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _activation_backward(delta: np.ndarray, y: np.ndarray, act: int) -> None:
+    """delta *= act'(pre-activation), written with the activation's output y (same shape)."""
+    if act == TANH:
+        batch, n = delta.shape
+        for b in range(batch):
+            for i in range(n):
+                v = y[b, i]
+                delta[b, i] *= 1.0 - v * v
+    else:
+        _relu_backward_body(delta, y)
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _activation_backward_relu(delta: np.ndarray, y: np.ndarray, act: int) -> None:
+    """``_activation_backward`` of a ReLU network (``act`` is RELU)."""
+    _relu_backward_body(delta, y)
 
 
 # ReLU networks' passes without the tanh code (``act`` must be RELU): the same source with the
