@@ -1,7 +1,8 @@
 """Cold compile per deep learner: what a newcomer's first ``numbarl train ALGO ENV`` costs.
 
 For each deep learner, a fresh child process runs ``python -m numbarl train ALGO ENV --steps N``
-with an empty temporary ``NUMBA_CACHE_DIR`` (and ``NUMBARL_CACHE_DIR``), so every kernel is
+(a tabular learner named in ``--learners``: ``--episodes N``, the ``TABULAR`` table) with an
+empty temporary ``NUMBA_CACHE_DIR`` (and ``NUMBARL_CACHE_DIR``), so every kernel is
 compiled; then a second child runs the same command on the now-filled cache (warm: import,
 cache loads and the training steps themselves). ``compile = cold - warm`` is what the empty
 cache costs. Times are the child's CPU seconds (user + system, from
@@ -71,6 +72,18 @@ LEARNERS: dict[str, tuple[str, int]] = {
     "ddpg": ("Pendulum-v1", 1200),
     "td3": ("Pendulum-v1", 1200),
     "sac": ("Pendulum-v1", 1200),
+}
+
+# tabular learner -> (env, episodes); measured when named in --learners (issue 11 is the deep
+# learners'; these show what inlining the tabular drivers' episode loops costs a newcomer)
+TABULAR: dict[str, tuple[str, int]] = {
+    "q_learning": ("CliffWalking-v1", 100),
+    "sarsa": ("CliffWalking-v1", 100),
+    "expected_sarsa": ("CliffWalking-v1", 100),
+    "double_q_learning": ("CliffWalking-v1", 100),
+    "n_step_sarsa": ("CliffWalking-v1", 100),
+    "mc_control": ("FrozenLake-v1", 100),
+    "td_lambda": ("RandomWalk-v0", 100),
 }
 
 # Run in the child: record Numba's compile events with exclusive times, then the CLI.
@@ -192,7 +205,8 @@ def run_child(
             child_env.pop(var, None)
     child_env.pop("NUMBA_DEBUG_CACHE", None)
     child_env = common.checkout_env(child_env, pythonpath)
-    argv = ["train", algo, env, "--steps", str(steps), "--seed", "0"]
+    budget = "--episodes" if algo in TABULAR else "--steps"
+    argv = ["train", algo, env, budget, str(steps), "--seed", "0"]
     argv += ["--out", str(workdir / "history.csv")]
     cpu0, wall0 = _child_cpu(), time.perf_counter()
     proc = subprocess.run(
@@ -240,7 +254,7 @@ def measure(
     """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
     cold run's exclusive compile seconds per function and pass (empty without ``breakdown``:
     the listener that times every compiler pass adds ~5-10% to a cold start)."""
-    env, steps = LEARNERS[algo]
+    env, steps = LEARNERS[algo] if algo in LEARNERS else TABULAR[algo]
     with tempfile.TemporaryDirectory(prefix=f"cold_{algo}_") as tmp:
         work = Path(tmp)
         cache = work / "numba_cache"
@@ -258,7 +272,8 @@ def measure(
         "compile_workers": workers,
         "numpy_first": numpy_first,
         "gc_pause": gc_pause,
-        "steps": steps,
+        "steps": steps if algo in LEARNERS else None,
+        "episodes": steps if algo in TABULAR else None,
         "cold_cpu_s": round(cold["cpu_s"], 2),
         "cold_wall_s": round(cold["wall_s"], 2),
         "warm_cpu_s": round(warm["cpu_s"], 2),
@@ -297,7 +312,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", default="after", help="name of this measurement (before/after)")
     parser.add_argument("--pythonpath", default=None, help="PYTHONPATH holding the numbarl to time")
-    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
+    parser.add_argument(
+        "--learners", nargs="+", default=list(LEARNERS), choices=[*LEARNERS, *TABULAR]
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument(

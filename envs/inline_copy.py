@@ -1,0 +1,78 @@
+"""Numba's ``inline="always"`` copies a callee's IR in time linear in its size, not quadratic.
+
+Before Numba inlines a function at a call site it copies the callee's IR, twice
+(``InlineWorker.inline_ir``: a copy to mutate and a copy kept unmutated), and it copies it
+block by block, each block with ``copy.deepcopy`` and a fresh memo. Every block refers to the
+function's one ``Scope``, which holds every variable of the function, so each block's copy
+copies the whole scope again: copying a callee of B blocks and V variables costs B x V, and an
+inlined body grows with what was inlined into it. numbarl's tabular drivers inline a whole
+episode loop (specialised on the update rule), and a cold ``numbarl train q_learning`` spent
+about nine tenths of its 34 s of compile in those copies (measured with cProfile: 28.7 M
+``deepcopy`` calls, 9.2 M of them ``Var``); the deep learners' kernels lose 0.1-1.1 s each.
+
+While this module is imported (``numbarl.envs`` imports it, so every numbarl kernel is covered),
+the blocks of one IR copied inside ``inline_ir`` share one memo, as one ``copy.deepcopy`` of the
+whole IR would: the scope is copied once and the copies share it, as the originals do. The
+copies hold the same statements and variable names, so the compiled code is the same, byte for
+byte (the tests compare results with and without it). A block met a second time starts a fresh
+memo, so copying the same IR twice still gives two independent copies, and a memo lives only
+for one ``inline_ir`` call. Numba compiles under one global lock, so calls never interleave.
+Upstream: numba/numba#8989 ("Spurious deep copies in inlining") describes the cost.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+from typing import Any
+
+from numba.core import inline_closurecall, ir
+
+
+class _SharedMemoCopy:
+    """Stands in for the ``copy`` module inside ``numba.core.inline_closurecall`` (whose only
+    use of it is ``copy.deepcopy`` of each block in ``inline_ir``)."""
+
+    def __init__(self) -> None:
+        self.active = 0  # > 0 while an inline_ir call runs
+        self.scope: Any = None  # the scope of the blocks copied with `memo`
+        self.memo: dict = {}
+
+    def reset(self) -> None:
+        self.scope, self.memo = None, {}
+
+    def deepcopy(self, x: Any, memo: dict | None = None) -> Any:
+        if memo is None and self.active and type(x) is ir.Block:
+            if x.scope is not self.scope or id(x) in self.memo:  # another IR, or a second copy
+                self.scope, self.memo = x.scope, {}
+            return _copy.deepcopy(x, self.memo)
+        return _copy.deepcopy(x, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_copy, name)
+
+
+def _sharing_memos(original: Any, copier: _SharedMemoCopy) -> Any:
+    def inline_ir(self: Any, *args: Any, **kwargs: Any) -> Any:
+        copier.active += 1
+        copier.reset()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            copier.active -= 1
+            copier.reset()  # drop the copies' memo: nothing outlives the call
+
+    inline_ir.__wrapped__ = original
+    inline_ir.__doc__ = original.__doc__
+    return inline_ir
+
+
+_worker = getattr(inline_closurecall, "InlineWorker", None)
+if (
+    _worker is not None
+    and hasattr(_worker, "inline_ir")
+    and not hasattr(_worker.inline_ir, "__wrapped__")  # once, even if re-imported
+    and getattr(inline_closurecall, "copy", None) is _copy
+):
+    _copier = _SharedMemoCopy()
+    inline_closurecall.copy = _copier
+    _worker.inline_ir = _sharing_memos(_worker.inline_ir, _copier)

@@ -1,0 +1,134 @@
+"""numbarl.envs.inline_copy: Numba's inliner copies a callee's IR in linear time, and the code
+it compiles is the code it compiled before."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+
+from numba.core import inline_closurecall
+from numba.core.compiler import run_frontend
+
+import numbarl.envs  # noqa: F401  (installs the shared-memo copy)
+from numbarl.envs import inline_copy
+
+# A callee of many blocks and variables, inlined twice (and a helper inlined into it), compiled
+# in a fresh process with the shared memo on or off. Prints the caller's LLVM IR (process
+# addresses masked) and how many variables were deep-copied.
+SCRIPT = r"""
+import copy, hashlib, json, re, sys
+import numpy as np
+from numba import njit
+from numba.core import inline_closurecall, ir
+import numbarl.envs
+
+if sys.argv[1] == "off":
+    worker = inline_closurecall.InlineWorker
+    inline_closurecall.copy = copy
+    worker.inline_ir = worker.inline_ir.__wrapped__
+copied = [0]
+var_deepcopy = ir.Var.__deepcopy__
+def counting(self, memo):
+    copied[0] += 1
+    return var_deepcopy(self, memo)
+ir.Var.__deepcopy__ = counting
+
+@njit(inline="always")
+def helper(x, k):
+    if k > 0:
+        return x * k
+    return x - k
+
+@njit(inline="always")
+def body(a, rule):
+    s = 0.0
+    for i in range(a.shape[0]):
+        v = a[i]
+        if rule == 0:
+            s += helper(v, 1)
+        elif rule == 1:
+            s -= helper(v, 2)
+        elif rule == 2:
+            s *= 0.5 + helper(v, -1)
+        else:
+            t = 0.0
+            for j in range(i):
+                t += a[j] * v
+            s += t
+        if s > 1e6:
+            break
+    return s
+
+@njit
+def caller(a):
+    return body(a, 0) + body(a, 3)
+
+caller.compile("(float64[::1],)")
+text = caller.inspect_llvm(caller.signatures[0])
+text = re.sub(r"numba\.dynamic\.globals\.[0-9a-f]+|0x[0-9a-f]{8,}|i64 [0-9]{12,}", "ADDR", text)
+value = caller(np.linspace(0.0, 1.0, 17))
+print(json.dumps({"ir": hashlib.sha1(text.encode()).hexdigest(), "copied": copied[0],
+                  "value": value.hex(), "shared": sys.argv[1] == "on"}))
+"""
+
+
+def _compile(mode: str) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same set orders in both processes
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True, env=env
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_shared_memo_is_installed_once():
+    assert isinstance(inline_closurecall.copy, inline_copy._SharedMemoCopy)
+    wrapped = inline_closurecall.InlineWorker.inline_ir
+    assert not hasattr(wrapped.__wrapped__, "__wrapped__")  # not wrapped twice
+
+
+def test_same_code_with_far_fewer_copies():
+    on, off = _compile("on"), _compile("off")
+    assert on["ir"] == off["ir"]  # the caller's LLVM IR, to the instruction
+    assert on["value"] == off["value"]
+    # each block of an inlined body used to copy the whole scope again: blocks x variables
+    assert off["copied"] > 4 * on["copied"], (on["copied"], off["copied"])
+
+
+def _blocks_of(f) -> dict:
+    return run_frontend(f).blocks
+
+
+def _branchy(x):
+    y = 0
+    for i in range(x):
+        if i % 2:
+            y += i
+        else:
+            y -= 1
+    return y
+
+
+def test_blocks_of_one_ir_share_one_scope_copy_and_a_second_copy_is_independent():
+    copier = inline_copy._SharedMemoCopy()
+    blocks = _blocks_of(_branchy)
+    assert len(blocks) > 3
+    copier.active = 1
+    first = [copier.deepcopy(b) for b in blocks.values()]
+    scopes = {id(b.scope) for b in first}
+    assert len(scopes) == 1 and first[0].scope is not next(iter(blocks.values())).scope
+    again = [copier.deepcopy(b) for b in blocks.values()]  # the same IR copied a second time
+    assert all(a is not b for a, b in zip(first, again, strict=True))
+    assert again[0].scope is not first[0].scope
+    for a, b in zip(first, again, strict=True):  # equal statements, not shared objects
+        assert [str(s) for s in a.body] == [str(s) for s in b.body]
+        assert all(s is not t for s, t in zip(a.body, b.body, strict=True))
+    copier.active = 0  # outside inline_ir: the plain deepcopy, a fresh memo per call
+    plain = [copier.deepcopy(b) for b in blocks.values()]
+    assert len({id(b.scope) for b in plain}) == len(plain)
+    assert copier.deepcopy is not copy.deepcopy and copier.copy is copy.copy
+
+
+def test_the_memo_does_not_outlive_an_inline():
+    copier = inline_closurecall.copy
+    assert copier.active == 0 and copier.memo == {} and copier.scope is None
