@@ -8,15 +8,17 @@ copies the whole scope again: copying a callee of B blocks and V variables costs
 inlined body grows with what was inlined into it. numbarl's tabular drivers inline a whole
 episode loop (specialised on the update rule), and a cold ``numbarl train q_learning`` spent
 about nine tenths of its 34 s of compile in those copies (measured with cProfile: 28.7 M
-``deepcopy`` calls, 9.2 M of them ``Var``); the deep learners' kernels lose 0.1-1.1 s each.
+``deepcopy`` calls, 9.2 M of them ``Var``); in a deep learner's cold start the copies took
+0.35-1.8 s of one core's work, 0.24-0.67 s with this module.
 
 While this module is imported (``numbarl.envs`` imports it, so every numbarl kernel is covered),
 the blocks of one IR copied inside ``inline_ir`` share one memo, as one ``copy.deepcopy`` of the
 whole IR would: the scope is copied once and the copies share it, as the originals do. The
-copies hold the same statements and variable names, so the compiled code is the same, byte for
-byte (the tests compare results with and without it). A block met a second time starts a fresh
-memo, so copying the same IR twice still gives two independent copies, and a memo lives only
-for one ``inline_ir`` call. Numba compiles under one global lock, so calls never interleave.
+copies hold the same statements and variable names, so Numba hands LLVM the same IR
+(tests/test_inline_copy.py compares it with and without this module). A block met a second
+time starts a fresh memo, so copying the same IR twice still gives two independent copies,
+and a memo lives only for one ``inline_ir`` call. Numba compiles under one global lock, so
+calls never interleave.
 Upstream: numba/numba#8989 ("Spurious deep copies in inlining") describes the cost.
 """
 
