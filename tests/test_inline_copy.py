@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from numba import njit
 from numba.core import inline_closurecall
 from numba.core.compiler import run_frontend
 
@@ -129,6 +130,24 @@ def test_blocks_of_one_ir_share_one_scope_copy_and_a_second_copy_is_independent(
     assert copier.deepcopy is not copy.deepcopy and copier.copy is copy.copy
 
 
-def test_the_memo_does_not_outlive_an_inline():
+def test_the_memo_does_not_outlive_an_inline(monkeypatch):
     copier = inline_closurecall.copy
+    seen = []
+    original = inline_copy._copy.deepcopy
+
+    def watching(x, memo=None):
+        if memo is copier.memo and copier.active:
+            seen.append(len(memo))
+        return original(x, memo)
+
+    monkeypatch.setattr(inline_copy._copy, "deepcopy", watching)
+
+    inner = njit(inline="always")(_branchy)
+
+    @njit
+    def outer(x):
+        return inner(x) * 2
+
+    assert outer(3) == 2 * _branchy(3)  # compiled now: `inner` inlined through the shared memo
+    assert seen  # the blocks were copied with the shared memo
     assert copier.active == 0 and copier.memo == {} and copier.scope is None
