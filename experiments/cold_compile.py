@@ -170,7 +170,7 @@ def _child_cpu() -> float:
 def run_child(
     algo: str,
     env: str,
-    steps: int,
+    budget: int,
     cache: Path,
     pythonpath: str | None,
     workdir: Path,
@@ -205,8 +205,8 @@ def run_child(
             child_env.pop(var, None)
     child_env.pop("NUMBA_DEBUG_CACHE", None)
     child_env = common.checkout_env(child_env, pythonpath)
-    budget = "--episodes" if algo in TABULAR else "--steps"
-    argv = ["train", algo, env, budget, str(steps), "--seed", "0"]
+    unit = "--episodes" if algo in TABULAR else "--steps"  # a tabular learner's budget: episodes
+    argv = ["train", algo, env, unit, str(budget), "--seed", "0"]
     argv += ["--out", str(workdir / "history.csv")]
     cpu0, wall0 = _child_cpu(), time.perf_counter()
     proc = subprocess.run(
@@ -254,14 +254,14 @@ def measure(
     """Cold then warm ``numbarl train`` of ``algo`` on a fresh cache: one results row, and the
     cold run's exclusive compile seconds per function and pass (empty without ``breakdown``:
     the listener that times every compiler pass adds ~5-10% to a cold start)."""
-    env, steps = LEARNERS[algo] if algo in LEARNERS else TABULAR[algo]
+    env, budget = LEARNERS[algo] if algo in LEARNERS else TABULAR[algo]
     with tempfile.TemporaryDirectory(prefix=f"cold_{algo}_") as tmp:
         work = Path(tmp)
         cache = work / "numba_cache"
         cache.mkdir()
         args = (pythonpath, work, workers, breakdown, numpy_first, gc_pause)
-        cold = run_child(algo, env, steps, cache, *args)
-        warm = run_child(algo, env, steps, cache, *args)
+        cold = run_child(algo, env, budget, cache, *args)
+        warm = run_child(algo, env, budget, cache, *args)
     commit = _git_commit(cold["numbarl_file"])
     row = {
         "label": label,
@@ -272,8 +272,8 @@ def measure(
         "compile_workers": workers,
         "numpy_first": numpy_first,
         "gc_pause": gc_pause,
-        "steps": steps if algo in LEARNERS else None,
-        "episodes": steps if algo in TABULAR else None,
+        "steps": budget if algo in LEARNERS else None,
+        "episodes": budget if algo in TABULAR else None,
         "cold_cpu_s": round(cold["cpu_s"], 2),
         "cold_wall_s": round(cold["wall_s"], 2),
         "warm_cpu_s": round(warm["cpu_s"], 2),
