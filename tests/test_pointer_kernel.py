@@ -1,5 +1,6 @@
 """numbarl.nn.kernel: kernels compiled without a CPython wrapper stay callable from Python
-(through their pointer) and from compiled code, with the same results."""
+(through their pointer) and from compiled code, with the same results; drivers compiled without
+a C wrapper are refused as pointers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import pytest
 from numba import njit
 
 from numbarl.deep.ppo import ppo_update
-from numbarl.nn.kernel import PointerDispatcher, call_kernel, pointer_kernel, pointer_variant
+from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.kernel import (
+    PointerDispatcher,
+    call_kernel,
+    pointer_kernel,
+    pointer_variant,
+    python_kernel,
+)
 
 
 @pointer_kernel(cache=True, error_model="numpy")
@@ -124,3 +132,34 @@ def test_pointer_variants_have_disk_cache_entries_of_their_own(tmp_path: Path) -
     assert run("add") == ["2.0", "0"]  # compiled and saved
     assert run("scale") == ["10.0", "0"]  # its own compile, not _add's entry
     assert run("scale") == ["10.0", "1"]  # now from the cache
+
+
+@python_kernel(cache=True)
+def _driver(a: np.ndarray, n: int) -> float:
+    total = 0.0
+    for _ in range(n):
+        total += _from_compiled(a)[1]
+    return total
+
+
+def test_a_python_kernel_has_no_c_wrapper_and_is_refused_as_a_pointer() -> None:
+    a = np.ones(2)
+    assert _driver(a, 2) == 3.0 + 4.0  # the sums after a[0] += 1, twice
+    assert a.tolist() == [3.0, 1.0]
+    compiled = _driver.overloads[_driver.signatures[0]]
+    text = compiled.library.get_llvm_str()
+    assert compiled.fndesc.llvm_cfunc_wrapper_name not in text
+    assert compiled.fndesc.llvm_cpython_wrapper_name in text
+    with pytest.raises(ValueError, match="no_cfunc_wrapper"):
+        FunctionPointer(_driver, compiled.signature)
+
+
+def test_the_training_loops_and_evaluations_are_python_kernels() -> None:
+    from numbarl.deep import ddpg, dqn, exploration, loop, rollout, sac, td3
+
+    drivers = (
+        loop.run_updates, rollout.evaluate_greedy_net, dqn.dqn_run_control, dqn.greedy_returns,
+        exploration.evaluate_actor, ddpg.run_ddpg, td3.run_td3, sac.run_sac,
+    )  # fmt: skip
+    for d in drivers:
+        assert d.targetoptions.get("no_cfunc_wrapper") is True, d.py_func.__qualname__

@@ -82,6 +82,11 @@ class FunctionPointer(types.WrapperAddressProtocol):
     the signature only."""
 
     def __init__(self, dispatcher: CPUDispatcher, signature: types.Signature) -> None:
+        if getattr(dispatcher, "targetoptions", {}).get("no_cfunc_wrapper"):
+            raise ValueError(
+                f"{_qualname(dispatcher)} is compiled without a C wrapper "
+                "(no_cfunc_wrapper): it cannot be called through a pointer"
+            )
         self.dispatcher = dispatcher
         self._signature = signature
         self._address: int | None = None

@@ -26,7 +26,6 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from numbarl.config import merge_config
 from numbarl.deep.ac_train import (
@@ -51,7 +50,7 @@ from numbarl.deep.actor_critic import (
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control.core import FunctionPointer
-from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.kernel import pointer_kernel, python_kernel
 from numbarl.nn.pointers import StepFns
 
 # Tuned configs per env id (as rl-zoo keeps them), used when the user sets nothing. Both rows:
@@ -160,7 +159,7 @@ def ddpg_update(ts: TrainState, hp: DDPGHyper, rng: np.random.Generator) -> int:
     return OK
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def run_ddpg(
     fns: StepFns,
     env_params: np.ndarray,

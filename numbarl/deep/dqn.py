@@ -93,7 +93,7 @@ from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control.core import FunctionPointer
 from numbarl.errors import TrainingDiverged
 from numbarl.nn.distributional import categorical_cross_entropy, categorical_projection, softmax
-from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.kernel import pointer_kernel, python_kernel
 from numbarl.nn.mlp import ACTIVATIONS, DTYPES, net_dtype
 from numbarl.nn.optim import AdamState, adam_init, adam_step, clip_by_global_norm, polyak_update
 from numbarl.nn.pointers import Pointer, StepFns, cache_numba_type, step_fns
@@ -595,7 +595,7 @@ def dqn_observe(
     return -1
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def dqn_run_control(
     fns: StepFns,
     env_params: np.ndarray,
@@ -657,7 +657,7 @@ def dqn_run_control(
     return -1
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def greedy_returns(
     fns: StepFns,
     env_params: np.ndarray,

@@ -26,6 +26,7 @@ from numbarl.deep.replay import (
 from numbarl.nn import (
     mlp_workspace,
 )
+from numbarl.nn.kernel import python_kernel
 from numbarl.nn.pointers import StepFns
 
 GAUSSIAN_NOISE = 0
@@ -192,7 +193,7 @@ def store_step(
             run.obs[i] = run.next_obs[i]
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def evaluate_actor(
     fns: StepFns,
     env_params: np.ndarray,

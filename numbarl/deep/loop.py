@@ -20,11 +20,12 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, typeof, types
+from numba import typeof, types
 
 from numbarl.deep.policy import Policy, params_finite
 from numbarl.deep.rollout import Rollout, VecEnv, collector, count_ended
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.kernel import python_kernel
 from numbarl.nn.pointers import Pointer, cache_numba_type
 
 
@@ -57,7 +58,7 @@ def loop_fns(
     return LoopFns(Pointer(collector(policy), collect_sig), Pointer(update, update_sig))
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def run_updates(
     vec: VecEnv,
     policy: Policy,

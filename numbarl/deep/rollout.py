@@ -93,7 +93,7 @@ from numbarl.deep.policy import (
 )
 from numbarl.envs.control import ControlEnv
 from numbarl.nn import mlp_workspace, net_dtype
-from numbarl.nn.kernel import PointerDispatcher, pointer_variant
+from numbarl.nn.kernel import PointerDispatcher, pointer_variant, python_kernel
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import NetFns, cache_numba_type, net_fns, step_fns, vec_step_fns
 from numbarl.returns import gae_kernel
@@ -626,7 +626,7 @@ def eval_work(policy: Policy, episodes: int, state_dim: int) -> EvalWork:
     )
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def evaluate_greedy_net(
     fns: Any,
     params: np.ndarray,

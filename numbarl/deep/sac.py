@@ -94,7 +94,7 @@ from numbarl.nn import (
     tanh_log_det_jacobian,
     tanh_log_det_jacobian_grad,
 )
-from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.kernel import pointer_kernel, python_kernel
 from numbarl.nn.pointers import StepFns, adam_step_via, backward_via, step_fns
 from numbarl.nn.threads import single_threaded_blas
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE, check_seed
@@ -594,7 +594,7 @@ def sac_action(
         run.action[j] = run.actions[0, j]
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def run_sac(
     fns: StepFns,
     env_params: np.ndarray,

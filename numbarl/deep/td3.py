@@ -52,7 +52,7 @@ from numbarl.deep.actor_critic import (
 from numbarl.deep.exploration import explore_action, store_step
 from numbarl.deep.train import Progress, TrainOutput
 from numbarl.envs.control.core import FunctionPointer
-from numbarl.nn.kernel import pointer_kernel
+from numbarl.nn.kernel import pointer_kernel, python_kernel
 from numbarl.nn.pointers import StepFns
 from numbarl.validation import AT_LEAST_ONE, NON_NEGATIVE
 
@@ -197,7 +197,7 @@ def td3_update(ts: TrainState, hp: TD3Hyper, rng: np.random.Generator) -> int:
     return OK
 
 
-@njit(cache=True)
+@python_kernel(cache=True)
 def run_td3(
     fns: StepFns,
     env_params: np.ndarray,

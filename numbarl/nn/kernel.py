@@ -72,6 +72,16 @@ def pointer_kernel(**options: Any) -> Callable[[Callable], PointerDispatcher]:
     return wrap
 
 
+def python_kernel(**options: Any) -> Callable[[Callable], CPUDispatcher]:
+    """``njit(**options)`` for a function only Python calls (a training loop, an evaluation):
+    compiled without the C-callable wrapper that a first-class function pointer would call
+    (``no_cfunc_wrapper=True``). Numba builds that wrapper for every njit function; for these,
+    which take whole records (``VecEnv``, ``Policy``, a learner's state), it is a large piece
+    of code no one runs (``run_updates``: 847 of its ~5,800 lines of optimised IR). A
+    ``FunctionPointer`` to such a function is refused when it is made."""
+    return njit(**options, no_cfunc_wrapper=True)
+
+
 def variant_function(body: Callable, name: str, doc: str, **constants: Any) -> FunctionType:
     """A copy of the plain function ``body`` named ``name`` whose global names in ``constants``
     are bound to the given values (the rest: ``body``'s module globals as they are now), for
@@ -267,5 +277,6 @@ __all__ = [
     "njit_variant",
     "pointer_kernel",
     "pointer_variant",
+    "python_kernel",
     "variant_function",
 ]
