@@ -40,6 +40,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from numbarl.nn.kernel import pointer_kernel
+
 # ---------------------------------------------------------------------------------------------
 # Ring buffer
 # ---------------------------------------------------------------------------------------------
@@ -84,13 +86,13 @@ def replay_init(
     )
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def replay_size(buf: ReplayBuffer) -> int:
     """Number of rows filled."""
     return buf.info[1]
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def replay_newest(buf: ReplayBuffer) -> int:
     """Row index of the most recently written transition (-1 if empty)."""
     if buf.info[1] == 0:
@@ -99,7 +101,7 @@ def replay_newest(buf: ReplayBuffer) -> int:
     return (buf.info[0] - 1 + cap) % cap
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def replay_add(
     buf: ReplayBuffer,
     obs: np.ndarray,
@@ -128,7 +130,7 @@ def replay_add(
     return i
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def replay_sample_uniform(buf: ReplayBuffer, rng: np.random.Generator, idx: np.ndarray) -> None:
     """Fill idx int64[B] with rows drawn uniformly with replacement from the filled rows."""
     size = buf.info[1]
@@ -136,7 +138,7 @@ def replay_sample_uniform(buf: ReplayBuffer, rng: np.random.Generator, idx: np.n
         idx[k] = rng.integers(0, size)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def nstep_return(
     reward: np.ndarray,
     terminated: np.ndarray,
@@ -167,7 +169,7 @@ def nstep_return(
     return g, scale, j
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def replay_gather(
     buf: ReplayBuffer,
     idx: np.ndarray,
@@ -226,7 +228,7 @@ def sumtree_init(capacity: int) -> SumTree:
     return SumTree(np.zeros(2 * k), np.full(2 * k, np.inf), np.ones(1))
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def sumtree_update(tree: SumTree, i: int, priority: float) -> None:
     """Set leaf i to ``priority`` (>= 0) and refresh its ancestors' sums and minima."""
     k = tree.sum.shape[0] // 2
@@ -266,7 +268,7 @@ def sumtree_find(tree: SumTree, u: float) -> int:
     return node - k
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def sumtree_sample(tree: SumTree, rng: np.random.Generator, idx: np.ndarray) -> None:
     """Fill idx int64[B] with leaves drawn with probability proportional to their priority,
     stratified: draw b is uniform in the b-th of B equal slices of [0, total)."""
@@ -276,7 +278,7 @@ def sumtree_sample(tree: SumTree, rng: np.random.Generator, idx: np.ndarray) -> 
         idx[b] = sumtree_find(tree, (b + rng.random()) * seg)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def per_weights(tree: SumTree, idx: np.ndarray, size: int, beta: float, w: np.ndarray) -> None:
     """Importance weights w float64[B] = (N P(i))^-beta / max_j (N P(j))^-beta for rows idx.
 

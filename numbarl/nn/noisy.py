@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from numbarl.nn.kernel import pointer_kernel
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def scaled_noise(rng: np.random.Generator, out: np.ndarray) -> None:
     """out[i] = f(e_i), e_i ~ N(0, 1), f(x) = sign(x) sqrt(|x|) (Fortunato et al. 2018, eq. 11),
     computed in float64 and rounded once into ``out`` (float32 or float64)."""
@@ -21,7 +22,7 @@ def scaled_noise(rng: np.random.Generator, out: np.ndarray) -> None:
         out[i] = math.sqrt(e) if e >= 0.0 else -math.sqrt(-e)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def noisy_linear_forward(
     mu_w: np.ndarray,
     sigma_w: np.ndarray,
@@ -51,7 +52,7 @@ def noisy_linear_forward(
             out[r, j] += scratch_out[r, j] * f_out[j] + mu_b[j] + sigma_b[j] * f_out[j]
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def linear_backward(
     w: np.ndarray,
     x: np.ndarray,
@@ -79,7 +80,7 @@ def linear_backward(
             g_x[r, i] += scratch_x[r, i]
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def noisy_linear_backward(
     mu_w: np.ndarray,
     sigma_w: np.ndarray,

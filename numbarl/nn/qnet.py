@@ -46,7 +46,7 @@ from numbarl.nn.noisy import (
 from numbarl.nn.pointers import Pointer, cache_numba_type
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def dueling_aggregate(v: np.ndarray, adv: np.ndarray, n_atoms: int, out: np.ndarray) -> None:
     """Q = V + A - mean_a A (Wang et al. 2016, eq. 9), per atom.
 
@@ -65,7 +65,7 @@ def dueling_aggregate(v: np.ndarray, adv: np.ndarray, n_atoms: int, out: np.ndar
                 out[b, a * k_atoms + i] = v[b, i] + adv[b, a * k_atoms + i] - mean
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def dueling_backward(g_out: np.ndarray, n_atoms: int, g_v: np.ndarray, g_adv: np.ndarray) -> None:
     """Gradients of ``dueling_aggregate``: g_v[b, i] = sum_a g_out[b, a*K+i] and
     g_adv[b, a*K+i] = g_out[b, a*K+i] - (1/A) sum_a' g_out[b, a'*K+i] (overwritten)."""
@@ -265,7 +265,7 @@ def _head_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
         _plain_head_forward(params, off, n_in, n_out, x, out)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def _noisy_heads_forward(params, off, n_in, n_out, noisy, x, f_in, f_out, out, work):
     """``_head_forward`` of a net whose heads are noisy (``noisy`` is True): no plain code
     (the forward pass of ``QNetFns`` for noisy nets, ``qnet_forward_noisy``)."""
@@ -320,7 +320,7 @@ def _head_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x
         _plain_head_backward(params, off, n_in, n_out, x, g, grad, g_x, work)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def _noisy_heads_backward(params, off, n_in, n_out, noisy, x, f_in, f_out, g, grad, g_x, work):
     """``_head_backward`` of a net whose heads are noisy: no plain code
     (``qnet_backward_noisy``)."""
@@ -474,7 +474,7 @@ def _backward(
     mlp_backward(params[: net.n_torso], net.torso, net.act, work.torso, g_h, grad[: net.n_torso])
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray | None) -> None:
     """Fresh factorised noise f(e) for every noisy head (noise [n_noise], the net's dtype);
     nothing for ``noise=None`` (a net without noisy heads)."""
@@ -483,7 +483,7 @@ def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray | None) 
     scaled_noise(rng, noise)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
     """q float64[A] = Q(s_row, .) from a forward's output (either dtype): the output itself
     (K = 1) or the C51 expectation sum_i z_i p_i(s, a), summed in float64."""
