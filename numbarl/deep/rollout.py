@@ -93,7 +93,7 @@ from numbarl.deep.policy import (
 )
 from numbarl.envs.control import ControlEnv
 from numbarl.nn import mlp_workspace, net_dtype
-from numbarl.nn.kernel import PointerDispatcher, pointer_variant, python_kernel
+from numbarl.nn.kernel import PointerDispatcher, pointer_kernel, pointer_variant, python_kernel
 from numbarl.nn.mlp import mlp_output
 from numbarl.nn.pointers import NetFns, cache_numba_type, net_fns, step_fns, vec_step_fns
 from numbarl.returns import gae_kernel
@@ -473,7 +473,7 @@ def permutation(rng: np.random.Generator, n: int) -> np.ndarray:
     return perm
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def permutation_into(rng: np.random.Generator, perm: np.ndarray) -> None:
     """``perm`` int64[n] = ``permutation(rng, n)`` (the same draws), written in place: a caller
     that shuffles every epoch compiles no allocation for it."""

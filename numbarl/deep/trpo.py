@@ -183,7 +183,7 @@ METRICS = ("surrogate_gain", "kl", "backtracks", "value_loss", "entropy")
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     total = 0.0
     for k in range(a.shape[0]):
@@ -191,7 +191,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return total
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def cg_step(x: np.ndarray, r: np.ndarray, p: np.ndarray, ap: np.ndarray, rr: float) -> float:
     """One conjugate-gradient iteration for A x = b, in place; returns the new r.r.
 
@@ -242,7 +242,7 @@ def jvp_workspace(layout: np.ndarray, batch: int, dtype=np.float64) -> np.ndarra
     return np.zeros(3 * batch * widest, dtype)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def mlp_jvp(
     params: np.ndarray,
     layout: np.ndarray,

@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from numbarl.nn.kernel import pointer_kernel
+
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
 
@@ -21,7 +23,7 @@ _LOG_2 = math.log(2.0)
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """log softmax of each row: float64[B, A] -> float64[B, A] (max-shifted, stable)."""
     batch, n = logits.shape
@@ -61,13 +63,13 @@ def categorical_sample_log_prob(logits: np.ndarray, rng: np.random.Generator) ->
     return chosen, logits[chosen] - mx - np.log(total)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_sample_one(logits: np.ndarray, rng: np.random.Generator) -> int:
     """One action int from logits float64[A] by inverse CDF on one rng.random() draw."""
     return categorical_sample_log_prob(logits, rng)[0]
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_sample(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Actions int64[B] drawn from each row of logits float64[B, A] (one uniform per row)."""
     batch = logits.shape[0]
@@ -77,7 +79,7 @@ def categorical_sample(logits: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_log_prob(logits: np.ndarray, actions: np.ndarray) -> np.ndarray:
     """log pi(a_b | logits_b): float64[B] for logits float64[B, A], actions int64[B]."""
     logp = log_softmax(logits)
@@ -87,7 +89,7 @@ def categorical_log_prob(logits: np.ndarray, actions: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_entropy(logits: np.ndarray) -> np.ndarray:
     """Entropy -sum_a p log p of each row: float64[B]."""
     logp = log_softmax(logits)
@@ -99,7 +101,7 @@ def categorical_entropy(logits: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_kl(logits_p: np.ndarray, logits_q: np.ndarray) -> np.ndarray:
     """KL(p || q) = sum_a p (log p - log q) per row: float64[B] for two float64[B, A] batches."""
     lp = log_softmax(logits_p)
@@ -112,7 +114,7 @@ def categorical_kl(logits_p: np.ndarray, logits_q: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_log_prob_grad(
     logits: np.ndarray, actions: np.ndarray, w: np.ndarray, grad_logits: np.ndarray
 ) -> None:
@@ -125,7 +127,7 @@ def categorical_log_prob_grad(
         grad_logits[b, actions[b]] += w[b]
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_entropy_grad(logits: np.ndarray, w: np.ndarray, grad_logits: np.ndarray) -> None:
     """grad_logits[b] += w_b * dH_b/d logits_b, where dH/dz_a = -p_a (log p_a + H)."""
     logp = log_softmax(logits)
@@ -138,7 +140,7 @@ def categorical_entropy_grad(logits: np.ndarray, w: np.ndarray, grad_logits: np.
             grad_logits[b, a] -= w[b] * np.exp(logp[b, a]) * (logp[b, a] + h)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def categorical_kl_grad(
     logits_p: np.ndarray,
     logits_q: np.ndarray,
@@ -167,7 +169,7 @@ def categorical_kl_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_sample(mean: np.ndarray, log_std: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Actions float64[B, A] = mean + exp(log_std) * N(0, 1); mean float64[B, A], log_std [A].
 
@@ -181,7 +183,7 @@ def gaussian_sample(mean: np.ndarray, log_std: np.ndarray, rng: np.random.Genera
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_log_prob(mean: np.ndarray, log_std: np.ndarray, actions: np.ndarray) -> np.ndarray:
     """log N(actions_b; mean_b, diag(exp(2 log_std))): float64[B] (summed over action dims)."""
     batch, n = mean.shape
@@ -193,7 +195,7 @@ def gaussian_log_prob(mean: np.ndarray, log_std: np.ndarray, actions: np.ndarray
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_entropy(log_std: np.ndarray) -> float:
     """Entropy sum_a (log_std_a + 0.5 log(2 pi e)), the same for every state."""
     total = 0.0
@@ -202,7 +204,7 @@ def gaussian_entropy(log_std: np.ndarray) -> float:
     return total
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_kl(
     mean_p: np.ndarray, log_std_p: np.ndarray, mean_q: np.ndarray, log_std_q: np.ndarray
 ) -> np.ndarray:
@@ -219,7 +221,7 @@ def gaussian_kl(
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_log_prob_grad(
     mean: np.ndarray,
     log_std: np.ndarray,
@@ -239,14 +241,14 @@ def gaussian_log_prob_grad(
             grad_log_std[a] += w[b] * (z * z - 1.0)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_entropy_grad(log_std: np.ndarray, w: float, grad_log_std: np.ndarray) -> None:
     """grad_log_std[a] += w * dH/dlog_std_a = w (entropy is sum of log_std + const)."""
     for a in range(log_std.shape[0]):
         grad_log_std[a] += w
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def gaussian_kl_grad(
     mean_p: np.ndarray,
     log_std_p: np.ndarray,
@@ -276,7 +278,7 @@ def gaussian_kl_grad(
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def _log1m_tanh2(u: float) -> float:
     """log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable for large |u|."""
     x = -2.0 * u
@@ -284,7 +286,7 @@ def _log1m_tanh2(u: float) -> float:
     return 2.0 * (_LOG_2 - u - softplus)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def tanh_log_det_jacobian(u: np.ndarray) -> np.ndarray:
     """sum_a log(1 - tanh(u_a)^2) per row, float64[B] for pre-squash u float64[B, A]."""
     batch, n = u.shape
@@ -295,7 +297,7 @@ def tanh_log_det_jacobian(u: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def tanh_log_det_jacobian_grad(u: np.ndarray, w: np.ndarray, grad_u: np.ndarray) -> None:
     """grad_u[b, a] += w_b * d/du log(1 - tanh(u)^2) = -2 w_b tanh(u_ba)."""
     batch, n = u.shape
@@ -304,7 +306,7 @@ def tanh_log_det_jacobian_grad(u: np.ndarray, w: np.ndarray, grad_u: np.ndarray)
             grad_u[b, a] -= 2.0 * w[b] * np.tanh(u[b, a])
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def squashed_gaussian_sample(
     mean: np.ndarray, log_std: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -315,7 +317,7 @@ def squashed_gaussian_sample(
     return u, np.tanh(u)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def squashed_gaussian_log_prob(mean: np.ndarray, log_std: np.ndarray, u: np.ndarray) -> np.ndarray:
     """log pi(tanh(u)) = log N(u; mean, std) - sum_a log(1 - tanh(u_a)^2): float64[B].
 

@@ -309,7 +309,7 @@ def _bias_relu_body(out: np.ndarray, bias: np.ndarray, hidden: bool) -> None:
                 out[b, j] = 0.0 if v <= 0.0 else v  # NaN stays NaN
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@pointer_kernel(cache=True, fastmath=_FAST, error_model="numpy")
 def _bias_activate(out: np.ndarray, bias: np.ndarray, act: int, hidden: bool) -> None:
     """out[b, j] = act(out[b, j] + bias[j]) (identity if not hidden). fastmath: FP-exact ops only
     except fast_tanh, whose accuracy is tested against np.tanh."""
@@ -322,7 +322,7 @@ def _bias_activate(out: np.ndarray, bias: np.ndarray, act: int, hidden: bool) ->
         _bias_relu_body(out, bias, hidden)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@pointer_kernel(cache=True, fastmath=_FAST, error_model="numpy")
 def _bias_relu(out: np.ndarray, bias: np.ndarray, act: int, hidden: bool) -> None:
     """``_bias_activate`` of a ReLU network (``act`` is RELU): the same loops without the
     vectorised tanh loop, which is most of its compile (~0.75-0.9 s against ~0.2-0.3 s)."""
@@ -506,7 +506,7 @@ def _relu_backward_body(delta: np.ndarray, y: np.ndarray) -> None:
                 delta[b, i] = 0.0
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@pointer_kernel(cache=True, fastmath=_FAST, error_model="numpy")
 def _activation_backward(delta: np.ndarray, y: np.ndarray, act: int) -> None:
     """delta *= act'(pre-activation), written with the activation's output y (same shape)."""
     if act == TANH:
@@ -519,7 +519,7 @@ def _activation_backward(delta: np.ndarray, y: np.ndarray, act: int) -> None:
         _relu_backward_body(delta, y)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@pointer_kernel(cache=True, fastmath=_FAST, error_model="numpy")
 def _activation_backward_relu(delta: np.ndarray, y: np.ndarray, act: int) -> None:
     """``_activation_backward`` of a ReLU network (``act`` is RELU)."""
     _relu_backward_body(delta, y)
