@@ -256,7 +256,7 @@ def standardize(x: np.ndarray, center: bool) -> None:
         x[j] = ((x[j] - mean) if center else x[j]) / (std + 1e-8)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def reinforce_weights(
     buf: Rollout, returns: int, baseline: int, gamma: float
 ) -> tuple[np.ndarray, np.ndarray]:

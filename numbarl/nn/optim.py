@@ -14,6 +14,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from numbarl.nn.dual import dual
+from numbarl.nn.kernel import pointer_kernel
 
 
 class AdamState(NamedTuple):
@@ -93,7 +94,7 @@ def sgd_step(
         params[k] -= lr * g
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
+@pointer_kernel(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
 def _sum_squares_lanes(grad: np.ndarray) -> float:
     """sum(grad**2) accumulated in float64 in vector lanes (reassociated): about 6x faster than
     one add after another at 67k parameters."""
@@ -126,13 +127,13 @@ def _sum_squares_overload(grad):  # noqa: ANN001, ANN202
     return lambda grad: _sum_squares_serial(grad)
 
 
-@njit(cache=True)
+@pointer_kernel(cache=True)
 def global_norm(grad: np.ndarray) -> float:
     """Euclidean norm (float64) of a flat gradient [P], float32 or float64."""
     return np.sqrt(_sum_squares(grad))
 
 
-@njit(cache=True, error_model="numpy")
+@pointer_kernel(cache=True, error_model="numpy")
 def clip_by_global_norm(grad: np.ndarray, max_norm: float) -> float:
     """Scale grad [P] in place so its norm is at most max_norm; return the norm before.
 
