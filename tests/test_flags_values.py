@@ -1,17 +1,13 @@
 """numbarl.envs.flags_values: Numba's compile flags give the same ``values()``, hash and equality
 as before, computed without a property read per option, and Numba compiles the same code."""
 
-import json
-import os
-import subprocess
-import sys
-
 from numba.core import targetconfig
 from numba.core.compiler import Flags
 from numba.core.targetconfig import Option, TargetConfig
 
 import numbarl.envs  # noqa: F401  (installs the faster values and hash)
 from numbarl.envs import flags_values
+from tests.subprocess_probe import run_probe
 
 ORIGINAL_VALUES = flags_values._original_values
 ORIGINAL_HASH = flags_values._original_hash
@@ -49,11 +45,7 @@ print(json.dumps({"ir": hashlib.sha1(text.encode()).hexdigest(), "value": value.
 
 
 def _compile(mode: str) -> dict:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True, env=env
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_probe(SCRIPT, mode)
 
 
 def test_installed_once():

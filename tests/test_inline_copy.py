@@ -2,10 +2,6 @@
 it compiles is the code it compiled before."""
 
 import copy
-import json
-import os
-import subprocess
-import sys
 
 from numba import njit
 from numba.core import inline_closurecall
@@ -13,6 +9,7 @@ from numba.core.compiler import run_frontend
 
 import numbarl.envs  # noqa: F401  (installs the shared-memo copy)
 from numbarl.envs import inline_copy
+from tests.subprocess_probe import run_probe
 
 # A callee of many blocks and variables, inlined twice (and a helper inlined into it), compiled
 # in a fresh process with the shared memo on or off. Prints the caller's LLVM IR (process
@@ -75,11 +72,7 @@ print(json.dumps({"ir": hashlib.sha1(text.encode()).hexdigest(), "copied": copie
 
 
 def _compile(mode: str) -> dict:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same set orders in both processes
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True, env=env
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_probe(SCRIPT, mode)
 
 
 def test_the_shared_memo_is_installed_once():

@@ -1,11 +1,6 @@
 """numbarl.envs.overload_cfunc: ``@overload`` implementations compile without the C-callable
 wrapper nothing calls, and their callers compile to the same code."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 from numba import njit
 from numba.core.typing import templates
@@ -13,6 +8,7 @@ from numba.extending import overload
 
 import numbarl.envs  # noqa: F401  (installs the change)
 from numbarl.envs import overload_cfunc
+from tests.subprocess_probe import run_probe
 
 # Overloads of numpy, builtins and one of this script's own, called from a function compiled in
 # a fresh process with the change on or off; prints the caller's LLVM IR hash, its result and
@@ -77,11 +73,7 @@ print(json.dumps({"ir": hashlib.sha1(text.encode()).hexdigest(), "value": value.
 
 
 def _compile(mode: str) -> dict:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True, env=env
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_probe(SCRIPT, mode)
 
 
 def test_installed_once():
