@@ -31,6 +31,11 @@ P(i) = p_i / sum_k p_k (stratified: one draw in each of ``batch`` equal slices o
 ``per_weights`` gives importance weights w_i = (N P(i))^-beta / max_j w_j, the maximum over the
 whole buffer (so w <= 1), beta annealed to 1 by the caller. New rows get the largest priority
 seen so far (``max_priority``), so each is replayed at least once soon.
+
+The kernels are ``pointer_kernel``s (``numbarl.nn.kernel``): compiled code calls them directly,
+and they carry no CPython wrapper (a training run on a numbarl env calls them from compiled
+code only); a call from Python (the tests, the Gymnasium path) goes through the compiled
+kernel's pointer, with the same results.
 """
 
 from __future__ import annotations

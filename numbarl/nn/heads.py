@@ -4,6 +4,11 @@ Values are returned per sample (float64[B]); gradients are *accumulated* (+=) in
 arrays and take per-sample upstream weights ``w`` float64[B] = dL/d(quantity_b), so one loss
 made of several terms (PPO: ratio term and entropy bonus) sums its gradients into one buffer.
 Actions are int64 (categorical) or float64 (Gaussian). Log-probabilities are natural logs.
+
+The kernels are ``pointer_kernel``s (``numbarl.nn.kernel``): compiled code calls them directly,
+and they carry no CPython wrapper (a training run on a numbarl env calls them from compiled
+code only); a call from Python (the tests, the Gymnasium path) goes through the compiled
+kernel's pointer, with the same results.
 """
 
 from __future__ import annotations

@@ -2,6 +2,11 @@
 Exploration", eqs. 9-11): w = mu_w + sigma_w * f(e_in) f(e_out)^T, b = mu_b + sigma_b * f(e_out),
 f(x) = sign(x) sqrt(|x|). The forward pass never forms the noisy weight; the backward pass
 accumulates the gradients of all four parameter blocks and of the input.
+
+The kernels are ``pointer_kernel``s (``numbarl.nn.kernel``): compiled code calls them directly,
+and they carry no CPython wrapper (a training run on a numbarl env calls them from compiled
+code only); a call from Python (the tests, the Gymnasium path) goes through the compiled
+kernel's pointer, with the same results.
 """
 
 from __future__ import annotations
