@@ -483,7 +483,7 @@ def sample_noise(net: QNet, rng: np.random.Generator, noise: np.ndarray | None) 
     scaled_noise(rng, noise)
 
 
-@pointer_kernel(cache=True)
+@njit(cache=True)  # called per step from Python on the Gymnasium path: direct dispatch
 def q_values(net: QNet, out: np.ndarray, row: int, q: np.ndarray) -> None:
     """q float64[A] = Q(s_row, .) from a forward's output (either dtype): the output itself
     (K = 1) or the C51 expectation sum_i z_i p_i(s, a), summed in float64."""
