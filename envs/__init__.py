@@ -18,8 +18,18 @@ from typing import Any, NamedTuple
 # imported for their effect: a stale Numba cache index never breaks a compile; every kernel
 # compiles with the collector's full collections paused; Numba's compile flags hash and compare
 # without a property read per option; inlining copies a callee's IR in linear time; overload
-# implementations compile without the C wrapper nothing calls (see each module)
-from . import cache_index, compile_gc, flags_values, inline_copy, overload_cfunc  # noqa: F401
+# implementations compile without the C wrapper nothing calls; LLVM's per-function passes are
+# set up once per module; a kernel that several compiled functions call is emitted as machine
+# code once, not again in each caller (see each module)
+from . import (  # noqa: F401
+    cache_index,
+    compile_gc,
+    flags_values,
+    function_passes,
+    inline_copy,
+    overload_cfunc,
+    shared_callees,
+)
 from .control import BUILTIN as _CONTROL_MODULES
 from .control import ControlEnv, from_functions, same_env
 from .tabular import TabularMDP, from_arrays, from_transitions, reset, step, validate

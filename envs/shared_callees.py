@@ -1,0 +1,196 @@
+"""A numbarl kernel that other compiled functions call is emitted as machine code once.
+
+Numba compiles every njit function into a library of its own, and a caller's library links in a
+copy of each callee's optimised module (``linkonce_odr``) so that LLVM may inline it. What LLVM
+does not inline stays in the caller as a full copy, which the caller's module optimisation
+passes and machine-code emission process again: a kernel that several compiled functions call,
+and that is too large to inline (``log_softmax``, ``mlp_jvp``, the noisy layers' backward, DQN's
+``q_values``, ...), is optimised and emitted once per caller. Those copies were 20-39% of the
+optimised LLVM IR of a deep learner's cold start (Rainbow 70,752 lines, 43,171 of them distinct
+functions).
+
+While this module is imported (``numbarl.envs`` imports it, so every numbarl kernel is covered),
+the copy of a *shared callee* linked into a caller is marked ``available_externally`` before
+the caller's module is optimised: LLVM may still inline it where it would have, and the copy it
+does not inline becomes a declaration (LLVM's ``EliminateAvailableExternally``; at
+``NUMBA_OPT=0`` the code generator skips such a body), so the caller calls the callee's own
+machine code, already in the JIT. A shared callee is a compiled signature of a numbarl kernel
+that a module attribute names (``numbarl.<module>.<name>``) and that Numba caches on disk: the
+callee has then been compiled, or loaded from the cache, in this process before any caller
+links it, and a later process can find it again.
+
+A caller cached on disk records the shared callees its machine code calls (module, name,
+signature and the symbol called). Loading it from the cache first loads or compiles each
+callee (``dispatcher.compile(args)``) and, if that callee's symbol in this process has another
+name (its compile-unique version number differs), maps the recorded name to it; a callee that
+cannot be found, or whose compiled signature differs, makes the cached caller a miss, compiled
+afresh as before. Nothing else changes: the same optimisation pipeline runs, and the code that
+runs is the same (tests/test_shared_callees.py: the same training results with and without,
+fewer lines of IR, a cached caller loads in a new process). ``NUMBARL_SHARED_CALLEES=0`` turns
+this off (read at import).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import llvmlite.binding as ll
+from numba.core import caching, codegen
+from numba.core.dispatcher import Dispatcher
+
+_KIND = "object+numbarl_callees"  # a serialized library that calls shared callees
+_PACKAGE = "numbarl."
+
+# symbol -> (module, attribute, signature) of every shared callee compiled or loaded here
+_providers: dict[str, tuple[str, str, Any]] = {}
+
+
+class MissingCallee(Exception):
+    """A cached caller's shared callee cannot be found again: the caller is compiled afresh."""
+
+
+def _module_name(disp: Dispatcher) -> tuple[str, str] | None:
+    """``(module, attribute)`` naming ``disp`` in an importable numbarl module, else None."""
+    func = getattr(disp, "py_func", None)
+    module = getattr(func, "__module__", None) or ""
+    if not module.startswith(_PACKAGE):
+        return None
+    namespace = vars(sys.modules.get(module, object))
+    name = getattr(func, "__name__", "")
+    if namespace.get(name) is disp:
+        return module, name
+    for key, value in namespace.items():  # a dispatcher bound under another name
+        if value is disp:
+            return module, key
+    return None
+
+
+def _register(original: Any) -> Any:
+    def add_overload(self: Any, cres: Any) -> None:
+        original(self, cres)
+        if cres.objectmode or not isinstance(self._cache, caching.FunctionCache):
+            return
+        named = _module_name(self)
+        if named is not None:
+            _providers[cres.fndesc.mangled_name] = (*named, cres.signature)
+
+    add_overload.__wrapped__ = original
+    add_overload.__doc__ = original.__doc__
+    return add_overload
+
+
+def _share_callees(original: Any) -> Any:
+    def _optimize_final_module(self: Any) -> None:
+        engine = self._codegen._engine
+        for fn in self._final_module.functions:
+            if (
+                fn.name in _providers
+                and not fn.is_declaration
+                and fn.linkage == ll.Linkage.linkonce_odr
+                and engine.is_symbol_defined(fn.name)
+            ):
+                fn.linkage = ll.Linkage.available_externally
+        original(self)
+        calls = []
+        for fn in self._final_module.functions:
+            if fn.name in _providers and (
+                fn.is_declaration or fn.linkage == ll.Linkage.available_externally
+            ):
+                calls.append((fn.name, *_providers[fn.name]))
+        self._numbarl_callees = tuple(calls)
+
+    _optimize_final_module.__wrapped__ = original
+    _optimize_final_module.__doc__ = original.__doc__
+    return _optimize_final_module
+
+
+def _serialize_with_callees(original: Any) -> Any:
+    def serialize_using_object_code(self: Any) -> tuple:
+        name, kind, data = original(self)
+        calls = getattr(self, "_numbarl_callees", ())
+        if calls and kind == "object":
+            return name, _KIND, (data, calls)
+        return name, kind, data
+
+    serialize_using_object_code.__wrapped__ = original
+    serialize_using_object_code.__doc__ = original.__doc__
+    return serialize_using_object_code
+
+
+def load_callee(engine: Any, symbol: str, module: str, attribute: str, signature: Any) -> None:
+    """Make ``symbol`` callable in this process: compile or load the callee it names, and map
+    ``symbol`` to that compiled signature's code if its name here differs. Raises
+    ``MissingCallee`` if the callee is gone or now compiles to another signature."""
+    provider = _providers.get(symbol)
+    if provider == (module, attribute, signature) and engine.is_symbol_defined(symbol):
+        return
+    try:
+        disp = getattr(importlib.import_module(module), attribute)
+        disp.compile(tuple(signature.args))
+        cres = disp.overloads[tuple(signature.args)]
+    except Exception as exc:  # noqa: BLE001 - any failure: compile the caller afresh
+        raise MissingCallee(f"{module}.{attribute}{signature}: {exc!r}") from exc
+    if cres.signature != signature or _providers.get(cres.fndesc.mangled_name) is None:
+        raise MissingCallee(f"{module}.{attribute}: compiled {cres.signature}, cached {signature}")
+    name = cres.fndesc.mangled_name
+    if name != symbol:
+        ll.add_symbol(symbol, cres.library.get_pointer_to_function(name))
+        _providers[symbol] = (module, attribute, signature)
+
+
+def _unserialize_with_callees(original: Any) -> Any:
+    def _unserialize(cls: Any, codegen_: Any, state: tuple) -> Any:
+        name, kind, data = state
+        if kind != _KIND:
+            return original(cls, codegen_, state)
+        data, calls = data
+        for call in calls:  # before the caller's machine code is linked
+            load_callee(codegen_._engine, *call)
+        library = original(cls, codegen_, (name, "object", data))
+        library._numbarl_callees = calls
+        return library
+
+    _unserialize.__wrapped__ = original
+    _unserialize.__doc__ = original.__doc__
+    return classmethod(_unserialize)
+
+
+def _miss_on_missing_callee(original: Any) -> Any:
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        try:
+            return original(self, sig, target_context)
+        except MissingCallee:
+            return None
+
+    load_overload.__wrapped__ = original
+    load_overload.__doc__ = original.__doc__
+    return load_overload
+
+
+def _install() -> bool:
+    library = getattr(codegen, "CPUCodeLibrary", None)
+    needed = (
+        (Dispatcher, "add_overload"),
+        (library, "_optimize_final_module"),
+        (library, "serialize_using_object_code"),
+        (library, "_unserialize"),
+        (caching.Cache, "load_overload"),
+    )
+    if library is None or not all(hasattr(owner, attr) for owner, attr in needed):
+        return False  # another Numba: every callee stays linked into its callers
+    if hasattr(library._optimize_final_module, "__wrapped__"):
+        return True  # once, even if re-imported
+    Dispatcher.add_overload = _register(Dispatcher.add_overload)
+    library._optimize_final_module = _share_callees(library._optimize_final_module)
+    library.serialize_using_object_code = _serialize_with_callees(
+        library.serialize_using_object_code
+    )
+    library._unserialize = _unserialize_with_callees(library._unserialize.__func__)
+    caching.Cache.load_overload = _miss_on_missing_callee(caching.Cache.load_overload)
+    return True
+
+
+INSTALLED = os.environ.get("NUMBARL_SHARED_CALLEES", "1") != "0" and _install()
