@@ -14,26 +14,35 @@ the copy of a *shared callee* linked into a caller is marked ``available_externa
 the caller's module is optimised: LLVM may still inline it where it would have, and the copy it
 does not inline becomes a declaration (LLVM's ``EliminateAvailableExternally``; at
 ``NUMBA_OPT=0`` the code generator skips such a body), so the caller calls the callee's own
-machine code, already in the JIT. A shared callee is a compiled signature of a numbarl kernel
-that a module attribute names (``numbarl.<module>.<name>``) and that Numba caches on disk: the
-callee has then been compiled, or loaded from the cache, in this process before any caller
-links it, and a later process can find it again.
+machine code, already in the JIT. A large shared callee (over ``DECLARE_ABOVE`` lines of IR,
+which LLVM's inliner, with its -O3 threshold of 250 cost units at about 5 per instruction, never
+takes) is not linked in at all: the caller links a declaration of it, with the callee's
+function and parameter attributes, and its module's passes never see the callee's body. A
+shared callee is a compiled signature of a numbarl kernel that a module attribute names
+(``numbarl.<module>.<name>``) and that Numba caches on disk: the callee has then been compiled,
+or loaded from the cache, in this process before any caller links it, and a later process can
+find it again.
+
+Numba's reference-count functions (``NRT_incref``, ``NRT_decref``: ``noinline``, a copy of
+each in almost every library, 2,900 lines of a cold TRPO start) are shared the same way: its
+runtime library is compiled in every process before anything is compiled or loaded.
 
 A caller cached on disk records the shared callees its machine code calls (module, name,
 signature and the symbol called). Loading it from the cache first loads or compiles each
 callee (``dispatcher.compile(args)``) and, if that callee's symbol in this process has another
 name (its compile-unique version number differs), maps the recorded name to it; a callee that
 cannot be found, or whose compiled signature differs, makes the cached caller a miss, compiled
-afresh as before. Nothing else changes: the same optimisation pipeline runs, and the code that
-runs is the same (tests/test_shared_callees.py: the same training results with and without,
-fewer lines of IR, a cached caller loads in a new process). ``NUMBARL_SHARED_CALLEES=0`` turns
-this off (read at import).
+afresh as before. Nothing else changes: the same optimisation pipeline runs over the callers'
+own code, and the results are the same (tests/test_shared_callees.py: the same results with
+and without, one copy of the callee, a cached caller loads in a new process).
+``NUMBARL_SHARED_CALLEES=0`` turns this off (read at import).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from typing import Any
 
@@ -42,6 +51,7 @@ from numba.core import caching, codegen
 from numba.core.dispatcher import Dispatcher
 
 _KIND = "object+numbarl_callees"  # a serialized library that calls shared callees
+DECLARE_ABOVE = 300  # lines of a shared callee's IR above which callers link its declaration only
 _PACKAGE = "numbarl."
 
 # symbol -> (module, attribute, signature) of every shared callee compiled or loaded here
@@ -82,12 +92,30 @@ def _register(original: Any) -> Any:
     return add_overload
 
 
+def runtime_functions() -> frozenset:
+    """The functions of Numba's runtime library (``NRT_incref``, ``NRT_decref``, ...): compiled
+    in every process before any function is compiled or loaded from the cache."""
+    if not _runtime:
+        from numba.core.runtime import rtsys
+
+        try:
+            library = rtsys.library
+        except RuntimeError:  # not initialized yet (compiling its own library): none shared
+            return frozenset()
+        _runtime.append(frozenset(fn.name for fn in library.get_defined_functions()))
+    return _runtime[0]
+
+
+_runtime: list[frozenset] = []
+
+
 def _share_callees(original: Any) -> Any:
     def _optimize_final_module(self: Any) -> None:
         engine = self._codegen._engine
+        runtime = runtime_functions()
         for fn in self._final_module.functions:
             if (
-                fn.name in _providers
+                (fn.name in _providers or fn.name in runtime)
                 and not fn.is_declaration
                 and fn.linkage == ll.Linkage.linkonce_odr
                 and engine.is_symbol_defined(fn.name)
@@ -105,6 +133,74 @@ def _share_callees(original: Any) -> Any:
     _optimize_final_module.__wrapped__ = original
     _optimize_final_module.__doc__ = original.__doc__
     return _optimize_final_module
+
+
+_finalizing = [0]  # > 0 while a library links its callees (``CPUCodeLibrary.finalize``)
+
+
+def _counting_finalize(original: Any) -> Any:
+    def finalize(self: Any) -> None:
+        _finalizing[0] += 1
+        try:
+            original(self)
+        finally:
+            _finalizing[0] -= 1
+
+    finalize.__wrapped__ = original
+    finalize.__doc__ = original.__doc__
+    return finalize
+
+
+def declaration(library: Any, module: Any) -> Any:
+    """A module declaring the shared callee that ``library``'s linking ``module`` defines, with
+    its attributes, if that callee is over ``DECLARE_ABOVE`` lines; else None."""
+    main = None
+    for fn in module.functions:
+        if (
+            fn.name in _providers
+            and not fn.is_declaration
+            and fn.linkage == ll.Linkage.linkonce_odr
+        ):
+            if main is not None:
+                return None  # not one kernel's library
+            main = fn
+    if main is None or not library._codegen._engine.is_symbol_defined(main.name):
+        return None
+    text = str(main)
+    if text.count("\n") <= DECLARE_ABOVE:
+        return None
+    head = next((line for line in text.splitlines() if line.startswith("define ")), None)
+    if head is None or not head.endswith("{"):
+        return None
+    head = re.sub(r"\s#[0-9]+\s*\{$", "", head).removesuffix("{").rstrip()
+    head = "declare " + head.removeprefix("define ").removeprefix("linkonce_odr ")
+    attributes = " ".join(a.decode() if isinstance(a, bytes) else a for a in main.attributes)
+    source = (
+        f'target datalayout = "{module.data_layout}"\n'
+        f'target triple = "{module.triple}"\n{head} {attributes}\n'
+    )
+    try:
+        declared = ll.parse_assembly(source)
+        declared.verify()
+    except RuntimeError:
+        return None  # an unusual definition line: link the whole module as before
+    return declared
+
+
+def _declaring_large_callees(original: Any) -> Any:
+    def _get_module_for_linking(self: Any) -> Any:
+        module = original(self)
+        if not _finalizing[0]:
+            return module  # serializing the library: its whole module
+        declared = getattr(self, "_numbarl_declaration", None)
+        if declared is None:
+            declared = declaration(self, module) or module
+            self._numbarl_declaration = declared
+        return declared
+
+    _get_module_for_linking.__wrapped__ = original
+    _get_module_for_linking.__doc__ = original.__doc__
+    return _get_module_for_linking
 
 
 def _serialize_with_callees(original: Any) -> Any:
@@ -175,6 +271,8 @@ def _install() -> bool:
     needed = (
         (Dispatcher, "add_overload"),
         (library, "_optimize_final_module"),
+        (library, "_get_module_for_linking"),
+        (library, "finalize"),
         (library, "serialize_using_object_code"),
         (library, "_unserialize"),
         (caching.Cache, "load_overload"),
@@ -185,6 +283,8 @@ def _install() -> bool:
         return True  # once, even if re-imported
     Dispatcher.add_overload = _register(Dispatcher.add_overload)
     library._optimize_final_module = _share_callees(library._optimize_final_module)
+    library.finalize = _counting_finalize(library.finalize)
+    library._get_module_for_linking = _declaring_large_callees(library._get_module_for_linking)
     library.serialize_using_object_code = _serialize_with_callees(
         library.serialize_using_object_code
     )

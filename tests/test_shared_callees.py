@@ -39,22 +39,43 @@ def first(x):
 def second(x, k):
     out = log_softmax(x * k)
     return out[0, 0] + out[-1, -1]
-''')
+
+@njit(cache=True)
+def third(a):
+    return _dot(a, a + 1.0)
+'''.replace("import log_softmax", "import log_softmax\nfrom numbarl.deep.trpo import _dot"))
 import numpy as np
 import numbarl.envs
 from numbarl.nn import heads
 import callers
 
 x = np.linspace(-2.0, 3.0, 12).reshape(3, 4)
-values = [callers.first(x).hex(), callers.second(x, 0.5).hex()]
-copies, hits = [], []
-for f in (callers.first, callers.second):
+values = [callers.first(x).hex(), callers.second(x, 0.5).hex(), callers.third(x[0]).hex()]
+copies, hits, nrt = [], [], []
+for f in (callers.first, callers.second, callers.third):
     cres = f.overloads[f.signatures[0]]
     copies.append(any("log_softmax" in fn.name and not fn.is_declaration
                       for fn in cres.library._final_module.functions))
     hits.append(sum(f.stats.cache_hits.values()))
+    nrt.append(any(fn.name in ("NRT_incref", "NRT_decref") and not fn.is_declaration
+                   and fn.linkage.name != "available_externally"
+                   for fn in cres.library._final_module.functions))
 sym = [c.fndesc.mangled_name for c in heads.log_softmax.overloads.values()]
-print(json.dumps({"values": values, "copies": copies, "hits": hits, "symbol": sym}))
+third = callers.third.overloads[callers.third.signatures[0]].library._final_module
+dot = [fn.name for fn in third.functions if "_dot" in fn.name]  # none where it was inlined
+declared = None
+if mode == "on" and not hits[0]:
+    from numbarl.envs import shared_callees
+    library = heads.log_softmax.overloads[heads.log_softmax.signatures[0]].library
+    module = library._get_module_for_linking()
+    decl = shared_callees.declaration(library, module)
+    fn, dfn = module.get_function(sym[0]), decl.get_function(sym[0])
+    declared = {"declaration": dfn.is_declaration,
+                "attributes": sorted(fn.attributes) == sorted(dfn.attributes),
+                "arguments": [sorted(a.attributes) for a in fn.arguments]
+                == [sorted(a.attributes) for a in dfn.arguments]}
+print(json.dumps({"values": values, "copies": copies, "hits": hits, "symbol": sym, "dot": dot,
+                  "declared": declared, "nrt": nrt}))
 """
 
 
@@ -94,9 +115,14 @@ def test_callers_call_one_copy_and_compute_the_same(tmp_path):
     off = _probe("off", tmp_path / "off", tmp_path / "cache_off")
     on = _probe("on", tmp_path / "on", tmp_path / "cache_on")
     assert on["values"] == off["values"]
-    assert off["copies"] == [True, True]  # each caller emits its own log_softmax
-    assert on["copies"] == [False, False]  # both call the callee's own machine code
-    assert on["hits"] == [0, 0]
+    assert off["copies"] == [True, True, False]  # each caller emits its own log_softmax
+    assert on["copies"] == [False, False, False]  # both call the callee's own machine code
+    assert on["hits"] == [0, 0, 0]
+    assert on["dot"] == off["dot"] == []  # a small shared callee is still inlined
+    assert off["nrt"][:2] == [True, True]  # each caller's own reference-count functions
+    assert on["nrt"] == [False, False, False]  # Numba's runtime library's
+    # log_softmax (over DECLARE_ABOVE lines) is linked as a declaration with its attributes
+    assert on["declared"] == {"declaration": True, "attributes": True, "arguments": True}
 
 
 @pytest.fixture()
@@ -110,7 +136,7 @@ def test_cached_caller_loads_its_callee_in_a_new_process(_dirs):
     cold = _probe("on", src, cache)
     warm = _probe("on", src, cache)
     assert warm["values"] == cold["values"]
-    assert warm["hits"] == [1, 1]  # loaded, not compiled again
+    assert warm["hits"] == [1, 1, 1]  # loaded, not compiled again
     assert warm["symbol"] == cold["symbol"]
 
 
@@ -121,7 +147,7 @@ def test_cached_caller_maps_a_callee_compiled_again_under_another_name(_dirs):
         f.unlink()
     warm = _probe("on", src, cache)
     assert warm["values"] == cold["values"]
-    assert warm["hits"] == [1, 1]  # the callers still load from the cache
+    assert warm["hits"] == [1, 1, 1]  # the callers still load from the cache
     assert warm["symbol"] != cold["symbol"]  # under a version number of this process
 
 
