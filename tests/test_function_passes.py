@@ -1,13 +1,15 @@
-"""numbarl.envs.function_passes: one function pass manager per module, the same optimised code."""
+"""numbarl.envs.function_passes: one function pass manager per module, at LLVM's -O1; the same
+results."""
 
+import pytest
 from numba.core import codegen
 
 import numbarl.envs  # noqa: F401  (installs the change)
 from tests.subprocess_probe import run_probe
 
-# Compiles a few numbarl kernels and a function of its own in a fresh process with the change on
-# or off; prints a hash of every compiled library's optimised LLVM IR, the results and how many
-# function pass managers Numba built.
+# Compiles a numbarl kernel and a function of its own in a fresh process with the change on or
+# off; prints a hash of the caller's optimised LLVM IR, its result and how many function pass
+# managers Numba built.
 SCRIPT = r"""
 import hashlib, json, re, sys
 import numpy as np
@@ -49,12 +51,41 @@ def test_installed_once():
     assert not hasattr(optimize.__wrapped__, "__wrapped__")
 
 
-def test_same_optimised_code_with_fewer_pass_managers(tmp_path, monkeypatch):
+def test_same_result_with_fewer_pass_managers(tmp_path, monkeypatch):
     result = {}
     for mode in ("on", "off"):  # each compiles everything: an empty cache of its own
         monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / mode))
         result[mode] = run_probe(SCRIPT, mode)
     on, off = result["on"], result["off"]
-    assert on["ir"] == off["ir"]
     assert on["value"] == off["value"]
     assert 0 < on["built"] < off["built"]
+
+
+# A learner trained in a fresh process (empty cache, two compile workers) with the change on or
+# off: the saved parameters and the history, hashed.
+TRAIN = r"""
+import hashlib, json, os, sys
+from numba.core import codegen
+import numbarl.envs
+from numbarl import cli
+
+library = codegen.CPUCodeLibrary
+if sys.argv[1] == "off":
+    library._optimize_functions = library._optimize_functions.__wrapped__
+out = os.environ["PROBE_OUT"]
+cli.main(["train", "ppo", "CartPole-v1", "--steps", "4096", "--seed", "3",
+          "--out", out + ".csv", "--save", out + ".npz"])
+digest = hashlib.sha1(open(out + ".npz", "rb").read() + open(out + ".csv", "rb").read())
+print(json.dumps({"digest": digest.hexdigest()}))
+"""
+
+
+@pytest.mark.slow
+def test_a_learner_trains_to_the_same_bytes(tmp_path, monkeypatch):
+    result = {}
+    for mode in ("on", "off"):
+        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / f"cache_{mode}"))
+        monkeypatch.setenv("NUMBARL_COMPILE_WORKERS", "2")
+        monkeypatch.setenv("PROBE_OUT", str(tmp_path / mode))
+        result[mode] = run_probe(TRAIN, mode)["digest"]
+    assert result["on"] == result["off"]
