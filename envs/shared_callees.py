@@ -35,7 +35,10 @@ cannot be found, or whose compiled signature differs, makes the cached caller a 
 afresh as before. Nothing else changes: the same optimisation pipeline runs over the callers'
 own code, and the results are the same (tests/test_shared_callees.py: the same results with
 and without, one copy of the callee, a cached caller loads in a new process).
-``NUMBARL_SHARED_CALLEES=0`` turns this off (read at import).
+``NUMBARL_SHARED_CALLEES=0`` turns the sharing off (read at import); a cached caller that
+calls shared callees still loads. Every numbarl module that defines compiled kernels imports
+``numbarl.envs`` (its package's ``__init__`` or the module itself), so a process that loads a
+numbarl kernel from the cache has this reader installed (tests/test_shared_callees.py).
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ import re
 import sys
 from typing import Any
 
-import llvmlite.binding as ll
 from numba.core import caching, codegen
 from numba.core.dispatcher import Dispatcher
+
+ll = codegen.ll  # llvmlite.binding, as Numba's code generator imports it
 
 _KIND = "object+numbarl_callees"  # a serialized library that calls shared callees
 DECLARE_ABOVE = 300  # lines of a shared callee's IR above which callers link its declaration only
@@ -266,7 +270,9 @@ def _miss_on_missing_callee(original: Any) -> Any:
     return load_overload
 
 
-def _install() -> bool:
+def _install(share: bool) -> bool:
+    """Install the reader of cached callers that call shared callees (always: a cache written
+    with sharing on may be read with it off) and, if ``share``, the sharing itself."""
     library = getattr(codegen, "CPUCodeLibrary", None)
     needed = (
         (Dispatcher, "add_overload"),
@@ -279,18 +285,21 @@ def _install() -> bool:
     )
     if library is None or not all(hasattr(owner, attr) for owner, attr in needed):
         return False  # another Numba: every callee stays linked into its callers
-    if hasattr(library._optimize_final_module, "__wrapped__"):
-        return True  # once, even if re-imported
-    Dispatcher.add_overload = _register(Dispatcher.add_overload)
-    library._optimize_final_module = _share_callees(library._optimize_final_module)
-    library.finalize = _counting_finalize(library.finalize)
-    library._get_module_for_linking = _declaring_large_callees(library._get_module_for_linking)
-    library.serialize_using_object_code = _serialize_with_callees(
-        library.serialize_using_object_code
-    )
-    library._unserialize = _unserialize_with_callees(library._unserialize.__func__)
-    caching.Cache.load_overload = _miss_on_missing_callee(caching.Cache.load_overload)
+    if not hasattr(library._unserialize, "__wrapped__"):  # once, even if re-imported
+        Dispatcher.add_overload = _register(Dispatcher.add_overload)
+        library._unserialize = _unserialize_with_callees(library._unserialize.__func__)
+        caching.Cache.load_overload = _miss_on_missing_callee(caching.Cache.load_overload)
+    if not share:
+        return False
+    if not hasattr(library._optimize_final_module, "__wrapped__"):
+        library._optimize_final_module = _share_callees(library._optimize_final_module)
+        library.finalize = _counting_finalize(library.finalize)
+        library._get_module_for_linking = _declaring_large_callees(library._get_module_for_linking)
+        library.serialize_using_object_code = _serialize_with_callees(
+            library.serialize_using_object_code
+        )
     return True
 
 
-INSTALLED = os.environ.get("NUMBARL_SHARED_CALLEES", "1") != "0" and _install()
+# whether callers share callees in this process (the reader is installed either way)
+INSTALLED = _install(os.environ.get("NUMBARL_SHARED_CALLEES", "1") != "0")

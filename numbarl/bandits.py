@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit, prange
 from numba.typed import List
 
+import numbarl.envs  # noqa: F401  (Numba's compile changes and the shared-callee cache reader)
 from numbarl.runs import spawn_rngs
 
 

@@ -42,6 +42,8 @@ import numbers
 import numpy as np
 from numba import njit
 
+import numbarl.envs  # noqa: F401  (Numba's compile changes and the shared-callee cache reader)
+
 __all__ = [
     "discounted_returns",
     "discounted_returns_kernel",

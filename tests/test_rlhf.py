@@ -366,14 +366,14 @@ run_rlhf(%r, seed=0)
 entry = [ppo.run_ppo_steps, sft.train_sft, reward_model.preference_pairs,
          reward_model.train_reward_model, task.generate, task.reward_scores, task.sample_scores]
 print([len(f.signatures) for f in entry])
-print([str(s[0].dtype) for s in mlp_forward.signatures])
+print(sorted({str(s[0].dtype) for s in mlp_forward.signatures}))
 """
 
 
 def test_a_float32_run_compiles_only_float32_networks():
     """In a fresh process, a float32 pipeline compiles each compiled entry point once and the
     network forward pass only for float32 parameters: no float64 twin (loads from the cache the
-    tests above filled)."""
+    tests above filled; the forward pass once per signature its cached callers call it with)."""
     script = _ONE_DTYPE_SCRIPT % (TINY,)
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600

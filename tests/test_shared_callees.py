@@ -96,6 +96,7 @@ def _probe(mode: str, directory: pathlib.Path, cache: pathlib.Path) -> dict:
 
 def test_installed_once():
     assert shared_callees.INSTALLED
+    assert hasattr(codegen.CPUCodeLibrary._unserialize, "__wrapped__")
     library = codegen.CPUCodeLibrary
     assert hasattr(library._optimize_final_module, "__wrapped__")
     assert not hasattr(library._optimize_final_module.__wrapped__, "__wrapped__")
@@ -140,6 +141,14 @@ def test_cached_caller_loads_its_callee_in_a_new_process(_dirs):
     assert warm["symbol"] == cold["symbol"]
 
 
+def test_a_cache_written_with_sharing_loads_with_it_off(_dirs):
+    src, cache = _dirs
+    cold = _probe("on", src, cache)
+    warm = _probe("off", src, cache)  # NUMBARL_SHARED_CALLEES=0: the reader is still installed
+    assert warm["values"] == cold["values"]
+    assert warm["hits"] == [1, 1, 1]
+
+
 def test_cached_caller_maps_a_callee_compiled_again_under_another_name(_dirs):
     src, cache = _dirs
     cold = _probe("on", src, cache)
@@ -161,3 +170,31 @@ def test_a_callee_that_is_gone_or_changed_is_a_cache_miss():
     with pytest.raises(shared_callees.MissingCallee):
         sig = types.float64(types.float64)
         shared_callees.load_callee(engine, "_ZN7numbarl_nothing", "numbarl.nn.gone", "f", sig)
+
+
+# Imports each numbarl module that defines compiled kernels, alone (the numbarl modules imported
+# before it forgotten), and names those after which the cache reader is not installed.
+IMPORTS = r"""
+import importlib, json, pkgutil, sys
+import numbarl
+from numba.core.dispatcher import Dispatcher
+
+names = [m.name for m in pkgutil.walk_packages(numbarl.__path__, "numbarl.")
+         if not m.name.endswith("__main__")]  # that one runs the command line
+missing, kernels = [], 0
+for name in names:
+    for loaded in [m for m in sys.modules if m == "numbarl" or m.startswith("numbarl.")]:
+        del sys.modules[loaded]
+    module = importlib.import_module(name)
+    if any(isinstance(v, Dispatcher) for v in vars(module).values()):
+        kernels += 1
+        if "numbarl.envs.shared_callees" not in sys.modules:
+            missing.append(name)
+print(json.dumps({"missing": missing, "kernels": kernels}))
+"""
+
+
+def test_every_kernel_module_installs_the_cache_reader():
+    out = run_probe(IMPORTS, "on")
+    assert out["kernels"] > 30
+    assert out["missing"] == []

@@ -11,6 +11,7 @@
   semi-gradient Sarsa (access control).
 """
 
+import numbarl.envs  # noqa: F401  (Numba's compile changes and the shared-callee cache reader)
 from numbarl.approx import control, features, mountain_car, prediction
 
 __all__ = ["control", "features", "mountain_car", "prediction"]
