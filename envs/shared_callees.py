@@ -209,7 +209,11 @@ def _declaring_large_callees(original: Any) -> Any:
 
 def _serialize_with_callees(original: Any) -> Any:
     def serialize_using_object_code(self: Any) -> tuple:
-        name, kind, data = original(self)
+        finalizing, _finalizing[0] = _finalizing[0], 0  # the whole module, whenever it runs
+        try:
+            name, kind, data = original(self)
+        finally:
+            _finalizing[0] = finalizing
         calls = getattr(self, "_numbarl_callees", ())
         if calls and kind == "object":
             return name, _KIND, (data, calls)
