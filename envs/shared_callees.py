@@ -62,6 +62,10 @@ _PACKAGE = "numbarl."
 _providers: dict[str, tuple[str, str, Any]] = {}
 
 
+# symbols of cached callers mapped to a callee compiled here under another version number
+_aliases: set[str] = set()
+
+
 class MissingCallee(Exception):
     """A cached caller's shared callee cannot be found again: the caller is compiled afresh."""
 
@@ -229,7 +233,9 @@ def load_callee(engine: Any, symbol: str, module: str, attribute: str, signature
     ``symbol`` to that compiled signature's code if its name here differs. Raises
     ``MissingCallee`` if the callee is gone or now compiles to another signature."""
     provider = _providers.get(symbol)
-    if provider == (module, attribute, signature) and engine.is_symbol_defined(symbol):
+    if provider == (module, attribute, signature) and (
+        engine.is_symbol_defined(symbol) or symbol in _aliases
+    ):
         return
     try:
         disp = getattr(importlib.import_module(module), attribute)
@@ -243,6 +249,7 @@ def load_callee(engine: Any, symbol: str, module: str, attribute: str, signature
     if name != symbol:
         ll.add_symbol(symbol, cres.library.get_pointer_to_function(name))
         _providers[symbol] = (module, attribute, signature)
+        _aliases.add(symbol)  # the next cached caller that calls it finds it mapped
 
 
 def _unserialize_with_callees(original: Any) -> Any:

@@ -61,6 +61,8 @@ for f in (callers.first, callers.second, callers.third):
                    and fn.linkage.name != "available_externally"
                    for fn in cres.library._final_module.functions))
 sym = [c.fndesc.mangled_name for c in heads.log_softmax.overloads.values()]
+from numbarl.envs import shared_callees as sc
+aliases = sorted(sc._aliases)
 third = callers.third.overloads[callers.third.signatures[0]].library._final_module
 dot = [fn.name for fn in third.functions if "_dot" in fn.name]  # none where it was inlined
 declared = None
@@ -75,7 +77,7 @@ if mode == "on" and not hits[0]:
                 "arguments": [sorted(a.attributes) for a in fn.arguments]
                 == [sorted(a.attributes) for a in dfn.arguments]}
 print(json.dumps({"values": values, "copies": copies, "hits": hits, "symbol": sym, "dot": dot,
-                  "declared": declared, "nrt": nrt}))
+                  "declared": declared, "nrt": nrt, "aliases": aliases}))
 """
 
 
@@ -158,6 +160,7 @@ def test_cached_caller_maps_a_callee_compiled_again_under_another_name(_dirs):
     assert warm["values"] == cold["values"]
     assert warm["hits"] == [1, 1, 1]  # the callers still load from the cache
     assert warm["symbol"] != cold["symbol"]  # under a version number of this process
+    assert warm["aliases"] == cold["symbol"]  # mapped once, for both callers
 
 
 def test_a_callee_that_is_gone_or_changed_is_a_cache_miss():
