@@ -20,13 +20,17 @@ from typing import Any, NamedTuple
 # without a property read per option; inlining copies a callee's IR in linear time; overload
 # implementations compile without the C wrapper nothing calls; LLVM's per-function passes are
 # set up once per module; a kernel that several compiled functions call is emitted as machine
-# code once, not again in each caller (see each module)
+# code once, not again in each caller; an inlined function's IR is built once, not at every
+# call site; an IR statement lists its variables without a call per attribute; reference counts
+# read only the members that hold one (see each module)
 from . import (  # noqa: F401
     cache_index,
     compile_gc,
     flags_values,
     function_passes,
     inline_copy,
+    ir_vars,
+    nrt_meminfos,
     overload_cfunc,
     shared_callees,
 )

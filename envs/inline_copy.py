@@ -20,6 +20,17 @@ time starts a fresh memo, so copying the same IR twice still gives two independe
 and a memo lives only for one ``inline_ir`` call. Numba compiles under one global lock, so
 calls never interleave.
 Upstream: numba/numba#8989 ("Spurious deep copies in inlining") describes the cost.
+
+Before copying, Numba also rebuilds the callee's IR from its bytecode at every call site
+(``InlineWorker.inline_function`` runs the untyped pipeline on the function each time): a helper
+inlined at four sites is interpreted and put through the untyped passes four times (a cold TRPO
+start inlines 41 functions at 77 sites). With this module, the IR of a function is built once per
+inlining setup (the function, the typing and target contexts, the caller's pipeline class, its
+``locals`` and flags) and every site copies it, as Numba copies a freshly built IR before
+mutating it (``inline_ir``), so the cached IR is never changed. The IR is the same statements;
+the variables of the second and later copies in one caller are renamed by the caller's scope
+(``x.1``) rather than carrying a fresh function id, so the compiled code is the same
+(tests/test_inline_copy.py compares the caller's result and instructions).
 """
 
 from __future__ import annotations
@@ -78,3 +89,68 @@ if (
     _copier = _SharedMemoCopy()
     inline_closurecall.copy = _copier
     _worker.inline_ir = _sharing_memos(_worker.inline_ir, _copier)
+
+
+class _UntypedIRCache:
+    """The untyped IR of functions inlined with ``inline="always"``, built once per inlining setup
+    and copied at each call site by ``inline_ir`` (module docstring)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, list[tuple[Any, Any]]] = {}  # key -> [(flags, IR), ...]
+        self.built = 0  # IRs built (for the tests)
+
+    def key(self, worker: Any, function: Any) -> tuple | None:
+        """The setup the untyped passes read besides the function's code and the flags (None
+        when the caller's ``locals`` cannot be part of a key: not cached)."""
+        try:
+            local_types = tuple(sorted(worker.locals.items())) if worker.locals else ()
+            hash(local_types)
+        except TypeError:
+            return None
+        # Numba compiles each function with a copy of its target context (its flags' subtarget,
+        # which the flags in the entry already tell apart): the copies share one code generator
+        return (
+            function,
+            id(worker.typingctx),
+            type(worker.targetctx),
+            id(worker.targetctx.codegen()),
+            type(worker.pipeline),
+            local_types,
+        )
+
+    def ir_for(self, worker: Any, function: Any) -> Any:
+        worker.flags.enable_ssa = False  # as ``run_untyped_passes`` sets it, cached or not
+        key = self.key(worker, function)
+        if key is None:
+            return worker.run_untyped_passes(function)
+        entries = self.entries.setdefault(key, [])
+        for flags, callee_ir in entries:
+            if flags == worker.flags:
+                return callee_ir
+        callee_ir = worker.run_untyped_passes(function)
+        self.built += 1
+        entries.append((worker.flags.copy(), callee_ir))
+        return callee_ir
+
+
+def _reusing_untyped_ir(original: Any, cache: _UntypedIRCache) -> Any:
+    def inline_function(
+        self: Any, caller_ir: Any, block: Any, i: int, function: Any, arg_typs: Any = None
+    ) -> Any:
+        callee_ir = cache.ir_for(self, function)
+        freevars = function.__code__.co_freevars
+        return self.inline_ir(caller_ir, block, i, callee_ir, freevars, arg_typs=arg_typs)
+
+    inline_function.__wrapped__ = original
+    inline_function.__doc__ = original.__doc__
+    return inline_function
+
+
+untyped_irs = _UntypedIRCache()
+if (
+    _worker is not None
+    and hasattr(_worker, "inline_function")
+    and hasattr(_worker, "run_untyped_passes")
+    and not hasattr(_worker.inline_function, "__wrapped__")  # once, even if re-imported
+):
+    _worker.inline_function = _reusing_untyped_ir(_worker.inline_function, untyped_irs)

@@ -144,3 +144,92 @@ def test_the_memo_does_not_outlive_an_inline(monkeypatch):
     assert outer(3) == 2 * _branchy(3)  # compiled now: `inner` inlined through the shared memo
     assert seen  # the blocks were copied with the shared memo
     assert copier.active == 0 and copier.memo == {} and copier.scope is None
+
+
+# A helper inlined at three sites of one caller and at one of another: its untyped IR built once
+# or (cache off) at every site; prints the callers' LLVM IR (value names and labels masked: the
+# inlined variables are named by the caller's scope instead of a fresh function id) and results.
+CACHE_SCRIPT = r"""
+import hashlib, json, re, sys
+import numpy as np
+from numba import njit
+from numba.core import inline_closurecall
+import numbarl.envs
+from numbarl.envs import inline_copy
+
+worker = inline_closurecall.InlineWorker
+if sys.argv[1] == "off":
+    worker.inline_function = worker.inline_function.__wrapped__
+built = [0]
+run = worker.run_untyped_passes
+def counting(self, func, enable_ssa=False):
+    built[0] += func.__name__ == "scaled"
+    return run(self, func, enable_ssa)
+worker.run_untyped_passes = counting
+
+@njit(inline="always")
+def scaled(x, k):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * k if x[i] > 0 else -x[i]
+    return s
+
+@njit
+def first(a):
+    return scaled(a, 1.0) + scaled(a, 2.0) * scaled(a[1:], 0.5)
+
+@njit
+def second(a):
+    return scaled(a, 3.0)
+
+a = np.linspace(-1.0, 2.0, 9)
+values = [first(a), second(a)]
+texts = []
+for f in (first, second):
+    t = f.inspect_llvm(f.signatures[0])
+    t = re.sub(r"numba\.dynamic\.globals\.[0-9a-f]+|0x[0-9a-f]{8,}|i64 [0-9]{12,}", "ADDR", t)
+    t = re.sub(r'%"[^"]*"|%[-\w.$]+', "%v", t)
+    t = re.sub(r"B\d+v\d+B", "BvB", t)  # compile ids: one function id fewer per cached site
+    texts.append(re.sub(r'(?m)^[^\s;]+:.*$', "LABEL:", t))
+print(json.dumps({"ir": hashlib.sha1("".join(texts).encode()).hexdigest(), "built": built[0],
+                  "values": [float(v).hex() for v in values]}))
+"""
+
+
+def test_an_inlined_function_is_built_once_and_compiles_the_same():
+    on, off = run_probe(CACHE_SCRIPT, "on"), run_probe(CACHE_SCRIPT, "off")
+    assert off["built"] == 4 and on["built"] == 1  # four call sites in two callers
+    assert on["ir"] == off["ir"]
+    assert on["values"] == off["values"]
+
+
+def test_the_cached_ir_is_not_changed_by_inlining():
+    @njit(inline="always")
+    def inner(x):
+        y = x + 1
+        return y * 2 if y > 0 else -y
+
+    @njit
+    def twice(x):
+        return inner(x) + inner(x - 3)
+
+    assert twice(2) == inner.py_func(2) + inner.py_func(-1)
+    entries = [e for k, e in inline_copy.untyped_irs.entries.items() if k[0] is inner.py_func]
+    assert len(entries) == 1 and len(entries[0]) == 1
+    cached = entries[0][0][1]
+    before = cached.dump_to_string()
+
+    @njit
+    def thrice(x):
+        return inner(x) + inner(x) + inner(-x)
+
+    assert thrice(1) == 2 * inner.py_func(1) + inner.py_func(-1)
+    assert cached.dump_to_string() == before  # copied at each site, never changed
+    assert [e for k, e in inline_copy.untyped_irs.entries.items() if k[0] is inner.py_func] == [
+        entries[0]
+    ]
+
+
+def test_installed_once_with_its_original():
+    inline_function = inline_closurecall.InlineWorker.inline_function
+    assert not hasattr(inline_function.__wrapped__, "__wrapped__")
