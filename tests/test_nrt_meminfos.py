@@ -37,7 +37,9 @@ def _record_type() -> types.Type:
 def _walk(ty: types.Type, original: bool = False) -> tuple[list, str]:
     """The meminfos ``get_meminfos`` (Numba's own walk if ``original``) finds in an argument of
     type ``ty`` of a new function (their types and LLVM values), and the function's IR after."""
-    ctx = cpu_target.target_context
+    # a copy, as Numba compiles with: the base context caches its ``nrt`` (disabled there), and
+    # every copy made after would inherit that cached, disabled runtime
+    ctx = cpu_target.target_context.subtarget(enable_nrt=True)
     module = llir.Module()
     fnty = llir.FunctionType(llir.VoidType(), [ctx.get_value_type(ty)])
     fn = llir.Function(module, fnty, "walked")
