@@ -27,10 +27,12 @@ inlined at four sites is interpreted and put through the untyped passes four tim
 start inlines 41 functions at 77 sites). With this module, the IR of a function is built once per
 inlining setup (the function, the typing and target contexts, the caller's pipeline class, its
 ``locals`` and flags) and every site copies it, as Numba copies a freshly built IR before
-mutating it (``inline_ir``), so the cached IR is never changed. The IR is the same statements;
-the variables of the second and later copies in one caller are renamed by the caller's scope
-(``x.1``) rather than carrying a fresh function id, so the compiled code is the same
-(tests/test_inline_copy.py compares the caller's result and instructions).
+mutating it (``inline_ir``), so the cached IR is never changed. The globals the function reads
+are resolved when its IR is first built, as Numba resolves a compiled function's globals once
+(a module global rebound later is not seen by later inlines in this process). The IR is the same
+statements; the variables of the second and later copies in one caller are renamed by the
+caller's scope (``x.1``) rather than carrying a fresh function id, so the compiled code is the
+same (tests/test_inline_copy.py compares the caller's result and instructions).
 """
 
 from __future__ import annotations
