@@ -113,9 +113,9 @@ class _UntypedIRCache:
         # which the flags in the entry already tell apart): the copies share one code generator
         return (
             function,
-            id(worker.typingctx),
+            worker.typingctx,
             type(worker.targetctx),
-            id(worker.targetctx.codegen()),
+            worker.targetctx.codegen(),
             type(worker.pipeline),
             local_types,
         )

@@ -29,7 +29,7 @@ _holds: dict[tuple, bool] = {}  # (data model manager, Numba type) -> holds a me
 def _holds_meminfo(dmm: Any, ty: Any, builder: Any) -> bool:
     """Whether ``get_meminfos`` finds a meminfo in a value of type ``ty``: the data model of
     ``ty`` has one, or a member it traverses does (walked as ``get_meminfos`` walks it)."""
-    key = (id(dmm), ty)
+    key = (dmm, ty)  # the manager itself, not its id: an id is reused once its object is gone
     found = _holds.get(key)
     if found is None:
         _holds[key] = True  # a type met again inside itself: read it, as Numba would

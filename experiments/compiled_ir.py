@@ -10,6 +10,10 @@ dispatcher's libraries, callees linked in) and counts its lines by the function 
 arguments for a call from Python), ``cfunc`` (the C wrappers a first-class function pointer
 calls) and ``nrt`` (the reference-count helpers). The counts are the same in every run of one
 checkout; LLVM's optimisation and code generation, about half of a cold start, grow with them.
+It also counts the raw IR Numba hands LLVM (before any pass: what Numba builds and prints, and
+LLVM parses) with its ``extractvalue`` reads, and with ``--python-calls`` the Python function
+calls of the whole first run (``sys.setprofile``: deterministic, a measure of Numba's Python-side
+work; the run is slower).
 
 Usage (``--pythonpath`` measures another checkout, as in ``cold_compile.py``)::
 
@@ -44,9 +48,25 @@ import gc, json, os, re, sys
 {preamble}
 import numbarl
 from numbarl import cli
+from numba.core import codegen
 from numba.core.dispatcher import Dispatcher
 
+raw = {"lines": 0, "extractvalue": 0}  # the IR Numba hands LLVM, before any pass
+add_ir_module = codegen.CPUCodeLibrary.add_ir_module
+def counting(self, ir_module):
+    text = str(ir_module)
+    raw["lines"] += text.count("\n")
+    raw["extractvalue"] += text.count(" = extractvalue ")
+    return add_ir_module(self, ir_module)
+codegen.CPUCodeLibrary.add_ir_module = counting
+calls = [0]
+def profile(frame, event, arg):
+    if event == "call":
+        calls[0] += 1
+if os.environ.get("COMPILED_IR_CALLS") == "1":
+    sys.setprofile(profile)
 code = cli.main(sys.argv[1:])
+sys.setprofile(None)
 lines = dict.fromkeys(("main", "cpython", "cfunc", "nrt"), 0)
 functions = 0
 for obj in gc.get_objects():
@@ -62,14 +82,19 @@ for obj in gc.get_objects():
             kind = ("cpython" if name.startswith("_ZN7cpython") else "cfunc"
                     if name.startswith("cfunc.") else "nrt" if name.startswith("NRT_") else "main")
             lines[kind] += part.count("\n")
-json.dump({"lines": lines, "functions": functions, "numbarl_file": numbarl.__file__},
+json.dump({"lines": lines, "functions": functions, "numbarl_file": numbarl.__file__,
+           "raw": raw, "calls": calls[0]},
           open(os.environ["COMPILED_IR_REPORT"], "w"))
 sys.exit(code or 0)
 """
 
 
-def measure(algo: str, label: str, pythonpath: str | None = None) -> dict:
-    """One cold ``numbarl train`` of ``algo`` in a child process: its IR lines by kind."""
+def measure(
+    algo: str, label: str, pythonpath: str | None = None, python_calls: bool = False
+) -> dict:
+    """One cold ``numbarl train`` of ``algo`` in a child process: its IR lines by kind, the raw
+    IR lines (and ``extractvalue`` reads) Numba handed LLVM, and with ``python_calls`` the Python
+    function calls of the whole run (``sys.setprofile``; slower: off by default, 0)."""
     env_id, steps = LEARNERS[algo]
     with tempfile.TemporaryDirectory(prefix=f"ir_{algo}_") as tmp:
         work = Path(tmp)
@@ -82,6 +107,7 @@ def measure(algo: str, label: str, pythonpath: str | None = None) -> dict:
             NUMBARL_THREADS="1",
             NUMBA_NUM_THREADS="1",
             COMPILED_IR_REPORT=str(report),
+            COMPILED_IR_CALLS="1" if python_calls else "0",
         )
         child_env = common.checkout_env(child_env, pythonpath)
         argv = ["train", algo, env_id, "--steps", str(steps), "--seed", "0"]
@@ -101,6 +127,9 @@ def measure(algo: str, label: str, pythonpath: str | None = None) -> dict:
     row.update({f"{k}_lines": out["lines"][k] for k in KINDS})
     row["total_lines"] = sum(out["lines"].values())
     row["functions"] = out["functions"]
+    row["raw_lines"] = out["raw"]["lines"]
+    row["raw_extractvalue"] = out["raw"]["extractvalue"]
+    row["python_calls"] = out["calls"]
     return row
 
 
@@ -110,14 +139,19 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--pythonpath", default=None, help="PYTHONPATH holding the numbarl to read")
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--python-calls", action="store_true", help="also count the run's Python function calls"
+    )
     args = parser.parse_args(argv)
     rows = []
     for algo in args.learners:
-        row = measure(algo, args.label, args.pythonpath)
+        row = measure(algo, args.label, args.pythonpath, args.python_calls)
         print(
             f"{args.label:>8} {row['commit']} {algo:13s} "
             + ", ".join(f"{k} {row[f'{k}_lines']:,}" for k in KINDS)
-            + f"; {row['total_lines']:,} lines, {row['functions']} functions",
+            + f"; {row['total_lines']:,} lines, {row['functions']} functions; raw "
+            + f"{row['raw_lines']:,} lines ({row['raw_extractvalue']:,} extractvalue)"
+            + (f", {row['python_calls']:,} Python calls" if args.python_calls else ""),
             flush=True,
         )
         rows.append(row)
