@@ -48,7 +48,7 @@ from numba import types
 from numba.core import caching
 from numba.core.dispatcher import Dispatcher
 
-from numbarl.envs.control.core import FunctionPointer
+from numbarl.envs.control.core import FunctionPointer, compile_ahead_with
 
 try:
     import fcntl
@@ -126,7 +126,9 @@ def _pointers(value: Any, found: list[FunctionPointer], seen: set[int]) -> None:
 
 
 def _code_size(fn: Any, seen: set[int]) -> int:
-    """Bytecode length of ``fn`` and of the njit functions it names (each counted once)."""
+    """Bytecode length of ``fn`` and of the njit functions it names (each counted once), except
+    those already compiled or loaded in this process (an env's functions, compiled by its
+    check): a callee that is not inlined is its own compile, paid once."""
     code = getattr(fn, "__code__", None)
     if code is None or id(fn) in seen:
         return 0
@@ -139,7 +141,9 @@ def _code_size(fn: Any, seen: set[int]) -> int:
         codes.extend(k for k in c.co_consts if hasattr(k, "co_code"))
         for name in c.co_names:
             callee = getattr(fn, "__globals__", {}).get(name)
-            if isinstance(callee, Dispatcher):
+            if isinstance(callee, Dispatcher) and (
+                not callee.overloads or callee.targetoptions.get("inline", "never") != "never"
+            ):
                 total += _code_size(callee.py_func, seen)
     return total
 
@@ -270,6 +274,9 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
     if len(units) < 2:
         return 0
     units.sort(key=lambda u: u.size(), reverse=True)
+    # Numba's first compile in a process loads every registered implementation (~0.3 s): here,
+    # once, rather than in every worker after the fork
+    units[0].dispatcher.targetctx.refresh()
     import multiprocessing
 
     counter = multiprocessing.get_context("fork").Value("q", 0)
@@ -298,5 +305,8 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
                 os.waitpid(pid, 0)
     return len(units)
 
+
+# an env's check (``numbarl.envs.control.core.check_functions``) compiles its three functions here
+compile_ahead_with(compile_calls)
 
 __all__ = ["compile_calls", "compile_workers", "fork_safe", "os_threads"]
