@@ -5,7 +5,8 @@ For each deep learner, a fresh child process runs ``python -m numbarl train ALGO
 empty temporary ``NUMBA_CACHE_DIR`` (and ``NUMBARL_CACHE_DIR``), so every kernel is
 compiled; then a second child runs the same command on the now-filled cache (warm: import,
 cache loads and the training steps themselves). ``compile = cold - warm`` is what the empty
-cache costs. Times are the child's CPU seconds (user + system, from
+cache costs (``env_compile_wall_s``: the part of it spent building the env, whose check compiles
+the env's functions). Times are the child's CPU seconds (user + system, from
 ``resource.getrusage(RUSAGE_CHILDREN)``, which includes the processes it forks to compile in
 parallel) and wall seconds; prefer CPU when other work shares the machine.
 
@@ -137,7 +138,19 @@ t0 = time.process_time()
 {preamble}
 import numbarl
 from numbarl import cli
+import numbarl.envs as _envs
 t_import = time.process_time() - t0
+env_wall = [0.0]
+_make = _envs.make
+
+def timed_make(*args, **kwargs):  # the env's construction: its check compiles its functions
+    start = time.perf_counter()
+    try:
+        return _make(*args, **kwargs)
+    finally:
+        env_wall[0] += time.perf_counter() - start
+
+_envs.make = timed_make
 if os.environ.get("COLD_COMPILE_GC_PAUSE", "1") == "0":
     try:
         from numbarl.envs.compile_gc import pause_full_gc_while_compiling
@@ -150,6 +163,7 @@ json.dump(
     {
         "numbarl_file": numbarl.__file__,
         "import_cpu_s": t_import,
+        "env_wall_s": env_wall[0],
         "compiled": n_compiled[0],
         "gc_s": gc_seconds[0],
         "gc_counts": gc_counts,
@@ -280,6 +294,7 @@ def measure(
         "warm_wall_s": round(warm["wall_s"], 2),
         "compile_cpu_s": round(cold["cpu_s"] - warm["cpu_s"], 2),
         "compile_wall_s": round(cold["wall_s"] - warm["wall_s"], 2),
+        "env_compile_wall_s": round(cold["env_wall_s"] - warm["env_wall_s"], 3),
         "functions_compiled": cold["compiled"],
         "warm_functions_compiled": warm["compiled"],
         "lowering_cpu_s": _pass_seconds(cold, "native_lowering"),
