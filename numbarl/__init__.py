@@ -13,7 +13,6 @@ import os as _os
 # 7.8 s against 0.44 s single-threaded). Set before SciPy loads its BLAS; an explicit setting wins.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from . import precompile as _precompile  # noqa: F401 - installs the env check's parallel compile
 from .api import Result, algorithms, evaluate, train
 
 __version__ = "0.1.0"

@@ -48,7 +48,7 @@ from numba import types
 from numba.core import caching
 from numba.core.dispatcher import Dispatcher
 
-from numbarl.envs.control.core import FunctionPointer, compile_ahead_with
+from numbarl.envs.control.core import FunctionPointer
 
 try:
     import fcntl
@@ -305,8 +305,5 @@ def compile_calls(calls: Sequence[tuple[Dispatcher, tuple]], workers: int | None
                 os.waitpid(pid, 0)
     return len(units)
 
-
-# an env's check (``numbarl.envs.control.core.check_functions``) compiles its three functions here
-compile_ahead_with(compile_calls)
 
 __all__ = ["compile_calls", "compile_workers", "fork_safe", "os_threads"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -244,101 +243,6 @@ def test_queue_order_counts_the_arguments_flattened():
     small = _Unit(loop, (types.int64, types.int64), pointer=False)
     large = _Unit(loop, (record, types.int64), pointer=False)
     assert large.size() - small.size() == _ARG_WEIGHT * (20 * 7 - 1)
-
-
-ENV_MODULE = """
-import numpy as np
-from numba import njit
-
-
-@njit(cache=True)
-def reset(params, state, rng):
-    state[0] = rng.uniform(-1.0, 1.0)
-    state[1] = 0.0
-
-
-@njit(cache=True)
-def step(params, state, action, rng):
-    state[1] += params[0] * (action[0] - 0.5) + 0.01 * rng.standard_normal()
-    state[0] += state[1]
-    return -abs(state[0]), abs(state[0]) > 5.0
-
-
-@njit(cache=True)
-def broken_step(params, state, action, rng):
-    return state + "a", False
-
-
-@njit(cache=True)
-def observe(params, state, obs):
-    obs[0] = state[0]
-    obs[1] = np.tanh(state[1])
-"""
-
-ENV_SCRIPT = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import numpy as np
-import numbarl
-import numbarl.envs as E
-from numbarl.envs.control import core
-from numbarl.envs.control import dispatch as D
-import env_mod as m
-
-ahead = core._COMPILE_AHEAD[0]
-compiled = []
-core.compile_ahead_with(lambda calls: compiled.append(ahead(calls)))
-step = m.broken_step if sys.argv[2] == "broken" else m.step
-try:
-    env = E.from_functions("Tiny-v0", m.reset, step, m.observe, state_dim=2, obs_dim=2,
-                           params={"gain": 0.1}, max_steps=50, n_actions=2)
-except TypeError as exc:
-    print(json.dumps({"compiled": compiled, "error": str(exc)}))
-    raise SystemExit(0)
-rng = np.random.default_rng(5)
-state, obs, action = np.zeros(2), np.zeros(2), np.array([1.0])
-m.reset(env.params, state, rng)
-rewards = [m.step(env.params, state, action, rng)[0] for _ in range(20)]
-m.observe(env.params, state, obs)
-print(json.dumps({"compiled": compiled, "rewards": rewards, "obs": obs.tolist()}))
-"""
-
-
-def _env_check(tmp: Path, workers: int, which: str = "good") -> dict:
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "env_mod.py").write_text(ENV_MODULE)
-    out = subprocess.run(
-        [sys.executable, "-c", ENV_SCRIPT, str(tmp), which],
-        env=_env(tmp, workers),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return json.loads(out.stdout)
-
-
-def test_an_envs_check_compiles_its_three_functions_in_workers(tmp_path: Path) -> None:
-    """``from_functions`` on a cold cache hands the env's reset, step and observe to
-    ``compile_calls`` (installed by numbarl on import) before running them: with two workers all
-    three compile ahead, in two processes; the env then runs bit for bit as one compiled by a
-    single process."""
-    two = _env_check(tmp_path / "two", 2)
-    one = _env_check(tmp_path / "one", 1)
-    assert two["compiled"] == [3]
-    assert one["compiled"] == [0]  # one worker: nothing ahead, each compiles on its first call
-    assert two["rewards"] == one["rewards"] and two["obs"] == one["obs"]
-
-
-def test_a_user_env_that_does_not_compile_still_gets_the_checks_error(tmp_path: Path) -> None:
-    """A step function that fails to type, met by the workers first, still gets the check's
-    own message naming the function and the expected signature (Numba's error after it)."""
-    report = _env_check(tmp_path, 2, "broken")
-    assert re.search(
-        r"calling step\(params, state, action, rng\) \(env_mod.broken_step\) on a sample failed"
-        r".*TypingError",
-        report["error"],
-    ), report["error"]
 
 
 @njit(cache=True)

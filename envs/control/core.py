@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
@@ -305,19 +305,6 @@ def _pointer(env_id: str, role: str, fn: CPUDispatcher) -> FunctionPointer:
     return ptr
 
 
-CompileCalls = Callable[[Sequence[tuple[CPUDispatcher, tuple]]], Any]
-_COMPILE_AHEAD: list[CompileCalls] = []
-
-
-def compile_ahead_with(compile_calls: CompileCalls) -> None:
-    """Have ``check_functions`` hand the three functions, with the sample arguments it is about
-    to call them on, to ``compile_calls`` first (pairs of a dispatcher and its arguments).
-    ``numbarl.precompile`` installs its parallel compile here on import: on a cold Numba cache
-    the three compile in forked workers at once instead of one after the other on first call.
-    This package cannot import numbarl (its imports run one way), hence the hook."""
-    _COMPILE_AHEAD[:] = [compile_calls]
-
-
 def check_functions(
     env_id: str,
     functions: tuple,
@@ -336,17 +323,11 @@ def check_functions(
         _check_function(env_id, role, fn)
     rng = np.random.default_rng(0)
     sbuf, state = _padded(state_dim)
-    obuf, obs = _padded(obs_dim)
-    if _COMPILE_AHEAD:
-        calls = ((reset, (params, state, rng)), (observe, (params, state, obs)))
-        try:
-            _COMPILE_AHEAD[0]((*calls, (step, (params, state, action, rng))))
-        except Exception:  # noqa: BLE001 - a compile error: the call below reports it clearly
-            pass
     out = _call(env_id, "reset", reset, params, state, rng)
     if out is not None:
         raise TypeError(f"{env_id}: reset must return None (fill state in place), got {out!r}")
     _check_written(env_id, "reset", "state", sbuf, state_dim)
+    obuf, obs = _padded(obs_dim)
     out = _call(env_id, "observe", observe, params, state, obs)
     if out is not None:
         raise TypeError(f"{env_id}: observe must return None (fill obs in place), got {out!r}")
