@@ -6,7 +6,9 @@ empty temporary ``NUMBA_CACHE_DIR`` (and ``NUMBARL_CACHE_DIR``), so every kernel
 compiled; then a second child runs the same command on the now-filled cache (warm: import,
 cache loads and the training steps themselves). ``compile = cold - warm`` is what the empty
 cache costs (``env_compile_wall_s``: the part of it spent building the env, whose check compiles
-the env's functions). Times are the child's CPU seconds (user + system, from
+the env's functions). ``--pace`` adds ``pace_s``, the seconds this script takes for 10^7
+Python additions before each learner: the machine's pace, which moves compile times by more
+than most changes do. Times are the child's CPU seconds (user + system, from
 ``resource.getrusage(RUSAGE_CHILDREN)``, which includes the processes it forks to compile in
 parallel) and wall seconds; prefer CPU when other work shares the machine.
 
@@ -310,6 +312,17 @@ def measure(
     return row, passes
 
 
+def machine_pace(n: int = 10**7) -> float:
+    """Seconds this process takes for ``n`` Python additions: a reading of the machine's pace
+    (on the 2-core machine of these measurements it moved between 0.83 and 1.54 s within a day,
+    and every compile time with it), to tell two measurements' machines apart."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - start
+
+
 def _merge(path: Path, new: pd.DataFrame) -> pd.DataFrame:
     """``new`` plus the rows of ``path`` of other (label, learner) pairs: a learner measured
     again under a label replaces its old rows there, the label's other learners stay (so
@@ -346,6 +359,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="the child imports NumPy (OpenBLAS threads at their default) before numbarl",
     )
     parser.add_argument(
+        "--pace",
+        action="store_true",
+        help="time 10^7 Python additions before each learner (pace_s): this machine's pace",
+    )
+    parser.add_argument(
         "--no-gc-pause",
         action="store_true",
         help="turn off numbarl's pause of full garbage collections while compiling",
@@ -355,6 +373,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows, passes = [], []
     for repeat in range(args.repeats):
         for algo in args.learners:
+            pace = machine_pace() if args.pace else float("nan")
             row, p = measure(
                 algo,
                 args.label,
@@ -365,6 +384,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 args.numpy_first,
                 not args.no_gc_pause,
             )
+            row["pace_s"] = round(pace, 3)
             rows.append(row)
             passes.append(p)
             print(
