@@ -24,3 +24,24 @@ def test_a_cold_then_warm_run_is_measured_with_the_envs_share_and_the_pace(
     assert row["pace_s"] > 0
     assert (tmp_path / "cold_compile.csv").exists()
     assert (tmp_path / "cold_compile_passes.csv").exists()
+
+
+def test_the_timeline_summary_splits_the_serial_start_the_workers_and_the_tail() -> None:
+    timeline = common.load("compile_timeline")
+    records = {
+        10: [
+            ["compile", "m.reset", 1.0, 1.3, 0],
+            ["compile", "m.step", 1.3, 1.5, 0],
+            ["compile", "m.collect", 2.0, 6.0, 0],
+            ["compile", "m.inner", 2.5, 3.0, 1],  # a callee compiled inside: not a unit
+            ["load", "m.update", 9.1, 9.2, 0],
+            ["main", "main", 0.5, 9.5, 0],
+        ],
+        11: [["compile", "m.update", 2.0, 5.0, 0], ["compile", "m.forward", 5.0, 9.0, 0]],
+    }
+    text = timeline.summary(records)
+    assert "main 0.50 -> 9.50 s" in text
+    assert "compiled before the first fork: 0.50 s (reset, step)" in text
+    assert "training process: collect:4.00 (last ends at 6.00 s)" in text
+    assert "worker 11: update:3.00 forward:4.00 (last ends at 9.00 s)" in text
+    assert "tail: 3.00 s" in text
