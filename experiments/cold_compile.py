@@ -314,8 +314,9 @@ def measure(
 
 def machine_pace(n: int = 10**7) -> float:
     """Seconds this process takes for ``n`` Python additions: a reading of the machine's pace
-    (on the 2-core machine of these measurements it moved between 0.83 and 1.54 s within a day,
-    and every compile time with it), to tell two measurements' machines apart."""
+    (on the 2-core machine of these measurements it moved by nearly a factor of two within a
+    day, 0.34-0.61 s in one quarter hour, and the compile times with it), to tell two
+    measurements' machines apart."""
     start = time.perf_counter()
     total = 0
     for i in range(n):
