@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -201,17 +200,14 @@ def run_child(
     with NumPy's OpenBLAS threads left at their default, as a user's script does.
     ``gc_pause`` False: numbarl's compile-time pause of full collections turned off."""
     report = workdir / "report.json"
-    child_env = dict(os.environ)
-    child_env.update(
-        NUMBA_CACHE_DIR=str(cache),
-        NUMBARL_CACHE_DIR=str(cache / "numbarl"),
+    child_env = common.cold_child_env(
+        cache,
+        workers,
+        pythonpath,
         COLD_COMPILE_REPORT=str(report),
-        NUMBARL_THREADS="1",
-        NUMBA_NUM_THREADS="1",
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
-        NUMBARL_COMPILE_WORKERS=str(workers),
         COLD_COMPILE_BREAKDOWN="1" if breakdown else "0",
         COLD_COMPILE_NUMPY_FIRST="1" if numpy_first else "0",
         COLD_COMPILE_GC_PAUSE="1" if gc_pause else "0",
@@ -220,7 +216,6 @@ def run_child(
         for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
             child_env.pop(var, None)
     child_env.pop("NUMBA_DEBUG_CACHE", None)
-    child_env = common.checkout_env(child_env, pythonpath)
     unit = "--episodes" if algo in TABULAR else "--steps"  # a tabular learner's budget: episodes
     argv = ["train", algo, env, unit, str(budget), "--seed", "0"]
     argv += ["--out", str(workdir / "history.csv")]

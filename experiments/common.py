@@ -488,6 +488,26 @@ def checkout_env(env: dict[str, str], pythonpath: str | None) -> dict[str, str]:
     return env
 
 
+def cold_child_env(
+    cache: Path, workers: int, pythonpath: str | None, **extra: str
+) -> dict[str, str]:
+    """The environment of a child ``numbarl train`` that compiles from scratch: Numba's and
+    numbarl's caches in the empty folder ``cache``, ``workers`` compile workers, one thread for
+    Numba and numbarl, ``extra`` variables set, and the checkout at ``pythonpath`` timed
+    (``checkout_env``). Run the child with ``cwd`` outside the repository, so that ``import
+    numbarl`` finds the measured package, not the current directory's."""
+    env = dict(os.environ)
+    env.update(
+        NUMBA_CACHE_DIR=str(cache),
+        NUMBARL_CACHE_DIR=str(cache / "numbarl"),
+        NUMBARL_COMPILE_WORKERS=str(workers),
+        NUMBARL_THREADS="1",
+        NUMBA_NUM_THREADS="1",
+        **extra,
+    )
+    return checkout_env(env, pythonpath)
+
+
 # ---------------------------------------------------------------------------------------------
 # Discovery, for a driver that runs every script
 

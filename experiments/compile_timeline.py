@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -129,20 +128,19 @@ def main(argv: list[str] | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="timeline_") as tmp:
         work = Path(tmp)
         (work / "log").mkdir()
-        env = dict(os.environ)
-        env.update(
-            NUMBA_CACHE_DIR=str(work / "numba"),
-            NUMBARL_CACHE_DIR=str(work / "numbarl"),
-            NUMBARL_COMPILE_WORKERS=str(args.workers),
+        env = common.cold_child_env(
+            work / "numba_cache",
+            args.workers,
+            args.pythonpath,
             TIMELINE_DIR=str(work / "log"),
             TIMELINE_T0=repr(time.time()),
         )
-        env = common.checkout_env(env, args.pythonpath)
         command = ["train", args.algo, args.env, "--steps", str(args.steps), "--seed", "0"]
         command += ["--out", str(work / "history.csv")]
         child = _CHILD.replace("{preamble}", common.CHECKOUT_PREAMBLE)
         subprocess.run(
             [sys.executable, "-c", child, *command],
+            cwd=work,  # not the repository: `import numbarl` must find the measured package
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -99,17 +98,13 @@ def measure(
     with tempfile.TemporaryDirectory(prefix=f"ir_{algo}_") as tmp:
         work = Path(tmp)
         report = work / "report.json"
-        child_env = dict(os.environ)
-        child_env.update(
-            NUMBA_CACHE_DIR=str(work / "numba_cache"),
-            NUMBARL_CACHE_DIR=str(work / "numba_cache" / "numbarl"),
-            NUMBARL_COMPILE_WORKERS="1",  # every function compiled in the child, where it is read
-            NUMBARL_THREADS="1",
-            NUMBA_NUM_THREADS="1",
+        child_env = common.cold_child_env(
+            work / "numba_cache",
+            1,  # every function compiled in the child, where it is read
+            pythonpath,
             COMPILED_IR_REPORT=str(report),
             COMPILED_IR_CALLS="1" if python_calls else "0",
         )
-        child_env = common.checkout_env(child_env, pythonpath)
         argv = ["train", algo, env_id, "--steps", str(steps), "--seed", "0"]
         argv += ["--out", str(work / "history.csv")]
         proc = subprocess.run(

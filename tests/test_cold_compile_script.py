@@ -45,3 +45,13 @@ def test_the_timeline_summary_splits_the_serial_start_the_workers_and_the_tail()
     assert "training process: collect:4.00 (last ends at 6.00 s)" in text
     assert "worker 11: update:3.00 forward:4.00 (last ends at 9.00 s)" in text
     assert "tail: 3.00 s" in text
+
+
+def test_a_cold_child_gets_empty_caches_its_workers_and_the_checkout(tmp_path: Path) -> None:
+    env = common.cold_child_env(tmp_path / "cache", 3, str(tmp_path), REPORT="r.json")
+    assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "cache")
+    assert env["NUMBARL_CACHE_DIR"] == str(tmp_path / "cache" / "numbarl")
+    assert env["NUMBARL_COMPILE_WORKERS"] == "3"
+    assert env["NUMBARL_THREADS"] == env["NUMBA_NUM_THREADS"] == "1"
+    assert env["REPORT"] == "r.json"
+    assert env["PYTHONPATH"] == str(tmp_path)  # the checkout measured (``checkout_env``)
