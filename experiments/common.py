@@ -458,6 +458,19 @@ def write_outputs(
 # ``envs/`` folder mapped into the package (pyproject's package-dir), so PYTHONPATH alone gives
 # the other checkout's ``numbarl`` with this environment's installed ``numbarl.envs``: loaded
 # here from ``$NUMBARL_CHECKOUT_ENVS`` instead (its submodules then follow its ``__path__``).
+# Child-process code that counts the lines of raw LLVM IR Numba hands LLVM (each module as it is
+# added to a library, before any pass) into ``raw[0]``: for probes of how much IR a compile
+# builds (experiments/record_vs_structref.py, tests/test_nrt_meminfos.py).
+RAW_IR_COUNTER = r"""
+from numba.core import codegen as _codegen
+raw = [0]
+_add_ir_module = _codegen.CPUCodeLibrary.add_ir_module
+def _counting(self, module):
+    raw[0] += str(module).count("\n")
+    return _add_ir_module(self, module)
+_codegen.CPUCodeLibrary.add_ir_module = _counting
+"""
+
 CHECKOUT_PREAMBLE = r"""
 import os as _os, sys as _sys
 _envs = _os.environ.get("NUMBARL_CHECKOUT_ENVS")

@@ -38,6 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import common
 import pandas as pd
 
 from numbarl.results import write_csv
@@ -50,16 +51,10 @@ import json, re, sys, time
 from typing import NamedTuple
 import numpy as np
 from numba import njit, types
-from numba.core import codegen
 from numba.experimental import structref
 
 N, FORM = {n}, "{form}"
-raw = [0]
-add_ir_module = codegen.CPUCodeLibrary.add_ir_module
-def counting(self, module):
-    raw[0] += str(module).count("\n")
-    return add_ir_module(self, module)
-codegen.CPUCodeLibrary.add_ir_module = counting
+{raw_ir_counter}
 
 names = [f"a{i}" for i in range(N)]
 arrays = [np.arange(8.0) + i for i in range(N)]
@@ -116,6 +111,7 @@ def measure(form: str, arrays: int) -> dict:
     if arrays < 2:
         raise ValueError(f"arrays must be at least 2, got {arrays}")
     code = _CHILD.replace("{n}", str(int(arrays))).replace("{form}", form)
+    code = code.replace("{raw_ir_counter}", common.RAW_IR_COUNTER)
     with tempfile.TemporaryDirectory(prefix="record_vs_structref_") as tmp:
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "cache"), "NUMBA_NUM_THREADS": "1"}
         proc = subprocess.run(

@@ -11,6 +11,7 @@ from numba.core.runtime import context as nrt_context
 
 import numbarl.envs  # noqa: F401  (installs the shorter walk)
 from numbarl.envs import nrt_meminfos
+from tests.experiment_helpers import common
 from tests.subprocess_probe import run_probe
 
 
@@ -92,7 +93,6 @@ import hashlib, json, re, sys
 from typing import NamedTuple
 import numpy as np
 from numba import njit
-from numba.core import codegen
 from numba.core.runtime import context
 import numbarl.envs
 from numbarl.envs import nrt_meminfos
@@ -106,12 +106,7 @@ class Rec(NamedTuple):
     n: int
     c: np.ndarray
 
-raw = [0]
-add = codegen.CPUCodeLibrary.add_ir_module
-def counting(self, module):
-    raw[0] += str(module).count("\n")
-    return add(self, module)
-codegen.CPUCodeLibrary.add_ir_module = counting
+{raw_ir_counter}
 
 @njit(inline="always")
 def total(r):
@@ -133,7 +128,7 @@ text = re.sub(r'%"[^"]*"|%[-\w.$]+', "%v", text)
 text = re.sub(r'(?m)^[^\s;]+:.*$', "LABEL:", text)
 print(json.dumps({"ir": hashlib.sha1(text.encode()).hexdigest(), "raw": raw[0],
                   "value": float(value).hex()}))
-"""
+""".replace("{raw_ir_counter}", common.RAW_IR_COUNTER)
 
 
 def test_same_code_compiled_from_less_ir():
