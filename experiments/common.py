@@ -450,14 +450,8 @@ def write_outputs(
 
 
 # ---------------------------------------------------------------------------------------------
-# Timing another checkout
+# Child processes that measure a compile
 
-
-# A child process timing another checkout (``--pythonpath`` of cold_compile.py and
-# step_time.py) runs this before anything of numbarl's. ``numbarl.envs`` is the repository's
-# ``envs/`` folder mapped into the package (pyproject's package-dir), so PYTHONPATH alone gives
-# the other checkout's ``numbarl`` with this environment's installed ``numbarl.envs``: loaded
-# here from ``$NUMBARL_CHECKOUT_ENVS`` instead (its submodules then follow its ``__path__``).
 # Child-process code that counts the lines of raw LLVM IR Numba hands LLVM (each module as it is
 # added to a library, before any pass) into ``raw[0]``: for probes of how much IR a compile
 # builds (experiments/record_vs_structref.py, tests/test_nrt_meminfos.py).
@@ -471,6 +465,16 @@ def _counting(self, module):
 _codegen.CPUCodeLibrary.add_ir_module = _counting
 """
 
+
+# ---------------------------------------------------------------------------------------------
+# Timing another checkout
+
+
+# A child process timing another checkout (``--pythonpath`` of cold_compile.py and
+# step_time.py) runs this before anything of numbarl's. ``numbarl.envs`` is the repository's
+# ``envs/`` folder mapped into the package (pyproject's package-dir), so PYTHONPATH alone gives
+# the other checkout's ``numbarl`` with this environment's installed ``numbarl.envs``: loaded
+# here from ``$NUMBARL_CHECKOUT_ENVS`` instead (its submodules then follow its ``__path__``).
 CHECKOUT_PREAMBLE = r"""
 import os as _os, sys as _sys
 _envs = _os.environ.get("NUMBARL_CHECKOUT_ENVS")
