@@ -452,15 +452,18 @@ def write_outputs(
 # ---------------------------------------------------------------------------------------------
 # Child processes that measure a compile
 
-# Child-process code that counts the lines of raw LLVM IR Numba hands LLVM (each module as it is
-# added to a library, before any pass) into ``raw[0]``: for probes of how much IR a compile
-# builds (experiments/record_vs_structref.py, tests/test_nrt_meminfos.py).
+# Child-process code that counts the raw LLVM IR Numba hands LLVM (each module as it is added
+# to a library, before any pass): its lines into ``raw[0]``, its ``extractvalue`` reads into
+# ``raw[1]``; for probes of how much IR a compile builds (experiments/compiled_ir.py,
+# experiments/record_vs_structref.py, tests/test_nrt_meminfos.py).
 RAW_IR_COUNTER = r"""
 from numba.core import codegen as _codegen
-raw = [0]
+raw = [0, 0]
 _add_ir_module = _codegen.CPUCodeLibrary.add_ir_module
 def _counting(self, module):
-    raw[0] += str(module).count("\n")
+    text = str(module)
+    raw[0] += text.count("\n")
+    raw[1] += text.count(" = extractvalue ")
     return _add_ir_module(self, module)
 _codegen.CPUCodeLibrary.add_ir_module = _counting
 """

@@ -47,17 +47,8 @@ import gc, json, os, re, sys
 {preamble}
 import numbarl
 from numbarl import cli
-from numba.core import codegen
 from numba.core.dispatcher import Dispatcher
-
-raw = {"lines": 0, "extractvalue": 0}  # the IR Numba hands LLVM, before any pass
-add_ir_module = codegen.CPUCodeLibrary.add_ir_module
-def counting(self, ir_module):
-    text = str(ir_module)
-    raw["lines"] += text.count("\n")
-    raw["extractvalue"] += text.count(" = extractvalue ")
-    return add_ir_module(self, ir_module)
-codegen.CPUCodeLibrary.add_ir_module = counting
+{raw_ir_counter}
 calls = [0]
 def profile(frame, event, arg):
     if event == "call":
@@ -82,7 +73,7 @@ for obj in gc.get_objects():
                     if name.startswith("cfunc.") else "nrt" if name.startswith("NRT_") else "main")
             lines[kind] += part.count("\n")
 json.dump({"lines": lines, "functions": functions, "numbarl_file": numbarl.__file__,
-           "raw": raw, "calls": calls[0]},
+           "raw": {"lines": raw[0], "extractvalue": raw[1]}, "calls": calls[0]},
           open(os.environ["COMPILED_IR_REPORT"], "w"))
 sys.exit(code or 0)
 """
@@ -107,8 +98,10 @@ def measure(
         )
         argv = ["train", algo, env_id, "--steps", str(steps), "--seed", "0"]
         argv += ["--out", str(work / "history.csv")]
+        child = _CHILD.replace("{preamble}", common.CHECKOUT_PREAMBLE)
+        child = child.replace("{raw_ir_counter}", common.RAW_IR_COUNTER)
         proc = subprocess.run(
-            [sys.executable, "-c", _CHILD.replace("{preamble}", common.CHECKOUT_PREAMBLE), *argv],
+            [sys.executable, "-c", child, *argv],
             cwd=work,
             env=child_env,
             stdout=subprocess.DEVNULL,
