@@ -49,6 +49,7 @@ from numba.core import caching
 from numba.core.dispatcher import Dispatcher
 
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.recref import RecordRef
 
 try:
     import fcntl
@@ -153,7 +154,10 @@ _ARG_WEIGHT = 5  # bytecode bytes per flattened argument scalar (``_Unit.size``)
 
 def _flat_size(t: Any) -> int:
     """Scalars in the Numba type ``t`` flattened: an array 3 + 2 ndim (data, size, item size,
-    shape and strides), a tuple its members', anything else 1."""
+    shape and strides), a tuple its members', a record by reference its record's (the kernel
+    still reads its fields: the queue's order as fitted), anything else 1."""
+    if isinstance(t, RecordRef):
+        return _flat_size(t.record)
     if isinstance(t, types.BaseTuple):
         return sum(_flat_size(m) for m in t.types)
     if isinstance(t, types.Array):

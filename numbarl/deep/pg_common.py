@@ -355,7 +355,7 @@ def fit_value(
     batch, d = obs.shape
     mb = max(1, batch // minibatches)
     act = policy.head[3]
-    ws, xb, yb, grad, grad_v, perm = work
+    ws, xb, yb, grad, grad_v, perm = work.ws, work.xb, work.yb, work.grad, work.grad_v, work.perm
     if perm.shape[0] != batch or xb.shape[0] != mb or grad.shape[0] != policy.critic.shape[0]:
         return np.nan  # a work for another batch: no fit (a pointer kernel cannot raise)
     total = 0.0

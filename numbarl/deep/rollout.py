@@ -638,7 +638,8 @@ def evaluate_greedy_net(
 ) -> np.ndarray:
     """``evaluate_greedy`` with the network functions ``net`` (pointers) on the arrays of
     ``work`` (``eval_work``; one episode per row); returns ``work.returns``."""
-    states, obs, x, done, returns, acts, ws = work
+    states, obs, x, done = work.states, work.obs, work.x, work.done
+    returns, acts, ws = work.returns, work.actions, work.ws
     n = returns.shape[0]
     for i in range(n):
         fns.reset(params, states[i], rng)

@@ -742,7 +742,8 @@ def trpo_update(
     if hp.norm_adv:
         standardize(adv, True)
     theta, layout, act, _ = actor_params(policy)
-    theta_old, ws, jvp_ws, old_logp, g, s, full_step, _ = work
+    theta_old, ws, jvp_ws, old_logp = work.theta_old, work.ws, work.jvp_ws, work.old_log_probs
+    g, s, full_step = work.g, work.s, work.full_step
     if old_logp.shape[0] != batch or theta_old.shape[0] != theta.shape[0]:
         metrics[:] = np.nan  # a work for another batch: no update
         return

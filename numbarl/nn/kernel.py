@@ -27,6 +27,7 @@ from numba.core.registry import CPUDispatcher
 from numba.core.typing.typeof import typeof_impl
 
 from numbarl.envs.control.core import FunctionPointer
+from numbarl.nn.recref import by_ref
 
 
 class Pointer(FunctionPointer):
@@ -34,9 +35,14 @@ class Pointer(FunctionPointer):
     compiled function at each call from Python, and typing a pointer builds its
     ``FunctionType`` (the signature's name formatted afresh): ~10 us per pointer per call, paid
     for every pointer inside the arguments of each per-chunk call (the training loops, the
-    evaluations, ``call_kernel``)."""
+    evaluations, ``call_kernel``).
+
+    Every NamedTuple argument of ``signature`` is taken by reference
+    (``numbarl.nn.recref.by_ref``): the kernel receives one pointer per record instead of each
+    array's fields, and a caller passing the record converts it implicitly."""
 
     def __init__(self, dispatcher, signature: types.Signature) -> None:  # noqa: ANN001
+        signature = by_ref(signature)
         super().__init__(dispatcher, signature)
         self.numba_type = types.FunctionType(signature)
 
@@ -154,8 +160,9 @@ def _pointer(kernel: CPUDispatcher, arg_types: tuple) -> Pointer:
     key = (id(kernel), arg_types)
     ptr = _POINTERS.get(key)
     if ptr is None or ptr.dispatcher is not kernel:
-        kernel.compile(arg_types)
-        ptr = Pointer(kernel, kernel.overloads[arg_types].signature)
+        ref_types = by_ref(types.none(*arg_types)).args
+        kernel.compile(ref_types)
+        ptr = Pointer(kernel, kernel.overloads[ref_types].signature)
         _POINTERS[key] = ptr
     return ptr
 
