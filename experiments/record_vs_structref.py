@@ -2,13 +2,16 @@
 
 numbarl's kernels take records of arrays (``Policy``, ``Rollout``, ``VecEnv``, a learner's
 state: ``NamedTuple``s) by value: Numba lowers every use of such a record to moves of the whole
-struct (``extractvalue``, ``insertvalue``, ``load``, ``store``, ``alloca``: about two thirds of
-the IR a deep learner's cold start hands LLVM), and a kernel called from Python gets a CPython
+struct (``extractvalue``, ``insertvalue``, ``load``, ``store``, ``alloca``: such moves are about
+two thirds of the IR a deep learner's cold start hands LLVM, most of them Numba's own array
+indexing rather than records), and a kernel called from Python gets a CPython
 wrapper that unboxes each of its arrays. A Numba structref (``numba.experimental.structref``)
 holding the same arrays is passed as one reference-counted pointer, and its fields are loaded
-where they are used. This script measures that difference on a synthetic kernel, the lever
-docs/cold_compile.md names for the compile work issue 11 still has to cut (numbarl's records
-are not converted).
+where they are used. This script measures that difference on a synthetic kernel. numbarl's
+kernels behind pointers now take their records by reference (``numbarl.nn.recref``, a pointer
+without reference counts), which saved the learners far less than this kernel's halving
+(docs/cold_compile.md, "Records by reference": those kernels have no CPython wrapper, this
+one's largest saving, and read their records once).
 
 For each form (``tuple``: a ``NamedTuple`` of ``--arrays`` float64 arrays; ``struct``: a
 structref with the same fields, built by its Python constructor), a fresh child process with an
