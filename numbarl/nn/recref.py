@@ -7,7 +7,8 @@ pointer, shape, strides) are taken apart into separate arguments and put back to
 callee, and the callee's prologue stores and reference-counts all of them. For a kernel that
 takes three records of a dozen arrays that is some hundreds of instructions per call site and
 per callee, which Numba lowers and LLVM optimises and emits at every cold compile, while the
-kernel reads a handful of fields.
+kernel reads a handful of fields. (What passing them by reference saves, measured on the
+learners: docs/cold_compile.md, "Records by reference".)
 
 A ``RecordRef(record type)`` is a pointer to the caller's copy of the record: the callee
 receives one argument and reads a field where the code says ``rec.field`` (one load of that
@@ -25,7 +26,8 @@ value fails to compile rather than misbehave.
 
 The slot is written only by that conversion, just before a call through a function pointer,
 and read only by code running inside that call (the callee and what it calls directly): while a
-callee runs, its records do not change. The field loads say so to LLVM (``invariant.load``), so
+callee runs, its records' fields (the arrays' descriptors, the numbers, the pointers) do not
+change; the arrays' elements may, as before. The field loads say so to LLVM (``invariant.load``), so
 that reads of a record inside a loop are hoisted and merged as reads of a by-value argument
 were. A variable that would be a record on one path and a reference on another (where Numba
 would convert, and write a slot that the same function reads) is refused at compile time
@@ -97,11 +99,11 @@ def _record_ref_getattr(context, builder, typ: RecordRef, value, attr: str):  # 
     field_type = typ.record.types[index]
     zero = ir.Constant(ir.IntType(32), 0)
     slot = builder.gep(value, [zero, ir.Constant(ir.IntType(32), index)], inbounds=True)
-    value = builder.load(slot)
+    field = builder.load(slot)
     # the record's slot is written by the caller before the call and not again while the callee
     # runs: its loads may be hoisted out of loops and merged (as reads of an argument would be)
-    value.set_metadata("invariant.load", builder.module.add_metadata([]))
-    return impl_ret_borrowed(context, builder, field_type, value)
+    field.set_metadata("invariant.load", builder.module.add_metadata([]))
+    return impl_ret_borrowed(context, builder, field_type, field)
 
 
 @lower_cast(types.BaseNamedTuple, RecordRef)
