@@ -27,7 +27,7 @@ from numba.core.registry import CPUDispatcher
 from numba.core.typing.typeof import typeof_impl
 
 from numbarl.envs.control.core import FunctionPointer
-from numbarl.nn.recref import by_ref
+from numbarl.nn.recref import by_ref, by_ref_types
 
 
 class Pointer(FunctionPointer):
@@ -160,7 +160,7 @@ def _pointer(kernel: CPUDispatcher, arg_types: tuple) -> Pointer:
     key = (id(kernel), arg_types)
     ptr = _POINTERS.get(key)
     if ptr is None or ptr.dispatcher is not kernel:
-        ref_types = by_ref(types.none(*arg_types)).args
+        ref_types = by_ref_types(arg_types)
         kernel.compile(ref_types)
         ptr = Pointer(kernel, kernel.overloads[ref_types].signature)
         _POINTERS[key] = ptr

@@ -113,13 +113,18 @@ def _record_to_ref(context, builder, fromty, toty: RecordRef, value):  # noqa: A
     return slot
 
 
+def by_ref_types(arg_types: tuple) -> tuple:
+    """``arg_types`` with every NamedTuple type replaced by its ``RecordRef``."""
+    return tuple(RecordRef(a) if isinstance(a, types.BaseNamedTuple) else a for a in arg_types)
+
+
 def by_ref(signature: types.Signature) -> types.Signature:
     """``signature`` with every NamedTuple argument taken by reference (``RecordRef``); the
     return type unchanged."""
-    args = tuple(RecordRef(a) if isinstance(a, types.BaseNamedTuple) else a for a in signature.args)
+    args = by_ref_types(signature.args)
     if args == signature.args:
         return signature
     return signature.replace(args=args)
 
 
-__all__ = ["RecordRef", "by_ref"]
+__all__ = ["RecordRef", "by_ref", "by_ref_types"]
