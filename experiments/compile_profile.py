@@ -94,7 +94,7 @@ def find_py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def profile(algo: str, rate: float) -> pd.DataFrame:
+def profile(algo: str, rate: int) -> pd.DataFrame:
     """One cold start of ``algo`` under py-spy, with one compile worker: its phases."""
     py_spy = find_py_spy()
     if py_spy is None:
@@ -117,7 +117,7 @@ def profile(algo: str, rate: float) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learner", default="trpo", choices=[*LEARNERS, *TABULAR])
-    parser.add_argument("--rate", type=float, default=200.0, help="samples a second")
+    parser.add_argument("--rate", type=int, default=200, help="samples a second")
     parser.add_argument("--label", default="profile")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)

@@ -53,7 +53,7 @@ def test_the_profile_asks_for_py_spy_when_it_is_missing(monkeypatch: pytest.Monk
     profile = common.load("compile_profile")
     monkeypatch.setattr(profile, "find_py_spy", lambda: None)
     with pytest.raises(RuntimeError, match="pip install py-spy"):
-        profile.profile("td_lambda", 100.0)
+        profile.profile("td_lambda", 100)
 
 
 def test_variants_are_parsed_or_refused_before_a_child_runs(tmp_path: Path) -> None:
