@@ -1,4 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each creates .venv and installs what it needs.
+# The interpreter .venv is made from (CPython >= 3.10). Its build matters to a cold start: on the
+# project's machine Debian's /usr/bin/python3.11 compiles numbarl's kernels with 10% less work
+# than pyenv's default build (docs/cold_compile.md): `make PYTHON=/usr/bin/python3.11 test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
