@@ -88,6 +88,15 @@ TABULAR: dict[str, tuple[str, int]] = {
     "td_lambda": ("RandomWalk-v0", 100),
 }
 
+
+def train_argv(algo: str) -> list[str]:
+    """The ``numbarl train`` arguments that measure ``algo``: its env and budget from
+    ``LEARNERS`` (env steps) or ``TABULAR`` (episodes), seed 0."""
+    env, budget = LEARNERS[algo] if algo in LEARNERS else TABULAR[algo]
+    unit = "--episodes" if algo in TABULAR else "--steps"  # a tabular learner's budget: episodes
+    return ["train", algo, env, unit, str(budget), "--seed", "0"]
+
+
 # Run in the child: record Numba's compile events with exclusive times, then the CLI.
 _CHILD = r"""
 import json, os, sys, time
@@ -184,8 +193,6 @@ def _child_cpu() -> float:
 
 def run_child(
     algo: str,
-    env: str,
-    budget: int,
     cache: Path,
     pythonpath: str | None,
     workdir: Path,
@@ -216,9 +223,7 @@ def run_child(
         for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
             child_env.pop(var, None)
     child_env.pop("NUMBA_DEBUG_CACHE", None)
-    unit = "--episodes" if algo in TABULAR else "--steps"  # a tabular learner's budget: episodes
-    argv = ["train", algo, env, unit, str(budget), "--seed", "0"]
-    argv += ["--out", str(workdir / "history.csv")]
+    argv = [*train_argv(algo), "--out", str(workdir / "history.csv")]
     cpu0, wall0 = _child_cpu(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD.replace("{preamble}", common.CHECKOUT_PREAMBLE), *argv],
@@ -230,7 +235,7 @@ def run_child(
     )
     wall, cpu = time.perf_counter() - wall0, _child_cpu() - cpu0
     if proc.returncode != 0:
-        raise RuntimeError(f"numbarl train {algo} {env} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"numbarl {' '.join(argv)} failed:\n{proc.stderr[-3000:]}")
     out = json.loads(report.read_text())
     out.update(wall_s=wall, cpu_s=cpu)
     return out
@@ -271,8 +276,8 @@ def measure(
         cache = work / "numba_cache"
         cache.mkdir()
         args = (pythonpath, work, workers, breakdown, numpy_first, gc_pause)
-        cold = run_child(algo, env, budget, cache, *args)
-        warm = run_child(algo, env, budget, cache, *args)
+        cold = run_child(algo, cache, *args)
+        warm = run_child(algo, cache, *args)
     commit = _git_commit(cold["numbarl_file"])
     row = {
         "label": label,

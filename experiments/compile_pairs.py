@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import common
 import pandas as pd
-from cold_compile import LEARNERS, TABULAR
+from cold_compile import LEARNERS, TABULAR, train_argv
 
 from numbarl.results import write_csv
 
@@ -84,12 +84,6 @@ _CHILD = common.CHECKOUT_PREAMBLE + (
 )
 
 
-def _argv(algo: str) -> list[str]:
-    env, budget = LEARNERS[algo] if algo in LEARNERS else TABULAR[algo]
-    unit = "--episodes" if algo in TABULAR else "--steps"
-    return ["-c", _CHILD, "train", algo, env, unit, str(budget), "--seed", "0"]
-
-
 def run_together(variants: list[Variant], caches: list[Path], algo: str) -> list[dict]:
     """Start one child per variant at once (each on its cache folder), wait for all, and
     return each child's CPU seconds (user + system, ``os.wait4``) and wall seconds."""
@@ -99,7 +93,7 @@ def run_together(variants: list[Variant], caches: list[Path], algo: str) -> list
         env = common.cold_child_env(cache, 1, variant.pythonpath, **variant.env)
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [variant.python, *_argv(algo)],
+            [variant.python, "-c", _CHILD, *train_argv(algo)],
             env=env,
             cwd=cache.parent,  # outside the repository: the numbarl measured is the one imported
             stdout=subprocess.DEVNULL,

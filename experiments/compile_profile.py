@@ -34,7 +34,7 @@ from pathlib import Path
 
 import common
 import pandas as pd
-from cold_compile import LEARNERS, TABULAR
+from cold_compile import LEARNERS, TABULAR, train_argv
 
 from numbarl.results import write_csv
 
@@ -99,14 +99,11 @@ def profile(algo: str, rate: int) -> pd.DataFrame:
     py_spy = find_py_spy()
     if py_spy is None:
         raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
-    env_name, budget = LEARNERS[algo] if algo in LEARNERS else TABULAR[algo]
-    unit = "--episodes" if algo in TABULAR else "--steps"
     with tempfile.TemporaryDirectory(prefix="numbarl-profile-") as tmp:
         raw = Path(tmp) / "profile.raw"
         env = common.cold_child_env(Path(tmp) / "cache", 1, None)
         cmd = [py_spy, "record", "--rate", str(rate), "--format", "raw", "--output", str(raw)]
-        cmd += ["--", sys.executable, "-m", "numbarl", "train", algo, env_name]
-        cmd += [unit, str(budget), "--seed", "0"]
+        cmd += ["--", sys.executable, "-m", "numbarl", *train_argv(algo)]
         done = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True)
         if done.returncode != 0 or not raw.exists():
             raise RuntimeError(f"py-spy failed ({done.returncode}):\n{done.stderr[-2000:]}")
