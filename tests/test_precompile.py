@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -151,6 +152,7 @@ print(km.total(x))
 BLAS_SCRIPT = (
     """
 import os
+import shutil
 import numpy as np  # before numbarl: NumPy's OpenBLAS starts its pool of threads
 np.ones((64, 64)) @ np.ones((64, 64))
 threads = len(os.listdir("/proc/self/task"))
@@ -279,3 +281,65 @@ def test_queue_order_skips_callees_already_compiled() -> None:
     _inlined(1.0)
     assert _code_size(_caller.py_func, set()) == own + inlined
     assert unit.size() == before - callee
+
+
+REINSTALLED = """
+import hashlib, json, sys
+sys.path.insert(0, sys.argv[1])
+from numba.core import event
+import numbarl
+
+assert numbarl.__file__.startswith(sys.argv[1]), numbarl.__file__
+compiled = []
+
+
+class _Compiles(event.Listener):
+    def on_start(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+    def on_end(self, ev):
+        pass
+
+
+with event.install_listener("numba:compile", _Compiles()):
+    result = numbarl.train("ppo", "CartPole-v1", seed=0, total_steps=2048)
+digest = hashlib.sha256(result.history.to_csv(index=False).encode())
+for name in sorted(result.arrays):
+    digest.update(result.arrays[name].tobytes())
+print(json.dumps({"compiled": compiled, "digest": digest.hexdigest()}))
+"""
+
+
+def test_a_kept_cache_serves_numbarl_installed_afresh(tmp_path: Path) -> None:
+    """CI that keeps ``NUMBA_CACHE_DIR`` (and numbarl's generated env modules under it) between
+    runs installs numbarl afresh each time: new files at the same path, new modification times.
+    Numba files a kernel's cache entries by its source file's path and a hash of its content, so
+    the second process, on the same cache and a fresh copy of the package, compiles nothing
+    (the learner's kernels, the env's generated module and the compile workers' output all
+    load) and trains to the same bytes (README, "Regression checks": keeping the cache in CI)."""
+    site = tmp_path / "site"
+    env = {k: v for k, v in _env(tmp_path, 2).items() if k != "NUMBARL_CACHE_DIR"}
+
+    def install_and_train() -> dict:
+        shutil.rmtree(site, ignore_errors=True)
+        shutil.copytree(
+            Path(numbarl.__file__).parent,
+            site / "numbarl",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", REINSTALLED, str(site)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first = install_and_train()
+    assert first["compiled"]  # a cold start (the env's check compiles here, the rest in workers)
+    second = install_and_train()
+    assert second["compiled"] == []
+    assert second["digest"] == first["digest"]
