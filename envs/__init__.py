@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 # set up once per module; a kernel that several compiled functions call is emitted as machine
 # code once, not again in each caller; an inlined function's IR is built once, not at every
 # call site; an IR statement lists its variables without a call per attribute; reference counts
-# read only the members that hold one (see each module)
+# read only the members that hold one; a struct built from a value is read without a stack slot
+# until something writes it (see each module)
 from . import (  # noqa: F401
     cache_index,
     compile_gc,
@@ -33,6 +34,7 @@ from . import (  # noqa: F401
     nrt_meminfos,
     overload_cfunc,
     shared_callees,
+    struct_reads,
 )
 from .control import BUILTIN as _CONTROL_MODULES
 from .control import ControlEnv, from_functions, same_env
