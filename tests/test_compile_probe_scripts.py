@@ -97,3 +97,61 @@ def test_two_variants_run_side_by_side_cold_then_warm(tmp_path: Path) -> None:
     assert (table["compile_cpu_s"] > 0).all()
     assert (table["cold_cpu_s"] > table["warm_cpu_s"]).all()
     assert (tmp_path / "compile_pairs.csv").exists()
+
+
+# callgrind's summary line and callgrind_annotate's per-function lines, as they print them
+_CALLGRIND_END = (
+    "==4614== Collected : 83003295753\n==4614== \n==4614== I   refs:      83,003,295,753\n"
+)
+_ANNOTATED = """--------------------------------------------------------------------------------
+83,003,295,753 (100.0%)  PROGRAM TOTALS
+--------------------------------------------------------------------------------
+Ir                       file:function
+--------------------------------------------------------------------------------
+11,267,168,283 (13.57%)  Python/ceval.c:_PyEval_EvalFrameDefault'2 [/x/lib/libpython3.11.so.1.0]
+   888,712,826 ( 1.07%)  ???:llvm::IDFCalculatorBase::calculate() [/x/binding/libllvmlite.so]
+   911,323,811 ( 1.10%)  ./string/memset-vec-unaligned-erms.S:__memset_avx2 [/usr/lib/libc.so.6]
+   191,573,820 ( 0.23%)  ???:sgemm_kernel_HASWELL [/x/scipy.libs/libscipy_openblas.so]
+"""
+
+
+def test_callgrind_totals_and_objects_are_read() -> None:
+    counter = common.load("compile_instructions")
+    assert counter.total_instructions(_CALLGRIND_END) == 83_003_295_753
+    with pytest.raises(ValueError, match="no instruction total"):
+        counter.total_instructions("==1== ERROR SUMMARY: 0 errors")
+    assert counter.by_object(_ANNOTATED) == {
+        "python": 11_267_168_283,
+        "llvm": 888_712_826,
+        "libc": 911_323_811,
+        "other": 191_573_820,
+    }
+
+
+def test_a_missing_valgrind_is_named_before_anything_runs(monkeypatch) -> None:
+    counter = common.load("compile_instructions")
+    monkeypatch.setattr(counter.shutil, "which", lambda name: None)
+    with pytest.raises(ValueError, match="apt-get install valgrind"):
+        counter.count("trpo", None, Path("."))
+
+
+@pytest.mark.skipif(not __import__("shutil").which("valgrind"), reason="valgrind not installed")
+def test_a_real_callgrind_run_is_counted() -> None:
+    """valgrind's own output on a real (tiny) process, read by the script's parser."""
+    import subprocess
+
+    counter = common.load("compile_instructions")
+    proc = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            "pass",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert counter.total_instructions(proc.stderr) > 1_000_000
