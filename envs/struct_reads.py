@@ -24,9 +24,10 @@ Measured on a cold ``numbarl train trpo CartPole-v1`` (one compile worker): 1,36
 from values, 4,324 field reads served without the slot, 89 proxies that later needed it (157
 reads rewritten); Numba's raw IR 12% smaller (TRPO 106,186 -> 93,016 lines, REINFORCE 96,341 ->
 84,866, ``experiments/compiled_ir.py``) and the optimised IR the same size; the compile work
-4.4% less, counted in instructions by valgrind's callgrind (77.95 -> 74.54 G, cold minus warm;
-CPython's share 4.3% less, LLVM's 3.7%); the same bytes of results (tests/test_struct_reads.py,
-and 13 training runs of every deep learner and Q-learning hashed with and without it).
+4.3% less, counted in instructions by valgrind's callgrind
+(``experiments/compile_instructions.py``: 78.04 -> 74.68 G, cold minus warm; CPython's share
+4.0% less, LLVM's 3.9%); the same bytes of results (tests/test_struct_reads.py, and 13 training
+runs of every deep learner and Q-learning hashed with and without it).
 
 The one case left as it was: a proxy whose value is not the struct type it reads (an
 array-like type converted by ``__array__``) keeps Numba's code unchanged.
