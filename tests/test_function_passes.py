@@ -5,7 +5,7 @@ import pytest
 from numba.core import codegen
 
 import numbarl.envs  # noqa: F401  (installs the change)
-from tests.subprocess_probe import run_probe
+from tests.subprocess_probe import run_on_and_off
 
 # Compiles a numbarl kernel and a function of its own in a fresh process with the change on or
 # off; prints a hash of the caller's optimised LLVM IR, its result and how many function pass
@@ -52,11 +52,7 @@ def test_installed_once():
 
 
 def test_same_result_with_fewer_pass_managers(tmp_path, monkeypatch):
-    result = {}
-    for mode in ("on", "off"):  # each compiles everything: an empty cache of its own
-        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / mode))
-        result[mode] = run_probe(SCRIPT, mode)
-    on, off = result["on"], result["off"]
+    on, off = run_on_and_off(SCRIPT, tmp_path, monkeypatch)  # each compiles everything
     assert on["value"] == off["value"]
     assert 0 < on["built"] < off["built"]
 
@@ -82,10 +78,5 @@ print(json.dumps({"digest": digest.hexdigest()}))
 
 @pytest.mark.slow
 def test_a_learner_trains_to_the_same_bytes(tmp_path, monkeypatch):
-    result = {}
-    for mode in ("on", "off"):
-        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / f"cache_{mode}"))
-        monkeypatch.setenv("NUMBARL_COMPILE_WORKERS", "2")
-        monkeypatch.setenv("PROBE_OUT", str(tmp_path / mode))
-        result[mode] = run_probe(TRAIN, mode)["digest"]
-    assert result["on"] == result["off"]
+    on, off = run_on_and_off(TRAIN, tmp_path, monkeypatch, NUMBARL_COMPILE_WORKERS="2")
+    assert on["digest"] == off["digest"]

@@ -83,16 +83,20 @@ def _env(tmp: Path, workers: int) -> dict[str, str]:
     return env
 
 
-def _run_script(tmp: Path, script: str = SCRIPT) -> str:
-    """``script``'s standard output, run by a fresh Python on ``tmp``'s empty caches with two
-    compile workers (``tmp`` holds ``kernels_mod.py``)."""
+def _run_script(
+    tmp: Path, script: str = SCRIPT, arg: Path | None = None, env: dict[str, str] | None = None
+) -> str:
+    """``script``'s standard output, run by a fresh Python in ``tmp`` with ``arg`` (default:
+    ``tmp``, which holds ``kernels_mod.py``) as its argument, on ``tmp``'s empty caches with two
+    compile workers (or with ``env``)."""
     out = subprocess.run(
-        [sys.executable, "-c", script, str(tmp)],
-        env=_env(tmp, 2),
+        [sys.executable, "-c", script, str(arg or tmp)],
+        env=env or _env(tmp, 2),
+        cwd=tmp,
         capture_output=True,
         text=True,
         check=True,
-        timeout=300,
+        timeout=600,
     )
     return out.stdout
 
@@ -170,14 +174,7 @@ def test_an_openblas_pool_does_not_stop_the_workers(tmp_path: Path) -> None:
     (tmp_path / "kernels_mod.py").write_text(KERNELS)
     env = _env(tmp_path, 2)
     env["OPENBLAS_NUM_THREADS"] = "2"
-    out = subprocess.run(
-        [sys.executable, "-c", BLAS_SCRIPT, str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout.split("\n")
+    out = _run_script(tmp_path, BLAS_SCRIPT, env=env).split("\n")
     report, threads = json.loads(out[0]), int(out[1])
     assert threads > 1
     assert report["compiled"] == 3
@@ -327,16 +324,8 @@ def test_a_kept_cache_serves_numbarl_installed_afresh(tmp_path: Path) -> None:
             site / "numbarl",
             ignore=shutil.ignore_patterns("__pycache__"),
         )
-        out = subprocess.run(
-            [sys.executable, "-c", REINSTALLED, str(site)],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        )
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        out = _run_script(tmp_path, REINSTALLED, arg=site, env=env)
+        return json.loads(out.strip().splitlines()[-1])
 
     first = install_and_train()
     assert first["compiled"]  # a cold start (the env's check compiles here, the rest in workers)

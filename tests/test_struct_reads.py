@@ -3,6 +3,7 @@ something writes it; every read sees what Numba's own code would have read, and 
 same bytes."""
 
 import numpy as np
+import pytest
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
@@ -11,7 +12,7 @@ from numba.extending import intrinsic
 
 import numbarl.envs  # noqa: F401  (installs the change)
 from numbarl.envs import struct_reads
-from tests.subprocess_probe import run_probe
+from tests.subprocess_probe import run_on_and_off
 
 
 def test_installed_once():
@@ -126,11 +127,7 @@ print(json.dumps({"ir": hashlib.sha1(text.encode()).hexdigest(), "raw": raw[0],
 
 
 def test_less_raw_ir_the_same_optimised_code(tmp_path, monkeypatch):
-    result = {}
-    for mode in ("on", "off"):  # each compiles everything: an empty cache of its own
-        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / mode))
-        result[mode] = run_probe(SCRIPT, mode)
-    on, off = result["on"], result["off"]
+    on, off = run_on_and_off(SCRIPT, tmp_path, monkeypatch)  # each compiles everything
     assert on["value"] == off["value"]
     assert on["ir"] == off["ir"]
     assert on["raw"] < 0.95 * off["raw"]
@@ -154,11 +151,7 @@ print(json.dumps({"digest": digest.hexdigest()}))
 """
 
 
+@pytest.mark.slow
 def test_a_learner_trains_to_the_same_bytes(tmp_path, monkeypatch):
-    digests = {}
-    for mode in ("on", "off"):
-        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / mode))
-        monkeypatch.setenv("NUMBARL_CACHE_DIR", str(tmp_path / mode / "numbarl"))
-        monkeypatch.setenv("PROBE_OUT", str(tmp_path / mode / "run"))
-        digests[mode] = run_probe(TRAIN, mode)["digest"]
-    assert digests["on"] == digests["off"]
+    on, off = run_on_and_off(TRAIN, tmp_path, monkeypatch, NUMBARL_COMPILE_WORKERS="2")
+    assert on["digest"] == off["digest"]
