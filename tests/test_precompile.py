@@ -156,7 +156,6 @@ print(km.total(x))
 BLAS_SCRIPT = (
     """
 import os
-import shutil
 import numpy as np  # before numbarl: NumPy's OpenBLAS starts its pool of threads
 np.ones((64, 64)) @ np.ones((64, 64))
 threads = len(os.listdir("/proc/self/task"))
