@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from llvmlite import ir
 from numba.core import cgutils, datamodel
 
 _Proxy = getattr(cgutils, "_StructProxy", None)
@@ -86,7 +85,7 @@ def _materialize(proxy: Any) -> None:
     # the store overwrites whole
     slot = cgutils.alloca_once(builder, proxy._be_type)
     if lazy.before is None:  # built at the block's start: after its phi nodes
-        first = next((i for i in lazy.block.instructions if not isinstance(i, ir.PhiInstr)), None)
+        first = next((i for i in lazy.block.instructions if i.opname != "phi"), None)
         _restore(builder, lazy.block, first)
     else:
         builder.position_after(lazy.before)

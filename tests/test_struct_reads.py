@@ -155,3 +155,30 @@ print(json.dumps({"digest": digest.hexdigest()}))
 def test_a_learner_trains_to_the_same_bytes(tmp_path, monkeypatch):
     on, off = run_on_and_off(TRAIN, tmp_path, monkeypatch, NUMBARL_COMPILE_WORKERS="2")
     assert on["digest"] == off["digest"]
+
+
+def test_a_slot_made_later_is_filled_after_the_phi_nodes_of_the_block_it_was_built_at():
+    """A proxy built at the start of a block that later gets phi nodes: when a write makes its
+    slot, the value's store goes after them (a store before a phi is invalid IR), and the read
+    served before it reads the slot."""
+    fn = ir.Function(ir.Module(), ir.FunctionType(ir.VoidType(), [ir.IntType(1)]), "f")
+    entry, body = fn.append_basic_block("entry"), fn.append_basic_block("body")
+    builder = ir.IRBuilder(entry)
+    builder.branch(body)
+    builder.position_at_end(body)  # nothing in the block yet: the proxy is built at its start
+    aryty = types.Array(types.float64, 1, "C")
+    ctx = cpu_target.target_context
+    value = ir.Constant(ctx.get_value_type(aryty), None)
+    proxy = ctx.make_array(aryty)(ctx, builder, value)
+    read = proxy.nitems
+    builder.position_at_start(body)
+    phi = builder.phi(ir.IntType(64))
+    phi.add_incoming(ir.Constant(ir.IntType(64), 0), entry)
+    builder.position_at_end(body)
+    proxy.nitems = builder.add(read, ir.Constant(ir.IntType(64), 1))  # makes the slot
+    builder.ret_void()
+    ops = [i.opname for i in body.instructions]
+    assert ops[0] == "phi"
+    assert ops[1] == "store"  # the value, stored where the proxy was built, after the phi
+    assert read.aggregate is not value  # the earlier read now takes its struct from the slot
+    assert read.aggregate.opname == "load"
