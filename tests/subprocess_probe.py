@@ -38,3 +38,30 @@ def run_on_and_off(
             monkeypatch.setenv(name, value)
         result[mode] = run_probe(script, mode)
     return result["on"], result["off"]
+
+
+def train_digest_script(setup: str, algo: str) -> str:
+    """A probe that runs ``setup`` (code that turns a change off when the probe's argument,
+    ``sys.argv[1]``, is "off"), then trains ``algo`` on CartPole-v1 for 4,096 steps through the
+    CLI and prints a digest of the saved parameters and the history."""
+    return f"""
+import hashlib, json, os, sys
+{setup}
+from numbarl import cli
+
+out = os.environ["PROBE_OUT"]
+cli.main(["train", "{algo}", "CartPole-v1", "--steps", "4096", "--seed", "3",
+          "--out", out + ".csv", "--save", out + ".npz"])
+digest = hashlib.sha1(open(out + ".npz", "rb").read() + open(out + ".csv", "rb").read())
+print(json.dumps({{"digest": digest.hexdigest()}}))
+"""
+
+
+def assert_trains_to_the_same_bytes(
+    setup: str, algo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``algo`` trained in fresh processes (empty caches, two compile workers) with a change on
+    and off (``setup``: ``train_digest_script``) saves the same bytes."""
+    script = train_digest_script(setup, algo)
+    on, off = run_on_and_off(script, tmp_path, monkeypatch, NUMBARL_COMPILE_WORKERS="2")
+    assert on["digest"] == off["digest"]

@@ -5,7 +5,7 @@ import pytest
 from numba.core import codegen
 
 import numbarl.envs  # noqa: F401  (installs the change)
-from tests.subprocess_probe import run_on_and_off
+from tests.subprocess_probe import assert_trains_to_the_same_bytes, run_on_and_off
 
 # Compiles a numbarl kernel and a function of its own in a fresh process with the change on or
 # off; prints a hash of the caller's optimised LLVM IR, its result and how many function pass
@@ -57,26 +57,17 @@ def test_same_result_with_fewer_pass_managers(tmp_path, monkeypatch):
     assert 0 < on["built"] < off["built"]
 
 
-# A learner trained in a fresh process (empty cache, two compile workers) with the change on or
-# off: the saved parameters and the history, hashed.
-TRAIN = r"""
-import hashlib, json, os, sys
+# Turns the change off in a probe whose argument is "off"
+OFF = """
 from numba.core import codegen
 import numbarl.envs
-from numbarl import cli
 
 library = codegen.CPUCodeLibrary
 if sys.argv[1] == "off":
     library._optimize_functions = library._optimize_functions.__wrapped__
-out = os.environ["PROBE_OUT"]
-cli.main(["train", "ppo", "CartPole-v1", "--steps", "4096", "--seed", "3",
-          "--out", out + ".csv", "--save", out + ".npz"])
-digest = hashlib.sha1(open(out + ".npz", "rb").read() + open(out + ".csv", "rb").read())
-print(json.dumps({"digest": digest.hexdigest()}))
 """
 
 
 @pytest.mark.slow
 def test_a_learner_trains_to_the_same_bytes(tmp_path, monkeypatch):
-    on, off = run_on_and_off(TRAIN, tmp_path, monkeypatch, NUMBARL_COMPILE_WORKERS="2")
-    assert on["digest"] == off["digest"]
+    assert_trains_to_the_same_bytes(OFF, "ppo", tmp_path, monkeypatch)

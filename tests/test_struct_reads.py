@@ -12,7 +12,7 @@ from numba.extending import intrinsic
 
 import numbarl.envs  # noqa: F401  (installs the change)
 from numbarl.envs import struct_reads
-from tests.subprocess_probe import run_on_and_off
+from tests.subprocess_probe import assert_trains_to_the_same_bytes, run_on_and_off
 
 
 def test_installed_once():
@@ -133,28 +133,18 @@ def test_less_raw_ir_the_same_optimised_code(tmp_path, monkeypatch):
     assert on["raw"] < 0.95 * off["raw"]
 
 
-# A learner trained in a fresh process (empty cache, two compile workers) with the change on or
-# off: the saved parameters and the history, hashed.
-TRAIN = r"""
-import hashlib, json, os, sys
-import numbarl.envs
+# Turns the change off in a probe whose argument is "off"
+OFF = """
 from numbarl.envs import struct_reads
-from numbarl import cli
 
 if sys.argv[1] == "off":
     struct_reads.uninstall()
-out = os.environ["PROBE_OUT"]
-cli.main(["train", "trpo", "CartPole-v1", "--steps", "4096", "--seed", "3",
-          "--out", out + ".csv", "--save", out + ".npz"])
-digest = hashlib.sha1(open(out + ".npz", "rb").read() + open(out + ".csv", "rb").read())
-print(json.dumps({"digest": digest.hexdigest()}))
 """
 
 
 @pytest.mark.slow
 def test_a_learner_trains_to_the_same_bytes(tmp_path, monkeypatch):
-    on, off = run_on_and_off(TRAIN, tmp_path, monkeypatch, NUMBARL_COMPILE_WORKERS="2")
-    assert on["digest"] == off["digest"]
+    assert_trains_to_the_same_bytes(OFF, "trpo", tmp_path, monkeypatch)
 
 
 def test_a_slot_made_later_is_filled_after_the_phi_nodes_of_the_block_it_was_built_at():
