@@ -107,24 +107,41 @@ def _lazy_read(proxy: Any, index: int) -> Any:
     return read
 
 
+# Numba's methods that need the struct in memory: each first makes a lazy proxy's slot
+_NEED_SLOT = ("__setitem__", "_get_ptr_by_index", "_getpointer", "_getvalue", "_setvalue")
 # The methods replaced, by name: ``uninstall`` puts them back (for comparisons in tests)
 ORIGINAL: dict[str, Any] = {}
 _ADDED = ("_value", "_outer_ref", "__init_subclass__")
 
 
+def _needing_slot(original: Any) -> Any:
+    def method(self: Any, *args: Any) -> Any:
+        _materialize(self)
+        return original(self, *args)
+
+    method.__name__ = original.__name__
+    method.__doc__ = original.__doc__
+    return method
+
+
+def _slot_ref(key: str) -> property:
+    """A proxy's ``_value`` or ``_outer_ref`` (Numba sets them in ``__init__``): the slot,
+    made first if the proxy is lazy."""
+
+    def get(self: Any) -> Any:
+        _materialize(self)
+        return self.__dict__[key]
+
+    def set_(self: Any, ref: Any) -> None:
+        self.__dict__[key] = ref
+
+    return property(get, set_)
+
+
 def _patch(proxy_class: type) -> None:
-    for name in (
-        "__init__", "__getitem__", "__setitem__", "_get_ptr_by_index", "_getpointer",
-        "_getvalue", "_setvalue",
-    ):  # fmt: skip
+    for name in ("__init__", "__getitem__", *_NEED_SLOT):
         ORIGINAL[name] = getattr(proxy_class, name)
-    init = proxy_class.__init__
-    getitem = proxy_class.__getitem__
-    setitem = proxy_class.__setitem__
-    get_ptr = proxy_class._get_ptr_by_index
-    getpointer = proxy_class._getpointer
-    getvalue = proxy_class._getvalue
-    setvalue = proxy_class._setvalue
+    init, getitem = ORIGINAL["__init__"], ORIGINAL["__getitem__"]
 
     def __init__(self: Any, context: Any, builder: Any, value: Any = None, ref: Any = None) -> None:
         d = self.__dict__
@@ -142,44 +159,10 @@ def _patch(proxy_class: type) -> None:
                     return
         init(self, context, builder, value, ref)
 
-    def _value_get(self: Any) -> Any:
-        _materialize(self)
-        return self.__dict__["_ref_value"]
-
-    def _value_set(self: Any, ref: Any) -> None:
-        self.__dict__["_ref_value"] = ref
-
-    def _outer_get(self: Any) -> Any:
-        _materialize(self)
-        return self.__dict__["_ref_outer"]
-
-    def _outer_set(self: Any, ref: Any) -> None:
-        self.__dict__["_ref_outer"] = ref
-
     def __getitem__(self: Any, index: int) -> Any:
         if self.__dict__.get("_lazy") is None:
             return getitem(self, index)
         return self._cast_member_to_value(index, _lazy_read(self, index))
-
-    def __setitem__(self: Any, index: int, value: Any) -> None:
-        _materialize(self)
-        setitem(self, index, value)
-
-    def _get_ptr_by_index(self: Any, index: int) -> Any:
-        _materialize(self)
-        return get_ptr(self, index)
-
-    def _getpointer(self: Any) -> Any:
-        _materialize(self)
-        return getpointer(self)
-
-    def _getvalue(self: Any) -> Any:
-        _materialize(self)
-        return getvalue(self)
-
-    def _setvalue(self: Any, value: Any) -> None:
-        _materialize(self)
-        setvalue(self, value)
 
     def __init_subclass__(cls: type, **kwargs: Any) -> None:
         super(proxy_class, cls).__init_subclass__(**kwargs)
@@ -191,14 +174,11 @@ def _patch(proxy_class: type) -> None:
 
     __init__.__wrapped__ = init
     proxy_class.__init__ = __init__
-    proxy_class._value = property(_value_get, _value_set)
-    proxy_class._outer_ref = property(_outer_get, _outer_set)
     proxy_class.__getitem__ = __getitem__
-    proxy_class.__setitem__ = __setitem__
-    proxy_class._get_ptr_by_index = _get_ptr_by_index
-    proxy_class._getpointer = _getpointer
-    proxy_class._getvalue = _getvalue
-    proxy_class._setvalue = _setvalue
+    for name in _NEED_SLOT:
+        setattr(proxy_class, name, _needing_slot(ORIGINAL[name]))
+    proxy_class._value = _slot_ref("_ref_value")
+    proxy_class._outer_ref = _slot_ref("_ref_outer")
     proxy_class.__init_subclass__ = classmethod(__init_subclass__)
 
 
@@ -218,10 +198,7 @@ def _lazy_shape(getter: Any) -> Any:
 if (
     _Proxy is not None
     and not hasattr(_Proxy.__init__, "__wrapped__")  # once, even if re-imported
-    and all(
-        hasattr(_Proxy, name)
-        for name in ("_get_be_type", "_getpointer", "_getvalue", "_setvalue", "_get_ptr_by_index")
-    )
+    and all(hasattr(_Proxy, name) for name in ("_get_be_type", *_NEED_SLOT))
     and hasattr(cgutils, "alloca_once")
 ):
     _patch(_Proxy)

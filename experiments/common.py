@@ -494,6 +494,11 @@ if _envs:
 """
 
 
+# A child that runs numbarl's CLI (``python -c CLI_CHILD train ...``) on the checkout
+# ``CHECKOUT_PREAMBLE`` maps in: what the cold-start probes run.
+CLI_CHILD = CHECKOUT_PREAMBLE + "from numbarl import cli\n_sys.exit(cli.main(_sys.argv[1:]) or 0)\n"
+
+
 def checkout_env(env: dict[str, str], pythonpath: str | None) -> dict[str, str]:
     """``env`` for a child that runs ``CHECKOUT_PREAMBLE`` and times the numbarl of the checkout
     at ``pythonpath`` (its root; None: the installed one): ``PYTHONPATH`` and

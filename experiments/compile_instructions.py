@@ -40,10 +40,6 @@ from cold_compile import LEARNERS, TABULAR, train_argv
 
 from numbarl.results import write_csv
 
-_CHILD = common.CHECKOUT_PREAMBLE + (
-    "from numbarl import cli\n_sys.exit(cli.main(_sys.argv[1:]) or 0)\n"
-)
-
 # the shared objects reported by name; everything else is summed as "other"
 OBJECTS = {"python": "libpython", "llvm": "libllvmlite", "libc": "libc.so"}
 
@@ -94,7 +90,7 @@ def count(algo: str, pythonpath: str | None, workdir: Path) -> dict:
             [
                 valgrind, "--tool=callgrind", "--smc-check=all-non-file",
                 f"--callgrind-out-file={cg_file}",
-                sys.executable, "-c", _CHILD, *train_argv(algo),
+                sys.executable, "-c", common.CLI_CHILD, *train_argv(algo),
             ],
             cwd=workdir,  # not the repository: `import numbarl` must find the measured package
             env=env,

@@ -78,12 +78,6 @@ def parse_variant(spec: str) -> Variant:
     )
 
 
-# The child: the checkout's envs mapped in (``common.CHECKOUT_PREAMBLE``), then the CLI.
-_CHILD = common.CHECKOUT_PREAMBLE + (
-    "from numbarl import cli\n_sys.exit(cli.main(_sys.argv[1:]) or 0)\n"
-)
-
-
 def run_together(variants: list[Variant], caches: list[Path], algo: str) -> list[dict]:
     """Start one child per variant at once (each on its cache folder), wait for all, and
     return each child's CPU seconds (user + system, ``os.wait4``) and wall seconds."""
@@ -93,7 +87,7 @@ def run_together(variants: list[Variant], caches: list[Path], algo: str) -> list
         env = common.cold_child_env(cache, 1, variant.pythonpath, **variant.env)
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [variant.python, "-c", _CHILD, *train_argv(algo)],
+            [variant.python, "-c", common.CLI_CHILD, *train_argv(algo)],
             env=env,
             cwd=cache.parent,  # outside the repository: the numbarl measured is the one imported
             stdout=subprocess.DEVNULL,

@@ -4,6 +4,8 @@ the probes of docs/cold_compile.md's last round."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -135,11 +137,9 @@ def test_a_missing_valgrind_is_named_before_anything_runs(monkeypatch) -> None:
         counter.count("trpo", None, Path("."))
 
 
-@pytest.mark.skipif(not __import__("shutil").which("valgrind"), reason="valgrind not installed")
+@pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind not installed")
 def test_a_real_callgrind_run_is_counted() -> None:
     """valgrind's own output on a real (tiny) process, read by the script's parser."""
-    import subprocess
-
     counter = common.load("compile_instructions")
     proc = subprocess.run(
         [
